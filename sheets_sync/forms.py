@@ -1,0 +1,128 @@
+"""Form definitions (Lampiran III) loaded from config/forms.yaml.
+
+Column headers live only in that file; everything else refers to column keys.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+FORMS_YAML = Path(__file__).resolve().parent.parent / "config" / "forms.yaml"
+TYPES = {"row_number", "text", "name", "date", "phone", "email", "choice", "address_email"}
+
+
+def norm_header(text) -> str:
+    """Header texts compare ignoring case, spaces and line breaks."""
+    return re.sub(r"\s+", "", str(text or "")).casefold()
+
+
+def norm_choice(text) -> str:
+    """Choices compare ignoring case, runs of spaces and a trailing full stop."""
+    t = re.sub(r"\s+", " ", str(text or "")).strip().casefold()
+    t = re.sub(r"\s*([(),/])\s*", r"\1", t)
+    return t.rstrip(". ")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    type: str
+    required: bool = False
+    if_missing: str | None = None  # status when empty: SALAH, PERIKSA or None
+    prefilled: bool = False
+    header_optional: bool = False
+    person: bool = False
+    aliases: tuple[str, ...] = ()
+    rules: dict = field(default_factory=dict, hash=False, compare=False)
+
+    def matches(self, header_text) -> bool:
+        n = norm_header(header_text)
+        return n == norm_header(self.header) or any(n == norm_header(a) for a in self.aliases)
+
+
+@dataclass(frozen=True)
+class Form:
+    key: str
+    title: str
+    sheet: str
+    columns: tuple[Column, ...]
+    sheet_aliases: tuple[str, ...] = ()
+    complete: dict = field(default_factory=dict, hash=False, compare=False)
+    at_least_one: tuple[str, ...] = ()
+
+    def column(self, key: str) -> Column:
+        for c in self.columns:
+            if c.key == key:
+                return c
+        raise KeyError(key)
+
+    @property
+    def keys(self) -> list[str]:
+        return [c.key for c in self.columns]
+
+    def of_type(self, *types: str) -> list[Column]:
+        return [c for c in self.columns if c.type in types]
+
+    def matches_sheet(self, title: str) -> bool:
+        n = norm_header(title)
+        return n == norm_header(self.sheet) or any(n == norm_header(a) for a in self.sheet_aliases)
+
+
+@dataclass(frozen=True)
+class FormSet:
+    forms: dict[str, Form]
+    status_headers: dict[str, str]  # status / message / checked -> header text
+    defaults: dict
+
+    def __getitem__(self, key: str) -> Form:
+        try:
+            return self.forms[key]
+        except KeyError:
+            valid = ", ".join(self.forms)
+            raise KeyError(f"formulir '{key}' tidak dikenal; pilihan: {valid}") from None
+
+    def __iter__(self):
+        return iter(self.forms.values())
+
+
+def _column(raw: dict, defaults: dict, where: str) -> Column:
+    ctype = raw.get("type")
+    if ctype not in TYPES:
+        raise ValueError(f"{where}: type '{ctype}' tidak dikenal; pilihan: {sorted(TYPES)}")
+    rules = dict(defaults)
+    rules.update(raw.get("rules") or {})
+    if_missing = raw.get("if_missing") or ("SALAH" if raw.get("required") else None)
+    return Column(
+        key=raw["key"], header=str(raw["header"]), type=ctype,
+        required=bool(raw.get("required")), if_missing=if_missing,
+        prefilled=bool(raw.get("prefilled")), header_optional=bool(raw.get("header_optional")),
+        person=bool(raw.get("person")), aliases=tuple(raw.get("aliases") or ()), rules=rules,
+    )
+
+
+def parse_forms(data: dict) -> FormSet:
+    defaults = data.get("defaults") or {}
+    forms = {}
+    for key, raw in (data.get("forms") or {}).items():
+        cols = tuple(_column(c, defaults, f"forms.{key}.{c.get('key')}") for c in raw["columns"])
+        keys = [c.key for c in cols]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"forms.{key}: kunci kolom ganda: {keys}")
+        forms[key] = Form(
+            key=key, title=raw.get("title", key), sheet=raw.get("sheet", key), columns=cols,
+            sheet_aliases=tuple(raw.get("sheet_aliases") or ()),
+            complete=raw.get("complete") or {"min_rows": 1},
+            at_least_one=tuple(raw.get("at_least_one") or ()),
+        )
+    return FormSet(forms=forms, status_headers=dict(data["status_columns"]), defaults=defaults)
+
+
+@lru_cache(maxsize=8)
+def load_forms(path: str | None = None) -> FormSet:
+    with open(path or FORMS_YAML, encoding="utf-8") as f:
+        return parse_forms(yaml.safe_load(f))
