@@ -78,6 +78,7 @@ class FormSet:
     forms: dict[str, Form]
     status_headers: dict[str, str]  # status / message / checked -> header text
     defaults: dict
+    registry: dict = field(default_factory=dict)  # sheet + columns of "Daftar OPD"
 
     def __getitem__(self, key: str) -> Form:
         try:
@@ -88,6 +89,14 @@ class FormSet:
 
     def __iter__(self):
         return iter(self.forms.values())
+
+    def resolve(self, text: str) -> str | None:
+        """A form key from a key or tab name as staff may write it in the registry."""
+        n = norm_header(text).replace("_", "")
+        for f in self:
+            if n == norm_header(f.key).replace("_", "") or f.matches_sheet(text):
+                return f.key
+        return None
 
 
 def _column(raw: dict, defaults: dict, where: str) -> Column:
@@ -119,7 +128,8 @@ def parse_forms(data: dict) -> FormSet:
             complete=raw.get("complete") or {"min_rows": 1},
             at_least_one=tuple(raw.get("at_least_one") or ()),
         )
-    return FormSet(forms=forms, status_headers=dict(data["status_columns"]), defaults=defaults)
+    return FormSet(forms=forms, status_headers=dict(data["status_columns"]), defaults=defaults,
+                   registry=data.get("registry") or {})
 
 
 @lru_cache(maxsize=8)

@@ -1,0 +1,68 @@
+"""Where workbooks live. One class per backend behind one small protocol.
+
+The cycle (sync.py) only ever calls these methods; a backend turns them into file
+operations (xlsx.py) or batched API requests (google.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..layout import Problem, SheetData
+from ..registry import Opd
+
+
+class StoreError(Exception):
+    """A workbook-level problem for one OPD; the cycle reports it and goes on."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem.code)
+        self.problem = problem
+
+
+@dataclass
+class Workbook:
+    """What a read of one OPD workbook found."""
+    opd: str
+    revision: str
+    sheets: dict[str, SheetData] = field(default_factory=dict)   # form key -> data
+    problems: list[Problem] = field(default_factory=list)        # per missing/broken tab
+
+
+@dataclass
+class CellWrite:
+    sheet: str      # tab title
+    row: int
+    col: int
+    value: object
+
+
+@dataclass
+class SheetSpec:
+    """A tab of the master, as plain values; the backend renders it."""
+    title: str
+    header: list[str]
+    rows: list[list]
+    widths: list[int] = field(default_factory=list)
+    chart: dict | None = None       # {"title", "categories_col", "series_cols", "anchor"}
+    note: str = ""                  # a line above the table (row 1) if given
+
+
+class Store(Protocol):
+    name: str
+
+    def read_registry(self) -> tuple[list[Opd], list[str]]: ...
+
+    def revisions(self, opds: list[Opd]) -> dict[str, str | None]:
+        """A cheap fingerprint per OPD workbook (None: not found), in one go."""
+
+    def read_workbook(self, opd: Opd) -> Workbook:
+        """Raises StoreError when the workbook cannot be read at all."""
+
+    def write_cells(self, opd: Opd, wb: Workbook, writes: list[CellWrite]) -> str | None:
+        """Write status cells only; refuse (StoreError) if the workbook changed since
+        `wb` was read. Returns the new revision if known."""
+
+    def write_master(self, sheets: list[SheetSpec]) -> None: ...
+
+    def link(self, opd: Opd) -> str: ...

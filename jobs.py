@@ -1,0 +1,138 @@
+"""The worker.
+
+    python jobs.py                     run the schedule (sync every N minutes, reminders daily, WIB)
+    python jobs.py --once              one full cycle, then exit 0
+    python jobs.py --once --as-of 2023-10-12   the cycle as it would run on that date
+
+Only one worker may run on the same data: a lock file in the state folder refuses
+a second one. SIGTERM (systemctl stop) ends the loop after the current cycle.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fcntl
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+from sheets_sync.config import WIB, ConfigError, load_settings
+
+log = logging.getLogger("sheets_sync")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Pekerja sheets_sync: validasi, rekap master, pengingat.")
+    p.add_argument("--once", action="store_true", help="jalankan satu siklus lalu berhenti")
+    p.add_argument("--config", default="settings.yaml", help="berkas pengaturan (bawaan settings.yaml)")
+    p.add_argument("--as-of", help="tanggal laporan TTTT-BB-HH (bawaan hari ini, WIB)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log rinci (debug)")
+    return p.parse_args(argv)
+
+
+class Lock:
+    """An flock on state/worker.lock: released by the kernel even on SIGKILL."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(path, "a+")
+
+    def acquire(self) -> bool:
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+
+def one_cycle(settings, as_of, hooks) -> bool:
+    from sheets_sync.sync import make_context, run_cycle
+
+    ctx = make_context(settings, as_of)
+    ctx.hooks = hooks
+    try:
+        rep = run_cycle(ctx)
+    finally:
+        ctx.state.close()
+    log.info(rep.line())
+    for err in rep.errors:
+        log.warning(err)
+    return True
+
+
+def reminder_hooks(settings, at_reminder_time: bool):
+    try:
+        from sheets_sync import remind
+    except ImportError:
+        return []
+    return [remind.hook] if at_reminder_time else []
+
+
+def run_loop(settings, stop) -> None:
+    import schedule
+
+    def sync_job():
+        _safely(lambda: one_cycle(settings, None, []))
+
+    def remind_job():
+        _safely(lambda: one_cycle(settings, None, reminder_hooks(settings, True)))
+
+    schedule.every(settings.sync_minutes).minutes.do(sync_job)
+    schedule.every().day.at(settings.reminder_time, "Asia/Jakarta").do(remind_job)
+    log.info("pekerja berjalan: sinkron tiap %d menit, pengingat pukul %s WIB",
+             settings.sync_minutes, settings.reminder_time)
+    sync_job()
+    while not stop["flag"]:
+        schedule.run_pending()
+        time.sleep(1)
+    log.info("pekerja berhenti")
+
+
+def _safely(fn) -> None:
+    """A cycle that fails is logged; the loop lives on to the next one."""
+    try:
+        fn()
+    except ConfigError as e:
+        log.error("pengaturan salah: %s", e)
+    except Exception as e:  # noqa: BLE001
+        log.error("siklus gagal: %s: %s", type(e).__name__, e)
+        log.debug("rincian", exc_info=True)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    logging.Formatter.converter = lambda *a: dt.datetime.now(WIB).timetuple()
+    try:
+        settings = load_settings(args.config)
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    except ConfigError as e:
+        log.error("pengaturan salah: %s", e)
+        return 2
+    except ValueError:
+        log.error("--as-of '%s' bukan tanggal; tulis TTTT-BB-HH, contoh 2023-10-12", args.as_of)
+        return 2
+    lock = Lock(settings.lock_file)
+    if not lock.acquire():
+        log.error("pekerja lain sudah berjalan untuk data ini (%s); tidak dijalankan dua kali", settings.lock_file)
+        return 3
+    if args.once:
+        try:
+            one_cycle(settings, as_of, reminder_hooks(settings, True))
+        except Exception as e:  # noqa: BLE001 - no traceback for users
+            log.error("siklus gagal: %s: %s", type(e).__name__, e)
+            log.debug("rincian", exc_info=True)
+            return 1
+        return 0
+    stop = {"flag": False}
+    signal.signal(signal.SIGTERM, lambda *a: stop.update(flag=True))
+    signal.signal(signal.SIGINT, lambda *a: stop.update(flag=True))
+    run_loop(settings, stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""`python -m sheets_sync ...`: parse arguments, call the library, report in Indonesian."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .config import ConfigError, load_settings, today_wib
+
+DEFAULT_CONFIG = "settings.yaml"
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' bukan tanggal; tulis TTTT-BB-HH, contoh 2023-10-15") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sheets_sync",
+                                description="Basis data calon responden SPI: validasi, rekap, pengingat.")
+    sub = p.add_subparsers(dest="command", metavar="PERINTAH")
+    sub.required = True
+
+    d = sub.add_parser("demo", help="buat data demo OPD dan berkas pengaturan",
+                       description="Membuat workbook demo untuk N OPD (data realistis dengan kesalahan "
+                                   "yang biasa terjadi) dan berkas pengaturan di PATH.")
+    d.add_argument("--backend", choices=["xlsx", "google"], default="xlsx")
+    d.add_argument("--opds", type=int, default=8, help="jumlah OPD demo (bawaan 8)")
+    d.add_argument("--config-out", default="demo/settings.yaml", help="berkas pengaturan yang dibuat")
+    d.add_argument("--as-of", type=_date, help="tanggal laporan demo (bawaan hari ini, WIB)")
+    d.add_argument("--seed", type=int, default=2023)
+
+    v = sub.add_parser("validate", help="periksa satu berkas .xlsx/.csv tanpa jaringan",
+                       description="Memeriksa setiap baris satu berkas dan menampilkan statusnya.")
+    v.add_argument("file")
+    v.add_argument("--form", help="kunci formulir: pegawai, pengguna_layanan, penyedia_pbj, eksper")
+    v.add_argument("--as-of", type=_date, help="tanggal laporan (bawaan hari ini, WIB)")
+    v.add_argument("--json", action="store_true", help="keluaran JSON, satu objek per baris data")
+
+    s = sub.add_parser("status", help="tampilkan kemajuan setiap OPD dari siklus terakhir")
+    s.add_argument("--config", default=DEFAULT_CONFIG)
+
+    e = sub.add_parser("export", help="tulis data untuk KPK dalam kolom Lampiran III",
+                       description="Menulis baris yang diterima (OK dan PERIKSA) semua OPD ke satu .xlsx.")
+    e.add_argument("--config", default=DEFAULT_CONFIG)
+    e.add_argument("--out", required=True, help="berkas .xlsx keluaran")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as e:
+        print(f"Pengaturan salah: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+# ------------------------------------------------------------------ demo
+def cmd_demo(args) -> int:
+    from .demo_setup import make_demo
+
+    out = make_demo(Path(args.config_out), backend=args.backend, n_opds=args.opds,
+                    as_of=args.as_of or today_wib(), seed=args.seed)
+    print(f"Data demo dibuat: {args.opds} OPD. Pengaturan: {out}")
+    print(f"Jalankan satu siklus: python jobs.py --once --config {out}")
+    return 0
+
+
+# -------------------------------------------------------------- validate
+def cmd_validate(args) -> int:
+    from .offline import validate_file
+
+    try:
+        results = validate_file(Path(args.file), form_key=args.form, as_of=args.as_of or today_wib())
+    except (OSError, ValueError, KeyError) as e:
+        print(f"Berkas tidak bisa diperiksa: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([r for _, res in results for r in res.records()], ensure_ascii=False, indent=1))
+        return 0
+    for title, res in results:
+        c = res.counts()
+        print(f"Tab {title} ({res.form}): {len(res.status)} baris — OK {c['OK']}, "
+              f"PERIKSA {c['PERIKSA']}, SALAH {c['SALAH']}")
+        notes = res.notes()
+        for row, status in res.status.items():
+            if status != "OK":
+                print(f"  baris {row}: {status} — {notes[row]}")
+    return 0
+
+
+# ---------------------------------------------------------------- status
+def cmd_status(args) -> int:
+    from .state import State
+
+    settings = load_settings(args.config)
+    if not settings.state_db.exists():
+        print("Belum ada siklus yang dijalankan. Jalankan: python jobs.py --once")
+        return 1
+    state = State(settings.state_db)
+    rows = state.get("rekap") or []
+    print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  Keadaan")
+    for r in rows:
+        print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]}")
+    last = state.last_runs(1)
+    if last:
+        print(f"Siklus terakhir: {last[0][2] or last[0][1]}")
+    return 0
+
+
+# ---------------------------------------------------------------- export
+def cmd_export(args) -> int:
+    from .offline import export_kpk
+
+    settings = load_settings(args.config)
+    n = export_kpk(settings, Path(args.out))
+    print(f"Ekspor KPK ditulis ke {args.out}: {n} baris.")
+    return 0
+
+
+COMMANDS = {"demo": cmd_demo, "validate": cmd_validate, "status": cmd_status, "export": cmd_export}

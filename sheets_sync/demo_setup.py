@@ -1,0 +1,46 @@
+"""`python -m sheets_sync demo`: demo workbooks plus a settings file beside them."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import yaml
+
+DEMO_DEADLINE_DAYS = 3  # the demo's deadline is H-3, so a reminder slot is due today
+
+
+def demo_settings(backend: str, as_of: dt.date) -> dict:
+    return {
+        "backend": backend,
+        "tahun": as_of.year,
+        "data_dir": "data",
+        "master": "master.xlsx",
+        "state_dir": "state",
+        "outbox_dir": "outbox",
+        "sync_interval_minutes": 10,
+        "reminder_time": "08:00",
+        "deadline": (as_of + dt.timedelta(days=DEMO_DEADLINE_DAYS)).isoformat(),
+        "inspektorat": {"nama": "Inspektorat Daerah Kabupaten Mukomuko (demo)",
+                        "email": ["inspektorat@contoh.mukomukokab.go.id"],
+                        "kontak": "Sekretariat Inspektorat, telp. kantor (0737) 000000"},
+        "mail": {"transport": "outbox", "sender_name": "Inspektorat Daerah (demo)",
+                 "sender": "spi@contoh.mukomukokab.go.id"},
+    }
+
+
+def make_demo(config_out: Path, *, backend: str = "xlsx", n_opds: int = 8,
+              as_of: dt.date, seed: int = 2023) -> Path:
+    config_out = Path(config_out)
+    folder = config_out.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = demo_settings(backend, as_of)
+    if backend == "google":
+        from .stores.google import create_demo  # only the Google backend talks to Google
+        settings["google"] = create_demo(folder, n_opds=n_opds, as_of=as_of, seed=seed)
+    else:
+        from .demo import generate_demo
+        generate_demo(folder, n_opds, as_of=as_of, seed=seed)
+    text = "# Pengaturan demo sheets_sync (dibuat otomatis; jalur relatif terhadap folder ini)\n"
+    config_out.write_text(text + yaml.safe_dump(settings, allow_unicode=True, sort_keys=False),
+                          encoding="utf-8")
+    return config_out

@@ -1,0 +1,335 @@
+"""Rules for single cell values: phone, e-mail, date, choice, text.
+
+Each checker takes one raw cell value (str, int, float, datetime, None...) and
+returns a `Check(value, code, params)`: the normalised value, or a problem code from
+codes.py. validate.py applies them once per distinct value of a column.
+
+Phones and e-mails have two implementations that must agree on every input:
+`*_reference` calls phonenumbers / email-validator on every value (the authority),
+while `check_phone` / `check_email` first try a fast path that only *accepts*
+values the authority provably accepts with the same normalised form, and hand
+everything else to the reference. Tests and benchmarks/validate_bench.py hold the
+two to identical verdicts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import NamedTuple
+
+import email_validator
+import pandas as pd
+import phonenumbers
+from phonenumbers import PhoneMetadata, PhoneNumberType, ValidationResult
+
+from .forms import norm_choice
+
+
+class Check(NamedTuple):
+    value: object = None          # normalised value, None when missing or invalid
+    code: str | None = None       # problem code, None when fine
+    params: dict | None = None    # placeholders for the message
+
+
+MISSING = Check(None, "MISSING")
+CELL_ERROR_RE = re.compile(r"^#(REF!|N/A|VALUE!|DIV/0!|NAME\?|NULL!|NUM!|ERROR!|SPILL!|CALC!|GETTING_DATA)$", re.I)
+_SPACES = re.compile(r"\s+")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def is_blank(v) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, str):
+        return not v.strip()
+    if isinstance(v, float):
+        return math.isnan(v)
+    return v is pd.NA or v is pd.NaT
+
+
+def as_text(v) -> str:
+    """How a cell reads as text: 12.0 -> '12', datetimes as dd/mm/yyyy, spaces collapsed."""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e16:
+        v = int(v)
+    elif isinstance(v, (dt.datetime, dt.date)):
+        v = v.strftime("%d/%m/%Y")
+    return _SPACES.sub(" ", str(v)).strip()
+
+
+def cell_error(v) -> str | None:
+    """Spreadsheet error values (#REF!, #N/A...) that a formula left in the cell."""
+    if isinstance(v, str) and len(v) < 20 and CELL_ERROR_RE.match(v.strip()):
+        return v.strip().upper()
+    return None
+
+
+# ---------------------------------------------------------------- text & names
+def check_text(v, max_length: int = 300) -> Check:
+    t = as_text(v)
+    if len(t) > max_length:
+        return Check(None, "TEXT_TOO_LONG", {"panjang": len(t), "maks": max_length})
+    return Check(t)
+
+
+def check_name(v, max_length: int = 300) -> Check:
+    c = check_text(v, max_length)
+    if c.code is None and not _LETTER.search(c.value):
+        return Check(None, "NAME_NO_LETTERS")
+    return c
+
+
+# ---------------------------------------------------------------------- phones
+_ID = PhoneMetadata.metadata_for_region("ID")
+# Indonesian mobile national numbers, straight from phonenumbers' metadata. No
+# other ID number type (fixed line, toll free, premium, UAN...) can match it: they
+# start with 1-7, 9 or 80x, and it starts with 8[1-35-9].
+_MOBILE_NSN = re.compile(_ID.mobile.national_number_pattern)
+_PHONE_CHARS = re.compile(r"^\+?[\d\s.\-()/]*$")
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+_TWO_NUMBERS = re.compile(r"\d[\d\s.\-()]{5,}\s*[/,;|&]\s*[+(]?\d")
+
+
+def _phone_text(v):
+    """Common first step of both phone paths: a Check for early verdicts, or
+    (text_for_parsing, nsn_guess) where text has only digits and maybe a '+'."""
+    if is_blank(v):
+        return MISSING
+    if isinstance(v, bool) or isinstance(v, (dt.date, dt.datetime, dt.time)):
+        return Check(None, "PHONE_INVALID")
+    if isinstance(v, float):
+        if not v.is_integer() or abs(v) >= 1e16:
+            return Check(None, "PHONE_INVALID")
+        v = int(v)
+    s = str(v).strip()
+    if _LETTER.search(s):
+        return Check(None, "PHONE_HAS_LETTERS")
+    if _TWO_NUMBERS.search(s):
+        return Check(None, "PHONE_MULTIPLE")
+    if not _PHONE_CHARS.match(s) or "/" in s:
+        return Check(None, "PHONE_INVALID")
+    digits = re.sub(r"\D", "", s)
+    if not digits:
+        return Check(None, "PHONE_INVALID")
+    if s.startswith("+") or digits.startswith("62"):
+        # 62812... is +62 812...: people type the country code without the plus.
+        return "+" + digits, digits[2:] if digits.startswith("62") else None
+    return digits, digits[1:] if digits.startswith("0") else digits
+
+
+def phone_reference(v) -> Check:
+    """The authority: phonenumbers on every value."""
+    pre = _phone_text(v)
+    if isinstance(pre, Check):
+        return pre
+    text, _ = pre
+    return _classify(text)
+
+
+def check_phone(v) -> Check:
+    """Same verdict as phone_reference, fast for well-formed mobiles."""
+    pre = _phone_text(v)
+    if isinstance(pre, Check):
+        return pre
+    text, nsn = pre
+    if nsn is not None and _MOBILE_NSN.fullmatch(nsn):
+        return Check("+62" + nsn)
+    return _classify(text)
+
+
+_PARSE_ERRORS = {
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "PHONE_TOO_SHORT",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "PHONE_TOO_SHORT",
+    phonenumbers.NumberParseException.TOO_LONG: "PHONE_TOO_LONG",
+}
+
+
+def _classify(text: str) -> Check:
+    try:
+        n = phonenumbers.parse(text, "ID")
+    except phonenumbers.NumberParseException as e:
+        return Check(None, _PARSE_ERRORS.get(e.error_type, "PHONE_INVALID"))
+    if n.country_code != 62:
+        return Check(None, "PHONE_FOREIGN")
+    kind = phonenumbers.number_type(n)
+    if kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        return Check(phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164))
+    if kind == PhoneNumberType.FIXED_LINE:
+        return Check(None, "PHONE_LANDLINE")
+    if str(n.national_number).startswith("8"):
+        why = phonenumbers.is_possible_number_for_type_with_reason(n, PhoneNumberType.MOBILE)
+        if why == ValidationResult.TOO_SHORT:
+            return Check(None, "PHONE_TOO_SHORT")
+        if why == ValidationResult.TOO_LONG:
+            return Check(None, "PHONE_TOO_LONG")
+    return Check(None, "PHONE_INVALID")
+
+
+# ---------------------------------------------------------------------- e-mail
+_ATEXT = r"[A-Za-z0-9_+\-]+"
+_LABEL = r"(?!..--)[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+# Plain ASCII addresses that email-validator accepts unchanged except for the
+# domain being lower-cased. Anything else goes to email-validator itself.
+_SIMPLE_EMAIL = re.compile(
+    rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:{_LABEL}\.)+(?P<tld>[A-Za-z]{{2,63}}))"
+)
+_SPECIAL_USE = set(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+
+
+def email_reference(v) -> Check:
+    if is_blank(v):
+        return MISSING
+    if not isinstance(v, str):
+        return Check(None, "EMAIL_INVALID", {"alasan": "bukan alamat e-mail"})
+    s = v.strip()
+    try:
+        r = email_validator.validate_email(s, check_deliverability=False)
+    except email_validator.EmailNotValidError:
+        return Check(None, "EMAIL_INVALID", {"alasan": _email_reason(s)})
+    return Check(r.normalized)
+
+
+def check_email(v) -> Check:
+    if isinstance(v, str):
+        s = v.strip()
+        m = _SIMPLE_EMAIL.fullmatch(s)
+        if (m and len(m["local"]) <= 64 and len(s) <= 254
+                and not _special_use(m["domain"].lower())):
+            return Check(m["local"] + "@" + m["domain"].lower())
+    return email_reference(v)
+
+
+def _special_use(domain: str) -> bool:
+    return any(domain == d or domain.endswith("." + d) for d in _SPECIAL_USE)
+
+
+def _email_reason(s: str) -> str:
+    """A short Indonesian reason staff can act on."""
+    if "@" not in s:
+        return "tidak ada tanda @"
+    if s.count("@") > 1:
+        return "tanda @ lebih dari satu"
+    if re.search(r"\s", s):
+        return "ada spasi"
+    local, _, domain = s.partition("@")
+    if not local:
+        return "tidak ada nama sebelum @"
+    if "." not in domain:
+        return "alamat setelah @ tidak lengkap, mis. gmail.com"
+    if ".." in s or local.startswith(".") or local.endswith(".") or domain.startswith("."):
+        return "ada titik di tempat yang salah"
+    return "ada karakter yang tidak boleh"
+
+
+_EMAIL_CANDIDATE = re.compile(r"[^\s;,<>()\[\]\"':]+@[^\s;,<>()\[\]\"':]+")
+
+
+def check_address_email(v, max_length: int = 300) -> Check:
+    """'Alamat & e-mail' share one cell in the circular: find exactly one e-mail."""
+    t = check_text(v, max_length)
+    if t.code:
+        return t
+    found = []
+    for cand in _EMAIL_CANDIDATE.findall(t.value):
+        c = check_email(cand.rstrip("."))
+        if c.code is None and c.value not in found:
+            found.append(c.value)
+    if not found:
+        return Check(None, "ADDRESS_EMAIL_NONE")
+    extra = {"email": found[0], "text": t.value}
+    return Check(extra, "ADDRESS_EMAIL_MULTIPLE" if len(found) > 1 else None)
+
+
+# ----------------------------------------------------------------------- dates
+SHEETS_EPOCH = dt.date(1899, 12, 30)
+_MONTHS = {
+    "januari": 1, "jan": 1, "january": 1, "februari": 2, "feb": 2, "pebruari": 2, "peb": 2,
+    "february": 2, "maret": 3, "mar": 3, "march": 3, "april": 4, "apr": 4, "mei": 5,
+    "may": 5, "juni": 6, "jun": 6, "june": 6, "juli": 7, "jul": 7, "july": 7,
+    "agustus": 8, "agu": 8, "agt": 8, "ags": 8, "aug": 8, "august": 8, "september": 9,
+    "sep": 9, "sept": 9, "oktober": 10, "okt": 10, "oct": 10, "october": 10,
+    "november": 11, "nov": 11, "nopember": 11, "nop": 11, "desember": 12, "des": 12,
+    "dec": 12, "december": 12,
+}
+_TIME = r"(?:[ T]+\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?)?"
+_DMY = re.compile(r"(\d{1,2})\s*([/\-.])\s*(\d{1,2})\s*\2\s*(\d{4}|\d{2})" + _TIME)
+_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})" + _TIME)
+_D_MONTH_Y = re.compile(r"(\d{1,2})[\s\-/.]*([A-Za-z]+)\.?[\s\-/.,]*(\d{4})" + _TIME)
+_SERIAL_MAX = 2958465  # 31/12/9999
+
+
+def parse_date(v) -> Check:
+    """Any date a person or a spreadsheet puts in a cell -> datetime.date."""
+    if is_blank(v):
+        return MISSING
+    if isinstance(v, dt.datetime):
+        return Check(v.date())
+    if isinstance(v, dt.date):
+        return Check(v)
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return _from_serial(v)
+    s = as_text(v)
+    if re.fullmatch(r"\d{1,7}(?:[.,]\d+)?", s):
+        return _from_serial(float(s.replace(",", ".")))
+    s = s.casefold()
+    for rx, order in ((_DMY, "dmy"), (_YMD, "ymd"), (_D_MONTH_Y, "dMy")):
+        m = rx.fullmatch(s)
+        if m:
+            return _build(m, order, v)
+    return Check(None, "DATE_INVALID")
+
+
+def _from_serial(x: float) -> Check:
+    if not (1 <= x <= _SERIAL_MAX) or math.isnan(x):
+        return Check(None, "DATE_INVALID")
+    return Check(SHEETS_EPOCH + dt.timedelta(days=int(x)))
+
+
+def _build(m, order: str, raw) -> Check:
+    if order == "dmy":
+        d, mo, y = int(m[1]), int(m[3]), m[4]
+    elif order == "ymd":
+        y, mo, d = m[1], int(m[2]), int(m[3])
+    else:
+        d, y = int(m[1]), m[3]
+        mo = _MONTHS.get(m[2])
+        if mo is None:
+            return Check(None, "DATE_INVALID")
+    y = int(y)
+    if y < 100:  # 13/10/23: two-digit years are this century
+        y += 2000
+    try:
+        return Check(dt.date(y, mo, d))
+    except ValueError:
+        return Check(None, "DATE_IMPOSSIBLE", {"nilai": as_text(raw)})
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` calendar months earlier (31 March -> 28/29 February)."""
+    y, m = divmod(day.year * 12 + day.month - 1 - months, 12)
+    m += 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return dt.date(y, m, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+# --------------------------------------------------------------------- choices
+_LEADING_NUMBER = re.compile(r"^\s*\d{1,2}\s*[.)]\s*")
+
+
+def choice_lookup(choices, aliases=None) -> dict[str, str]:
+    table = {norm_choice(c): c for c in choices}
+    for alias, target in (aliases or {}).items():
+        table[norm_choice(alias)] = target
+    return table
+
+
+def check_choice(v, table: dict[str, str]) -> Check:
+    key = norm_choice(_LEADING_NUMBER.sub("", as_text(v)))
+    hit = table.get(key)
+    return Check(hit) if hit else Check(None, "CHOICE_INVALID")

@@ -1,0 +1,156 @@
+"""Find a form inside a grid of cell values, whatever backend the grid came from.
+
+A grid is a list of rows (lists of raw values) as a tab holds them, row 1 first.
+The header row is found by its texts (a title row above it is fine), the status
+columns (Status | Keterangan | Diperiksa) sit to the right of the form, and the
+data rows below become a DataFrame indexed by the sheet's own row numbers.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .fields import as_text, is_blank
+from .forms import Form, FormSet, norm_header
+
+HEADER_SCAN_ROWS = 30
+STATUS_KEYS = ("status", "message", "checked")
+
+
+@dataclass
+class Problem:
+    """A workbook-level problem (codes.WORKBOOK_CODES) shown in the Rekap."""
+    code: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class SheetData:
+    form: str
+    title: str                    # the tab's name
+    header_row: int               # 1-based
+    columns: dict[str, int]       # column key -> 1-based column number
+    status_columns: dict[str, int]  # status/message/checked -> 1-based column number
+    frame: pd.DataFrame           # raw input values; index = sheet row numbers
+    current: pd.DataFrame         # status/message/checked as the sheet shows them now
+    content_hash: str = ""
+    status_header_now: dict = field(default_factory=dict)  # key -> header cell value now
+
+
+def find_header(grid: list[list], form: Form) -> tuple[int, dict[str, int]] | None:
+    """(header row, {key: column}) of the row matching most of the form's headers."""
+    best = None
+    for r, row in enumerate(grid[:HEADER_SCAN_ROWS], start=1):
+        cols = {}
+        for c, v in enumerate(row, start=1):
+            if v is None or not isinstance(v, str):
+                continue
+            for col in form.columns:
+                if col.key not in cols and col.matches(v):
+                    cols[col.key] = c
+                    break
+        if len(cols) >= 2 and (best is None or len(cols) > len(best[1])):
+            best = (r, cols)
+    return best
+
+
+def locate_form(grid: list[list], form: Form, forms: FormSet, title: str):
+    """SheetData for the form in this grid, or a Problem saying why not."""
+    found = find_header(grid, form)
+    if found is None:
+        missing = [c.header for c in form.columns if not c.header_optional]
+        return Problem("HEADER_MISSING", {"tab": title, "kolom": ", ".join(missing)})
+    header_row, cols = found
+    missing = [c.header for c in form.columns if c.key not in cols and not c.header_optional]
+    if missing:
+        return Problem("HEADER_MISSING", {"tab": title, "kolom": ", ".join(missing)})
+    placed = [cols[c.key] for c in form.columns if c.key in cols]
+    if placed != sorted(placed):
+        moved = [c.header for c, nxt in zip(form.columns, form.columns[1:])
+                 if c.key in cols and nxt.key in cols and cols[c.key] > cols[nxt.key]]
+        return Problem("HEADER_ORDER", {"tab": title, "kolom": ", ".join(moved)})
+    status_cols = _status_columns(grid[header_row - 1], max(placed), forms)
+    frame, current = _data(grid, header_row, cols, status_cols, form)
+    header_now = {k: _cell(grid[header_row - 1], c) for k, c in status_cols.items()}
+    return SheetData(form.key, title, header_row, cols, status_cols, frame, current,
+                     content_hash(frame), header_now)
+
+
+def _status_columns(header: list, last_form_col: int, forms: FormSet) -> dict[str, int]:
+    """Existing Status/Keterangan/Diperiksa headers right of the form, else the
+    first free columns after everything in the header row."""
+    wanted = {k: norm_header(forms.status_headers[k]) for k in STATUS_KEYS}
+    found = {}
+    for c, v in enumerate(header, start=1):
+        if c > last_form_col and isinstance(v, str):
+            for k, h in wanted.items():
+                if norm_header(v) == h and k not in found:
+                    found[k] = c
+    if len(found) == len(STATUS_KEYS):
+        return found
+    used = [c for c, v in enumerate(header, start=1) if not is_blank(v)]
+    start = max([last_form_col] + [c for c in used if c not in found.values()]) + 1
+    for k in STATUS_KEYS:
+        if k not in found:
+            found[k] = start
+            start += 1
+    return found
+
+
+def _data(grid, header_row, cols, status_cols, form):
+    keys = list(cols)
+    records, statuses, index = [], [], []
+    header_texts = {norm_header(c.header) for c in form.columns}
+    for r in range(header_row, len(grid)):
+        row = grid[r]
+        values = [_cell(row, cols[k]) for k in keys]
+        status = [_cell(row, status_cols[k]) for k in STATUS_KEYS]
+        if all(is_blank(v) for v in values) and all(is_blank(v) for v in status):
+            continue
+        if _stray_header(values, header_texts) or _column_numbers(values, keys, cols):
+            continue
+        index.append(r + 1)
+        records.append(values)
+        statuses.append(status)
+    idx = pd.Index(index, dtype="int64", name="row")
+    frame = pd.DataFrame(records, index=idx, columns=keys, dtype=object) if records else \
+        pd.DataFrame({k: pd.Series(dtype=object) for k in keys}, index=idx)
+    current = pd.DataFrame(statuses, index=idx, columns=list(STATUS_KEYS), dtype=object) \
+        if statuses else pd.DataFrame({k: pd.Series(dtype=object) for k in STATUS_KEYS}, index=idx)
+    return frame, current
+
+
+def _cell(row, col: int):
+    return row[col - 1] if col - 1 < len(row) else None
+
+
+def _stray_header(values, header_texts) -> bool:
+    """A header row pasted again among the data."""
+    texts = [norm_header(v) for v in values if isinstance(v, str)]
+    return len(texts) >= 2 and sum(t in header_texts for t in texts) * 2 >= len(texts)
+
+
+def _column_numbers(values, keys, cols) -> bool:
+    """The '1 2 3 4 ...' row many government templates put under the headers."""
+    filled = [(v, cols[k]) for v, k in zip(values, keys) if not is_blank(v)]
+    return len(filled) >= 3 and all(as_text(v) in (str(c), f"({c})") for v, c in filled) \
+        or len(filled) >= 3 and all(as_text(v) == str(i) for i, (v, _) in enumerate(filled, 1))
+
+
+def content_hash(frame: pd.DataFrame) -> str:
+    """Hash of the input cells (not the status columns): same hash, same verdicts."""
+    h = hashlib.sha256()
+    h.update(repr(list(frame.columns)).encode())
+    h.update(frame.index.to_numpy().tobytes())
+    for col in frame.columns:
+        h.update(repr(frame[col].tolist()).encode("utf-8", "replace"))
+    return h.hexdigest()
+
+
+def row_hashes(frame: pd.DataFrame) -> pd.Series:
+    """One hash per row of input values, to notice a row that was edited."""
+    if frame.empty:
+        return pd.Series(dtype="uint64")
+    return pd.util.hash_pandas_object(frame.astype(str), index=False)

@@ -1,0 +1,207 @@
+"""A folder of .xlsx workbooks: the embedded default that needs no account.
+
+data/
+  master.xlsx      "Daftar OPD" (the registry, edited by the Inspektorat) + the
+                   tabs the worker writes (Rekap, Masalah, one per form...)
+  <KODE>.xlsx      one workbook per OPD, a tab per form that applies
+
+A workbook's revision is its (mtime, size). Writes go to a temporary file that
+replaces the original atomically, and only if the original did not change since
+it was read and no Excel/LibreOffice lock file says someone has it open.
+"""
+from __future__ import annotations
+
+import logging
+import zipfile
+from pathlib import Path
+
+from openpyxl import Workbook as NewBook
+from openpyxl import load_workbook
+
+from ..forms import FormSet
+from ..layout import Problem, locate_form
+from ..registry import Opd, parse_registry
+from ..xlsxio import BOLD, atomic_save, set_value, write_table
+from . import CellWrite, SheetSpec, StoreError, Workbook
+
+log = logging.getLogger(__name__)
+
+
+class XlsxStore:
+    name = "xlsx"
+
+    def __init__(self, data_dir, forms: FormSet, master: str = "master.xlsx"):
+        self.dir = Path(data_dir)
+        self.forms = forms
+        self.master_path = self.dir / master
+
+    # ------------------------------------------------------------ registry
+    def read_registry(self):
+        sheet = self.forms.registry["sheet"]
+        if not self.master_path.exists():
+            return [], [f"Workbook master {self.master_path} tidak ditemukan."]
+        grid = _grids(self.master_path, only=sheet).get(sheet)
+        if grid is None:
+            return [], [f"Tab '{sheet}' tidak ada di {self.master_path.name}."]
+        return parse_registry(grid, self.forms)
+
+    def path(self, opd: Opd) -> Path:
+        return self.dir / (opd.location or f"{opd.code}.xlsx")
+
+    def link(self, opd: Opd) -> str:
+        return str(self.path(opd).resolve())
+
+    # ----------------------------------------------------------- revisions
+    def revisions(self, opds):
+        return {o.code: _revision(self.path(o)) for o in opds}
+
+    def locked(self, path: Path) -> bool:
+        """Excel keeps '~$name' (first letters cut for long names), LibreOffice
+        '.~lock.name#' beside a workbook that is open."""
+        names = {f"~${path.name}", f"~${path.name[2:]}", f".~lock.{path.name}#"}
+        return any((path.parent / n).exists() for n in names)
+
+    # ---------------------------------------------------------------- read
+    def read_workbook(self, opd: Opd) -> Workbook:
+        path = self.path(opd)
+        rev = _revision(path)
+        if rev is None:
+            raise StoreError(Problem("WB_NOT_FOUND", {"lokasi": path.name}))
+        grids = _grids(path)
+        wb = Workbook(opd.code, rev)
+        for key in opd.forms:
+            form = self.forms[key]
+            title = next((t for t in grids if form.matches_sheet(t)), None)
+            if title is None:
+                wb.problems.append(Problem("SHEET_MISSING", {"tab": form.sheet, "formulir": form.title}))
+                continue
+            found = locate_form(grids[title], form, self.forms, title)
+            if isinstance(found, Problem):
+                wb.problems.append(found)
+            else:
+                wb.sheets[key] = found
+        return wb
+
+    # --------------------------------------------------------------- write
+    def write_cells(self, opd: Opd, wb: Workbook, writes: list[CellWrite]):
+        path = self.path(opd)
+        if not writes:
+            return wb.revision
+        if self.locked(path):
+            raise StoreError(Problem("WB_LOCKED"))
+
+        def unchanged():
+            if _revision(path) != wb.revision:
+                raise StoreError(Problem("WB_CHANGED"))
+
+        unchanged()
+        try:
+            book = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", rich_text=True)
+        except Exception as e:  # noqa: BLE001 - any unreadable file is one OPD's problem
+            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": _why(e)})) from e
+        for w in writes:
+            set_value(book[w.sheet], w.row, w.col, w.value)
+        try:
+            atomic_save(book, path, before_replace=unchanged)
+        except OSError as e:
+            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": _why(e)})) from e
+        return _revision(path)
+
+    def write_master(self, sheets: list[SheetSpec]) -> None:
+        if self.locked(self.master_path):
+            raise StoreError(Problem("WB_LOCKED"))
+        book = load_workbook(self.master_path) if self.master_path.exists() else _new_master(self.forms)
+        for spec in sheets:
+            index = None
+            if spec.title in book.sheetnames:
+                index = book.sheetnames.index(spec.title)
+                del book[spec.title]
+            ws = book.create_sheet(spec.title, index)
+            render_sheet(ws, spec)
+        atomic_save(book, self.master_path)
+
+
+def render_sheet(ws, spec: SheetSpec) -> None:
+    start = 1
+    if spec.note:
+        set_value(ws, 1, 1, spec.note).font = BOLD
+        start = 3
+    write_table(ws, spec.header, spec.rows, start_row=start, widths=spec.widths)
+    if spec.chart and spec.rows:
+        _chart(ws, spec, start)
+
+
+def _chart(ws, spec: SheetSpec, start: int) -> None:
+    from openpyxl.chart import BarChart, Reference
+
+    c = spec.chart
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "bar", "stacked", 100
+    chart.title = c["title"]
+    chart.height = max(7.5, 0.5 * len(spec.rows) + 3)
+    chart.width = 18
+    last = start + len(spec.rows)
+    for col in c["series_cols"]:
+        chart.add_data(Reference(ws, min_col=col, min_row=start, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=c["categories_col"], min_row=start + 1, max_row=last))
+    ws.add_chart(chart, c.get("anchor", "A" + str(last + 3)))
+
+
+def _new_master(forms: FormSet):
+    from ..registry import registry_header
+
+    book = NewBook()
+    ws = book.active
+    ws.title = forms.registry["sheet"]
+    write_table(ws, registry_header(forms), [])
+    return book
+
+
+def _revision(path: Path) -> str | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return f"{st.st_mtime_ns}-{st.st_size}"
+
+
+def _grids(path: Path, only: str | None = None) -> dict[str, list[list]]:
+    """Every tab's cell values (formulas as their last computed value)."""
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # noqa: BLE001 - corrupt, encrypted, not xlsx: one OPD's problem
+        raise StoreError(Problem("WB_UNREADABLE", {"alasan": _why(e)})) from e
+    try:
+        out = {}
+        for ws in book.worksheets:
+            if only is None or ws.title == only:
+                out[ws.title] = _grid(ws)
+        return out
+    except Exception as e:  # noqa: BLE001
+        raise StoreError(Problem("WB_UNREADABLE", {"alasan": _why(e)})) from e
+    finally:
+        book.close()
+
+
+_EMPTY = ()
+
+
+def _grid(ws) -> list:
+    rows, last = [], 0
+    for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        if any(v is not None and v != "" for v in row):
+            rows.append(list(row))
+            last = i
+        else:
+            rows.append(_EMPTY)  # thousands of formatted empty rows cost nothing
+    return rows[:last]
+
+
+def _why(e: Exception) -> str:
+    if isinstance(e, zipfile.BadZipFile) or "zip" in str(e).lower():
+        return "bukan berkas .xlsx yang utuh, atau dilindungi kata sandi"
+    if isinstance(e, PermissionError):
+        return "tidak ada izin membaca/menulis berkas"
+    if isinstance(e, OSError):
+        return f"galat berkas: {e.strerror or type(e).__name__}"
+    return f"format tidak dikenali ({type(e).__name__})"

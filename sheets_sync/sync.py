@@ -1,0 +1,246 @@
+"""One cycle over the registry.
+
+    registry -> which workbooks changed -> read + validate those -> cross-OPD
+    duplicates -> write status cells that differ -> compile master if it changed
+    -> reminders hook -> record the run
+
+Cost follows change: an OPD whose revision is unchanged is neither read nor
+validated (its verdicts come from the state database), and only status cells
+whose text changes are written. A fault in one OPD is recorded for the Rekap and
+the cycle goes on.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import pickle
+import time
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+from . import master as mst
+from .config import WIB, Settings, today_wib
+from .forms import FormSet, load_forms
+from .layout import Problem, SheetData, row_hashes
+from .registry import Opd
+from .state import OpdMemory, State
+from .stores import CellWrite, StoreError, Workbook
+from .validate import FormResult, validate_frame
+
+log = logging.getLogger("sheets_sync")
+
+
+@dataclass
+class Context:
+    settings: Settings
+    forms: FormSet
+    store: object
+    state: State
+    as_of: dt.date
+    now: callable = lambda: dt.datetime.now(WIB)  # noqa: E731
+    hooks: list = field(default_factory=list)     # called with (ctx, reports) after a cycle
+
+
+@dataclass
+class CycleReport:
+    opds: int = 0
+    read: int = 0
+    validated: int = 0
+    written_cells: int = 0
+    master_written: bool = False
+    problems: int = 0
+    errors: list[str] = field(default_factory=list)
+    reports: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return (f"siklus selesai: {self.opds} OPD, {self.read} dibaca, {self.validated} divalidasi, "
+                f"{self.written_cells} sel status ditulis, master "
+                f"{'diperbarui' if self.master_written else 'tetap'}, {self.problems} masalah berkas, "
+                f"{self.seconds:.1f} dtk")
+
+
+def make_store(settings: Settings, forms: FormSet):
+    if settings.backend == "google":
+        from .stores.google import GoogleStore  # only this module imports gspread
+        return GoogleStore(settings, forms)
+    from .stores.xlsx import XlsxStore
+    return XlsxStore(settings.data_dir, forms, settings.master)
+
+
+def make_context(settings: Settings, as_of: dt.date | None = None, store=None) -> Context:
+    forms = load_forms(str(settings.forms_file) if settings.forms_file else None)
+    as_of = as_of or settings.report_date or today_wib()
+    return Context(settings, forms, store or make_store(settings, forms), State(settings.state_db), as_of)
+
+
+def stamp(t: dt.datetime) -> str:
+    return t.astimezone(WIB).strftime("%d/%m/%Y %H:%M WIB")
+
+
+# ------------------------------------------------------------------- cycle
+def run_cycle(ctx: Context) -> CycleReport:
+    t0 = time.monotonic()
+    rep = CycleReport()
+    run_id = ctx.state.start_run(stamp(ctx.now()))
+    opds, notes = ctx.store.read_registry()
+    rep.errors += notes
+    rep.opds = len(opds)
+    revs = ctx.store.revisions(opds)
+    mems = {o.code: ctx.state.opd(o.code) for o in opds}
+    fresh: dict[str, Workbook] = {}
+    for o in opds:
+        if _needs_read(mems[o.code], revs.get(o.code), o):
+            fresh[o.code] = _read(ctx, o, mems[o.code], rep)
+        elif mems[o.code].as_of != ctx.as_of:
+            _revalidate(ctx, o, mems[o.code], rep)   # a new day can age a service date
+    final, listing = _final(ctx, opds, mems)
+    for o in opds:
+        if o.code not in fresh and _shown(final[o.code]) != mems[o.code].shown:
+            fresh[o.code] = _read(ctx, o, mems[o.code], rep)    # a verdict changed without an edit
+    if any(fresh.values()):
+        final, listing = _final(ctx, opds, mems)
+    for o in opds:
+        wb = fresh.get(o.code)
+        if wb is not None:
+            _write(ctx, o, wb, final[o.code], mems[o.code], rep)
+        ctx.state.save_opd(o.code, mems[o.code])
+    ctx.state.forget_others({o.code for o in opds})
+    reports = [mst.OpdReport(o, final[o.code], mems[o.code].problems, mems[o.code].changed_at,
+                             mems[o.code].checked_at, ctx.store.link(o)) for o in opds]
+    rep.reports = reports
+    ctx.state.set("registry", [asdict(o) for o in opds])
+    rep.problems = sum(len(r.problems) for r in reports)
+    _master(ctx, reports, listing, rep)
+    for hook in ctx.hooks:
+        _guarded(hook, ctx, reports, rep)
+    rep.seconds = time.monotonic() - t0
+    ctx.state.finish_run(run_id, stamp(ctx.now()), not rep.errors,
+                         {"opd": rep.opds, "dibaca": rep.read, "sel": rep.written_cells,
+                          "masalah": rep.problems, "galat": rep.errors[:20]})
+    return rep
+
+
+def _needs_read(mem: OpdMemory, revision, opd: Opd) -> bool:
+    return not mem.complete or mem.revision != revision or mem.forms != opd.forms
+
+
+def _read(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport) -> Workbook | None:
+    """Read and validate one OPD; on failure keep its last good verdicts."""
+    rep.read += 1
+    mem.forms = o.forms
+    try:
+        wb = ctx.store.read_workbook(o)
+    except StoreError as e:
+        mem.problems = [e.problem]
+        mem.revision = ctx.store.revisions([o]).get(o.code)
+        mem.complete = True   # read again only when the file changes
+        log.warning("OPD %s: %s", o.code, e.problem.code)
+        return None
+    except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others
+        mem.problems = [Problem("WB_UNREADABLE", {"alasan": type(e).__name__})]
+        mem.complete = False
+        rep.errors.append(f"{o.code}: {type(e).__name__}")
+        log.exception("OPD %s: gagal dibaca", o.code)
+        return None
+    digest = hashlib.sha256("".join(s.content_hash for s in wb.sheets.values()).encode()).hexdigest()
+    if digest != mem.content_hash:
+        mem.changed_at = stamp(ctx.now())
+    if digest != mem.content_hash or mem.as_of != ctx.as_of or set(mem.results) != set(wb.sheets):
+        mem.frames = {k: s.frame for k, s in wb.sheets.items()}
+        _revalidate(ctx, o, mem, rep)
+    mem.content_hash, mem.revision = digest, wb.revision
+    mem.problems = list(wb.problems)
+    mem.checked_at = stamp(ctx.now())
+    return wb
+
+
+def _revalidate(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport) -> None:
+    rep.validated += 1
+    mem.results = {k: validate_frame(f, ctx.forms[k], ctx.as_of) for k, f in mem.frames.items()}
+    mem.as_of = ctx.as_of
+
+
+def _final(ctx, opds, mems):
+    base = {o.code: mems[o.code].results for o in opds}
+    cross, listing = mst.cross_opd(base, ctx.forms)
+    final = {code: {k: r.with_problems(cross.get((code, k))) for k, r in per.items()}
+             for code, per in base.items()}
+    return final, listing
+
+
+def _shown(results: dict[str, FormResult]) -> dict:
+    """What the status cells should say: form -> {row: (status, note)}."""
+    return {k: dict(zip(r.status.index.tolist(), zip(r.status.tolist(), r.notes().tolist())))
+            for k, r in results.items()}
+
+
+# ------------------------------------------------------------------- write
+def plan_writes(sheet: SheetData, res: FormResult, now_text: str, known: set, headers: dict) -> list[CellWrite]:
+    """Status cells that differ from what the sheet shows, plus 'Diperiksa' for
+    rows that changed. Rows that became empty get their old status cleared."""
+    sc = sheet.status_columns
+    out = [CellWrite(sheet.title, sheet.header_row, sc[k], headers[k])
+           for k in sc if sheet.status_header_now.get(k) != headers[k]]
+    want = pd.DataFrame({"status": res.status, "message": res.notes()})
+    have = sheet.current.reindex(want.index.union(sheet.current.index))
+    want = want.reindex(have.index).fillna("")
+    have = have.fillna("").astype(str).map(str.strip)
+    hashes = row_hashes(sheet.frame).reindex(want.index)
+    edited = ~hashes.isin(known) & want["status"].ne("")
+    differs = (want["status"] != have["status"]) | (want["message"] != have["message"])
+    for row in want.index[differs | edited]:
+        status, note = want.at[row, "status"], want.at[row, "message"]
+        checked = now_text if status else ""
+        for key, value in (("status", status), ("message", note), ("checked", checked)):
+            if str(have.at[row, key]) != value:
+                out.append(CellWrite(sheet.title, int(row), sc[key], value))
+    return out
+
+
+def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleReport) -> None:
+    now_text = stamp(ctx.now())
+    writes = []
+    for key, sheet in wb.sheets.items():
+        writes += plan_writes(sheet, final[key], now_text, mem.row_hashes.get(key, set()),
+                              ctx.forms.status_headers)
+    try:
+        new_rev = ctx.store.write_cells(o, wb, writes)
+    except StoreError as e:
+        mem.problems.append(e.problem)
+        mem.complete = False          # try again next cycle, from a fresh read
+        log.warning("OPD %s: status belum ditulis (%s)", o.code, e.problem.code)
+        return
+    rep.written_cells += len(writes)
+    mem.row_hashes = {k: set(row_hashes(s.frame).tolist()) for k, s in wb.sheets.items()}
+    mem.shown = _shown(final)
+    mem.revision = new_rev or wb.revision
+    mem.complete = True
+
+
+# ------------------------------------------------------------------ master
+def _master(ctx, reports, listing, rep: CycleReport) -> None:
+    deadline = ctx.settings.deadline
+    sheets = mst.compile_master(reports, ctx.forms, listing, ctx.as_of, deadline)
+    ctx.state.set("rekap", sheets[0].rows)
+    digest = hashlib.sha256(pickle.dumps([(s.title, s.header, s.rows) for s in sheets])).hexdigest()
+    if digest == ctx.state.get("master_hash"):
+        return
+    try:
+        ctx.store.write_master(sheets)
+    except StoreError as e:
+        rep.errors.append(f"master: {e.problem.code}")
+        log.warning("master belum ditulis: %s", e.problem.code)
+        return
+    ctx.state.set("master_hash", digest)
+    rep.master_written = True
+
+
+def _guarded(hook, ctx, reports, rep: CycleReport) -> None:
+    try:
+        hook(ctx, reports)
+    except Exception as e:  # noqa: BLE001 - reminders failing must not fail the sync
+        rep.errors.append(f"{getattr(hook, '__name__', 'hook')}: {type(e).__name__}: {e}")
+        log.exception("langkah %s gagal", getattr(hook, "__name__", "hook"))

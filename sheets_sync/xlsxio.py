@@ -1,0 +1,59 @@
+"""openpyxl helpers shared by the .xlsx store, the master and the export:
+formula-safe cell writes, tables of values, atomic saves."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+FORMULA_START = ("=", "+", "-", "@")
+BOLD = Font(bold=True)
+
+
+def set_value(ws, row: int, col: int, value):
+    """Write a value so that text from OPD input never becomes a formula."""
+    cell = ws.cell(row=row, column=col)
+    cell.value = value
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    elif isinstance(value, (dt.date, dt.datetime)):
+        cell.number_format = "DD/MM/YYYY"
+    return cell
+
+
+def write_table(ws, header: list[str], rows: list[list], *, start_row: int = 1,
+                widths: list[int] | None = None):
+    for c, h in enumerate(header, start=1):
+        set_value(ws, start_row, c, h).font = BOLD
+    for r, values in enumerate(rows, start=start_row + 1):
+        for c, v in enumerate(values, start=1):
+            if v is not None and v != "":
+                set_value(ws, r, c, v)
+    ws.freeze_panes = ws.cell(row=start_row + 1, column=1)
+    for c, w in enumerate(widths or [], start=1):
+        ws.column_dimensions[get_column_letter(c)].width = w
+    for c in range(1, len(header) + 1):
+        ws.cell(row=start_row, column=c).alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def atomic_save(book, path: Path, before_replace=None) -> None:
+    """Save beside the target and rename over it: a reader never sees half a file.
+    `before_replace()` may raise to abandon the save (the target changed meanwhile)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        book.save(tmp)
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        if before_replace:
+            before_replace()
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
