@@ -12,6 +12,7 @@ import datetime as dt
 import random
 import re
 from bisect import bisect
+from calendar import isleap
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
@@ -351,7 +352,8 @@ def _kriteria(g: _Gen) -> tuple[str, ...]:
 
 
 def _row_eksper(g: _Gen, i: int) -> dict:
-    kriteria = _kriteria(g)[(i - 1) % len(_kriteria(g))]
+    slots = _kriteria(g)
+    kriteria = slots[(i - 1) % len(slots)]
     low = kriteria.casefold()
     instansi, jabatan = next(((ins, jab) for k, ins, jab in EKSPER_BY_KRITERIA if k in low),
                              (("Universitas Bengkulu",), ("Dosen",)))
@@ -439,8 +441,7 @@ def _flaw_date_impossible(g):
     key = _date_key(g)
     if key is None:
         return False
-    leap = g.as_of.year % 4 == 0 and (g.as_of.year % 100 != 0 or g.as_of.year % 400 == 0)
-    days = [(31, 4), (31, 6), (31, 9), (31, 11), (30, 2)] + ([] if leap else [(29, 2)])
+    days = [(31, 4), (31, 6), (31, 9), (31, 11), (30, 2)] + ([] if isleap(g.as_of.year) else [(29, 2)])
     d, m = g.rng.choice(days)
     sep = g.rng.choice("/-")
     g.row[key] = f"{d:02d}{sep}{m:02d}{sep}{g.as_of.year}"  # e.g. 31/09/2023
