@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Menulis baris yang diterima (OK dan PERIKSA) semua OPD ke satu .xlsx.")
     e.add_argument("--config", default=DEFAULT_CONFIG)
     e.add_argument("--out", required=True, help="berkas .xlsx keluaran")
+    r = sub.add_parser("remind", help="pengingat e-mail: lihat siapa dapat apa, atau pratinjau",
+                       description="Menampilkan pengingat yang akan dikirim (--dry-run) atau membuat "
+                                   "pratinjau satu e-mail (--preview KODE_OPD).")
+    r.add_argument("--config", default=DEFAULT_CONFIG)
+    r.add_argument("--as-of", type=_date, help="tanggal (bawaan hari ini, WIB)")
+    r.add_argument("--dry-run", action="store_true", help="hanya tampilkan, jangan kirim")
+    r.add_argument("--preview", metavar="KODE_OPD", help="tulis satu e-mail ke berkas untuk dilihat")
+    r.add_argument("--out", help="folder/berkas pratinjau (bawaan: folder outbox)")
     return p
 
 
@@ -127,4 +135,10 @@ def cmd_export(args) -> int:
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "validate": cmd_validate, "status": cmd_status, "export": cmd_export}
+def cmd_remind(args) -> int:
+    from . import remind
+
+    return remind.cli(args, load_settings(args.config))
+
+
+COMMANDS = {"remind": cmd_remind, "demo": cmd_demo, "validate": cmd_validate, "status": cmd_status, "export": cmd_export}

@@ -78,6 +78,7 @@ def _int(raw: dict, key: str, default: int, low: int, high: int) -> int:
 
 def load_settings(path) -> Settings:
     path = Path(path).resolve()
+    _dotenv(path.parent)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
@@ -117,6 +118,15 @@ def parse_settings(raw: dict, path: Path) -> Settings:
         inspektorat=dict(raw.get("inspektorat") or {}), mail=_mail(raw.get("mail") or {}),
         reminders=dict(raw.get("reminders") or {}), google=dict(raw.get("google") or {}),
     )
+
+
+def _dotenv(folder: Path) -> None:
+    """SMTP secrets may sit in a .env file beside the settings (never in the settings)."""
+    from dotenv import load_dotenv
+
+    for candidate in (folder / ".env", Path.cwd() / ".env"):
+        if candidate.is_file():
+            load_dotenv(candidate, override=False)
 
 
 def _mail(raw: dict) -> dict:

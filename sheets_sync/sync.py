@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import pickle
+import json
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -225,7 +225,9 @@ def _master(ctx, reports, listing, rep: CycleReport) -> None:
     deadline = ctx.settings.deadline
     sheets = mst.compile_master(reports, ctx.forms, listing, ctx.as_of, deadline)
     ctx.state.set("rekap", sheets[0].rows)
-    digest = hashlib.sha256(pickle.dumps([(s.title, s.header, s.rows) for s in sheets])).hexdigest()
+    # JSON, not pickle: pickle bytes depend on object identity, not only on values.
+    canon = json.dumps([(s.title, s.header, s.rows, s.note) for s in sheets], default=str, ensure_ascii=False)
+    digest = hashlib.sha256(canon.encode()).hexdigest()
     if digest == ctx.state.get("master_hash"):
         return
     try:
