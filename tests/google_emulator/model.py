@@ -1,0 +1,334 @@
+"""In-memory model: spreadsheets, sheets, cells, Drive files and the shared state."""
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import random
+import string
+import threading
+import time
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
+FOLDER_MIME = "application/vnd.google-apps.folder"
+DEFAULT_USER_EMAIL = "emulator-user@emulator.invalid"
+DEFAULT_USER_NAME = "Emulator User"
+
+DEFAULT_FORMAT = {
+    "backgroundColor": {"red": 1, "green": 1, "blue": 1},
+    "padding": {"top": 2, "right": 3, "bottom": 2, "left": 3},
+    "verticalAlignment": "BOTTOM",
+    "wrapStrategy": "OVERFLOW_CELL",
+    "textFormat": {
+        "foregroundColor": {},
+        "fontFamily": "arial,sans,sans-serif",
+        "fontSize": 10,
+        "bold": False,
+        "italic": False,
+        "strikethrough": False,
+        "underline": False,
+        "foregroundColorStyle": {"rgbColor": {}},
+    },
+    "backgroundColorStyle": {"rgbColor": {"red": 1, "green": 1, "blue": 1}},
+}
+
+
+def _theme_color(kind, r=None, g=None, b=None):
+    rgb = {}
+    for key, val in (("red", r), ("green", g), ("blue", b)):
+        if val:
+            rgb[key] = val
+    return {"colorType": kind, "color": {"rgbColor": rgb}}
+
+
+DEFAULT_THEME = {
+    "primaryFontFamily": "Arial",
+    "themeColors": [
+        _theme_color("TEXT"),
+        _theme_color("BACKGROUND", 1, 1, 1),
+        _theme_color("ACCENT1", 0.25882354, 0.52156866, 0.95686275),
+        _theme_color("ACCENT2", 0.91764706, 0.2627451, 0.20784314),
+        _theme_color("ACCENT3", 0.9843137, 0.7372549, 0.015686275),
+        _theme_color("ACCENT4", 0.20392157, 0.65882355, 0.3254902),
+        _theme_color("ACCENT5", 1, 0.42745098, 0.003921569),
+        _theme_color("ACCENT6", 0.27450982, 0.7411765, 0.7764706),
+        _theme_color("LINK", 0.06666667, 0.33333334, 0.8),
+    ],
+}
+
+DEFAULT_ROW_PX = 21
+DEFAULT_COL_PX = 100
+
+
+class Cell:
+    """One cell.  ``value`` is the entered non-formula value; ``formula`` the
+    formula text.  ``fmt`` (userEnteredFormat) dicts are never mutated in place."""
+
+    __slots__ = ("value", "formula", "fmt", "note", "validation", "extra")
+
+    def __init__(self):
+        self.value: Any = None
+        self.formula: Optional[str] = None
+        self.fmt: Optional[Dict[str, Any]] = None
+        self.note: Optional[str] = None
+        self.validation: Optional[Dict[str, Any]] = None
+        self.extra: Optional[Dict[str, Any]] = None
+
+    def has_value(self) -> bool:
+        return self.value is not None or self.formula is not None
+
+    def is_blank(self) -> bool:
+        return (self.value is None and self.formula is None and not self.fmt and self.note is None
+                and self.validation is None and not self.extra)
+
+    def copy(self) -> "Cell":
+        c = Cell()
+        c.value = self.value
+        c.formula = self.formula
+        c.fmt = self.fmt
+        c.note = self.note
+        c.validation = self.validation
+        c.extra = dict(self.extra) if self.extra else None
+        return c
+
+    def number_format(self) -> Optional[Dict[str, Any]]:
+        return (self.fmt or {}).get("numberFormat")
+
+    def is_text_format(self) -> bool:
+        nf = self.number_format()
+        return bool(nf) and nf.get("type") == "TEXT"
+
+
+class Sheet:
+    def __init__(self, props: Dict[str, Any]):
+        self.props = props
+        self.rows: Dict[int, Dict[int, Cell]] = {}
+        self.row_meta: Dict[int, Dict[str, Any]] = {}
+        self.col_meta: Dict[int, Dict[str, Any]] = {}
+        self.protected: List[Dict[str, Any]] = []
+        self.cond: List[Dict[str, Any]] = []
+        self.charts: List[Dict[str, Any]] = []
+        self.merges: List[Dict[str, Any]] = []
+        self.basic_filter: Optional[Dict[str, Any]] = None
+        self.banded: List[Dict[str, Any]] = []
+
+    # properties ---------------------------------------------------------
+    @property
+    def sheet_id(self) -> int:
+        return self.props["sheetId"]
+
+    @property
+    def title(self) -> str:
+        return self.props["title"]
+
+    @property
+    def grid(self) -> Dict[str, Any]:
+        return self.props.setdefault("gridProperties", {"rowCount": 1000, "columnCount": 26})
+
+    @property
+    def row_count(self) -> int:
+        return self.grid.get("rowCount", 0) if self.props.get("sheetType", "GRID") == "GRID" else 0
+
+    @property
+    def col_count(self) -> int:
+        return self.grid.get("columnCount", 0) if self.props.get("sheetType", "GRID") == "GRID" else 0
+
+    # cells ---------------------------------------------------------------
+    def get(self, r: int, c: int) -> Optional[Cell]:
+        row = self.rows.get(r)
+        return row.get(c) if row else None
+
+    def ensure(self, r: int, c: int) -> Cell:
+        row = self.rows.get(r)
+        if row is None:
+            row = self.rows[r] = {}
+        cell = row.get(c)
+        if cell is None:
+            cell = row[c] = Cell()
+        return cell
+
+    def tidy(self, r: int, c: int) -> None:
+        row = self.rows.get(r)
+        if row is None:
+            return
+        cell = row.get(c)
+        if cell is not None and cell.is_blank():
+            del row[c]
+        if not row:
+            del self.rows[r]
+
+    def cells_in(self, r0: int, r1: int, c0: int, c1: int) -> Iterator[Tuple[int, int, Cell]]:
+        """Existing cells inside the box, row-major."""
+        if len(self.rows) < (r1 - r0):
+            rows = sorted(r for r in self.rows if r0 <= r < r1)
+        else:
+            rows = [r for r in range(r0, r1) if r in self.rows]
+        for r in rows:
+            row = self.rows[r]
+            if len(row) < (c1 - c0):
+                cols = sorted(c for c in row if c0 <= c < c1)
+            else:
+                cols = [c for c in range(c0, c1) if c in row]
+            for c in cols:
+                yield r, c, row[c]
+
+    def clone(self) -> "Sheet":
+        s = Sheet(copy.deepcopy(self.props))
+        s.rows = {r: {c: cell.copy() for c, cell in row.items()} for r, row in self.rows.items()}
+        s.row_meta = copy.deepcopy(self.row_meta)
+        s.col_meta = copy.deepcopy(self.col_meta)
+        s.protected = copy.deepcopy(self.protected)
+        s.cond = copy.deepcopy(self.cond)
+        s.charts = copy.deepcopy(self.charts)
+        s.merges = copy.deepcopy(self.merges)
+        s.basic_filter = copy.deepcopy(self.basic_filter)
+        s.banded = copy.deepcopy(self.banded)
+        return s
+
+
+class Spreadsheet:
+    def __init__(self, spreadsheet_id: str, title: str, locale: str = "en_US", time_zone: str = "Etc/GMT"):
+        self.id = spreadsheet_id
+        self.props: Dict[str, Any] = {
+            "title": title,
+            "locale": locale,
+            "autoRecalc": "ON_CHANGE",
+            "timeZone": time_zone,
+            "defaultFormat": copy.deepcopy(DEFAULT_FORMAT),
+            "spreadsheetTheme": copy.deepcopy(DEFAULT_THEME),
+        }
+        self.sheets: List[Sheet] = []
+        self.named_ranges: List[Dict[str, Any]] = []
+
+    @property
+    def title(self) -> str:
+        return self.props["title"]
+
+    @property
+    def locale(self) -> str:
+        return self.props.get("locale", "en_US")
+
+    def sheet_by_id(self, sheet_id: Any) -> Optional[Sheet]:
+        for s in self.sheets:
+            if s.sheet_id == sheet_id:
+                return s
+        return None
+
+    def sheet_by_title(self, title: str) -> Optional[Sheet]:
+        for s in self.sheets:
+            if s.title == title:
+                return s
+        low = title.lower()
+        for s in self.sheets:
+            if s.title.lower() == low:
+                return s
+        return None
+
+    def first_grid_sheet(self) -> Optional[Sheet]:
+        for s in self.sheets:
+            if s.props.get("sheetType", "GRID") == "GRID" and not s.props.get("hidden"):
+                return s
+        for s in self.sheets:
+            if s.props.get("sheetType", "GRID") == "GRID":
+                return s
+        return None
+
+    def reindex(self) -> None:
+        for i, s in enumerate(self.sheets):
+            s.props["index"] = i
+
+    def clone(self) -> "Spreadsheet":
+        other = Spreadsheet.__new__(Spreadsheet)
+        other.id = self.id
+        other.props = copy.deepcopy(self.props)
+        other.sheets = [s.clone() for s in self.sheets]
+        other.named_ranges = copy.deepcopy(self.named_ranges)
+        return other
+
+
+class DriveFile:
+    def __init__(self, file_id: str, name: str, mime_type: str, parents: List[str], created: str):
+        self.id = file_id
+        self.name = name
+        self.mime_type = mime_type
+        self.parents = parents
+        self.created_time = created
+        self.modified_time = created
+        self.version = 1
+        self.trashed = False
+        self.explicitly_trashed = False
+        self.starred = False
+        self.description: Optional[str] = None
+        self.properties: Dict[str, str] = {}
+        self.app_properties: Dict[str, str] = {}
+        self.permissions: List[Dict[str, Any]] = []
+        self.viewed_time = created
+
+
+_ID_CHARS = string.ascii_letters + string.digits + "-_"
+
+
+class Clock:
+    """Millisecond clock that never repeats or goes back."""
+
+    def __init__(self):
+        self._last = 0
+
+    def now_ms(self) -> int:
+        ms = int(time.time() * 1000)
+        if ms <= self._last:
+            ms = self._last + 1
+        self._last = ms
+        return ms
+
+    @staticmethod
+    def rfc3339(ms: int) -> str:
+        dt = _dt.datetime.fromtimestamp(ms / 1000.0, tz=_dt.timezone.utc)
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+    def now(self) -> str:
+        return self.rfc3339(self.now_ms())
+
+
+class State:
+    """Everything the emulator knows.  Guard every access with ``lock``."""
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.clock = Clock()
+        self._rng = random.Random()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.files: Dict[str, DriveFile] = {}
+            self.spreadsheets: Dict[str, Spreadsheet] = {}
+            self.changes: List[Dict[str, Any]] = []
+            self.user_email = DEFAULT_USER_EMAIL
+            self.user_name = DEFAULT_USER_NAME
+            self.denied: set = set()
+            self.root_id = "0A" + "".join(self._rng.choice(_ID_CHARS[:62]) for _ in range(17)) + "Uk9PVA"
+
+    # ids ------------------------------------------------------------------
+    def new_file_id(self, length: int = 44) -> str:
+        while True:
+            fid = "1" + "".join(self._rng.choice(_ID_CHARS) for _ in range(length - 1))
+            if fid not in self.files:
+                return fid
+
+    def new_int_id(self, taken=()) -> int:
+        taken = set(taken)
+        while True:
+            n = self._rng.randint(1, 2 ** 31 - 1)
+            if n not in taken:
+                return n
+
+    # changes --------------------------------------------------------------
+    def touch(self, file_id: str, removed: bool = False) -> None:
+        f = self.files.get(file_id)
+        now = self.clock.now()
+        if f is not None and not removed:
+            f.modified_time = now
+            f.version += 1
+        self.changes.append({"seq": len(self.changes) + 1, "fileId": file_id, "time": now,
+                             "removed": removed})
