@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sheets_sync import codes, fields
 from sheets_sync.fields import Check, check_email, check_phone, email_reference, phone_reference
 
-from conftest import kriteria_slots
+from tests.conftest import kriteria_slots
 
 HYP = dict(database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ROW_CODES = set(codes.ROW_CODES)

@@ -16,8 +16,8 @@ from sheets_sync import codes, fields
 from sheets_sync.master import cross_opd
 from sheets_sync.validate import PROBLEM_COLUMNS, validate_frame
 
-from conftest import AS_OF, clean_row, clean_rows, frame, kriteria_slots, phone, phone_e164
-from test_fields import ANY_VALUE, email_like, phone_like
+from tests.conftest import AS_OF, clean_row, clean_rows, frame, kriteria_slots, phone, phone_e164
+from tests.test_fields import ANY_VALUE, email_like, phone_like
 
 HYP = dict(database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

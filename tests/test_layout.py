@@ -1,0 +1,186 @@
+"""layout.locate_form: the header row found by its texts, sheet row numbers,
+status columns right of the form, stray rows skipped, header problems named."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sheets_sync.layout import Problem, SheetData, content_hash, find_header, locate_form
+from sheets_sync.validate import validate_frame
+
+from tests.conftest import AS_OF, clean_row
+
+FORM_KEYS = ["pegawai", "pengguna_layanan", "penyedia_pbj", "eksper"]
+
+
+def headers(forms, key):
+    return [c.header for c in forms[key].columns]
+
+
+def values(forms, key, row: dict):
+    return [row.get(k) for k in forms[key].keys]
+
+
+def grid_for(forms, key, rows, *, title_rows=1, header=None, extra_header=()):
+    g = [[forms[key].title]] + [[] for _ in range(title_rows - 1)] if title_rows else []
+    g.append(list(header or headers(forms, key)) + list(extra_header))
+    g += [values(forms, key, r) if isinstance(r, dict) else list(r) for r in rows]
+    return g
+
+
+@pytest.mark.parametrize("key", FORM_KEYS)
+@pytest.mark.parametrize("title_rows", [0, 1, 4])
+def test_header_found_below_title_rows(forms, key, title_rows):
+    g = grid_for(forms, key, [clean_row(key, 1), clean_row(key, 2)], title_rows=title_rows)
+    s = locate_form(g, forms[key], forms, forms[key].sheet)
+    assert isinstance(s, SheetData)
+    assert s.header_row == title_rows + 1
+    assert list(s.frame.index) == [title_rows + 2, title_rows + 3]
+    assert s.columns == {k: i for i, k in enumerate(forms[key].keys, start=1)}
+    n = len(forms[key].columns)
+    assert s.status_columns == {"status": n + 1, "message": n + 2, "checked": n + 3}
+
+
+@pytest.mark.parametrize("mangle", [str.upper, str.lower, lambda h: "  " + h.replace(" ", "   ") + " ",
+                                    lambda h: h.replace(" ", "\n"), lambda h: h.replace(" ", "\r\n", 1),
+                                    lambda h: "\t" + h.title()])
+@pytest.mark.parametrize("key", FORM_KEYS)
+def test_header_texts_tolerant_of_case_spaces_line_breaks(forms, key, mangle):
+    g = grid_for(forms, key, [clean_row(key, 1)], header=[mangle(h) for h in headers(forms, key)])
+    s = locate_form(g, forms[key], forms, "x")
+    assert isinstance(s, SheetData), s
+    assert s.header_row == 2 and list(s.frame.index) == [3]
+
+
+def test_header_aliases_and_missing_no_header(forms):
+    h = ["", "Unit Kerja", "Nama Pegawai", "Tanggal mulai bekerja di unit kerja", "Jabatan", "No HP",
+         "Email aktif"]
+    s = locate_form(grid_for(forms, "pegawai", [clean_row("pegawai", 1)], header=h), forms["pegawai"],
+                    forms, "Pegawai")
+    assert isinstance(s, SheetData)
+    assert "no" not in s.columns and s.columns["no_hp"] == 6
+    res = validate_frame(s.frame, forms["pegawai"], AS_OF)
+    assert res.status[3] == "OK"
+
+
+def test_columns_can_sit_anywhere_in_the_row(forms):
+    """Left margin column and a user's own column in between do not matter."""
+    h = [None, "Catatan kecil"] + headers(forms, "pegawai")
+    row = [None, "abc"] + values(forms, "pegawai", clean_row("pegawai", 1))
+    s = locate_form([["judul"], h, row], forms["pegawai"], forms, "Pegawai")
+    assert s.columns["no"] == 3 and s.columns["email"] == 9
+    assert s.status_columns["status"] == 10
+    assert s.frame.at[3, "nama"] == clean_row("pegawai", 1)["nama"]
+
+
+def test_status_columns_after_a_users_extra_column(forms):
+    g = grid_for(forms, "pegawai", [clean_row("pegawai", 1)], extra_header=["Catatan OPD"])
+    s = locate_form(g, forms["pegawai"], forms, "Pegawai")
+    assert s.status_columns == {"status": 9, "message": 10, "checked": 11}
+
+
+def test_existing_status_columns_are_reused(forms):
+    g = grid_for(forms, "pegawai", [], extra_header=[None, "Catatan", "STATUS", "keterangan", "Diperiksa"])
+    g.append(values(forms, "pegawai", clean_row("pegawai", 1)) + [None, "n", "SALAH", "lama", "kemarin"])
+    s = locate_form(g, forms["pegawai"], forms, "Pegawai")
+    assert s.status_columns == {"status": 10, "message": 11, "checked": 12}
+    assert s.current.loc[3].tolist() == ["SALAH", "lama", "kemarin"]
+    assert s.status_header_now == {"status": "STATUS", "message": "keterangan", "checked": "Diperiksa"}
+
+
+def test_rows_with_only_old_status_are_kept_to_be_cleared(forms):
+    g = grid_for(forms, "pegawai", [clean_row("pegawai", 1)])
+    g.append([None] * 7 + ["SALAH", "dulu salah", "01/10/2023"])
+    s = locate_form(g, forms["pegawai"], forms, "Pegawai")
+    assert 4 in s.current.index and s.current.at[4, "status"] == "SALAH"
+    assert validate_frame(s.frame, forms["pegawai"], AS_OF).status.index.tolist() == [3]
+
+
+def test_blank_and_ragged_rows(forms):
+    g = grid_for(forms, "pegawai", [])
+    g += [(), [], [None, None], ["", " "], values(forms, "pegawai", clean_row("pegawai", 1))[:3], (),
+          values(forms, "pegawai", clean_row("pegawai", 2))]
+    s = locate_form(g, forms["pegawai"], forms, "Pegawai")
+    assert list(s.frame.index) == [7, 9]
+    assert s.frame.at[7, "email"] is None
+
+
+def test_stray_header_rows_and_column_number_rows_are_skipped(forms):
+    key = "pegawai"
+    n = len(forms[key].columns)
+    g = grid_for(forms, key, [
+        list(range(1, n + 1)),                                  # 1 2 3 ... under the header
+        clean_row(key, 1),
+        headers(forms, key),                                    # header pasted again
+        [h.upper() for h in headers(forms, key)],
+        [f"({i})" for i in range(1, n + 1)],
+        clean_row(key, 2),
+    ])
+    s = locate_form(g, forms[key], forms, "Pegawai")
+    assert list(s.frame.index) == [4, 8]
+    res = validate_frame(s.frame, forms[key], AS_OF)
+    assert list(res.status) == ["OK", "OK"]
+
+
+def test_header_missing_names_the_column(forms):
+    h = headers(forms, "pegawai")
+    h[5] = "Nomor Telepon"
+    p = locate_form(grid_for(forms, "pegawai", [clean_row("pegawai", 1)], header=h), forms["pegawai"],
+                    forms, "Pegawai")
+    assert isinstance(p, Problem) and p.code == "HEADER_MISSING"
+    assert "No HP (W/A) aktif" in p.params["kolom"] and p.params["tab"] == "Pegawai"
+    assert "Nama Pegawai" not in p.params["kolom"]
+
+
+def test_no_header_at_all(forms):
+    p = locate_form([["apa saja"], [1, 2, 3], ["x", "y"]], forms["eksper"], forms, "Eksper")
+    assert isinstance(p, Problem) and p.code == "HEADER_MISSING"
+    p = locate_form([], forms["eksper"], forms, "Eksper")
+    assert isinstance(p, Problem) and p.code == "HEADER_MISSING"
+
+
+def test_header_order(forms):
+    h = headers(forms, "pegawai")
+    h[2], h[4] = h[4], h[2]      # Nama Pegawai <-> Jabatan
+    p = locate_form(grid_for(forms, "pegawai", [clean_row("pegawai", 1)], header=h), forms["pegawai"],
+                    forms, "Pegawai")
+    assert isinstance(p, Problem) and p.code == "HEADER_ORDER"
+    assert "Nama Pegawai" in p.params["kolom"] or "Jabatan" in p.params["kolom"]
+
+
+def test_header_beyond_the_first_rows_of_notes(forms):
+    g = [["Petunjuk"]] * 10 + grid_for(forms, "eksper", [clean_row("eksper", 1)], title_rows=0)
+    s = locate_form(g, forms["eksper"], forms, "Eksper")
+    assert s.header_row == 11 and list(s.frame.index) == [12]
+
+
+def test_find_header_prefers_the_row_matching_most(forms):
+    h = headers(forms, "pegawai")
+    g = [["No", "Nama Pegawai", "catatan"], h, values(forms, "pegawai", clean_row("pegawai", 1))]
+    row, cols = find_header(g, forms["pegawai"])
+    assert row == 2 and len(cols) == len(h)
+
+
+def test_values_are_kept_raw(forms):
+    """Layout does not convert: the validator sees ints, floats, datetimes as typed."""
+    r = clean_row("pegawai", 1, no_hp=81234567890, tanggal_mulai=dt.datetime(2020, 1, 2))
+    s = locate_form(grid_for(forms, "pegawai", [r]), forms["pegawai"], forms, "Pegawai")
+    assert s.frame.at[3, "no_hp"] == 81234567890
+    assert s.frame.at[3, "tanggal_mulai"] == dt.datetime(2020, 1, 2)
+
+
+def test_content_hash(forms):
+    rows = [clean_row("pegawai", 1), clean_row("pegawai", 2)]
+    a = locate_form(grid_for(forms, "pegawai", rows), forms["pegawai"], forms, "P")
+    b = locate_form(grid_for(forms, "pegawai", rows), forms["pegawai"], forms, "P")
+    assert a.content_hash == b.content_hash == content_hash(a.frame)
+    changed = [rows[0], dict(rows[1], jabatan="Kepala Seksi")]
+    c = locate_form(grid_for(forms, "pegawai", changed), forms["pegawai"], forms, "P")
+    assert c.content_hash != a.content_hash
+    moved = locate_form(grid_for(forms, "pegawai", [{}] + rows), forms["pegawai"], forms, "P")
+    assert moved.content_hash != a.content_hash                   # same values, other rows
+    status_only = grid_for(forms, "pegawai", rows)
+    status_only[2] = status_only[2] + ["OK", "", "kemarin"]
+    d = locate_form(status_only, forms["pegawai"], forms, "P")
+    assert d.content_hash == a.content_hash                        # status cells are not input
