@@ -13,13 +13,14 @@ fields.py has fast paths for them.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from . import codes, fields
+from . import codes, fastpath, fields
 from .codes import OK, PERIKSA, SALAH
 from .fields import Check
 from .forms import Column, Form
@@ -28,6 +29,8 @@ PROBLEM_COLUMNS = ["row", "column", "code", "severity", "message"]
 _RANK = {OK: 0, PERIKSA: 1, SALAH: 2}
 _STATUS_BY_RANK = np.array([OK, PERIKSA, SALAH], dtype=object)
 MAX_NOTE = 1000  # a Keterangan cell stays readable
+DISTINCT_TYPES = {"phone", "email", "name"}   # factorising these costs more than it saves
+PARALLEL_ROWS = 20_000
 
 
 @dataclass
@@ -86,103 +89,144 @@ def _jsonable(v):
 
 
 # --------------------------------------------------------------------- helpers
-def _per_value(series: pd.Series, fn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run fn once per distinct value; return (values, codes, params) per row."""
-    ids, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
-    results = [fn(u) for u in uniques] + [fn(None)]  # id -1 (NA) takes the last
-    vals = np.empty(len(results), dtype=object)
-    cods = np.empty(len(results), dtype=object)
-    pars = np.empty(len(results), dtype=object)
-    for i, r in enumerate(results):
-        vals[i], cods[i], pars[i] = r
-    return vals.take(ids), cods.take(ids), pars.take(ids)
+class ColumnCheck:
+    """One column, checked once per distinct value: is it blank, a formula error,
+    and what the type's rule says. Arrays are per row."""
 
-
-def _blank_or_error(v) -> Check:
-    """First pass on any column: blank -> MISSING, #REF! and friends -> CELL_ERROR."""
-    if fields.is_blank(v):
-        return fields.MISSING
-    err = fields.cell_error(v)
-    if err:
-        return Check(None, "CELL_ERROR", {"nilai": err})
-    return Check(v)
+    def __init__(self, series: pd.Series, fn, fast=None, reference: bool = False,
+                 distinct: bool = False):
+        arr = series.to_numpy(dtype=object)
+        if reference or distinct:   # reference: every value through the rule; distinct:
+            ids, uniq = np.arange(len(arr)), arr   # phones/e-mails/names rarely repeat
+        else:
+            ids, uniq = pd.factorize(arr, use_na_sentinel=True)
+        n = len(uniq)
+        texts = [v.strip() if type(v) is str else (str(v) if type(v) is int else None) for v in uniq]
+        if fast is not None and n and not reference and getattr(fast, "raw", False):
+            hits = fast(uniq)
+        elif fast is not None and n and not reference:   # '#REF!' and friends never take a fast path
+            hits = fast([t if t and t[0] != "#" else None for t in texts])
+        else:
+            hits = [None] * n
+        vals = np.array(hits + [None], dtype=object)
+        cods = np.full(n + 1, None, dtype=object)
+        pars = np.full(n + 1, None, dtype=object)
+        cods[n] = "MISSING"   # factorize's NA sentinel (-1) takes the last slot
+        for i in [i for i, h in enumerate(hits) if h is None]:   # ~10 %: decided one by one
+            v, t = uniq[i], texts[i]
+            if t == "" or (t is None and fields.is_blank(v)):
+                cods[i] = "MISSING"
+            elif t and t[0] == "#" and fields.cell_error(t):
+                cods[i], pars[i] = "CELL_ERROR", {"nilai": fields.cell_error(t)}
+            else:
+                vals[i], cods[i], pars[i] = fn(v)
+        self.values, self.codes, self.params = vals.take(ids), cods.take(ids), pars.take(ids)
+        self.blank = self.codes == "MISSING"
+        self.error = self.codes == "CELL_ERROR"
 
 
 def _date_rules(v, rules: dict, as_of: dt.date) -> Check:
     c = fields.parse_date(v)
     if c.code:
         return c
-    d, shown = c.value, {"tanggal": c.value.strftime("%d/%m/%Y"), "laporan": as_of.strftime("%d/%m/%Y")}
+    d = c.value
+    shown = lambda **more: {"tanggal": f"{d:%d/%m/%Y}", "laporan": f"{as_of:%d/%m/%Y}", **more}  # noqa: E731
     if rules.get("not_after_report") and d > as_of:
-        return Check(None, "DATE_AFTER_REPORT", shown)
+        return Check(None, "DATE_AFTER_REPORT", shown())
     if rules.get("min_date") and d < _as_date(rules["min_date"]):
-        return Check(None, "DATE_TOO_EARLY", {**shown, "batas": _as_date(rules["min_date"]).strftime("%d/%m/%Y")})
+        return Check(None, "DATE_TOO_EARLY", shown(batas=f"{_as_date(rules['min_date']):%d/%m/%Y}"))
     months = rules.get("max_age_months")
     if months and d < fields.months_before(as_of, int(months)):
-        return Check(None, "DATE_TOO_OLD", shown)
+        return Check(None, "DATE_TOO_OLD", shown())
     return c
+
+
+class _DateFast:
+    """Accept-only path for date cells and serial numbers inside the rule's bounds
+    (the common case); text dates and anything out of bounds go to _date_rules."""
+    raw = True
+
+    def __init__(self, rules: dict, as_of: dt.date):
+        lo = [dt.date(1, 1, 1)]
+        if rules.get("min_date"):
+            lo.append(_as_date(rules["min_date"]))
+        if rules.get("max_age_months"):
+            lo.append(fields.months_before(as_of, int(rules["max_age_months"])))
+        self.lo, self.hi = max(lo), as_of if rules.get("not_after_report") else dt.date.max
+
+    def __call__(self, values) -> list:
+        lo, hi, out = self.lo, self.hi, []
+        for v in values:
+            t = type(v)
+            d = v.date() if t is dt.datetime else v if t is dt.date else \
+                fields.SHEETS_EPOCH + dt.timedelta(days=v) if t is int and 1 <= v <= 2958465 else None
+            out.append(d if d is not None and lo <= d <= hi else None)
+        return out
 
 
 def _as_date(v) -> dt.date:
     return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
 
 
-def checker(col: Column, as_of: dt.date):
-    """The per-value rule for a column's type."""
+def checker(col: Column, as_of: dt.date, reference: bool = False):
+    """(rule per value, fast accept-only path or None) for a column's type."""
     maxlen = int(col.rules.get("max_length", 300))
     if col.type == "phone":
-        return fields.check_phone
+        return (fields.phone_reference, None) if reference else (fields.check_phone, fastpath.phones)
     if col.type == "email":
-        return fields.check_email
+        return (fields.email_reference, None) if reference else (fields.check_email, fastpath.emails)
     if col.type == "date":
-        return partial(_date_rules, rules=col.rules, as_of=as_of)
+        return partial(_date_rules, rules=col.rules, as_of=as_of), _DateFast(col.rules, as_of)
     if col.type == "choice":
         table = fields.choice_lookup(col.rules.get("choices", []), col.rules.get("choice_aliases"))
-        return partial(fields.check_choice, table=table)
+        return partial(fields.check_choice, table=table), None
     if col.type == "address_email":
-        return partial(fields.check_address_email, max_length=maxlen)
+        email = fields.email_reference if reference else fields.check_email
+        return partial(fields.check_address_email, max_length=maxlen, email_check=email), None
     if col.type == "name":
-        return partial(fields.check_name, max_length=maxlen)
-    return partial(fields.check_text, max_length=maxlen)
+        return partial(fields.check_name, max_length=maxlen), partial(_each, fields.fast_name, maxlen)
+    return partial(fields.check_text, max_length=maxlen), partial(_each, fields.fast_text, maxlen)
+
+
+def _each(fn, maxlen: int, texts: list) -> list:
+    return [fn(t, maxlen) if t else None for t in texts]
 
 
 # ------------------------------------------------------------------ validation
-def filled_rows(df: pd.DataFrame, form: Form) -> pd.Series:
-    """Rows with something typed outside the pre-filled columns (No, Kriteria)."""
-    cols = [c.key for c in form.columns if not c.prefilled and c.key in df.columns]
-    if not cols or df.empty:
-        return pd.Series(False, index=df.index)
-    blank = np.column_stack([_per_value(df[k], _blank_check)[1] == "MISSING" for k in cols])
-    return pd.Series(~blank.all(axis=1), index=df.index)
-
-
-def _blank_check(v) -> Check:
-    return fields.MISSING if fields.is_blank(v) else Check(True)
-
-
-def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date) -> FormResult:
+def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool = False) -> FormResult:
+    """Verdicts for one form. reference=True checks every row with phonenumbers and
+    email-validator directly (slow; the yardstick for the fast path)."""
     df = df.reindex(columns=form.keys)
-    df = df[filled_rows(df, form)]
+    cols = [c for c in form.columns if c.type != "row_number"]
+    run = lambda c: ColumnCheck(df[c.key], *checker(c, as_of, reference), reference=reference,  # noqa: E731
+                                distinct=c.type in DISTINCT_TYPES)
+    if len(df) >= PARALLEL_ROWS and not reference:
+        with ThreadPoolExecutor(2) as pool:   # Arrow kernels release the GIL: use the 2nd core
+            checks = dict(zip([c.key for c in cols], pool.map(run, cols)))
+    else:
+        checks = {c.key: run(c) for c in cols}
+    typed = [k for k, c in checks.items() if not form.column(k).prefilled]
+    keep = ~np.column_stack([checks[k].blank for k in typed]).all(axis=1) if typed and len(df) \
+        else np.zeros(len(df), dtype=bool)
+    df = df[keep]
     index = df.index
     norm: dict[str, np.ndarray] = {}
-    blanks: dict[str, np.ndarray] = {}
     found: list[tuple] = []  # (positions, column key, codes, params)
-    contact_missing = _all_blank(df, form.at_least_one)
+    contact_missing = np.column_stack([checks[k].blank[keep] for k in form.at_least_one]).all(axis=1) \
+        if form.at_least_one and len(df) else np.zeros(len(df), dtype=bool)
 
     for col in form.columns:
         if col.type == "row_number":
             norm[col.key] = df[col.key].to_numpy(dtype=object)
             continue
-        first_vals, first_codes, first_params = _per_value(df[col.key], _blank_or_error)
-        blank = first_codes == "MISSING"
-        blanks[col.key] = blank
-        errs = first_codes == "CELL_ERROR"
-        found.append((np.flatnonzero(errs), col.key, first_codes[errs], first_params[errs]))
+        ch = checks[col.key]
+        blank, errs = ch.blank[keep], ch.error[keep]
+        vals, cods, pars = ch.values[keep], ch.codes[keep], ch.params[keep]
+        found.append((np.flatnonzero(errs), col.key, cods[errs], pars[errs]))
         if col.if_missing:
             miss = blank & ~contact_missing if col.key in form.at_least_one else blank
             code = "REQUIRED" if col.if_missing == SALAH else "MISSING_EXPECTED"
             found.append((np.flatnonzero(miss), col.key, np.full(miss.sum(), code, object), None))
-        vals, cods, pars = _per_value(df[col.key], checker(col, as_of))
         bad = ~blank & ~errs & pd.notna(cods)
         found.append((np.flatnonzero(bad), col.key, cods[bad], pars[bad]))
         vals = np.where(blank | errs, None, vals)
@@ -197,18 +241,11 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date) -> FormResult:
         found.append((pos, form.at_least_one[0], np.full(len(pos), "CONTACT_MISSING", object),
                       np.full(len(pos), {"kolom": names}, object)))
 
-    normalized = pd.DataFrame(norm, index=index)
+    normalized = pd.DataFrame(norm, index=index, dtype=object)  # keep None; no Arrow strings
     found += _duplicates(normalized, form)
     problems = _problem_frame(found, index, form)
     return FormResult(form.key, _statuses(index, problems), problems, normalized,
                       {c.key: c.header for c in form.columns})
-
-
-def _all_blank(df: pd.DataFrame, keys) -> np.ndarray:
-    if not keys:
-        return np.zeros(len(df), dtype=bool)
-    return np.column_stack(
-        [_per_value(df[k], _blank_check)[1] == "MISSING" for k in keys]).all(axis=1)
 
 
 def _duplicates(normalized: pd.DataFrame, form: Form) -> list[tuple]:
@@ -218,16 +255,19 @@ def _duplicates(normalized: pd.DataFrame, form: Form) -> list[tuple]:
         if not col.rules.get("unique"):
             continue
         key = "email" if col.type == "address_email" else col.key
-        values = normalized[key]
+        values = normalized[key].to_numpy(dtype=object)
         if col.type in ("email", "address_email"):
-            values = values.str.casefold() if values.notna().any() else values
-        dup = values.duplicated(keep="first") & values.notna()
+            values = np.array([v.casefold() if isinstance(v, str) else None for v in values], dtype=object)
+        present = pd.notna(values)
+        ids, _ = pd.factorize(values, use_na_sentinel=True)
+        dup = pd.Series(ids).duplicated(keep="first").to_numpy() & present
         if not dup.any():
             continue
-        first_row = pd.Series(values.index, index=values.to_numpy()).groupby(level=0).first()
-        rows = values[dup].map(first_row).to_numpy()
+        first = np.empty(ids.max() + 1, dtype=np.int64)
+        first[ids[::-1][present[::-1]]] = np.flatnonzero(present)[::-1]   # last write = first row
+        rows = normalized.index.to_numpy()[first[ids[dup]]]
         code = "DUPLICATE_PHONE" if col.type == "phone" else "DUPLICATE_EMAIL"
-        out.append((np.flatnonzero(dup.to_numpy()), col.key, np.full(len(rows), code, object),
+        out.append((np.flatnonzero(dup), col.key, np.full(len(rows), code, object),
                     np.array([{"baris": int(r)} for r in rows], dtype=object)))
     return out
 
