@@ -103,8 +103,9 @@ def _safely(fn) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    from sheets_sync import logsafe
+
+    logsafe.install(logging.DEBUG if args.verbose else logging.INFO)
     logging.Formatter.converter = lambda *a: dt.datetime.now(WIB).timetuple()
     try:
         settings = load_settings(args.config)

@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    from . import logsafe
+
+    logsafe.install(logging.WARNING, "%(levelname)s %(message)s")
     try:
         return COMMANDS[args.command](args)
     except ConfigError as e:

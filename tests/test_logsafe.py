@@ -1,0 +1,32 @@
+"""Log records never carry a full phone number or e-mail address."""
+import logging
+
+from sheets_sync import logsafe
+
+
+def test_mask_phone_and_email_forms():
+    text = "HP +6281234567890, 0812-3456-7890 dan budi.santoso87@gmail.com"
+    out = logsafe.mask(text)
+    assert "+6281234567890" not in out and "0812-3456-7890" not in out
+    assert "budi.santoso87@gmail.com" not in out
+    assert "+62812****7890" in out and "b***@gmail.com" in out
+
+
+def test_dates_and_counts_are_left_alone():
+    text = "siklus 13/10/2023 08:00: 1077 sel, baris 12345, 2023-10-15"
+    assert logsafe.mask(text) == text
+
+
+def test_filter_masks_records_from_any_logger(caplog):
+    logger = logging.getLogger("some.other.module")
+    handler = logging.StreamHandler()
+    handler.addFilter(logsafe.MaskingFilter())
+    records = []
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        logger.warning("gagal kirim ke %s (%s)", "siti@yahoo.co.id", "081398765432")
+    finally:
+        logger.removeHandler(handler)
+    msg = records[0].getMessage()
+    assert "siti@yahoo.co.id" not in msg and "081398765432" not in msg
