@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from . import master as mst
-from .config import WIB, Settings, today_wib
+from .config import WIB, ConfigError, Settings, today_wib
 from .forms import FormSet, load_forms
 from .layout import Problem, SheetData, row_hashes
 from .registry import Opd
@@ -243,6 +243,9 @@ def _master(ctx, reports, listing, rep: CycleReport) -> None:
 def _guarded(hook, ctx, reports, rep: CycleReport) -> None:
     try:
         hook(ctx, reports)
+    except ConfigError as e:  # a settings mistake: the operator needs the message, not a traceback
+        rep.errors.append(f"{getattr(hook, '__name__', 'hook')}: {type(e).__name__}: {e}")
+        log.error("langkah %s: pengaturan salah: %s", getattr(hook, "__name__", "hook"), e)
     except Exception as e:  # noqa: BLE001 - reminders failing must not fail the sync
         rep.errors.append(f"{getattr(hook, '__name__', 'hook')}: {type(e).__name__}: {e}")
         log.exception("langkah %s gagal", getattr(hook, "__name__", "hook"))
