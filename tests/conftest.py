@@ -95,6 +95,8 @@ class Deployment:
         self.config.write_text(yaml.safe_dump({
             "backend": "xlsx", "data_dir": "data", "master": "master.xlsx", "state_dir": "state",
             "outbox_dir": "outbox", "sync_interval_minutes": 10, "deadline": "2023-10-15",
+            "inspektorat": {"nama": "Inspektorat Daerah (uji)", "email": ["inspektorat@contoh.go.id"]},
+            "mail": {"transport": "outbox", "sender": "spi@contoh.go.id", "sender_name": "Inspektorat (uji)"},
         }), encoding="utf-8")
 
     @property
@@ -120,13 +122,17 @@ class Deployment:
     def settings(self):
         return load_settings(self.config)
 
-    def context(self, as_of=AS_OF):
+    def context(self, as_of=AS_OF, *, now=None, store=None):
         from sheets_sync.sync import make_context
-        return make_context(self.settings(), as_of)
+        ctx = make_context(self.settings(), as_of, store=store)
+        if now is not None:
+            ctx.now = now if callable(now) else (lambda: now)
+        return ctx
 
-    def cycle(self, as_of=AS_OF):
+    def cycle(self, as_of=AS_OF, *, now=None, store=None):
+        """One run_cycle on this deployment (no reminder hooks); the CycleReport."""
         from sheets_sync.sync import run_cycle
-        ctx = self.context(as_of)
+        ctx = self.context(as_of, now=now, store=store)
         try:
             return run_cycle(ctx)
         finally:
