@@ -1280,7 +1280,7 @@ def batch_update(state: State, sid: str, body: Any, params) -> Dict[str, Any]:
         raise invalid("Must specify at least one request.")
     if not isinstance(requests, list):
         raise invalid_value("requests", requests, "type.googleapis.com/google.apps.sheets.v4.Request")
-    work = ss.clone()
+    work = ss.clone(lazy=True)
     ctx = Ctx(state, work)
     replies: List[Dict[str, Any]] = []
     for i, req in enumerate(requests):
@@ -1312,6 +1312,8 @@ def batch_update(state: State, sid: str, body: Any, params) -> Dict[str, Any]:
             raise invalid(f"Invalid requests[{i}].{kind}: {e}")
         replies.append(reply or {})
     # commit
+    for sheet in work.sheets:
+        sheet.finalize()
     state.spreadsheets[ss.id] = work
     f = state.files.get(ss.id)
     if f is not None and f.name != work.title:

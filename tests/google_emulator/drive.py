@@ -649,6 +649,42 @@ def permissions_delete(state: State, file_id: str, perm_id: str, params) -> None
     state.touch(f.id)
 
 
+# --------------------------------------------------------------------------- comments (minimal)
+
+def comments_list(state: State, file_id: str, params) -> Dict[str, Any]:
+    f = _get_file(state, file_id)
+    mask = _mask(params, None)
+    if mask is None:
+        raise drive_error(400, "The 'fields' parameter is required for this method.", "required",
+                          location="fields")
+    size, offset = _page(params, 20)
+    comments = f.comments[offset:offset + size]
+    out: Dict[str, Any] = {"kind": "drive#commentList", "comments": [dict(c) for c in comments]}
+    if offset + size < len(f.comments):
+        out["nextPageToken"] = f"emu~{offset + size}"
+    return fields.apply(out, mask)
+
+
+def comments_create(state: State, file_id: str, params, body) -> Dict[str, Any]:
+    f = _get_file(state, file_id)
+    mask = _mask(params, None)
+    if mask is None:
+        raise drive_error(400, "The 'fields' parameter is required for this method.", "required",
+                          location="fields")
+    body = body or {}
+    if not body.get("content"):
+        raise drive_error(400, "Required: content", "required", location="content")
+    now = state.clock.now()
+    comment = {"kind": "drive#comment", "id": "AAAA" + state.new_file_id(12)[1:], "createdTime": now,
+               "modifiedTime": now, "author": _user(state), "htmlContent": body["content"],
+               "content": body["content"], "deleted": False, "resolved": False}
+    if body.get("anchor"):
+        comment["anchor"] = body["anchor"]
+    f.comments.append(comment)
+    state.touch(f.id)
+    return fields.apply(comment, mask)
+
+
 # --------------------------------------------------------------------------- changes / about
 
 def changes_start_token(state: State, params) -> Dict[str, Any]:

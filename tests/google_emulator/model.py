@@ -100,6 +100,9 @@ class Cell:
 
 
 class Sheet:
+    # Cell storage and per-sheet lists; a lazy clone copies them on first use.
+    _LAZY = ("rows", "row_meta", "col_meta", "protected", "cond", "charts", "merges", "basic_filter", "banded")
+
     def __init__(self, props: Dict[str, Any]):
         self.props = props
         self.rows: Dict[int, Dict[int, Cell]] = {}
@@ -172,6 +175,34 @@ class Sheet:
             for c in cols:
                 yield r, c, row[c]
 
+    def __getattr__(self, name: str) -> Any:
+        # only called for attributes not set yet: materialise a lazy clone's storage
+        if name in Sheet._LAZY:
+            src = self.__dict__.get("_src")
+            if src is not None:
+                if name == "rows":
+                    value: Any = {r: {c: cell.copy() for c, cell in row.items()} for r, row in src.rows.items()}
+                else:
+                    value = copy.deepcopy(getattr(src, name))
+                self.__dict__[name] = value
+                return value
+        raise AttributeError(name)
+
+    def lazy_clone(self) -> "Sheet":
+        """A clone whose storage is copied from this sheet only when first touched."""
+        s = Sheet.__new__(Sheet)
+        s.__dict__["props"] = copy.deepcopy(self.props)
+        s.__dict__["_src"] = self
+        return s
+
+    def finalize(self) -> None:
+        """After a successful batch: take over untouched storage from the source."""
+        src = self.__dict__.pop("_src", None)
+        if src is not None:
+            for name in Sheet._LAZY:
+                if name not in self.__dict__:
+                    self.__dict__[name] = getattr(src, name)
+
     def clone(self) -> "Sheet":
         s = Sheet(copy.deepcopy(self.props))
         s.rows = {r: {c: cell.copy() for c, cell in row.items()} for r, row in self.rows.items()}
@@ -237,11 +268,11 @@ class Spreadsheet:
         for i, s in enumerate(self.sheets):
             s.props["index"] = i
 
-    def clone(self) -> "Spreadsheet":
+    def clone(self, lazy: bool = False) -> "Spreadsheet":
         other = Spreadsheet.__new__(Spreadsheet)
         other.id = self.id
         other.props = copy.deepcopy(self.props)
-        other.sheets = [s.clone() for s in self.sheets]
+        other.sheets = [s.lazy_clone() if lazy else s.clone() for s in self.sheets]
         other.named_ranges = copy.deepcopy(self.named_ranges)
         return other
 
@@ -262,6 +293,7 @@ class DriveFile:
         self.properties: Dict[str, str] = {}
         self.app_properties: Dict[str, str] = {}
         self.permissions: List[Dict[str, Any]] = []
+        self.comments: List[Dict[str, Any]] = []
         self.viewed_time = created
 
 

@@ -65,6 +65,10 @@ def _routes() -> List[Route]:
         lambda st, m, p, b: drive.files_create(st, p, b))
     add("POST", d + f"/files/{_ID}/copy", "drive.files.copy", "drive",
         lambda st, m, p, b: drive.files_copy(st, _u(m[0]), p, b))
+    add("GET", d + f"/files/{_ID}/comments/?", "drive.comments.list", "drive",
+        lambda st, m, p, b: drive.comments_list(st, _u(m[0]), p))
+    add("POST", d + f"/files/{_ID}/comments/?", "drive.comments.create", "drive",
+        lambda st, m, p, b: drive.comments_create(st, _u(m[0]), p, b))
     add("GET", d + f"/files/{_ID}/permissions/?", "drive.permissions.list", "drive",
         lambda st, m, p, b: drive.permissions_list(st, _u(m[0]), p))
     add("POST", d + f"/files/{_ID}/permissions/?", "drive.permissions.create", "drive",
@@ -243,6 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "GoogleApiEmulator/1.0"
     sys_version = ""
+    disable_nagle_algorithm = True  # headers and body go out in two writes: avoid 40 ms ACK stalls
 
     def log_message(self, fmt, *args):  # quiet unless asked
         if getattr(self.server, "verbose", False):
@@ -264,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _send(self, status: int, payload: Any, headers: Optional[Dict[str, str]] = None) -> None:
-        data = b"" if payload is None else json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
+        data = b"" if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         self.send_response(status)
         if payload is not None:
             self.send_header("Content-Type", JSON_TYPE)

@@ -187,6 +187,22 @@ class Calc:
             return format_number(value, nf, self.loc)
         return json_number(value)
 
+    def effective_format(self, fmt: Optional[Dict[str, Any]], align: Optional[str], has_value: bool):
+        """defaultFormat overlaid with the cell's format; shared between identical cells."""
+        key = (id(fmt), align, has_value)
+        cache = self.__dict__.setdefault("_fmt_cache", {})
+        hit = cache.get(key)
+        if hit is not None and hit[0] is fmt:
+            return hit[1]
+        eff_fmt = copy.deepcopy(self.ss.props.get("defaultFormat") or {})
+        _deep_merge(eff_fmt, fmt or {})
+        if align:
+            eff_fmt["horizontalAlignment"] = align
+        if has_value:
+            eff_fmt.setdefault("hyperlinkDisplayType", "PLAIN_TEXT")
+        cache[key] = (fmt, eff_fmt)
+        return eff_fmt
+
     def formatted(self, sheet: Sheet, r: int, c: int, cell: Cell) -> Optional[str]:
         v = self.render(sheet, r, c, cell, "FORMATTED_VALUE", "SERIAL_NUMBER")
         return v
@@ -746,15 +762,11 @@ def cell_data_json(calc: Calc, ss: Spreadsheet, sheet: Sheet, r: int, c: int, ce
     if cell.fmt:
         d["userEnteredFormat"] = copy.deepcopy(cell.fmt)
     if cell.has_value() or cell.fmt:
-        eff_fmt = copy.deepcopy(ss.props.get("defaultFormat") or {})
-        _deep_merge(eff_fmt, cell.fmt or {})
-        if cell.has_value():
-            eff = calc.effective(sheet, r, c, cell)
-            if "horizontalAlignment" not in eff_fmt:
-                eff_fmt["horizontalAlignment"] = "RIGHT" if is_number(eff) else (
-                    "CENTER" if isinstance(eff, bool) else "LEFT")
-            eff_fmt.setdefault("hyperlinkDisplayType", "PLAIN_TEXT")
-        d["effectiveFormat"] = eff_fmt
+        eff = calc.effective(sheet, r, c, cell) if cell.has_value() else None
+        align = None
+        if cell.has_value() and "horizontalAlignment" not in (cell.fmt or {}):
+            align = "RIGHT" if is_number(eff) else ("CENTER" if isinstance(eff, bool) else "LEFT")
+        d["effectiveFormat"] = calc.effective_format(cell.fmt, align, cell.has_value())
     if cell.note is not None:
         d["note"] = cell.note
     if cell.validation:
