@@ -24,13 +24,29 @@ def read_grids(path: Path) -> dict[str, list[list]]:
     """Tabs of a .xlsx, or the one table of a .csv (',' or ';' separated)."""
     if path.suffix.lower() == ".csv":
         text = path.read_text(encoding="utf-8-sig")
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
-        return {path.stem: [list(r) for r in csv.reader(text.splitlines(), dialect)]}
+        return {path.stem: [list(r) for r in csv.reader(text.splitlines(), _dialect(text))]}
     try:
         return _grids(path)
     except StoreError as e:
         from .codes import render
         raise ValueError(render(e.problem.code, **e.problem.params)) from None
+
+
+def _dialect(text: str):
+    """The CSV dialect; a title line above the header (one cell, no delimiter) makes
+    csv.Sniffer give up, so then the most frequent delimiter of the first lines wins."""
+    if not text.strip():
+        return csv.excel
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        lines = text.splitlines()[:50]
+        counts = {d: sum(line.count(d) for line in lines) for d in (",", ";", "\t")}
+        best = max(counts, key=counts.get)
+
+        class Found(csv.excel):
+            delimiter = best if counts[best] else ","
+        return Found
 
 
 def guess_form(grid: list[list], forms: FormSet, title: str) -> Form | None:
