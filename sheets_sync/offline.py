@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import csv
+import io
 
 from openpyxl import Workbook
 
@@ -24,7 +25,8 @@ def read_grids(path: Path) -> dict[str, list[list]]:
     """Tabs of a .xlsx, or the one table of a .csv (',' or ';' separated)."""
     if path.suffix.lower() == ".csv":
         text = path.read_text(encoding="utf-8-sig")
-        return {path.stem: [list(r) for r in csv.reader(text.splitlines(), _dialect(text))]}
+        # StringIO, not splitlines(): a quoted cell may hold line breaks (address + e-mail)
+        return {path.stem: [list(r) for r in csv.reader(io.StringIO(text), _dialect(text))]}
     try:
         return _grids(path)
     except StoreError as e:
