@@ -788,15 +788,10 @@ def _filled(rows: list[dict], form: Form) -> int:
     return sum(any(v is not None for k, v in r.items() if k not in blank_ok) for r in rows)
 
 
-def generate_demo(out_dir, n_opds: int = 8, *, as_of: dt.date, seed: int = 2023) -> dict:
-    """Workbooks of n_opds demo OPDs in out_dir/data/ plus master.xlsx with the registry.
-
-    Returns {"opds": [kode...], "data_dir": str, "master": str,
-             "progress": {kode: not_started|clean|in_progress},
-             "rows": {kode: {form_key: filled rows}}}.
-    """
+def demo_plan(n_opds: int, *, as_of: dt.date, seed: int = 2023):
+    """(registry rows, {kode: {form_key: rows}}, {kode: progress}) for n_opds demo OPDs:
+    the data of the demo, whatever backend it is written to."""
     fs = load_forms()
-    data_dir = Path(out_dir) / "data"
     regs = registry_rows(n_opds)
     plans = _progress_plan(regs, random.Random(seed))
     rows: dict[str, dict[str, list[dict]]] = {}
@@ -806,6 +801,19 @@ def generate_demo(out_dir, n_opds: int = 8, *, as_of: dt.date, seed: int = 2023)
         rows[reg["kode"]] = {k: _opd_rows(k, plans[reg["kode"]], rng, as_of, reg["nama"], fs)
                              for k in form_keys_of(reg, fs)}
     _share_a_citizen(plans, rows, fs)
+    return regs, rows, plans
+
+
+def generate_demo(out_dir, n_opds: int = 8, *, as_of: dt.date, seed: int = 2023) -> dict:
+    """Workbooks of n_opds demo OPDs in out_dir/data/ plus master.xlsx with the registry.
+
+    Returns {"opds": [kode...], "data_dir": str, "master": str,
+             "progress": {kode: not_started|clean|in_progress},
+             "rows": {kode: {form_key: filled rows}}}.
+    """
+    fs = load_forms()
+    data_dir = Path(out_dir) / "data"
+    regs, rows, plans = demo_plan(n_opds, as_of=as_of, seed=seed)
     for reg in regs:
         reg_rows = rows[reg["kode"]]
         write_opd_workbook(data_dir / reg["berkas"], list(reg_rows), reg_rows, forms=fs)

@@ -105,7 +105,9 @@ def _data(grid, header_row, cols, status_cols, form):
     header_texts = {norm_header(c.header) for c in form.columns}
     for r in range(header_row, len(grid)):
         row = grid[r]
-        values = [_cell(row, cols[k]) for k in keys]
+        # Blank is None whatever the backend says: Sheets returns "" for an empty
+        # cell left of a filled one and omits trailing ones; the hash must not care.
+        values = [None if is_blank(v := _cell(row, cols[k])) else v for k in keys]
         status = [_cell(row, status_cols[k]) for k in STATUS_KEYS]
         if all(is_blank(v) for v in values) and all(is_blank(v) for v in status):
             continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..layout import Problem, SheetData
+from ..layout import Problem, SheetData, locate_form
 from ..registry import Opd
 
 
@@ -66,3 +66,20 @@ class Store(Protocol):
     def write_master(self, sheets: list[SheetSpec]) -> None: ...
 
     def link(self, opd: Opd) -> str: ...
+
+
+def workbook_from_grids(opd: Opd, revision: str, grids: dict[str, list[list]], forms) -> Workbook:
+    """Find each form that applies to the OPD among a workbook's tabs (any backend)."""
+    wb = Workbook(opd.code, revision)
+    for key in opd.forms:
+        form = forms[key]
+        title = next((t for t in grids if form.matches_sheet(t)), None)
+        if title is None:
+            wb.problems.append(Problem("SHEET_MISSING", {"tab": form.sheet, "formulir": form.title}))
+            continue
+        found = locate_form(grids[title], form, forms, title)
+        if isinstance(found, Problem):
+            wb.problems.append(found)
+        else:
+            wb.sheets[key] = found
+    return wb

@@ -19,10 +19,10 @@ from openpyxl import Workbook as NewBook
 from openpyxl import load_workbook
 
 from ..forms import FormSet
-from ..layout import Problem, locate_form
+from ..layout import Problem
 from ..registry import Opd, parse_registry
 from ..xlsxio import BOLD, atomic_save, set_value, write_table
-from . import CellWrite, SheetSpec, StoreError, Workbook
+from . import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +67,7 @@ class XlsxStore:
         rev = _revision(path)
         if rev is None:
             raise StoreError(Problem("WB_NOT_FOUND", {"lokasi": path.name}))
-        grids = _grids(path)
-        wb = Workbook(opd.code, rev)
-        for key in opd.forms:
-            form = self.forms[key]
-            title = next((t for t in grids if form.matches_sheet(t)), None)
-            if title is None:
-                wb.problems.append(Problem("SHEET_MISSING", {"tab": form.sheet, "formulir": form.title}))
-                continue
-            found = locate_form(grids[title], form, self.forms, title)
-            if isinstance(found, Problem):
-                wb.problems.append(found)
-            else:
-                wb.sheets[key] = found
-        return wb
+        return workbook_from_grids(opd, rev, _grids(path), self.forms)
 
     # --------------------------------------------------------------- write
     def write_cells(self, opd: Opd, wb: Workbook, writes: list[CellWrite]):

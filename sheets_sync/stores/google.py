@@ -1,0 +1,349 @@
+"""Google Sheets + Drive through gspread and google-auth. The only module that
+imports gspread.
+
+Cost per cycle (what the Google quota sees):
+- every cycle: one Drive files.list (revisions of every spreadsheet at once);
+- the registry (Daftar OPD) is re-read only when the master's revision moved;
+- an edited OPD: one values:batchGet of all its form tabs, one files.get version
+  check just before writing, one values:batchUpdate (RAW) of changed status cells;
+- the master: values:batchClear + values:batchUpdate (chunked at 2 MB), only when
+  its content changed.
+Tab titles are cached in the state folder, so reading never costs a metadata call
+unless a tab was renamed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from pathlib import Path
+
+import gspread
+from gspread.exceptions import APIError
+from gspread.urls import DRIVE_FILES_API_V3_URL
+
+from ..config import ConfigError
+from ..layout import Problem
+from ..registry import Opd, parse_registry
+from . import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
+from .google_http import GoogleSession, load_credentials
+
+log = logging.getLogger(__name__)
+SHEET_MIME = "application/vnd.google-apps.spreadsheet"
+FOLDER_MIME = "application/vnd.google-apps.folder"
+MAX_REQUEST_BYTES = 2_000_000
+READ_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
+               "majorDimension": "ROWS"}
+
+
+def spreadsheet_id(text: str) -> str:
+    """The id inside a link (…/spreadsheets/d/<id>/edit…) or the id itself."""
+    m = re.search(r"/d/([A-Za-z0-9_-]{10,})", text or "")
+    return m.group(1) if m else (text or "").strip()
+
+
+def quote(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+def col_letter(n: int) -> str:
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+class GoogleStore:
+    name = "google"
+
+    def __init__(self, settings, forms, session: GoogleSession | None = None):
+        cfg = settings.google or {}
+        if not cfg.get("master_id"):
+            raise ConfigError("google.master_id (ID atau tautan spreadsheet master) belum diisi.")
+        self.forms = forms
+        self.master_id = spreadsheet_id(str(cfg["master_id"]))
+        self.folder_id = cfg.get("folder_id")
+        self.session = session or GoogleSession(
+            load_credentials(cfg), reads_per_minute=int(cfg.get("reads_per_minute", 60)),
+            writes_per_minute=int(cfg.get("writes_per_minute", 60)), timeout=float(cfg.get("timeout", 30)))
+        self.http = gspread.Client(auth=None, session=self.session).http_client
+        self.cache_path = Path(settings.state_dir) / "google_cache.json"
+        self.cache = _load_json(self.cache_path)
+        self._listing: dict[str, str] | None = None
+
+    # ------------------------------------------------------------- listing
+    def _list(self) -> dict[str, str]:
+        """id -> revision of every spreadsheet visible (in the folder if set): 1 request a page."""
+        q = f"mimeType='{SHEET_MIME}' and trashed=false"
+        if self.folder_id:
+            q += f" and '{self.folder_id}' in parents"
+        out, token = {}, None
+        while True:
+            params = {"q": q, "pageSize": 1000, "fields": "nextPageToken,files(id,version,modifiedTime)",
+                      "supportsAllDrives": True, "includeItemsFromAllDrives": True}
+            if token:
+                params["pageToken"] = token
+            body = self._call(lambda: self.http.request("get", DRIVE_FILES_API_V3_URL, params=params).json())
+            for f in body.get("files", []):
+                out[f["id"]] = f"{f.get('version')}|{f.get('modifiedTime')}"
+            token = body.get("nextPageToken")
+            if not token:
+                return out
+
+    def read_registry(self):
+        self._listing = self._list()
+        rev = self._listing.get(self.master_id)
+        reg = self.cache.get("registry")
+        if rev is None or reg is None or reg.get("rev") != rev:
+            sheet = self.forms.registry["sheet"]
+            try:
+                grid = self._batch_get(self.master_id, [sheet])[sheet]
+            except StoreError as e:
+                return [], [f"Spreadsheet master tidak bisa dibaca ({e.problem.code})."]
+            reg = {"rev": rev, "grid": grid}
+            self.cache["registry"] = reg
+            self._save_cache()
+        return parse_registry(reg["grid"], self.forms)
+
+    def revisions(self, opds):
+        listing = self._listing if self._listing is not None else self._list()
+        return {o.code: listing.get(spreadsheet_id(o.location)) for o in opds}
+
+    def link(self, opd: Opd) -> str:
+        return f"https://docs.google.com/spreadsheets/d/{spreadsheet_id(opd.location)}/edit"
+
+    # ---------------------------------------------------------------- read
+    def read_workbook(self, opd: Opd) -> Workbook:
+        sid = spreadsheet_id(opd.location)
+        if not sid:
+            raise StoreError(Problem("WB_NOT_FOUND", {"lokasi": "(kolom Berkas / Tautan kosong)"}))
+        rev = (self._listing or {}).get(sid)
+        titles = self._tab_titles(sid, refresh=False)
+        wanted = self._wanted_tabs(opd, titles)
+        try:
+            grids = self._batch_get(sid, wanted) if wanted else {}
+        except StoreError as e:
+            if e.problem.code != "SHEET_MISSING":
+                raise
+            titles = self._tab_titles(sid, refresh=True)   # a tab was renamed since we cached
+            wanted = self._wanted_tabs(opd, titles)
+            grids = self._batch_get(sid, wanted) if wanted else {}
+        return workbook_from_grids(opd, rev, grids, self.forms)
+
+    def _wanted_tabs(self, opd: Opd, titles: list[str]) -> list[str]:
+        out = []
+        for key in opd.forms:
+            t = next((t for t in titles if self.forms[key].matches_sheet(t)), None)
+            if t and t not in out:
+                out.append(t)
+        return out
+
+    def _tab_titles(self, sid: str, refresh: bool) -> list[str]:
+        tabs = self.cache.setdefault("tabs", {})
+        if refresh or sid not in tabs:
+            meta = self._call(lambda: self.http.spreadsheets_get(sid, params={"fields": "sheets.properties.title"}))
+            tabs[sid] = [s["properties"]["title"] for s in meta.get("sheets", [])]
+            self._save_cache()
+        return tabs[sid]
+
+    def _batch_get(self, sid: str, titles: list[str]) -> dict[str, list[list]]:
+        resp = self._call(lambda: self.http.values_batch_get(sid, [quote(t) for t in titles], dict(READ_PARAMS)))
+        return {t: vr.get("values", []) for t, vr in zip(titles, resp.get("valueRanges", []))}
+
+    # --------------------------------------------------------------- write
+    def write_cells(self, opd: Opd, wb: Workbook, writes: list[CellWrite]):
+        if not writes:
+            return wb.revision
+        sid = spreadsheet_id(opd.location)
+        # Sheets has no write precondition: check the version just before writing, so
+        # statuses computed from rows that changed meanwhile are not written.
+        if self._version(sid) != wb.revision:
+            raise StoreError(Problem("WB_CHANGED"))
+        data = [{"range": r, "values": v} for r, v in _ranges(writes)]
+        for chunk in _chunks(data):
+            self._call(lambda: self.http.values_batch_update(sid, {"valueInputOption": "RAW", "data": chunk}))
+        return None   # the new revision shows in the next listing; that read settles it
+
+    def _version(self, sid: str) -> str | None:
+        meta = self._call(lambda: self.http.request(
+            "get", f"{DRIVE_FILES_API_V3_URL}/{sid}",
+            params={"fields": "version,modifiedTime", "supportsAllDrives": True}).json())
+        return f"{meta.get('version')}|{meta.get('modifiedTime')}"
+
+    def write_master(self, sheets: list[SheetSpec]) -> None:
+        titles = self._tab_titles(self.master_id, refresh=False)
+        missing = [s.title for s in sheets if s.title not in titles]
+        if missing:
+            reqs = [{"addSheet": {"properties": {"title": t}}} for t in missing]
+            self._call(lambda: self.http.batch_update(self.master_id, {"requests": reqs}))
+            self._tab_titles(self.master_id, refresh=True)
+        self._call(lambda: self.http.values_batch_clear(
+            self.master_id, body={"ranges": [quote(s.title) for s in sheets]}))
+        data = [{"range": f"{quote(s.title)}!A1", "values": _table(s)} for s in sheets]
+        for chunk in _chunks(data):
+            self._call(lambda: self.http.values_batch_update(
+                self.master_id, {"valueInputOption": "RAW", "data": chunk}))
+
+    # ------------------------------------------------------------- helpers
+    def _call(self, fn):
+        """One API call; Google's answers become a StoreError for the OPD concerned."""
+        try:
+            return fn()
+        except APIError as e:
+            raise StoreError(_problem(e)) from e
+        except OSError as e:   # requests' ConnectionError/Timeout after the retries
+            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"jaringan: {type(e).__name__}"})) from e
+
+    def _save_cache(self) -> None:
+        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.cache_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.cache, default=str))
+        tmp.replace(self.cache_path)
+
+
+def _problem(e: APIError) -> Problem:
+    code = getattr(e, "code", None) or e.response.status_code
+    text = str(e)
+    if code == 404:
+        return Problem("WB_NOT_FOUND", {"lokasi": "spreadsheet"})
+    if code == 403:
+        return Problem("WB_NO_ACCESS")
+    if code == 400 and "Unable to parse range" in text:
+        return Problem("SHEET_MISSING", {"tab": "?", "formulir": "?"})
+    return Problem("WB_WRITE_FAILED", {"alasan": f"Google menjawab {code}"})
+
+
+def _ranges(writes: list[CellWrite]):
+    """Contiguous cells of one row become one range: fewer, smaller ranges."""
+    by_row: dict = {}
+    for w in writes:
+        by_row.setdefault((w.sheet, w.row), {})[w.col] = w.value
+    for (sheet, row), cells in sorted(by_row.items()):
+        cols = sorted(cells)
+        start = prev = cols[0]
+        run = [cells[start]]
+        for c in cols[1:] + [None]:
+            if c is not None and c == prev + 1:
+                run.append(cells[c])
+                prev = c
+                continue
+            yield f"{quote(sheet)}!{col_letter(start)}{row}:{col_letter(prev)}{row}", [[_raw(v) for v in run]]
+            if c is not None:
+                start = prev = c
+                run = [cells[c]]
+
+
+def _chunks(data: list[dict]):
+    """Split a values:batchUpdate so that each request stays under 2 MB."""
+    chunk, size = [], 0
+    for item in data:
+        n = len(json.dumps(item, default=str))
+        if n > MAX_REQUEST_BYTES and item.get("values") and len(item["values"]) > 1:
+            yield from _chunks(_split(item))
+            continue
+        if chunk and size + n > MAX_REQUEST_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(item)
+        size += n
+    if chunk:
+        yield chunk
+
+
+def _split(item: dict) -> list[dict]:
+    """One big table as two ranges, the second starting where the first ends."""
+    m = re.match(r"(.*)!([A-Z]+)(\d+)$", item["range"])
+    sheet, col, row = m.group(1), m.group(2), int(m.group(3))
+    half = len(item["values"]) // 2
+    return [{"range": item["range"], "values": item["values"][:half]},
+            {"range": f"{sheet}!{col}{row + half}", "values": item["values"][half:]}]
+
+
+def _raw(v):
+    if v is None:
+        return ""
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.strftime("%d/%m/%Y")
+    if hasattr(v, "item"):   # numpy scalars
+        v = v.item()
+    if isinstance(v, float) and v != v:
+        return ""
+    return v
+
+
+def _table(spec: SheetSpec) -> list[list]:
+    rows = []
+    if spec.note:
+        rows += [[spec.note], []]
+    rows.append(list(spec.header))
+    rows += [[_raw(v) for v in r] for r in spec.rows]
+    return rows
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+# ---------------------------------------------------------------------- demo
+def create_demo(folder: Path, *, n_opds: int, as_of: dt.date, seed: int = 2023) -> dict:
+    """Demo OPD spreadsheets and a master on the configured endpoint (the emulator
+    when SHEETS_EMULATOR_HOST is set). Returns the `google:` settings for them."""
+    from ..demo import demo_plan
+    from ..forms import load_forms
+    from ..registry import registry_header
+
+    forms = load_forms()
+    http = gspread.Client(auth=None, session=GoogleSession(load_credentials({}))).http_client
+    folder_id = _create(http, "SPI demo", FOLDER_MIME, None)
+    regs, rows, _ = demo_plan(n_opds, as_of=as_of, seed=seed)
+    for reg in regs:
+        sid = _create(http, f"{reg['kode']} - SPI {as_of.year} - {reg['nama']}", SHEET_MIME, folder_id)
+        tabs = {forms[k].sheet: _form_grid(forms, k, r) for k, r in rows[reg["kode"]].items()}
+        _fill(http, sid, tabs)
+        reg["berkas"] = f"https://docs.google.com/spreadsheets/d/{sid}/edit"
+    master = _create(http, f"MASTER - SPI {as_of.year}", SHEET_MIME, folder_id)
+    keys = [c["key"] for c in forms.registry["columns"]]
+    _fill(http, master, {forms.registry["sheet"]: [registry_header(forms)] +
+                         [[r.get(k, "") for k in keys] for r in regs]})
+    return {"master_id": master, "folder_id": folder_id}
+
+
+def _create(http, name: str, mime: str, parent: str | None) -> str:
+    body = {"name": name, "mimeType": mime, **({"parents": [parent]} if parent else {})}
+    r = http.request("post", DRIVE_FILES_API_V3_URL, json=body, params={"supportsAllDrives": True})
+    return r.json()["id"]
+
+
+def _fill(http, sid: str, tabs: dict[str, list[list]]) -> None:
+    meta = http.spreadsheets_get(sid, params={"fields": "sheets.properties"})
+    first = meta["sheets"][0]["properties"]["sheetId"]
+    titles = list(tabs)
+    reqs = [{"updateSheetProperties": {"properties": {"sheetId": first, "title": titles[0]},
+                                       "fields": "title"}}]
+    reqs += [{"addSheet": {"properties": {"title": t}}} for t in titles[1:]]
+    http.batch_update(sid, {"requests": reqs})
+    data = [{"range": f"{quote(t)}!A1", "values": g} for t, g in tabs.items()]
+    http.values_batch_update(sid, {"valueInputOption": "RAW", "data": data})
+
+
+def _form_grid(forms, key: str, rows: list[dict]) -> list[list]:
+    form = forms[key]
+    header = [c.header for c in form.columns] + [forms.status_headers[k] for k in ("status", "message", "checked")]
+    grid = [[form.title], header]
+    for r in rows:
+        grid.append([_cell(r.get(c.key)) for c in form.columns])
+    return grid
+
+
+def _cell(v):
+    """Demo values as a Sheets cell holds them: dates as serial numbers."""
+    if isinstance(v, dt.datetime):
+        v = v.date()
+    if isinstance(v, dt.date):
+        return (v - dt.date(1899, 12, 30)).days
+    return "" if v is None else v
