@@ -2,6 +2,7 @@
 cassettes cover (see tests/test_emulator_replay.py for those)."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -12,8 +13,11 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from hypothesis import given, settings, strategies as st
 
+from tests.google_emulator import a1 as _a1
 from tests.google_emulator import start_emulator
+from tests.google_emulator import values as _values
 
 SHEET_MIME = "application/vnd.google-apps.spreadsheet"
 FOLDER_MIME = "application/vnd.google-apps.folder"
@@ -572,3 +576,41 @@ def test_cli_prints_listening_line_and_serves():
 def test_refuses_non_loopback_host():
     with pytest.raises(ValueError):
         start_emulator(host="0.0.0.0")
+
+
+# --------------------------------------------------------------------------- properties of the building blocks
+
+@given(st.integers(min_value=0, max_value=18277))
+def test_column_letters_round_trip(index):
+    assert _a1.col_index(_a1.col_letters(index)) == index
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=20),
+       st.integers(0, 999), st.integers(0, 999), st.integers(0, 25), st.integers(0, 25))
+def test_sheet_names_survive_quoting(title, ra, rb, ca, cb):
+    r0, r1 = sorted((ra, rb))
+    c0, c1 = sorted((ca, cb))
+    text = _a1.format_range(title, r0, r1 + 1, c0, c1 + 1)
+    name, cells = _a1.split_sheet(text)
+    assert name == title
+    part = _a1.parse_cells(cells)
+    assert (part.r0, part.r1, part.c0, part.c1) == (r0, r1 + 1, c0, c1 + 1)
+
+
+@given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False).map(lambda x: round(x, 6)),
+       st.sampled_from(["en_US", "id_ID", "de_DE"]))
+def test_general_number_format_parses_back(x, locale):
+    loc = _values.locale_info(locale)
+    parsed = _values.parse_number(_values.format_general(x, loc), loc)
+    assert parsed is not None and abs(parsed[0] - x) <= 1e-9 * max(1.0, abs(x))
+
+
+@given(st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2199, 12, 31)))
+def test_typed_dates_round_trip_in_both_orders(day):
+    for locale, typed in (("en_US", f"{day.month}/{day.day}/{day.year}"),
+                          ("id_ID", f"{day.day:02d}/{day.month:02d}/{day.year}")):
+        loc = _values.locale_info(locale)
+        serial, fmt = _values.parse_date(typed, loc)
+        assert serial == (day - dt.date(1899, 12, 30)).days
+        assert _values.format_number(serial, fmt, loc) == typed

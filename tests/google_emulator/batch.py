@@ -1114,11 +1114,12 @@ def h_sort_range(ctx: Ctx, p: Dict[str, Any]):
     rows = []
     for r in range(r0, r1):
         row = sheet.rows.get(r) or {}
-        rows.append({c: row[c] for c in range(c0, c1) if c in row})
+        rows.append((r, {c: row[c] for c in range(c0, c1) if c in row}))
 
-    def key_for(row, idx):
-        cell = row.get(idx)
-        v = calc.effective(sheet, 0, idx, cell) if cell is not None else None
+    def key_for(item, idx):
+        r, cells = item
+        cell = cells.get(idx)
+        v = calc.effective(sheet, r, idx, cell) if cell is not None else None
         if v is None:
             return (3, 0)
         if is_number(v):
@@ -1130,11 +1131,11 @@ def h_sort_range(ctx: Ctx, p: Dict[str, Any]):
     for spec in reversed(specs):
         idx = spec.get("dimensionIndex", c0)
         desc = spec.get("sortOrder") == "DESCENDING"
-        blanks = [row for row in rows if key_for(row, idx)[0] == 3]
-        filled = [row for row in rows if key_for(row, idx)[0] != 3]
-        filled.sort(key=lambda row: key_for(row, idx), reverse=desc)
+        blanks = [item for item in rows if key_for(item, idx)[0] == 3]
+        filled = [item for item in rows if key_for(item, idx)[0] != 3]
+        filled.sort(key=lambda item: key_for(item, idx), reverse=desc)
         rows = filled + blanks
-    for i, cells in enumerate(rows):
+    for i, (_, cells) in enumerate(rows):
         r = r0 + i
         row = sheet.rows.get(r)
         if row is not None:

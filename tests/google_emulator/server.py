@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
 import random
 import re
 import sys
@@ -13,7 +14,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from . import batch, drive, sheets
+from . import batch, drive, fields, sheets
 from .errors import ApiError, drive_error, invalid
 from .model import State
 
@@ -206,6 +207,12 @@ class Emulator:
             return 500, ApiError(500, "Internal error encountered.", "INTERNAL").body(), {}
         if result is None:
             return 204, None, {}
+        if family == "sheets" and name not in ("sheets.spreadsheets.get", "sheets.spreadsheets.create") \
+                and params.get("fields"):
+            try:
+                result = fields.apply(result, fields.parse(params["fields"][-1]))
+            except fields.FieldMaskError:
+                return 400, invalid(f"Invalid field selection {params['fields'][-1]}").body(), {}
         return 200, result, {}
 
     @staticmethod
@@ -352,6 +359,10 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 64
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 def _check_loopback(host: str) -> None:
     if host == "localhost":
         return
@@ -369,12 +380,12 @@ class EmulatorServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False):
         _check_loopback(host)
         self.emulator = Emulator()
-        self._httpd = _Server((host, port), _Handler)
+        self._httpd = (_Server6 if ":" in host else _Server)((host, port), _Handler)
         self._httpd.emulator = self.emulator
         self._httpd.verbose = verbose
         self.host = host
         self.port: int = self._httpd.server_address[1]
-        shown = "127.0.0.1" if host == "localhost" else host
+        shown = "127.0.0.1" if host == "localhost" else (f"[{host}]" if ":" in host else host)
         self.url = f"http://{shown}:{self.port}"
         self._thread: Optional[threading.Thread] = None
 

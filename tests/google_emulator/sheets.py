@@ -5,6 +5,7 @@ spreadsheets.batchUpdate lives in ``batch.py``.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -180,7 +181,7 @@ class Calc:
             return value
         if isinstance(value, str):
             return value
-        nf = cell.number_format()
+        nf = cell.number_format() or (_formula_format(cell.formula) if cell.formula else None)
         if option == "FORMATTED_VALUE":
             return format_number(value, nf, self.loc)
         if dt_option == "FORMATTED_STRING" and nf and nf.get("type") in DATE_TYPES:
@@ -206,6 +207,17 @@ class Calc:
     def formatted(self, sheet: Sheet, r: int, c: int, cell: Cell) -> Optional[str]:
         v = self.render(sheet, r, c, cell, "FORMATTED_VALUE", "SERIAL_NUMBER")
         return v
+
+
+_DATE_FORMULA = re.compile(r"^=\s*(DATE|TODAY|NOW|DATEVALUE|EDATE|EOMONTH)\s*\(", re.I)
+
+
+def _formula_format(text: str) -> Optional[Dict[str, Any]]:
+    """Sheets formats date-returning formulas as dates automatically."""
+    m = _DATE_FORMULA.match(text)
+    if not m:
+        return None
+    return {"type": "DATE_TIME" if m.group(1).upper() == "NOW" else "DATE"}
 
 
 class _FormulaCtx:
