@@ -102,9 +102,13 @@ def run_cycle(ctx: Context) -> CycleReport:
             fresh[o.code] = _read(ctx, o, mems[o.code], rep)    # a verdict changed without an edit
     if any(fresh.values()):
         final, listing = _final(ctx, opds, mems)
+    stale = _stale(ctx, opds, fresh, final, mems)
     for o in opds:
         wb = fresh.get(o.code)
-        if wb is not None:
+        if wb is not None and o.code in stale:
+            mems[o.code].problems.append(Problem("WB_CHANGED"))
+            mems[o.code].complete = False   # statuses of old rows are not written; re-read
+        elif wb is not None:
             _write(ctx, o, wb, final[o.code], mems[o.code], rep)
         ctx.state.save_opd(o.code, mems[o.code])
     ctx.state.forget_others({o.code for o in opds})
@@ -178,6 +182,21 @@ def _shown(results: dict[str, FormResult]) -> dict:
 
 
 # ------------------------------------------------------------------- write
+def _stale(ctx, opds, fresh, final, mems) -> set[str]:
+    """One check, for every OPD about to be written, that nobody saved since the read."""
+    pending = [(o, fresh[o.code]) for o in opds if fresh.get(o.code) is not None
+               and _writes(ctx, fresh[o.code], final[o.code], mems[o.code], "")]
+    return ctx.store.stale(pending) if pending else set()
+
+
+def _writes(ctx, wb: Workbook, final: dict, mem: OpdMemory, now_text: str) -> list[CellWrite]:
+    out = []
+    for key, sheet in wb.sheets.items():
+        out += plan_writes(sheet, final[key], now_text, mem.row_hashes.get(key, set()),
+                           ctx.forms.status_headers)
+    return out
+
+
 def plan_writes(sheet: SheetData, res: FormResult, now_text: str, known: set, headers: dict) -> list[CellWrite]:
     """Status cells that differ from what the sheet shows, plus 'Diperiksa' for
     rows that changed. Rows that became empty get their old status cleared."""
@@ -201,11 +220,7 @@ def plan_writes(sheet: SheetData, res: FormResult, now_text: str, known: set, he
 
 
 def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleReport) -> None:
-    now_text = stamp(ctx.now())
-    writes = []
-    for key, sheet in wb.sheets.items():
-        writes += plan_writes(sheet, final[key], now_text, mem.row_hashes.get(key, set()),
-                              ctx.forms.status_headers)
+    writes = _writes(ctx, wb, final, mem, stamp(ctx.now()))
     try:
         new_rev = ctx.store.write_cells(o, wb, writes)
     except StoreError as e:

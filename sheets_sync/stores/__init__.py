@@ -63,6 +63,10 @@ class Store(Protocol):
         """Write status cells only; refuse (StoreError) if the workbook changed since
         `wb` was read. Returns the new revision if known."""
 
+    def stale(self, read: list[tuple[Opd, Workbook]]) -> set[str]:
+        """Codes of OPDs whose workbook changed since it was read (one check for all,
+        just before the writes)."""
+
     def write_master(self, sheets: list[SheetSpec]) -> None: ...
 
     def link(self, opd: Opd) -> str: ...

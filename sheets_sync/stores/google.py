@@ -120,7 +120,9 @@ class GoogleStore:
         if not sid:
             raise StoreError(Problem("WB_NOT_FOUND", {"lokasi": "(kolom Berkas / Tautan kosong)"}))
         rev = (self._listing or {}).get(sid)
-        titles = self._tab_titles(sid, refresh=False)
+        # Provisioned sheets use the forms' own tab names: try them before paying
+        # for a metadata read; a renamed tab makes the read fail and we look.
+        titles = self.cache.get("tabs", {}).get(sid) or [self.forms[k].sheet for k in opd.forms]
         wanted = self._wanted_tabs(opd, titles)
         try:
             grids = self._batch_get(sid, wanted) if wanted else {}
@@ -157,34 +159,40 @@ class GoogleStore:
         if not writes:
             return wb.revision
         sid = spreadsheet_id(opd.location)
-        # Sheets has no write precondition: check the version just before writing, so
-        # statuses computed from rows that changed meanwhile are not written.
-        if self._version(sid) != wb.revision:
-            raise StoreError(Problem("WB_CHANGED"))
         data = [{"range": r, "values": v} for r, v in _ranges(writes)]
         for chunk in _chunks(data):
             self._call(lambda: self.http.values_batch_update(sid, {"valueInputOption": "RAW", "data": chunk}))
         return None   # the new revision shows in the next listing; that read settles it
 
-    def _version(self, sid: str) -> str | None:
-        meta = self._call(lambda: self.http.request(
-            "get", f"{DRIVE_FILES_API_V3_URL}/{sid}",
-            params={"fields": "version,modifiedTime", "supportsAllDrives": True}).json())
-        return f"{meta.get('version')}|{meta.get('modifiedTime')}"
+    def stale(self, read):
+        """Sheets has no write precondition: one listing just before the writes tells
+        which spreadsheets changed since they were read; those are not written."""
+        now = self._list()
+        return {o.code for o, wb in read if now.get(spreadsheet_id(o.location)) != wb.revision}
 
     def write_master(self, sheets: list[SheetSpec]) -> None:
+        """Only the rows that differ from what was last written, in one
+        values:batchUpdate (chunked at 2 MB); rows that disappeared are blanked."""
         titles = self._tab_titles(self.master_id, refresh=False)
         missing = [s.title for s in sheets if s.title not in titles]
         if missing:
             reqs = [{"addSheet": {"properties": {"title": t}}} for t in missing]
             self._call(lambda: self.http.batch_update(self.master_id, {"requests": reqs}))
             self._tab_titles(self.master_id, refresh=True)
-        self._call(lambda: self.http.values_batch_clear(
-            self.master_id, body={"ranges": [quote(s.title) for s in sheets]}))
-        data = [{"range": f"{quote(s.title)}!A1", "values": _table(s)} for s in sheets]
+        written = self.cache.get("master_rows", {})
+        data, new_hashes = [], {}
+        for spec in sheets:
+            rows = _table(spec)
+            old = written.get(spec.title, {"hashes": [], "width": 0})
+            hashes = [_row_hash(r) for r in rows]
+            width = max([old["width"]] + [len(r) for r in rows])
+            data += _changed_runs(spec.title, rows, hashes, old["hashes"], width)
+            new_hashes[spec.title] = {"hashes": hashes, "width": max([0] + [len(r) for r in rows])}
         for chunk in _chunks(data):
             self._call(lambda: self.http.values_batch_update(
                 self.master_id, {"valueInputOption": "RAW", "data": chunk}))
+        self.cache["master_rows"] = {**written, **new_hashes}
+        self._save_cache()
 
     # ------------------------------------------------------------- helpers
     def _call(self, fn):
@@ -280,6 +288,31 @@ def _table(spec: SheetSpec) -> list[list]:
     rows.append(list(spec.header))
     rows += [[_raw(v) for v in r] for r in spec.rows]
     return rows
+
+
+def _row_hash(row: list) -> str:
+    import hashlib
+    return hashlib.blake2b(json.dumps(row, default=str).encode(), digest_size=8).hexdigest()
+
+
+def _changed_runs(title: str, rows: list[list], hashes: list[str], old: list[str], width: int) -> list[dict]:
+    """Ranges covering runs of rows that differ from the last write; rows beyond the
+    new end are written blank so that nothing stale stays visible."""
+    n = max(len(rows), len(old))
+    diff = [i >= len(rows) or i >= len(old) or hashes[i] != old[i] for i in range(n)]
+    out, i = [], 0
+    while i < n:
+        if not diff[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and diff[j]:
+            j += 1
+        block = [(rows[k] if k < len(rows) else []) for k in range(i, j)]
+        block = [r + [""] * (width - len(r)) for r in block]
+        out.append({"range": f"{quote(title)}!A{i + 1}", "values": block})
+        i = j
+    return out
 
 
 def _load_json(path: Path) -> dict:

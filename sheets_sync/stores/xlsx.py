@@ -55,6 +55,9 @@ class XlsxStore:
     def revisions(self, opds):
         return {o.code: _revision(self.path(o)) for o in opds}
 
+    def stale(self, read):
+        return {o.code for o, wb in read if _revision(self.path(o)) != wb.revision}
+
     def locked(self, path: Path) -> bool:
         """Excel keeps '~$name' (first letters cut for long names), LibreOffice
         '.~lock.name#' beside a workbook that is open."""
