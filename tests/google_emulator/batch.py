@@ -156,7 +156,7 @@ def _shift_index(i: Optional[int], start: int, n: int, insert: bool, is_end: boo
     return i
 
 
-def _shift_grid_range(gr: Dict[str, Any], dim: str, start: int, n: int, insert: bool) -> Optional[Dict[str, Any]]:
+def _shift_grid_range(gr: Dict[str, Any], dim: str, start: int, n: int, insert: bool) -> Dict[str, Any]:
     k0, k1 = ("startRowIndex", "endRowIndex") if dim == "ROWS" else ("startColumnIndex", "endColumnIndex")
     s, e = gr.get(k0), gr.get(k1)
     ns = _shift_index(s, start, n, insert, False)
@@ -166,9 +166,7 @@ def _shift_grid_range(gr: Dict[str, Any], dim: str, start: int, n: int, insert: 
         out[k0] = ns
     if e is not None:
         out[k1] = ne
-    if not insert and (ns or 0) is not None and ne is not None and (ns or 0) >= ne:
-        return None
-    return out
+    return out  # a range whose rows/columns were all deleted ends up empty (start == end)
 
 
 def _ranges_on(ss: Spreadsheet, sheet: Sheet):
@@ -238,13 +236,17 @@ def shift_dimension(ss: Spreadsheet, sheet: Sheet, dim: str, start: int, n: int,
         _inherit_formats(sheet, dim, src, start, n)
     # stored ranges
     for container, key in list(_ranges_on(ss, sheet)):
-        shifted = _shift_grid_range(container[key], dim, start, n, insert)
-        container[key] = shifted if shifted is not None else container[key]
+        container[key] = _shift_grid_range(container[key], dim, start, n, insert)
     sheet.merges = [m for m in sheet.merges if _nonempty(m)]
     for rule in sheet.cond:
         rule["ranges"] = [g for g in rule.get("ranges") or [] if _nonempty(g)]
     sheet.cond = [rule for rule in sheet.cond if rule.get("ranges")]
     sheet.protected = [pr for pr in sheet.protected if pr.get("range") is None or _nonempty(pr["range"])]
+    for pr in sheet.protected:
+        if pr.get("unprotectedRanges"):
+            pr["unprotectedRanges"] = [g for g in pr["unprotectedRanges"] if _nonempty(g)]
+    if sheet.basic_filter and sheet.basic_filter.get("range") and not _nonempty(sheet.basic_filter["range"]):
+        sheet.basic_filter = None
 
 
 def _nonempty(gr: Dict[str, Any]) -> bool:

@@ -390,7 +390,7 @@ def set_cell_value(sheet: Sheet, r: int, c: int, value: Any, option: str, loc: D
         elif isinstance(value, bool):
             kind, val, auto = "bool", value, None
         elif is_number(value):
-            kind, val, auto = "number", value, None
+            kind, val, auto = "number", (float(value) if abs(value) >= 2 ** 53 else value), None
         else:
             kind, val, auto = "string", str(value), None
     else:

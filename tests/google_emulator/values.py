@@ -415,7 +415,7 @@ def parse_number(text: str, loc: Dict[str, Any]) -> Optional[Tuple[float, Option
         return None
     int_part = (m.group("int") or "0").replace(loc["group"], "")
     frac = m.group("frac") or ""
-    value: float = float(f"{int_part}.{frac}" if frac else int_part)
+    value: float = float(f"{int_part}.{frac}" if frac else int_part)  # Sheets keeps doubles
     if m.group("exp"):
         value = value * (10 ** int(m.group("exp")))
         fmt = {"type": "SCIENTIFIC", "pattern": "0.00E+00"}
@@ -429,7 +429,7 @@ def parse_number(text: str, loc: Dict[str, Any]) -> Optional[Tuple[float, Option
         fmt = {"type": "CURRENCY", "pattern": f'"{currency}"#,##0.00'}
     elif grouped:
         fmt = {"type": "NUMBER", "pattern": "#,##0.00" if frac else "#,##0"}
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53 and not frac and not percent \
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15 and not frac and not percent \
             and not m.group("exp"):
         value = int(value)
     return value, fmt
