@@ -482,6 +482,28 @@ def test_sheet_properties_and_dimensions(http):
     assert cols[0] == {"pixelSize": 250} and cols[1] == {"pixelSize": 100} and len(cols) == 25
 
 
+def test_formulas_follow_inserted_rows_and_renamed_sheets(http):
+    sid = http.new_spreadsheet()
+    _ok(http.batch(sid, {"addSheet": {"properties": {"title": "Rekap"}}}))
+    _ok(http.put(sid, "Sheet1!A1", [[1], [2], [3], ["=SUM(A1:A3)"], ["=A3*2"]]))
+    _ok(http.put(sid, "Rekap!A1", [["=Sheet1!A4", "=IFERROR(1/0, \"-\")"]]))
+    _ok(http.batch(sid, {"insertDimension": {"range": {"sheetId": 0, "dimension": "ROWS", "startIndex": 1,
+                                                       "endIndex": 2}}},
+                   {"updateSheetProperties": {"properties": {"sheetId": 0, "title": "Data OPD"}, "fields": "title"}}))
+    _ok(http.put(sid, "'Data OPD'!A2", [[10]]))
+    assert _ok(http.get(sid, "'Data OPD'!A5:A6", valueRenderOption="FORMULA"))["values"] == \
+        [["=SUM(A1:A4)"], ["=A4*2"]]
+    assert _ok(http.get(sid, "'Data OPD'!A5:A6"))["values"] == [["16"], ["6"]]
+    rekap = _ok(http.get(sid, "Rekap!A1:B1", valueRenderOption="FORMULA"))["values"]
+    assert rekap == [["='Data OPD'!A5", '=IFERROR(1/0, "-")']]
+    assert _ok(http.get(sid, "Rekap!A1:B1"))["values"] == [["16", "-"]]
+    _ok(http.batch(sid, {"deleteDimension": {"range": {"sheetId": 0, "dimension": "ROWS", "startIndex": 3,
+                                                       "endIndex": 4}}}))
+    assert _ok(http.get(sid, "'Data OPD'!A4:A5", valueRenderOption="FORMULA"))["values"] == \
+        [["=SUM(A1:A3)"], ["=#REF!*2"]]
+    assert _ok(http.get(sid, "'Data OPD'!A4:A5"))["values"] == [["13"], ["#REF!"]]
+
+
 def test_grid_data_fields_and_notes(http):
     sid = http.new_spreadsheet()
     _ok(http.put(sid, "A1", [["Nama", "=1+1"]]))

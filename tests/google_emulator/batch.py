@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from . import a1, fields
+from . import a1, fields, formula
 from .errors import invalid, invalid_value, unknown_field
 from .model import DEFAULT_ROW_PX, Cell, Sheet, Spreadsheet, State
 from .sheets import (Calc, cond_format_json, grid_range_json, lookup, protected_json, sheet_props_json,
@@ -234,6 +234,7 @@ def shift_dimension(ss: Spreadsheet, sheet: Sheet, dim: str, start: int, n: int,
     if insert:
         src = start - 1 if inherit_from_before else start + n
         _inherit_formats(sheet, dim, src, start, n)
+    _rewrite_formulas(ss, lambda text, host: formula.shift_references(text, host, sheet.title, dim, start, n, insert))
     # stored ranges
     for container, key in list(_ranges_on(ss, sheet)):
         container[key] = _shift_grid_range(container[key], dim, start, n, insert)
@@ -247,6 +248,17 @@ def shift_dimension(ss: Spreadsheet, sheet: Sheet, dim: str, start: int, n: int,
             pr["unprotectedRanges"] = [g for g in pr["unprotectedRanges"] if _nonempty(g)]
     if sheet.basic_filter and sheet.basic_filter.get("range") and not _nonempty(sheet.basic_filter["range"]):
         sheet.basic_filter = None
+
+
+def _rewrite_formulas(ss: Spreadsheet, fn) -> None:
+    """Rewrite every formula in the spreadsheet (copying a lazy sheet only if one changes)."""
+    for s in ss.sheets:
+        rows = s.peek("rows")
+        todo = [(r, c, fn(cell.formula, s.title)) for r, row in rows.items() for c, cell in row.items()
+                if cell.formula is not None]
+        todo = [(r, c, new) for r, c, new in todo if new != rows[r][c].formula]
+        for r, c, new in todo:
+            s.rows[r][c].formula = new
 
 
 def _nonempty(gr: Dict[str, Any]) -> bool:
@@ -507,7 +519,10 @@ def h_update_sheet_properties(ctx: Ctx, p: Dict[str, Any]):
                 raise ReqError("Sheet title must not be empty.")
             if _title_taken(ss, value, sheet.sheet_id):
                 raise ReqError(f"A sheet with the name \"{value}\" already exists. Please enter another name.")
+            old_title = sheet.title
             sheet.props["title"] = value
+            if old_title != value:
+                _rewrite_formulas(ss, lambda text, host: formula.rename_references(text, old_title, value))
         elif top == "index":
             _move_sheet(ss, sheet, value if present and value is not None else len(ss.sheets))
         elif top == "gridProperties":

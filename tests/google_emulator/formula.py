@@ -19,6 +19,7 @@ from .values import (FormulaError, date_to_serial, datetime_to_serial, format_nu
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
   | (?P<str>"(?:[^"]|"")*")
+  | (?P<err>\#REF!|\#N/A|\#DIV/0!|\#VALUE!|\#NAME\?|\#NUM!|\#NULL!|\#ERROR!)
   | (?P<ref>(?:(?:'(?:[^']|'')+'|[A-Za-z_][A-Za-z0-9_]*)!)?
         (?:\$?[A-Za-z]{1,3}\$?\d+(?::\$?[A-Za-z]{1,3}\$?\d+)?
           |\$?[A-Za-z]{1,3}:\$?[A-Za-z]{1,3}
@@ -49,13 +50,18 @@ class _Err(Exception):
         self.err = err
 
 
+class _ParseError(_Err):
+    def __init__(self):
+        super().__init__(FormulaError("#ERROR!", "Formula parse error."))
+
+
 def _tokenize(text: str):
     pos = 0
     out = []
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m:
-            raise _Err(FormulaError("#ERROR!", "Formula parse error."))
+            raise _ParseError()
         pos = m.end()
         kind = m.lastgroup
         if kind == "ws":
@@ -146,7 +152,7 @@ class Evaluator:
             self.pos = 0
             value = self._expr()
             if self.tokens[self.pos][0] != "end":
-                raise _Err(FormulaError("#ERROR!", "Formula parse error."))
+                raise _ParseError()
         except _Err as e:
             return e.err
         except RecursionError:
@@ -173,7 +179,7 @@ class Evaluator:
     def _expect(self, text):
         tok = self._take()
         if tok[1] != text:
-            raise _Err(FormulaError("#ERROR!", "Formula parse error."))
+            raise _ParseError()
 
     def _expr(self):
         left = self._concat()
@@ -251,6 +257,8 @@ class Evaluator:
             return float(text) if any(c in text for c in ".eE") else int(text)
         if kind == "str":
             return text[1:-1].replace('""', '"')
+        if kind == "err":
+            return FormulaError(text.upper())
         if kind == "ref":
             return self._ref(text)
         if kind == "name":
@@ -260,7 +268,12 @@ class Evaluator:
                 args = []
                 if self._peek() != ("op", ")"):
                     while True:
-                        args.append(self._expr())
+                        try:
+                            args.append(self._expr())
+                        except _ParseError:
+                            raise
+                        except _Err as e:  # an error value is an argument like any other (IFERROR...)
+                            args.append(e.err)
                         if self._peek()[1] in (",", ";"):
                             self._take()
                             continue
@@ -269,12 +282,12 @@ class Evaluator:
                 return self._call(up, args)
             if up in ("TRUE", "FALSE"):
                 return up == "TRUE"
-            raise _Err(FormulaError("#NAME?", f"Unknown range name: '{text}'."))
+            return FormulaError("#NAME?", f"Unknown range name: '{text}'.")
         if (kind, text) == ("op", "("):
             v = self._expr()
             self._expect(")")
             return v
-        raise _Err(FormulaError("#ERROR!", "Formula parse error."))
+        raise _ParseError()
 
     def _ref(self, text):
         sheet = None
@@ -289,10 +302,7 @@ class Evaluator:
         except a1.A1Error:
             raise _Err(FormulaError("#REF!"))
         if part.single:
-            v = self.ctx.value(sheet, part.r0, part.c0)
-            if isinstance(v, FormulaError):
-                raise _Err(v)
-            return v
+            return self.ctx.value(sheet, part.r0, part.c0)
         return _Range(self.ctx.range(sheet, part.r0, part.r1, part.c0, part.c1))
 
     # -- functions -------------------------------------------------------------
@@ -501,3 +511,106 @@ def evaluate(formula: str, ctx) -> Any:
 
 
 __all__ = ["evaluate", "Evaluator", "FormulaError"]
+
+
+# --------------------------------------------------------------------------- reference rewriting
+
+_ENDPOINT = re.compile(r"^(\$?)([A-Za-z]{0,3})(\$?)(\d*)$")
+
+
+def _sheet_of(ref: str):
+    if "!" not in ref:
+        return None, None, ref
+    prefix, _, cells = ref.rpartition("!")
+    name = prefix[1:-1].replace("''", "'") if prefix.startswith("'") else prefix
+    return prefix, name, cells
+
+
+def _rewrite(formula_text: str, fn) -> str:
+    """Apply ``fn(ref_text) -> new_text`` to every reference token of a formula."""
+    if not formula_text.startswith("="):
+        return formula_text
+    body = formula_text[1:]
+    out = []
+    pos = 0
+    while pos < len(body):
+        m = _TOKEN.match(body, pos)
+        if not m:
+            return formula_text
+        tok = m.group(0)
+        if m.lastgroup == "ref":
+            tok = fn(tok)
+        out.append(tok)
+        pos = m.end()
+    return "=" + "".join(out)
+
+
+def shift_references(formula_text: str, host_title: str, target_title: str, dim: str, start: int, n: int,
+                     insert: bool) -> str:
+    """Adjust references into ``target_title`` after inserting/deleting ``n``
+    rows or columns at 0-based ``start`` (references into deleted cells become #REF!)."""
+    stop = start + n
+    low_target = target_title.lower()
+
+    def move(index: int, is_end: bool) -> Optional[int]:
+        if insert:
+            return index + n if index >= start else index
+        if index >= stop:
+            return index - n
+        if index >= start:
+            return None if not is_end else -1  # inside the deleted block
+        return index
+
+    def fix(ref: str) -> str:
+        prefix, name, cells = _sheet_of(ref)
+        sheet = name if name is not None else host_title
+        if sheet.lower() != low_target:
+            return ref
+        parts = cells.split(":")
+        points = []
+        for p in parts:
+            m = _ENDPOINT.match(p)
+            if not m:
+                return ref
+            points.append(list(m.groups()))
+        idx_group = 3 if dim == "ROWS" else 1
+        new_idx = []
+        for i, pt in enumerate(points):
+            raw = pt[idx_group]
+            if not raw:
+                new_idx.append(None)
+                continue
+            index = int(raw) - 1 if dim == "ROWS" else a1.col_index(raw)
+            new_idx.append(move(index, is_end=(i == 1)))
+        if len(points) == 1:
+            if new_idx[0] is None and points[0][idx_group]:
+                return "#REF!"
+        else:
+            lo, hi = new_idx
+            if points[0][idx_group] and lo is None:
+                lo = start  # range start inside the deleted block: clamp to the block start
+            if hi == -1:
+                hi = start - 1
+            if lo is not None and hi is not None and hi < lo:
+                return "#REF!"
+            new_idx = [lo, hi]
+        for pt, idx in zip(points, new_idx):
+            if idx is None or not pt[idx_group]:
+                continue
+            pt[idx_group] = str(idx + 1) if dim == "ROWS" else a1.col_letters(idx)
+        text = ":".join("".join(pt) for pt in points)
+        return (prefix + "!" if prefix else "") + text
+
+    return _rewrite(formula_text, fix)
+
+
+def rename_references(formula_text: str, old_title: str, new_title: str) -> str:
+    low = old_title.lower()
+
+    def fix(ref: str) -> str:
+        prefix, name, cells = _sheet_of(ref)
+        if name is None or name.lower() != low:
+            return ref
+        return a1.sheet_prefix(new_title) + "!" + cells
+
+    return _rewrite(formula_text, fix)

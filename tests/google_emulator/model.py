@@ -195,6 +195,13 @@ class Sheet:
         s.__dict__["_src"] = self
         return s
 
+    def peek(self, name: str) -> Any:
+        """Read storage without materialising a lazy clone's copy."""
+        if name in self.__dict__:
+            return self.__dict__[name]
+        src = self.__dict__.get("_src")
+        return src.peek(name) if src is not None else getattr(self, name)
+
     def finalize(self) -> None:
         """After a successful batch: take over untouched storage from the source."""
         src = self.__dict__.pop("_src", None)
