@@ -95,7 +95,9 @@ def cmd_validate(args) -> int:
         print(f"Berkas tidak bisa diperiksa: {e}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps([r for _, res in results for r in res.records()], ensure_ascii=False, indent=1))
+        # default=str: a raw No cell may hold a time or duration that JSON has no type for
+        print(json.dumps([r for _, res in results for r in res.records()], ensure_ascii=False, indent=1,
+                         default=str))
         return 0
     for title, res in results:
         c = res.counts()
