@@ -13,12 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sheets_sync import codes, fields
+from sheets_sync.forms import load_forms
 from sheets_sync.master import cross_opd
 from sheets_sync.validate import PROBLEM_COLUMNS, validate_frame
 
 from tests.conftest import AS_OF, clean_row, clean_rows, frame, kriteria_slots, phone, phone_e164
 from tests.test_fields import ANY_VALUE, email_like, phone_like
 
+FORMS = load_forms()
 HYP = dict(database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -34,14 +36,17 @@ def codes_at(res, row, column=None) -> set:
     return set(p["code"])
 
 
-def assert_consistent(res):
-    """Invariants of every FormResult: catalogue codes, severities, worst status."""
+def assert_consistent(res, messages: bool = True):
+    """Invariants of every FormResult: catalogue codes, severities, worst status,
+    and (messages=True) texts with every placeholder filled in."""
     assert list(res.problems.columns) == PROBLEM_COLUMNS
     for p in res.problems.itertuples(index=False):
         assert p.code in codes.ROW_CODES, p.code
         assert p.severity == codes.severity(p.code)
         assert p.row in res.status.index
-        assert isinstance(p.message, str) and p.message and "{" not in p.message
+        assert isinstance(p.message, str) and p.message
+        if messages:
+            assert "{" not in p.message, p.message
     for row, status in res.status.items():
         sev = res.problems.loc[res.problems["row"] == row, "severity"]
         assert status == codes.worst(sev), (row, status, list(sev))
@@ -272,6 +277,7 @@ def test_kriteria(forms):
             clean_row("eksper", 3, kriteria="Wartawan"),
             clean_row("eksper", 4, kriteria=slots[0].upper())]
     res = run(forms, "eksper", rows)
+    assert_consistent(res, messages=False)
     assert res.status[3] == "OK" and res.normalized.at[3, "kriteria"] == "Auditor BPK"
     assert res.status[4] == "OK" and res.normalized.at[4, "kriteria"] == slots[7]
     assert res.status[5] == "SALAH" and codes_at(res, 5) == {"CHOICE_INVALID"}
@@ -380,7 +386,8 @@ def contact_rows(draw):
 
 @settings(max_examples=150, **HYP)
 @given(contact_rows())
-def test_phone_and_email_columns_follow_the_reference_rules(forms, data):
+def test_phone_and_email_columns_follow_the_reference_rules(data):
+    forms = FORMS                       # not a fixture: hypothesis prints its arguments
     phones, emails = data
     rows = [clean_row("pegawai", 1, no_hp=p, email=e) for p, e in zip(phones, emails)]
     res = run(forms, "pegawai", rows)
@@ -404,3 +411,39 @@ def test_phone_and_email_columns_follow_the_reference_rules(forms, data):
         slow = validate_frame(frame(rows, forms["pegawai"]), forms["pegawai"], AS_OF, reference=True)
         pd.testing.assert_series_equal(res.status, slow.status)
         pd.testing.assert_frame_equal(res.problems, slow.problems)
+
+
+# ------------------------------------------------------------------ messages
+MESSAGE_CASES = {
+    "REQUIRED": ("pegawai", {"nama": None}), "MISSING_EXPECTED": ("pegawai", {"email": None}),
+    "CONTACT_MISSING": ("pengguna_layanan", {"no_hp": None, "email": None}),
+    "CELL_ERROR": ("pegawai", {"jabatan": "#REF!"}), "TEXT_TOO_LONG": ("pegawai", {"jabatan": "x" * 400}),
+    "NAME_NO_LETTERS": ("pegawai", {"nama": "123"}), "PHONE_HAS_LETTERS": ("pegawai", {"no_hp": "08l2"}),
+    "PHONE_MULTIPLE": ("pegawai", {"no_hp": "081234567890 / 081311112222"}),
+    "PHONE_LANDLINE": ("pegawai", {"no_hp": "021-5551234"}), "PHONE_TOO_SHORT": ("pegawai", {"no_hp": "0812345"}),
+    "PHONE_TOO_LONG": ("pegawai", {"no_hp": "08123456789012"}), "PHONE_FOREIGN": ("pegawai", {"no_hp": "+1 202 555 0101"}),
+    "PHONE_INVALID": ("pegawai", {"no_hp": True}), "EMAIL_INVALID": ("pegawai", {"email": "a@b"}),
+    "ADDRESS_EMAIL_NONE": ("penyedia_pbj", {"alamat_email": "Jl. A"}),
+    "ADDRESS_EMAIL_MULTIPLE": ("penyedia_pbj", {"alamat_email": "Jl. A; a@gmail.com; b@gmail.com"}),
+    "DATE_INVALID": ("pegawai", {"tanggal_mulai": "kemarin"}),
+    "DATE_IMPOSSIBLE": ("pegawai", {"tanggal_mulai": "31/09/2023"}),
+    "DATE_AFTER_REPORT": ("pegawai", {"tanggal_mulai": "01/11/2023"}),
+    "DATE_TOO_EARLY": ("pegawai", {"tanggal_mulai": "01/01/1900"}),
+    "DATE_TOO_OLD": ("pengguna_layanan", {"tanggal_layanan": "01/01/2023"}),
+    "CHOICE_INVALID": ("eksper", {"kriteria": "Wartawan"}),
+}
+
+
+@pytest.mark.parametrize("code", sorted(MESSAGE_CASES))
+def test_every_message_has_its_placeholders_filled(forms, code):
+    """Staff read these texts: no '{jumlah}' or '{kolom}' left in them."""
+    form_key, over = MESSAGE_CASES[code]
+    res = run(forms, form_key, [clean_row(form_key, 1, **over)])
+    msgs = res.problems.loc[res.problems["code"] == code, "message"].tolist()
+    assert msgs, res.problems
+    for m in msgs:
+        assert "{" not in m and "}" not in m, m
+
+
+def test_message_cases_cover_every_row_code():
+    assert set(MESSAGE_CASES) | {"DUPLICATE_PHONE", "DUPLICATE_EMAIL", "CROSS_OPD_DUPLICATE"} == set(codes.ROW_CODES)
