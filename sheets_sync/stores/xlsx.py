@@ -177,6 +177,10 @@ _EMPTY = ()
 
 
 def _grid(ws) -> list:
+    # Read-only mode trusts the sheet's <dimension> record, which some tools write
+    # wrongly (e.g. "A1"), cutting rows off; forget it and read what is there.
+    if hasattr(ws, "reset_dimensions"):
+        ws.reset_dimensions()
     rows, last = [], 0
     for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
         if any(v is not None and v != "" for v in row):
