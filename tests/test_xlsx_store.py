@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import re
 import shutil
+import zipfile
 
 import openpyxl
 import pytest
@@ -491,3 +492,44 @@ def test_text_from_opds_never_becomes_a_formula(deployment, forms):
     _no_formulas_anywhere(deployment.path("DINKES"))
     # OPD input stays text in the OPD's own workbook after the write too
     assert sheet_rows(deployment.path("DINKES"), "Pegawai")[2][1] == '=HYPERLINK("http://x")'
+
+
+def _with_dimension(path, ref: bytes):
+    """Rewrite every sheet's <dimension> as some producers write it (wrongly)."""
+    members = zip_members(path)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            if name.startswith("xl/worksheets/sheet"):
+                dim = b'<dimension ref="' + ref + b'"/>'
+                data, n = re.subn(rb'<dimension ref="[^"]*"\s*/>', dim, data)
+                if not n:                                   # write-only workbooks have none
+                    data = data.replace(b"<sheetViews>", dim + b"<sheetViews>", 1)
+                assert dim in data
+            z.writestr(name, data)
+
+
+@pytest.mark.parametrize("ref", [b"A1", b"A1:C2"])
+def test_a_wrong_dimension_record_does_not_hide_rows(deployment, forms, ref):
+    """Some tools write <dimension ref="A1"/> whatever the sheet holds; openpyxl's
+    read-only mode trusts it unless told not to."""
+    path = deployment.add_opd("DINKES", {"pegawai": [clean_row("pegawai", 1),
+                                                     clean_row("pegawai", 2, no_hp="021-5551234")]})
+    _with_dimension(path, ref)
+    rep = deployment.cycle()
+    assert not rep.problems
+    st = status_by_row(path, "Pegawai", forms, "pegawai")
+    assert {r: v[0] for r, v in st.items()} == {3: "OK", 4: "SALAH"}
+
+
+def test_workbook_appearing_later_is_read(deployment, forms):
+    deployment.add_opd("BARU", {"pegawai": [clean_row("pegawai", 1)]})
+    path = deployment.path("BARU")
+    keep = path.read_bytes()
+    path.unlink()
+    deployment.cycle()
+    assert "BARU.xlsx" in rekap(deployment)["BARU"]["Catatan"]
+    path.write_bytes(keep)
+    rep = deployment.cycle()
+    assert rep.read == 1
+    assert status_by_row(path, "Pegawai", forms, "pegawai")[3][0] == "OK"
+    assert not rekap(deployment)["BARU"]["Catatan"]
