@@ -224,7 +224,19 @@ def test_update_errors(http):
     assert r.status_code == 400 and "tried writing to column [C]" in r.json()["error"]["message"]
     r = http.put(sid, "A1000", [["x"], ["y"]])
     assert r.json()["error"]["message"] == \
-        "Range ('Sheet1'!A1000:A1001) exceeds grid limits. Max rows: 1000, max columns: 26"
+        "Range (Sheet1!A1000:A1001) exceeds grid limits. Max rows: 1000, max columns: 26"
+    # reads: a range starting past the grid is refused, one ending past it is clamped
+    assert _ok(http.get(sid, "Sheet1!A990:B2000"))["range"] == "Sheet1!A990:B1000"
+    r = http.get(sid, "Sheet1!A1001:B")
+    assert r.json()["error"]["message"] == \
+        "Range (Sheet1!A1001:B) exceeds grid limits. Max rows: 1000, max columns: 26"
+    r = http.batch(sid, {"repeatCell": {"range": {"sheetId": 0, "startRowIndex": 1000, "endColumnIndex": 2},
+                                        "cell": {}, "fields": "userEnteredFormat"}})
+    assert r.json()["error"]["message"] == ("Invalid requests[0].repeatCell: Range (Sheet1!A1001:B) exceeds grid "
+                                            "limits. Max rows: 1000, max columns: 26")
+    _ok(http.batch(sid, {"repeatCell": {"range": {"sheetId": 0, "startRowIndex": 999, "endRowIndex": 1003},
+                                        "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
+                                        "fields": "userEnteredFormat.textFormat.bold"}}))
     r = http.s.put(http.values_url(sid, "A1"), json={"values": [["x"]]})
     assert r.json()["error"]["message"] == "'valueInputOption' is required but not specified"
     r = http.s.put(http.values_url(sid, "A1"), params={"valueInputOption": "RAW"}, json={"values": "X"})

@@ -144,3 +144,18 @@ def format_cells(r0: int, r1: int, c0: int, c1: int) -> str:
 
 def format_range(title: str, r0: int, r1: int, c0: int, c1: int, always_quote: bool = False) -> str:
     return sheet_prefix(title, always_quote) + "!" + format_cells(r0, r1, c0, c1)
+
+
+def format_open(title: str, r0: int, r1: Optional[int], c0: int, c1: Optional[int]) -> str:
+    """A1 text of a box whose end row or column may be open (``A1001:B``, ``AA1:2``),
+    as Google names ranges in its grid-limit errors."""
+    start = f"{col_letters(c0)}{r0 + 1}"
+    if r1 is not None and c1 is not None:
+        text = format_cells(r0, r1, c0, c1)
+    elif r1 is None and c1 is not None:
+        text = f"{start}:{col_letters(c1 - 1)}"
+    elif c1 is None and r1 is not None:
+        text = f"{start}:{r1}"
+    else:
+        text = start
+    return sheet_prefix(title) + "!" + text

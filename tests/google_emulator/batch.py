@@ -59,10 +59,11 @@ class Ctx:
         c1 = cols if c1 is None else c1
         if r0 < 0 or c0 < 0 or r1 < r0 or c1 < c0:
             raise ReqError("Invalid range: start index must be less than or equal to end index.")
-        if r1 > rows or c1 > cols:
-            raise ReqError(f"Range ({a1.format_range(sheet.title, r0, max(r1, r0 + 1), c0, max(c1, c0 + 1), True)})"
-                           f" exceeds grid limits. Max rows: {rows}, max columns: {cols}")
-        return sheet, r0, r1, c0, c1
+        if r0 >= rows or c0 >= cols:
+            # refused when it starts at/past the grid; a range that only ends past it is clamped
+            text = a1.format_open(sheet.title, r0, gr.get("endRowIndex"), c0, gr.get("endColumnIndex"))
+            raise ReqError(f"Range ({text}) exceeds grid limits. Max rows: {rows}, max columns: {cols}")
+        return sheet, r0, min(r1, rows), c0, min(c1, cols)
 
     def dim_range(self, dr: Optional[Dict[str, Any]], default_all: bool = True):
         dr = dr or {}
@@ -704,9 +705,13 @@ def h_update_cells(ctx: Ctx, p: Dict[str, Any]):
         r1, c1 = sheet.row_count, sheet.col_count
         bounded = False
     width = max((len((row or {}).get("values") or []) for row in rows), default=0)
-    if r0 + len(rows) > (r1 if bounded else sheet.row_count) or c0 + width > (c1 if bounded else sheet.col_count):
-        raise ReqError(f"Range ({a1.format_range(sheet.title, r0, r0 + max(len(rows), 1), c0, c0 + max(width, 1), True)})"
-                       f" exceeds grid limits. Max rows: {sheet.row_count}, max columns: {sheet.col_count}")
+    last_row = (r1 if bounded else sheet.row_count) - 1
+    last_col = (c1 if bounded else sheet.col_count) - 1
+    if r0 + len(rows) - 1 > last_row:
+        raise ReqError(f"Attempting to write row: {r0 + len(rows) - 1}, beyond the last requested row of: {last_row}")
+    if c0 + width - 1 > last_col:
+        raise ReqError(f"Attempting to write column: {c0 + width - 1}, beyond the last requested column of: "
+                       f"{last_col}")
     for i, row in enumerate(rows):
         for j, cd in enumerate((row or {}).get("values") or []):
             _apply_cell(sheet, r0 + i, c0 + j, cd or {}, mask)
@@ -732,8 +737,9 @@ def h_append_cells(ctx: Ctx, p: Dict[str, Any]):
     if need > sheet.row_count:
         sheet.grid["rowCount"] = need
     width = max((len((row or {}).get("values") or []) for row in rows), default=0)
-    if width > sheet.col_count:
-        sheet.grid["columnCount"] = width
+    if width > sheet.col_count:  # rows are added as needed, columns never
+        raise ReqError(f"Attempting to write column: {width - 1}, beyond the last requested column of: "
+                       f"{sheet.col_count - 1}")
     for i, row in enumerate(rows):
         for j, cd in enumerate((row or {}).get("values") or []):
             _apply_cell(sheet, start + i, j, cd or {}, mask)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, List, Optional
 
 from . import a1
 from .values import (FormulaError, date_to_serial, datetime_to_serial, format_number, is_number,

@@ -255,6 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "GoogleApiEmulator/1.0"
     sys_version = ""
     disable_nagle_algorithm = True  # headers and body go out in two writes: avoid 40 ms ACK stalls
+    timeout = 120  # idle keep-alive connections are closed after this many seconds
 
     def log_message(self, fmt, *args):  # quiet unless asked
         if getattr(self.server, "verbose", False):

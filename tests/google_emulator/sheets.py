@@ -94,8 +94,19 @@ class Ref:
     def text(self, always_quote: bool = False) -> str:
         return a1.format_range(self.sheet.title, self.r0, self.r1, self.c0, self.c1, always_quote)
 
+    def check_start(self, prefix: str = "") -> "Ref":
+        """Google refuses a range that starts at or past the grid's last row/column
+        (one that only ends past it is clamped)."""
+        sheet = self.sheet
+        if self.r0 >= sheet.row_count or self.c0 >= sheet.col_count:
+            text = a1.format_open(sheet.title, self.r0, None if self.open_rows else self.r1,
+                                  self.c0, None if self.open_cols else self.c1)
+            raise invalid(f"{prefix}Range ({text}) exceeds grid limits. "
+                          f"Max rows: {sheet.row_count}, max columns: {sheet.col_count}")
+        return self
 
-def resolve(ss: Spreadsheet, text: str, clamp: bool = True) -> Ref:
+
+def resolve(ss: Spreadsheet, text: str, clamp: bool = True, prefix: str = "") -> Ref:
     if not isinstance(text, str) or not text.strip():
         raise invalid(f"Unable to parse range: {text}")
     try:
@@ -121,17 +132,16 @@ def resolve(ss: Spreadsheet, text: str, clamp: bool = True) -> Ref:
     r0, c0 = part.r0 or 0, part.c0 or 0
     r1 = part.r1 if part.r1 is not None else rows
     c1 = part.c1 if part.c1 is not None else cols
-    if clamp and not part.single:
-        if r1 > rows and r0 < rows:
-            r1 = rows
-        if c1 > cols and c0 < cols:
-            c1 = cols
-    return Ref(sheet, r0, max(r1, r0 + 1), c0, max(c1, c0 + 1), part.single,
-               part.r1 is None, part.c1 is None)
+    ref = Ref(sheet, r0, max(r1, r0 + 1), c0, max(c1, c0 + 1), part.single, part.r1 is None, part.c1 is None)
+    if clamp:
+        ref.check_start(prefix)
+        ref.r1 = max(min(ref.r1, rows), r0 + 1)
+        ref.c1 = max(min(ref.c1, cols), c0 + 1)
+    return ref
 
 
 def grid_limit_error(sheet: Sheet, r0: int, r1: int, c0: int, c1: int) -> ApiError:
-    return invalid(f"Range ({a1.format_range(sheet.title, r0, r1, c0, c1, True)}) exceeds grid limits. "
+    return invalid(f"Range ({a1.format_range(sheet.title, r0, r1, c0, c1)}) exceeds grid limits. "
                    f"Max rows: {sheet.row_count}, max columns: {sheet.col_count}")
 
 
@@ -205,8 +215,7 @@ class Calc:
         return eff_fmt
 
     def formatted(self, sheet: Sheet, r: int, c: int, cell: Cell) -> Optional[str]:
-        v = self.render(sheet, r, c, cell, "FORMATTED_VALUE", "SERIAL_NUMBER")
-        return v
+        return self.render(sheet, r, c, cell, "FORMATTED_VALUE", "SERIAL_NUMBER")
 
 
 _DATE_FORMULA = re.compile(r"^=\s*(DATE|TODAY|NOW|DATEVALUE|EDATE|EOMONTH)\s*\(", re.I)
@@ -333,7 +342,7 @@ def values_batch_get(state: State, sid: str, params) -> Dict[str, Any]:
     ss = lookup(state, sid)
     option, dt_option, major = _render_opts(params)
     ranges = params.get("ranges") or []
-    refs = [resolve(ss, r) for r in ranges]
+    refs = [resolve(ss, r, prefix=f"Invalid range[{i}]: ") for i, r in enumerate(ranges)]
     calc = Calc(ss)
     out: Dict[str, Any] = {"spreadsheetId": ss.id}
     if refs:
@@ -596,10 +605,11 @@ def values_append(state: State, sid: str, range_text: str, params, body) -> Dict
     ncols = max((len(r) for r in values), default=0)
     if insert_option == "INSERT_ROWS" and nrows and r0 < sheet.row_count:
         shift_dimension(ss, sheet, "ROWS", r0, nrows, insert=True)
+    if c0 + ncols > sheet.col_count:  # append adds rows, never columns
+        first = max(c0, sheet.col_count)
+        raise grid_limit_error(sheet, ref.r0, ref.r0 + 1, first, c0 + ncols)
     if r0 + nrows > sheet.row_count:
         sheet.grid["rowCount"] = r0 + nrows
-    if c0 + ncols > sheet.col_count:
-        sheet.grid["columnCount"] = c0 + ncols
     stats = _write(sheet, r0, c0, values, option, locale_info(ss.locale))
     state.touch(ss.id)
     out: Dict[str, Any] = {"spreadsheetId": ss.id}
@@ -634,7 +644,7 @@ def values_batch_clear(state: State, sid: str, body) -> Dict[str, Any]:
     ranges = body.get("ranges") or []
     if not isinstance(ranges, list):
         raise invalid_value("ranges", ranges)
-    refs = [resolve(ss, r) for r in ranges]
+    refs = [resolve(ss, r, prefix=f"Invalid range[{i}]: ") for i, r in enumerate(ranges)]
     for ref in refs:
         clear_ref(ref)
     state.touch(ss.id)
@@ -755,9 +765,6 @@ def _typed_value(v: Any) -> Dict[str, Any]:
     if is_number(v):
         return {"numberValue": json_number(v)}
     return {"stringValue": "" if v is None else str(v)}
-
-
-_H_ALIGN_NUMBER = "RIGHT"
 
 
 def cell_data_json(calc: Calc, ss: Spreadsheet, sheet: Sheet, r: int, c: int, cell: Cell) -> Dict[str, Any]:
