@@ -107,9 +107,10 @@ def test_user_entered_loses_leading_zero_unless_column_is_text(http):
 def test_id_ID_dates_are_day_first_serials(http):
     sid = http.new_spreadsheet()
     _ok(http.batch(sid, {"updateSpreadsheetProperties": {"properties": {"locale": "id_ID"}, "fields": "locale"}}))
-    _ok(http.put(sid, "A1", [["13/10/2023", "2023-10-13", "1,5"]]))
-    assert _ok(http.get(sid, "A1:C1", valueRenderOption="UNFORMATTED_VALUE"))["values"] == [[45212, 45212, 1.5]]
-    assert _ok(http.get(sid, "A1:C1"))["values"] == [["13/10/2023", "2023-10-13", "1,5"]]
+    _ok(http.put(sid, "A1", [["13/10/2023", "2023-10-13", "1,5", "13 Oktober 2023"]]))
+    assert _ok(http.get(sid, "A1:D1", valueRenderOption="UNFORMATTED_VALUE"))["values"] == \
+        [[45212, 45212, 1.5, 45212]]
+    assert _ok(http.get(sid, "A1:D1"))["values"] == [["13/10/2023", "2023-10-13", "1,5", "13 Oktober 2023"]]
     as_string = _ok(http.get(sid, "A1", valueRenderOption="UNFORMATTED_VALUE",
                              dateTimeRenderOption="FORMATTED_STRING"))
     assert as_string["values"] == [["13/10/2023"]]

@@ -447,9 +447,53 @@ def _mk_datetime(y, mo, d, hh=None, mi=None, ss=None):
         return None
 
 
+_NAMED_DAY_FIRST = re.compile(r"^(\d{1,2})[ \-/.]+([^\W\d_]{3,})\.?[ \-/.,]+(\d{4}|\d{2})$")
+_NAMED_MONTH_FIRST = re.compile(r"^([^\W\d_]{3,})\.?[ \-/]+(\d{1,2}),?[ \-/]+(\d{4})$")
+_EXTRA_ABBR = {"agt": 8, "ags": 8, "sept": 9}
+
+
+def _month_number(name: str, loc: Dict[str, Any]) -> Tuple[Optional[int], bool]:
+    """(month, full name?) for an English or locale month name or abbreviation."""
+    low = name.lower()
+    for names, abbrs in ((loc["months"], loc["months_abbr"]), (_MONTHS_EN, [m[:3] for m in _MONTHS_EN])):
+        for i, (full, abbr) in enumerate(zip(names, abbrs)):
+            if low == full.lower():
+                return i + 1, True
+            if low == abbr.lower():
+                return i + 1, False
+    return _EXTRA_ABBR.get(low), False
+
+
+def _named_date(s: str, loc: Dict[str, Any]):
+    m = _NAMED_DAY_FIRST.match(s)
+    if m:
+        month, full = _month_number(m.group(2), loc)
+        if month is None:
+            return None
+        y = int(m.group(3))
+        y = y if len(m.group(3)) == 4 else (2000 + y if y < 30 else 1900 + y)
+        value = _mk_datetime(y, month, m.group(1))
+        pattern = "d mmmm yyyy" if full else "d mmm yyyy"
+    else:
+        m = _NAMED_MONTH_FIRST.match(s)
+        if not m:
+            return None
+        month, full = _month_number(m.group(1), loc)
+        if month is None:
+            return None
+        value = _mk_datetime(m.group(3), month, m.group(2))
+        pattern = "mmmm d, yyyy" if full else "mmm d, yyyy"
+    if value is None:
+        return None
+    return date_to_serial(value.date()), {"type": "DATE", "pattern": pattern}
+
+
 def parse_date(text: str, loc: Dict[str, Any], today: Optional[_dt.date] = None):
     """Parse a typed date/time; returns (serial, number format) or None."""
     s = text.strip()
+    named = _named_date(s, loc)
+    if named is not None:
+        return named
     m = _ISO_DATE.match(s)
     if m:
         y, sep, mo, d, hh, mi, ss = m.groups()
