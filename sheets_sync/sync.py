@@ -23,7 +23,7 @@ import pandas as pd
 from . import master as mst
 from .config import WIB, ConfigError, Settings, today_wib
 from .forms import FormSet, load_forms
-from .layout import Problem, SheetData, row_hashes
+from .layout import Problem, SheetData, content_hash, row_hashes
 from .registry import Opd
 from .state import OpdMemory, State
 from .stores import CellWrite, StoreError, Workbook
@@ -149,6 +149,8 @@ def _read(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport) -> Workbook | 
         rep.errors.append(f"{o.code}: {type(e).__name__}")
         log.exception("OPD %s: gagal dibaca", o.code)
         return None
+    if wb.revision == mem.revision and mem.complete:
+        _keep_inputs(wb, mem)
     digest = hashlib.sha256("".join(s.content_hash for s in wb.sheets.values()).encode()).hexdigest()
     if digest != mem.content_hash:
         mem.changed_at = stamp(ctx.now())
@@ -159,6 +161,17 @@ def _read(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport) -> Workbook | 
     mem.problems = list(wb.problems)
     mem.checked_at = stamp(ctx.now())
     return wb
+
+
+def _keep_inputs(wb: Workbook, mem: OpdMemory) -> None:
+    """The workbook is as this worker last left it (same revision), so its input cells
+    are the ones read before: use those. Saving the status cells through openpyxl
+    drops the cached results of formulas, which would read back as empty cells."""
+    for key, sheet in wb.sheets.items():
+        frame = mem.frames.get(key)
+        if frame is not None and list(frame.columns) == list(sheet.frame.columns):
+            sheet.frame = frame
+            sheet.content_hash = content_hash(frame)
 
 
 def _revalidate(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport) -> None:
