@@ -17,7 +17,7 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from sheets_sync import codes
+from sheets_sync import codes, demo
 from sheets_sync.layout import Problem
 from sheets_sync.stores import CellWrite, StoreError
 from sheets_sync.stores import xlsx as xlsx_store
@@ -533,3 +533,37 @@ def test_workbook_appearing_later_is_read(deployment, forms):
     assert rep.read == 1
     assert status_by_row(path, "Pegawai", forms, "pegawai")[3][0] == "OK"
     assert not rekap(deployment)["BARU"]["Catatan"]
+
+
+def _with_cached_formula(path, sheet_xml: str, coord: str, formula: str, cached: str):
+    """Turn one cell into a formula with a cached result, as Excel saves it."""
+    members = zip_members(path)
+    data = members[sheet_xml]
+    cell = re.compile(rb'<c r="' + coord.encode() + rb'"[^>]*?(/>|>.*?</c>)', re.S)
+    new = (f'<c r="{coord}" t="str"><f>{formula}</f><v>{cached}</v></c>').encode()
+    data, n = cell.subn(new, data)
+    assert n == 1
+    members[sheet_xml] = data
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, d in members.items():
+            z.writestr(name, d)
+
+
+def test_formula_inputs_keep_their_verdict_after_the_workers_own_write(deployment, forms):
+    """Staff fill Unit Kerja with a formula (=Petunjuk!B1); Excel stores its result.
+    openpyxl drops that result when the worker saves the status cells, so reading
+    the worker's own file back must not turn those rows into 'Unit Kerja wajib diisi'."""
+    path = deployment.add_opd("DINKES", {"pegawai": [clean_row("pegawai", 1), clean_row("pegawai", 2)]})
+    _with_cached_formula(path, "xl/worksheets/sheet1.xml", "B3", "Pegawai!A1", "Dinas Kesehatan")
+    other = deployment.add_opd("DINSOS", {"pegawai": [clean_row("pegawai", 30)]})
+    deployment.cycle()
+    assert status_by_row(path, "Pegawai", forms, "pegawai")[3][0] == "OK"
+    # another OPD registers the same phone: DINKES's verdicts change without an edit there
+    demo.write_opd_workbook(other, ["pegawai"], {"pegawai": [clean_row("pegawai", 30, no_hp="0812-3000-0001")]},
+                            forms=forms)
+    deployment.cycle()
+    st = status_by_row(path, "Pegawai", forms, "pegawai")
+    assert st[3][0] == "PERIKSA", st[3]                   # the cross-OPD duplicate, not REQUIRED
+    assert "wajib" not in (st[3][1] or "")
+    deployment.cycle(as_of=AS_OF + dt.timedelta(days=1))  # a new day re-checks without an edit
+    assert status_by_row(path, "Pegawai", forms, "pegawai")[3][0] == "PERIKSA"
