@@ -556,6 +556,27 @@ def test_concurrent_requests_are_safe(http, emu):
     assert values[19] == ["A20", "B20", "C20", "D20", "E20"]
 
 
+def test_malformed_requests_get_4xx_never_5xx(http):
+    sid = http.new_spreadsheet()
+    bodies = [None, [], "x", 5, {}, {"requests": "x"}, {"requests": [None]}, {"values": {"a": 1}},
+              {"values": [[{"a": 1}]]}, {"data": "x", "valueInputOption": "RAW"}, {"ranges": [5]},
+              {"requests": [{"findReplace": {"find": "(", "searchByRegex": True, "allSheets": True}}]},
+              {"requests": [{"repeatCell": {"range": {"sheetId": 0, "startRowIndex": "a"}, "cell": {}, "fields": "*"}}]}]
+    targets = [("PUT", http.values_url(sid, "A1") + "?valueInputOption=RAW"),
+               ("POST", http.values_url(sid, "Nope!A1", ":append") + "?valueInputOption=RAW"),
+               ("POST", f"{http.base}/v4/spreadsheets/{sid}:batchUpdate"),
+               ("POST", f"{http.base}/v4/spreadsheets/{sid}/values:batchUpdate"),
+               ("POST", f"{http.base}/v4/spreadsheets/{sid}/values:batchClear"),
+               ("POST", f"{http.base}/drive/v3/files/{sid}/copy"),
+               ("POST", f"{http.base}/drive/v3/files/{sid}/permissions"),
+               ("GET", f"{http.base}/v4/spreadsheets/{sid}?fields=sheets((("),
+               ("GET", http.values_url(sid, "A1:B2:C3"))]
+    for method, url in targets:
+        for body in bodies:
+            r = http.s.request(method, url, json=body, timeout=10)
+            assert r.status_code < 500, (method, url, body, r.text)
+
+
 # --------------------------------------------------------------------------- clients
 
 class _RedirectSession(requests.Session):

@@ -1182,7 +1182,10 @@ def h_find_replace(ctx: Ctx, p: Dict[str, Any]):
     pattern = find if p.get("searchByRegex") else _re.escape(find)
     if p.get("matchEntireCell"):
         pattern = f"^(?:{pattern})$"
-    rx = _re.compile(pattern, flags)
+    try:
+        rx = _re.compile(pattern, flags)
+    except _re.error as e:
+        raise ReqError(f"Invalid regular expression: {e}")
     if p.get("range"):
         sheet, r0, r1, c0, c1 = ctx.box(p["range"])
         targets = [(sheet, r0, r1, c0, c1)]

@@ -242,6 +242,8 @@ def files_delete(state: State, file_id: str, params) -> None:
 def files_copy(state: State, file_id: str, params, body) -> Dict[str, Any]:
     src = _get_file(state, file_id)
     body = body or {}
+    if not isinstance(body, dict):
+        raise _invalid()
     if src.mime_type == FOLDER_MIME:
         raise drive_error(403, "This file cannot be copied by the user.", "cannotCopyFile")
     parents = _check_parents(state, body.get("parents") if body.get("parents") is not None else src.parents)

@@ -202,6 +202,8 @@ class Emulator:
                 result = fn(self.state, groups, params, body)
         except ApiError as e:
             return e.code, e.body(), e.headers
+        except fields.FieldMaskError as e:
+            return 400, invalid(f"Invalid field selection {e}").body(), {}
         except Exception:  # a bug in the emulator: answer 500, never hang
             traceback.print_exc(file=sys.stderr)
             return 500, ApiError(500, "Internal error encountered.", "INTERNAL").body(), {}
