@@ -57,6 +57,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
 DIGEST_OPD, DIGEST_KIND = "*", "digest"
 FINAL = ("sent", "skipped", "uncertain", "not_needed")
 COUNTED = ("sending", "sent", "uncertain")      # toward the daily cap
+TRANSIENT = {"WB_CHANGED", "WB_LOCKED", "WB_WRITE_FAILED"}   # the worker's business, not the OPD's
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
           "September", "Oktober", "November", "Desember")
 DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
@@ -165,6 +166,14 @@ def reminder_config(settings) -> ReminderConfig:
                           subject_prefix=str(raw.get("subject_prefix", d.subject_prefix)))
 
 
+def check_settings(settings) -> None:
+    """Raise ConfigError (Indonesian) if the reminder or mail settings cannot be
+    used; for a worker to call once at start."""
+    if reminder_config(settings).enabled:
+        require_deadline(settings)
+        mail.mail_config(settings)
+
+
 def require_deadline(settings) -> dt.date:
     if settings.deadline is None:
         raise ConfigError("deadline belum diisi; pengingat dihitung dari batas pengiriman "
@@ -231,7 +240,7 @@ def plan(opds: list[tuple], slots: list[Slot], today: dt.date, ledger: dict,
                                 note="belum waktunya" if upcoming else "tidak ada slot"))
             continue
         latest = due[-1]
-        skip = tuple(s for s in due[:-1] if (opd.code, s.kind, s.date.isoformat()) not in ledger)
+        skip = tuple(s for s in due[:-1] if ledger.get((opd.code, s.kind, s.date.isoformat())) in (None, "failed"))
         status = ledger.get((opd.code, latest.kind, latest.date.isoformat()))
         d = Decision(opd.code, state, SEND, latest, skip=skip, status=status, next_slot=upcoming)
         if status in FINAL or status == "sending":
@@ -293,8 +302,10 @@ class Ledger:
                                "ORDER BY updated_at", (status,)).fetchall()
 
     def record(self, key, mid: str, status: str, now: dt.datetime, recipients: str = "") -> None:
-        """A final status for a slot that has none yet (skipped, not_needed)."""
-        self.db.execute("INSERT OR IGNORE INTO reminders VALUES (?,?,?,?,?,?,?)",
+        """A final status (skipped, not_needed) for a slot that has none yet or failed."""
+        self.db.execute("INSERT INTO reminders VALUES (?,?,?,?,?,?,?) "
+                        "ON CONFLICT(opd, kind, slot_date) DO UPDATE SET status=excluded.status, "
+                        "updated_at=excluded.updated_at WHERE reminders.status='failed'",
                         (*key, mid, status, recipients, _stamp(now)))
 
     def claim(self, key, mid: str, recipients: str, now: dt.datetime) -> bool:
@@ -419,7 +430,7 @@ def opd_context(rep, forms, settings, rcfg: ReminderConfig, slot: Slot, today: d
         "incomplete": [f["name"] for f in forms_ctx if not f["complete"]],
         "total": {"ok": total[OK], "periksa": total[PERIKSA], "salah": total[SALAH],
                   "rows": sum(total.values())},
-        "file_problems": [mst.problem_text(p) for p in rep.problems],
+        "file_problems": [mst.problem_text(p) for p in rep.problems if p.code not in TRANSIENT],
         "link": rep.link or rep.opd.location or "",
     }
 
@@ -525,6 +536,7 @@ def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, trans
     tag = install_tag(state)
     transport = transport or mail.open_transport(mcfg, settings)
     insp = tuple(_insp_emails(settings))
+    dated = _dated(settings, today, now)
     try:
         _settle_sending(ledger, transport, settings, summary)
         slots = season(rcfg, deadline)
@@ -552,7 +564,7 @@ def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, trans
                             "pengingat %s tidak dikirim", d.code, d.state, what, d.slot.label)
             elif d.action == SEND:
                 try:
-                    msg = opd_message(rep, forms, settings, rcfg, mcfg, d.slot, today, d.to, d.cc, tag, now)
+                    msg = opd_message(rep, forms, settings, rcfg, mcfg, d.slot, today, d.to, d.cc, tag, dated)
                 except Exception as e:  # noqa: BLE001 - one OPD's template fault never stops the others
                     log.error("pengingat %s untuk %s tidak dapat dibuat: %s: %s", d.slot.label, d.code,
                               type(e).__name__, mail.mask_all(e))
@@ -567,6 +579,14 @@ def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, trans
     log.info(summary.line())
     state.set("reminders_last", summary.as_dict())
     return summary
+
+
+def _dated(settings, today: dt.date, now: dt.datetime) -> dt.datetime:
+    """The Date of today's messages: now, or for a replayed day (--as-of) that day at
+    the reminder time."""
+    if now.astimezone(WIB).date() == today:
+        return now
+    return dt.datetime.combine(today, dt.time.fromisoformat(settings.reminder_time), WIB)
 
 
 def _insp_emails(settings) -> list[str]:
@@ -593,7 +613,7 @@ def _digest(reports, forms, settings, rcfg, mcfg, today, outcome, insp, tag, now
     if not insp:
         log.warning("rekap harian tidak dikirim: inspektorat.email kosong di pengaturan")
         return
-    msg = digest_message(reports, forms, settings, rcfg, mcfg, today, outcome, insp, tag, now)
+    msg = digest_message(reports, forms, settings, rcfg, mcfg, today, outcome, insp, tag, _dated(settings, today, now))
     out.deliver(key, msg, "rekap harian")
 
 
@@ -731,8 +751,9 @@ def _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state) -> in
             print(f"{head}- {d.note}{nxt}")
         else:
             print(f"{head}{d.slot.label}: {d.note}")
-        for s in d.skip:
-            print(f"{'':<28}{s.label} terlewat (pekerja mati?): dicatat dilewati, tidak dikirim")
+        if d.skip:
+            print(f"{'':<28}tidak tercatat: {', '.join(s.label for s in d.skip)}; hanya slot terbaru yang "
+                  f"dikirim, yang lebih lama dicatat dilewati")
     if rcfg.digest:
         if insp:
             status = Ledger(state).status((DIGEST_OPD, DIGEST_KIND, today.isoformat()))
@@ -790,7 +811,7 @@ def _write_preview(args, settings, mcfg, msg: mail.Message, stem: str, note: str
     if out.suffix.lower() in (".eml", ".html"):
         base = out.with_suffix("")
     else:
-        base = out / f"pratinjau-{re.sub(r'[^A-Za-z0-9._-]', '_', stem)}"
+        base = out / f"pratinjau-{re.sub(r'[^A-Za-z0-9._+-]', '_', stem)}"
     base.parent.mkdir(parents=True, exist_ok=True)
     eml, html = base.with_name(base.name + ".eml"), base.with_name(base.name + ".html")
     eml.write_bytes(mail.build(mcfg, msg))
@@ -801,5 +822,5 @@ def _write_preview(args, settings, mcfg, msg: mail.Message, stem: str, note: str
     return 0
 
 
-__all__ = ["hook", "cli", "run", "plan", "season", "reminder_config", "render", "Ledger", "Slot",
+__all__ = ["hook", "cli", "run", "check_settings", "plan", "season", "reminder_config", "render", "Ledger", "Slot",
            "ReminderConfig", "Summary", "SHORT"]
