@@ -42,7 +42,8 @@ def parse_registry(grid: list[list], forms: FormSet) -> tuple[list[Opd], list[st
         if not code or not name:
             notes.append(f"Daftar OPD baris {r}: Kode OPD dan Nama OPD wajib diisi; baris dilewati.")
             continue
-        if as_text(get("aktif") or "").casefold() in ("tidak", "no", "n", "false", "0", "nonaktif"):
+        aktif = get("aktif")   # not `or ""`: an unticked checkbox (False) or 0 means inactive
+        if not is_blank(aktif) and as_text(aktif).casefold() in ("tidak", "no", "n", "false", "0", "nonaktif"):
             continue
         if code in seen:
             notes.append(f"Daftar OPD baris {r}: Kode OPD {code} sudah dipakai di baris lain; baris dilewati.")
