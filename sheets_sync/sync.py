@@ -159,6 +159,8 @@ def _read(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport) -> Workbook | 
         _revalidate(ctx, o, mem, rep)
     mem.content_hash, mem.revision = digest, wb.revision
     mem.problems = list(wb.problems)
+    if not o.forms:   # the registry's Formulir names no known form: say so in the Rekap
+        mem.problems.append(Problem("OPD_NO_FORMS"))
     mem.checked_at = stamp(ctx.now())
     return wb
 
