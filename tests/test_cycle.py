@@ -297,3 +297,51 @@ def test_a_failing_hook_does_not_fail_the_cycle(three, caplog):
     mine = [r for r in caplog.records if "broken_settings" in r.getMessage()]
     assert mine and all(r.exc_info is None for r in mine)
     assert any("mail.sender" in r.getMessage() for r in mine)
+
+
+# ------------------------------------------------------------------ registry
+def test_registry_parsing(forms):
+    from sheets_sync.registry import parse_registry, registry_header
+
+    grid = [["Daftar OPD Kabupaten"], registry_header(forms),
+            ["A", "Dinas A", "a@x.id; b@x.id", "", "", "A.xlsx", "Ya"],
+            ["B", "Dinas B", "", "", "Pegawai, eksper", "", None],
+            ["C", "Dinas C", "", "", "pegawai", "", False],          # an unticked checkbox
+            ["D", "Dinas D", "", "", "pegawai", "", 0],
+            ["E", "Dinas E", "", "", "pegawai", "", " Tidak "],
+            ["F", "Dinas F", "", "", "pegawai", "", "nonaktif"],
+            ["G", None, "", "", "", "", "Ya"],                          # no name: skipped with a note
+            ["A", "Dinas A lagi", "", "", "", "", "Ya"],                 # duplicate code
+            ["H", "Dinas H", "", "", "pegawai; formulir_aneh", "", True],
+            [None, None, None],
+            ["I", "Dinas I", "", "", "", "", 1]]
+    opds, notes = parse_registry(grid, forms)
+    assert [o.code for o in opds] == ["A", "B", "H", "I"]
+    a, b, h, i = opds
+    assert a.contacts == ("a@x.id", "b@x.id") and a.location == "A.xlsx" and a.row == 3
+    assert a.forms == tuple(forms.forms) == i.forms
+    assert b.forms == ("pegawai", "eksper")
+    assert h.forms == ("pegawai",)
+    assert len(notes) == 3
+    assert any("baris 9" in n for n in notes) and any("baris 10" in n for n in notes)
+    assert any("formulir_aneh" in n for n in notes)
+
+
+def test_inactive_opd_leaves_the_rekap(three):
+    three.cycle(now=T1)
+    three.registry[1]["aktif"] = False
+    demo.write_master(three.master, three.registry)
+    three.cycle(now=T2)
+    assert [r["Kode OPD"] for r in table(three.master, "Rekap", "Kode OPD")] == ["DINKES", "DUKCAPIL"]
+
+
+def test_opd_without_any_known_form_is_explained_in_the_rekap(deployment):
+    from sheets_sync import codes
+
+    deployment.add_opd("ANEH", {"pegawai": [clean_row("pegawai", 1)]})
+    deployment.registry[0]["formulir"] = "formulir_x"
+    demo.write_master(deployment.master, deployment.registry)
+    rep = deployment.cycle()
+    assert any("formulir_x" in e for e in rep.errors)
+    row = table(deployment.master, "Rekap", "Kode OPD")[0]
+    assert codes.render("OPD_NO_FORMS") in (row["Catatan"] or "")
