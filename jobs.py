@@ -97,8 +97,17 @@ def _safely(fn) -> None:
     except ConfigError as e:
         log.error("pengaturan salah: %s", e)
     except Exception as e:  # noqa: BLE001
-        log.error("siklus gagal: %s: %s", type(e).__name__, e)
+        log.error("siklus gagal: %s", _describe(e))
         log.debug("rincian", exc_info=True)
+
+
+def _describe(e: Exception) -> str:
+    """An error as staff can act on it: a workbook problem in its Indonesian text."""
+    problem = getattr(e, "problem", None)
+    if problem is not None:
+        from sheets_sync.codes import render
+        return render(problem.code, **problem.params)
+    return f"{type(e).__name__}: {e}"
 
 
 def main(argv=None) -> int:
@@ -124,7 +133,7 @@ def main(argv=None) -> int:
         try:
             one_cycle(settings, as_of, reminder_hooks(settings, True))
         except Exception as e:  # noqa: BLE001 - no traceback for users
-            log.error("siklus gagal: %s: %s", type(e).__name__, e)
+            log.error("siklus gagal: %s", _describe(e))
             log.debug("rincian", exc_info=True)
             return 1
         return 0

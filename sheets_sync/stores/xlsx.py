@@ -40,7 +40,11 @@ class XlsxStore:
         sheet = self.forms.registry["sheet"]
         if not self.master_path.exists():
             return [], [f"Workbook master {self.master_path} tidak ditemukan."]
-        grid = _grids(self.master_path, only=sheet).get(sheet)
+        try:
+            grid = _grids(self.master_path, only=sheet).get(sheet)
+        except StoreError as e:   # name the file: the same text is used for OPD workbooks
+            e.problem.params["alasan"] = f"{self.master_path.name}: {e.problem.params.get('alasan', '')}"
+            raise
         if grid is None:
             return [], [f"Tab '{sheet}' tidak ada di {self.master_path.name}."]
         return parse_registry(grid, self.forms)
