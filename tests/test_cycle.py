@@ -345,3 +345,11 @@ def test_opd_without_any_known_form_is_explained_in_the_rekap(deployment):
     assert any("formulir_x" in e for e in rep.errors)
     row = table(deployment.master, "Rekap", "Kode OPD")[0]
     assert codes.render("OPD_NO_FORMS") in (row["Catatan"] or "")
+
+
+def test_jobs_with_an_unreadable_master_fails_with_a_message(three):
+    three.master.write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 2000)
+    r = run_jobs("--once", "--config", str(three.config), "--as-of", "2023-10-12")
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    assert "master.xlsx" in r.stderr and "tidak bisa dibuka" in r.stderr
