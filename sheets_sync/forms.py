@@ -41,8 +41,16 @@ class Column:
     rules: dict = field(default_factory=dict, hash=False, compare=False)
 
     def matches(self, header_text) -> bool:
-        n = norm_header(header_text)
-        return n == norm_header(self.header) or any(n == norm_header(a) for a in self.aliases)
+        return norm_header(header_text) in self.names
+
+    @property
+    def names(self) -> frozenset:
+        """Normalised header texts that mean this column (computed once)."""
+        cached = self.__dict__.get("_names")
+        if cached is None:
+            cached = frozenset(norm_header(h) for h in (self.header, *self.aliases))
+            object.__setattr__(self, "_names", cached)
+        return cached
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,11 @@ def find_header(grid: list[list], form: Form) -> tuple[int, dict[str, int]] | No
     for r, row in enumerate(grid[:HEADER_SCAN_ROWS], start=1):
         cols = {}
         for c, v in enumerate(row, start=1):
-            if v is None or not isinstance(v, str):
+            if v is None or not isinstance(v, str) or len(v) > 200:
                 continue
+            n = norm_header(v)
             for col in form.columns:
-                if col.key not in cols and col.matches(v):
+                if col.key not in cols and n in col.names:
                     cols[col.key] = c
                     break
         if len(cols) >= 2 and (best is None or len(cols) > len(best[1])):
@@ -129,9 +130,11 @@ def _cell(row, col: int):
 
 
 def _stray_header(values, header_texts) -> bool:
-    """A header row pasted again among the data."""
-    texts = [norm_header(v) for v in values if isinstance(v, str)]
-    return len(texts) >= 2 and sum(t in header_texts for t in texts) * 2 >= len(texts)
+    """A header row pasted again among the data (its first text is a header)."""
+    texts = [v for v in values if isinstance(v, str)]
+    if len(texts) < 2 or norm_header(texts[0]) not in header_texts:
+        return False
+    return sum(norm_header(t) in header_texts for t in texts) * 2 >= len(texts)
 
 
 def _column_numbers(values, keys, cols) -> bool:
@@ -151,8 +154,8 @@ def content_hash(frame: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def row_hashes(frame: pd.DataFrame) -> pd.Series:
-    """One hash per row of input values, to notice a row that was edited."""
-    if frame.empty:
-        return pd.Series(dtype="uint64")
-    return pd.util.hash_pandas_object(frame.astype(str), index=False)
+def row_hashes(frame: pd.DataFrame) -> list[str]:
+    """One hash per row of input values, to notice a row that was edited (stable
+    across processes, unlike hash())."""
+    return [hashlib.blake2b(repr(r).encode("utf-8", "replace"), digest_size=8).hexdigest()
+            for r in frame.to_numpy(dtype=object).tolist()]

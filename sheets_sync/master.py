@@ -167,18 +167,18 @@ def form_sheet(form_key: str, reports: list[OpdReport], forms: FormSet) -> Sheet
     header = ["Kode OPD", "Nama OPD", "Baris", "Status"] + [c.header for c in cols]
     extra = [c for c in cols if c.type == "address_email"]
     header += [f"E-mail ({c.header})" for c in extra] + ["Duplikat lintas OPD"]
+    keys = [c.key for c in cols] + ["email" for _ in extra]
     rows = []
     for rep in reports:
         res = rep.results.get(form_key)
         if res is None:
             continue
         cross = set(res.problems.loc[res.problems["code"] == "CROSS_OPD_DUPLICATE", "row"])
-        ok = res.status.isin(ACCEPTED)
-        norm = res.normalized[ok]
-        for (row, values), status in zip(norm.iterrows(), res.status[ok]):
-            rows.append([rep.opd.code, rep.opd.name, int(row), status]
-                        + [_cell(values.get(c.key)) for c in cols]
-                        + [_cell(values.get("email")) for _ in extra] + ["YA" if row in cross else ""])
+        ok = res.status.isin(ACCEPTED).to_numpy()
+        norm = res.normalized.reindex(columns=keys)[ok]
+        values = norm.astype(object).where(norm.notna(), "").to_numpy().tolist()
+        for row, status, vals in zip(norm.index.tolist(), res.status.to_numpy()[ok].tolist(), values):
+            rows.append([rep.opd.code, rep.opd.name, row, status] + vals + ["YA" if row in cross else ""])
     return SheetSpec(form.sheet, header, rows, [12, 30, 7, 10] + [24] * (len(header) - 4))
 
 
@@ -188,12 +188,12 @@ def expert_sheet(reports: list[OpdReport], forms: FormSet) -> SheetSpec | None:
         return None
     col = forms[key].complete["all_choices"]
     need = pd.Series(slots(forms, key, col)).value_counts(sort=False)
+    filled = {rep.opd.code: slots_filled(rep.results.get(key), forms, key, col)
+              for rep in reports if key in rep.opd.forms}
     rows = []
     for i, (choice, n) in enumerate(need.items(), start=1):
-        who = [rep.opd.code for rep in reports
-               if slots_filled(rep.results.get(key), forms, key, col).get(choice)]
-        total = sum(slots_filled(rep.results.get(key), forms, key, col).get(choice, 0) for rep in reports)
-        rows.append([i, choice, int(n), total, ", ".join(who)])
+        who = [code for code, f in filled.items() if f.get(choice)]
+        rows.append([i, choice, int(n), sum(f.get(choice, 0) for f in filled.values()), ", ".join(who)])
     return SheetSpec("Slot Ahli", ["No", forms[key].column(col).header, "Slot", "Terisi", "OPD"],
                      rows, [5, 70, 7, 8, 40])
 
@@ -231,11 +231,10 @@ def kpk_export(reports: list[OpdReport], forms: FormSet) -> list[SheetSpec]:
             res = rep.results.get(form.key)
             if res is None:
                 continue
-            norm = res.normalized[res.status.isin(ACCEPTED)]
-            for _, values in norm.iterrows():
+            norm = res.normalized.reindex(columns=[c.key for c in form.columns])[res.status.isin(ACCEPTED)]
+            for values in norm.astype(object).where(norm.notna(), "").to_numpy().tolist():
                 n = len(rows) + 1
-                rows.append([n if c.type == "row_number" else _cell(values.get(c.key))
-                             for c in form.columns])
+                rows.append([n if c.type == "row_number" else v for c, v in zip(form.columns, values)])
         out.append(SheetSpec(form.sheet, [c.header for c in form.columns], rows,
                              [5] + [26] * (len(form.columns) - 1), note=form.title))
     return out

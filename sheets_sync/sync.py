@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import logging
 import json
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -30,6 +31,7 @@ from .stores import CellWrite, StoreError, Workbook
 from .validate import FormResult, validate_frame
 
 log = logging.getLogger("sheets_sync")
+_REPORT_LOCK = threading.Lock()   # writes run in a few threads on network stores
 
 
 @dataclass
@@ -91,33 +93,46 @@ def run_cycle(ctx: Context) -> CycleReport:
     revs = ctx.store.revisions(opds)
     mems = {o.code: ctx.state.opd(o.code) for o in opds}
     fresh: dict[str, Workbook] = {}
+    dirty: set[str] = set()   # OPDs whose memory changed this cycle
+    to_read = [o for o in opds if _needs_read(mems[o.code], revs.get(o.code), o)]
+    fresh.update(_read_many(ctx, to_read, mems, rep))
+    dirty.update(fresh)
     for o in opds:
-        if _needs_read(mems[o.code], revs.get(o.code), o):
-            fresh[o.code] = _read(ctx, o, mems[o.code], rep)
-        elif mems[o.code].as_of != ctx.as_of:
+        if o.code not in fresh and mems[o.code].as_of != ctx.as_of:
             _revalidate(ctx, o, mems[o.code], rep)   # a new day can age a service date
-    final, listing = _final(ctx, opds, mems)
-    for o in opds:
-        if o.code not in fresh and _shown(final[o.code]) != mems[o.code].shown:
-            fresh[o.code] = _read(ctx, o, mems[o.code], rep)    # a verdict changed without an edit
-    if any(fresh.values()):
+            dirty.add(o.code)
+    final = listing = None
+    if dirty:   # verdicts can only move when some OPD's rows or date did
         final, listing = _final(ctx, opds, mems)
-    stale = _stale(ctx, opds, fresh, final, mems)
-    for o in opds:
-        wb = fresh.get(o.code)
-        if wb is not None and o.code in stale:
-            mems[o.code].problems.append(Problem("WB_CHANGED"))
-            mems[o.code].complete = False   # statuses of old rows are not written; re-read
-        elif wb is not None:
-            _write(ctx, o, wb, final[o.code], mems[o.code], rep)
-        ctx.state.save_opd(o.code, mems[o.code])
+        again = [o for o in opds if o.code not in fresh and _shown(final[o.code]) != mems[o.code].shown]
+        if again:   # a verdict changed without an edit (cross-OPD, date): read to write it
+            fresh.update(_read_many(ctx, again, mems, rep))
+            final, listing = _final(ctx, opds, mems)
+        stale = _stale(ctx, opds, fresh, final, mems)
+        pending = []
+        for o in opds:
+            wb = fresh.get(o.code)
+            if wb is not None and o.code in stale:
+                mems[o.code].problems.append(Problem("WB_CHANGED"))
+                mems[o.code].complete = False   # statuses of old rows are not written; re-read
+            elif wb is not None:
+                pending.append(o)
+        _map(ctx, lambda o: _write(ctx, o, fresh[o.code], final[o.code], mems[o.code], rep), pending)
+    for code in dirty | set(fresh):
+        ctx.state.save_opd(code, mems[code])
     ctx.state.forget_others({o.code for o in opds})
-    reports = [mst.OpdReport(o, final[o.code], mems[o.code].problems, mems[o.code].changed_at,
-                             mems[o.code].checked_at, ctx.store.link(o)) for o in opds]
+    rep.problems = sum(len(m.problems) for m in mems.values())
+    inputs = _master_inputs(ctx, opds, mems)
+    if final is None and (inputs != ctx.state.get("master_inputs") or ctx.hooks):
+        final, listing = _final(ctx, opds, mems)
+    reports = [] if final is None else [
+        mst.OpdReport(o, final[o.code], mems[o.code].problems, mems[o.code].changed_at,
+                      mems[o.code].checked_at, ctx.store.link(o)) for o in opds]
     rep.reports = reports
-    ctx.state.set("registry", [asdict(o) for o in opds])
-    rep.problems = sum(len(r.problems) for r in reports)
-    _master(ctx, reports, listing, rep)
+    if inputs != ctx.state.get("master_inputs"):
+        ctx.state.set("registry", [asdict(o) for o in opds])
+        if _master(ctx, reports, listing, rep):
+            ctx.state.set("master_inputs", inputs)
     for hook in ctx.hooks:
         _guarded(hook, ctx, reports, rep)
     rep.seconds = time.monotonic() - t0
@@ -127,16 +142,52 @@ def run_cycle(ctx: Context) -> CycleReport:
     return rep
 
 
+def _master_inputs(ctx, opds, mems) -> str:
+    """Everything the master is computed from, hashed: unchanged means skip compiling it."""
+    parts = [str(ctx.as_of), str(ctx.settings.deadline)]
+    for o in opds:
+        m = mems[o.code]
+        parts.append(json.dumps([asdict(o), m.content_hash, str(m.as_of), m.changed_at, m.checked_at,
+                                 [(p.code, p.params) for p in m.problems], ctx.store.link(o)],
+                                default=str, ensure_ascii=False))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _map(ctx, fn, items: list) -> list:
+    """fn over items; in a few threads when the store waits on the network."""
+    workers = min(getattr(ctx.store, "parallel", 1), len(items))
+    if workers <= 1:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(fn, items))
+
+
+def _read_many(ctx, opds: list[Opd], mems: dict, rep: CycleReport) -> dict[str, Workbook | None]:
+    """Fetch in parallel where the store allows; validate one by one."""
+    fetched = _map(ctx, lambda o: _fetch(ctx, o), opds)
+    return {o.code: _read(ctx, o, mems[o.code], rep, got) for o, got in zip(opds, fetched)}
+
+
+def _fetch(ctx, o: Opd):
+    try:
+        return ctx.store.read_workbook(o)
+    except Exception as e:  # noqa: BLE001 - handed to _read, which reports it for this OPD only
+        return e
+
+
 def _needs_read(mem: OpdMemory, revision, opd: Opd) -> bool:
     return not mem.complete or mem.revision != revision or mem.forms != opd.forms
 
 
-def _read(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport) -> Workbook | None:
-    """Read and validate one OPD; on failure keep its last good verdicts."""
+def _read(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport, wb) -> Workbook | None:
+    """Validate one fetched OPD workbook (or record why it could not be read); on
+    failure keep its last good verdicts."""
     rep.read += 1
     mem.forms = o.forms
     try:
-        wb = ctx.store.read_workbook(o)
+        if isinstance(wb, Exception):
+            raise wb
     except StoreError as e:
         mem.problems = [e.problem]
         mem.revision = ctx.store.revisions([o]).get(o.code)
@@ -218,20 +269,26 @@ def plan_writes(sheet: SheetData, res: FormResult, now_text: str, known: set, he
     sc = sheet.status_columns
     out = [CellWrite(sheet.title, sheet.header_row, sc[k], headers[k])
            for k in sc if sheet.status_header_now.get(k) != headers[k]]
-    want = pd.DataFrame({"status": res.status, "message": res.notes()})
-    have = sheet.current.reindex(want.index.union(sheet.current.index))
-    want = want.reindex(have.index).fillna("")
-    have = have.fillna("").astype(str).map(str.strip)
-    hashes = row_hashes(sheet.frame).reindex(want.index)
-    edited = ~hashes.isin(known) & want["status"].ne("")
-    differs = (want["status"] != have["status"]) | (want["message"] != have["message"])
-    for row in want.index[differs | edited]:
-        status, note = want.at[row, "status"], want.at[row, "message"]
-        checked = now_text if status else ""
-        for key, value in (("status", status), ("message", note), ("checked", checked)):
-            if str(have.at[row, key]) != value:
+    status = dict(zip(res.status.index.tolist(), res.status.tolist()))
+    notes = dict(zip(res.status.index.tolist(), res.notes().tolist()))
+    have = {row: tuple(_text(v) for v in vals)
+            for row, vals in zip(sheet.current.index.tolist(), sheet.current.to_numpy(dtype=object).tolist())}
+    hashes = dict(zip(sheet.frame.index.tolist(), row_hashes(sheet.frame)))
+    blank = ("", "", "")
+    for row in sorted(status.keys() | have.keys()):
+        s, n = status.get(row, ""), notes.get(row, "")
+        h = have.get(row, blank)
+        edited = bool(s) and hashes.get(row) not in known
+        if (s, n) == h[:2] and not edited:
+            continue
+        for key, value, current in zip(("status", "message", "checked"), (s, n, now_text if s else ""), h):
+            if current != value:
                 out.append(CellWrite(sheet.title, int(row), sc[key], value))
     return out
+
+
+def _text(v) -> str:
+    return "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
 
 
 def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleReport) -> None:
@@ -243,15 +300,16 @@ def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleRep
         mem.complete = False          # try again next cycle, from a fresh read
         log.warning("OPD %s: status belum ditulis (%s)", o.code, e.problem.code)
         return
-    rep.written_cells += len(writes)
-    mem.row_hashes = {k: set(row_hashes(s.frame).tolist()) for k, s in wb.sheets.items()}
+    with _REPORT_LOCK:
+        rep.written_cells += len(writes)
+    mem.row_hashes = {k: set(row_hashes(s.frame)) for k, s in wb.sheets.items()}
     mem.shown = _shown(final)
     mem.revision = new_rev or wb.revision
     mem.complete = True
 
 
 # ------------------------------------------------------------------ master
-def _master(ctx, reports, listing, rep: CycleReport) -> None:
+def _master(ctx, reports, listing, rep: CycleReport) -> bool:
     deadline = ctx.settings.deadline
     sheets = mst.compile_master(reports, ctx.forms, listing, ctx.as_of, deadline)
     ctx.state.set("rekap", sheets[0].rows)
@@ -259,15 +317,16 @@ def _master(ctx, reports, listing, rep: CycleReport) -> None:
     canon = json.dumps([(s.title, s.header, s.rows, s.note) for s in sheets], default=str, ensure_ascii=False)
     digest = hashlib.sha256(canon.encode()).hexdigest()
     if digest == ctx.state.get("master_hash"):
-        return
+        return True
     try:
         ctx.store.write_master(sheets)
     except StoreError as e:
         rep.errors.append(f"master: {e.problem.code}")
         log.warning("master belum ditulis: %s", e.problem.code)
-        return
+        return False
     ctx.state.set("master_hash", digest)
     rep.master_written = True
+    return True
 
 
 def _guarded(hook, ctx, reports, rep: CycleReport) -> None:

@@ -51,6 +51,14 @@ class FormResult:
 
     def notes(self) -> pd.Series:
         """The Keterangan text per row ('' for OK rows)."""
+        cached = self.__dict__.get("_notes")
+        if cached is not None and cached[0] is self.problems:
+            return cached[1]
+        out = self._notes()
+        self.__dict__["_notes"] = (self.problems, out)
+        return out
+
+    def _notes(self) -> pd.Series:
         out = pd.Series("", index=self.status.index, dtype=object)
         if len(self.problems):
             joined = self.problems.groupby("row", sort=False)["message"].agg(" ".join)
@@ -70,6 +78,9 @@ class FormResult:
             out.append({"row": int(row), "status": status, "messages": by_row.get(row, []),
                         "normalized": {k: _jsonable(v) for k, v in values.items()}})
         return out
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_notes"}
 
     def with_problems(self, extra: pd.DataFrame) -> "FormResult":
         """A copy with more problems (e.g. cross-OPD duplicates), statuses re-derived."""

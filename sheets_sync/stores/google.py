@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import logging
 import re
+import threading
 from pathlib import Path
 
 import gspread
@@ -57,6 +58,7 @@ def col_letter(n: int) -> str:
 
 class GoogleStore:
     name = "google"
+    parallel = 4   # requests in flight at once; the token buckets still hold the quota
 
     def __init__(self, settings, forms, session: GoogleSession | None = None):
         cfg = settings.google or {}
@@ -71,6 +73,7 @@ class GoogleStore:
         self.http = gspread.Client(auth=None, session=self.session).http_client
         self.cache_path = Path(settings.state_dir) / "google_cache.json"
         self.cache = _load_json(self.cache_path)
+        self._lock = threading.RLock()   # reads and writes run in a few threads
         self._listing: dict[str, str] | None = None
 
     # ------------------------------------------------------------- listing
@@ -143,12 +146,23 @@ class GoogleStore:
         return out
 
     def _tab_titles(self, sid: str, refresh: bool) -> list[str]:
-        tabs = self.cache.setdefault("tabs", {})
-        if refresh or sid not in tabs:
-            meta = self._call(lambda: self.http.spreadsheets_get(sid, params={"fields": "sheets.properties.title"}))
-            tabs[sid] = [s["properties"]["title"] for s in meta.get("sheets", [])]
+        return list(self._tabs(sid, refresh))
+
+    def _tabs(self, sid: str, refresh: bool) -> dict[str, dict]:
+        """title -> {id, rows, cols} of a spreadsheet's tabs, cached."""
+        with self._lock:
+            tabs = self.cache.setdefault("grids", {})
+            if not refresh and sid in tabs:
+                return tabs[sid]
+        meta = self._call(lambda: self.http.spreadsheets_get(sid, params={"fields": "sheets.properties"}))
+        found = {p["title"]: {"id": p["sheetId"], "rows": p.get("gridProperties", {}).get("rowCount", 1000),
+                              "cols": p.get("gridProperties", {}).get("columnCount", 26)}
+                 for p in (s["properties"] for s in meta.get("sheets", []))}
+        with self._lock:
+            tabs[sid] = found
+            self.cache.setdefault("tabs", {})[sid] = list(found)
             self._save_cache()
-        return tabs[sid]
+        return found
 
     def _batch_get(self, sid: str, titles: list[str]) -> dict[str, list[list]]:
         resp = self._call(lambda: self.http.values_batch_get(sid, [quote(t) for t in titles], dict(READ_PARAMS)))
@@ -173,12 +187,7 @@ class GoogleStore:
     def write_master(self, sheets: list[SheetSpec]) -> None:
         """Only the rows that differ from what was last written, in one
         values:batchUpdate (chunked at 2 MB); rows that disappeared are blanked."""
-        titles = self._tab_titles(self.master_id, refresh=False)
-        missing = [s.title for s in sheets if s.title not in titles]
-        if missing:
-            reqs = [{"addSheet": {"properties": {"title": t}}} for t in missing]
-            self._call(lambda: self.http.batch_update(self.master_id, {"requests": reqs}))
-            self._tab_titles(self.master_id, refresh=True)
+        self._fit_master(sheets)
         written = self.cache.get("master_rows", {})
         data, new_hashes = [], {}
         for spec in sheets:
@@ -194,6 +203,27 @@ class GoogleStore:
         self.cache["master_rows"] = {**written, **new_hashes}
         self._save_cache()
 
+    def _fit_master(self, sheets: list[SheetSpec]) -> None:
+        """Add missing tabs and grow tabs too small for their table, in one request and
+        only when needed: values writes past a tab's grid are refused by the API."""
+        tabs = self._tabs(self.master_id, refresh=False)
+        reqs = []
+        for spec in sheets:
+            rows = len(_table(spec)) + 10
+            cols = max([len(spec.header)] + [len(r) for r in spec.rows]) + 2
+            grid = {"rowCount": max(1000, rows * 3 // 2), "columnCount": max(26, cols)}
+            tab = tabs.get(spec.title)
+            if tab is None:
+                reqs.append({"addSheet": {"properties": {"title": spec.title, "gridProperties": grid}}})
+            elif tab["rows"] < rows or tab["cols"] < cols:
+                reqs.append({"updateSheetProperties": {
+                    "properties": {"sheetId": tab["id"], "gridProperties": {
+                        "rowCount": max(tab["rows"], grid["rowCount"]), "columnCount": max(tab["cols"], grid["columnCount"])}},
+                    "fields": "gridProperties.rowCount,gridProperties.columnCount"}})
+        if reqs:
+            self._call(lambda: self.http.batch_update(self.master_id, {"requests": reqs}))
+            self._tabs(self.master_id, refresh=True)
+
     # ------------------------------------------------------------- helpers
     def _call(self, fn):
         """One API call; Google's answers become a StoreError for the OPD concerned."""
@@ -205,10 +235,11 @@ class GoogleStore:
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"jaringan: {type(e).__name__}"})) from e
 
     def _save_cache(self) -> None:
-        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.cache_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.cache, default=str))
-        tmp.replace(self.cache_path)
+        with self._lock:
+            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.cache, default=str))
+            tmp.replace(self.cache_path)
 
 
 def _problem(e: APIError) -> Problem:

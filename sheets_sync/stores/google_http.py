@@ -64,7 +64,7 @@ class GoogleSession(requests.Session):
         self.timeout, self.max_attempts = timeout, max_attempts
         self.backoff, self.max_backoff, self.sleep = backoff, max_backoff, sleep
         self.counts: Counter = Counter()   # "GET 200" -> n, for logs and benchmarks
-        self.retries = 0
+        self._count_lock = threading.Lock()
         if self.credentials is not None:
             from google.auth.transport.requests import AuthorizedSession
             self._authorized = AuthorizedSession(self.credentials)
@@ -92,18 +92,22 @@ class GoogleSession(requests.Session):
                 resp = send(method, url, **kw)
             except (requests.Timeout, requests.ConnectionError) as e:
                 last_exc, resp = e, None
-                self.counts[f"{method.upper()} error"] += 1
+                self._count(f"{method.upper()} error")
             else:
-                self.counts[f"{method.upper()} {resp.status_code}"] += 1
+                self._count(f"{method.upper()} {resp.status_code}")
                 if resp.status_code not in RETRY_STATUS:
                     return resp
             if attempt == self.max_attempts:
                 break
-            self.retries += 1
+            self._count("retries")
             self.sleep(self._delay(attempt, resp))
         if resp is not None:
             return resp   # gspread turns it into an APIError the store reports
         raise last_exc
+
+    def _count(self, key: str) -> None:
+        with self._count_lock:
+            self.counts[key] += 1
 
     def _delay(self, attempt: int, resp) -> float:
         retry_after = resp.headers.get("Retry-After") if resp is not None else None
@@ -116,7 +120,7 @@ class GoogleSession(requests.Session):
 
     @property
     def total(self) -> int:
-        return sum(self.counts.values())
+        return sum(v for k, v in self.counts.items() if k != "retries")
 
 
 def load_credentials(cfg: dict):

@@ -1,0 +1,121 @@
+"""The same demo deployment on either backend, for behaviour tests that must hold
+on both: .xlsx files in a folder, or Google Sheets on the local emulator."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sheets_sync.config import load_settings
+from sheets_sync.demo_setup import make_demo
+from sheets_sync.stores import StoreError
+from sheets_sync.sync import make_context, run_cycle
+
+AS_OF = dt.date(2023, 10, 12)
+
+
+class Deployment:
+    """A settings file with demo OPDs, plus ways to look at and edit the workbooks
+    the way a person would, behind the store's back."""
+
+    def __init__(self, kind: str, folder: Path, emulator=None, n_opds: int = 5, session_factory=None):
+        self.kind, self.emulator = kind, emulator
+        self.session_factory = session_factory
+        self.settings_path = make_demo(folder / "settings.yaml", backend=kind, n_opds=n_opds, as_of=AS_OF)
+        self.settings = load_settings(self.settings_path)
+
+    # -------------------------------------------------------------- cycles
+    def context(self, as_of=AS_OF):
+        store = None
+        if self.kind == "google" and self.session_factory:
+            from sheets_sync.forms import load_forms
+            from sheets_sync.stores.google import GoogleStore
+            store = GoogleStore(self.settings, load_forms(), session=self.session_factory())
+        return make_context(self.settings, as_of, store=store)
+
+    def cycle(self, as_of=AS_OF, hooks=()):
+        ctx = self.context(as_of)
+        ctx.hooks = list(hooks)
+        try:
+            rep = run_cycle(ctx)
+        finally:
+            ctx.state.close()
+        return rep
+
+    def requests(self) -> int:
+        return self.emulator.stats()["requests"] if self.emulator else 0
+
+    # ------------------------------------------------------- look and edit
+    def opds(self):
+        ctx = self.context()
+        try:
+            return ctx.store.read_registry()[0]
+        finally:
+            ctx.state.close()
+
+    def grids(self, opd) -> dict[str, list[list]]:
+        """Every tab of an OPD workbook as a grid of raw values."""
+        if self.kind == "xlsx":
+            from sheets_sync.stores.xlsx import _grids
+            return _grids(self.settings.data_dir / opd.location)
+        store = self._google_store()
+        sid = self._sid(opd)
+        titles = store._tab_titles(sid, refresh=True)
+        return store._batch_get(sid, titles)
+
+    def set_cell(self, opd, tab: str, row: int, col: int, value) -> None:
+        if self.kind == "xlsx":
+            import openpyxl
+            path = self.settings.data_dir / opd.location
+            book = openpyxl.load_workbook(path)
+            book[tab].cell(row=row, column=col).value = value
+            book.save(path)
+            return
+        from sheets_sync.stores.google import col_letter, quote
+        self._google_store().http.values_batch_update(self._sid(opd), {
+            "valueInputOption": "RAW",
+            "data": [{"range": f"{quote(tab)}!{col_letter(col)}{row}", "values": [[value]]}]})
+
+    def rename_tab(self, opd, old: str, new: str) -> None:
+        if self.kind == "xlsx":
+            import openpyxl
+            path = self.settings.data_dir / opd.location
+            book = openpyxl.load_workbook(path)
+            book[old].title = new
+            book.save(path)
+            return
+        store, sid = self._google_store(), self._sid(opd)
+        meta = store.http.spreadsheets_get(sid, params={"fields": "sheets.properties"})
+        sheet_id = next(s["properties"]["sheetId"] for s in meta["sheets"] if s["properties"]["title"] == old)
+        store.http.batch_update(sid, {"requests": [{"updateSheetProperties": {
+            "properties": {"sheetId": sheet_id, "title": new}, "fields": "title"}}]})
+
+    def delete(self, opd) -> None:
+        if self.kind == "xlsx":
+            (self.settings.data_dir / opd.location).unlink()
+            return
+        from gspread.urls import DRIVE_FILES_API_V3_URL
+        self._google_store().http.request("delete", f"{DRIVE_FILES_API_V3_URL}/{self._sid(opd)}")
+
+    def _google_store(self):
+        from sheets_sync.forms import load_forms
+        from sheets_sync.stores.google import GoogleStore
+        from sheets_sync.stores.google_http import GoogleSession
+        return GoogleStore(self.settings, load_forms(), session=GoogleSession(None))
+
+    @staticmethod
+    def _sid(opd) -> str:
+        from sheets_sync.stores.google import spreadsheet_id
+        return spreadsheet_id(opd.location)
+
+
+def rekap(dep: Deployment) -> dict[str, list]:
+    """The Rekap rows of the last cycle by OPD code (from the state database)."""
+    from sheets_sync.state import State
+    state = State(dep.settings.state_db)
+    try:
+        return {r[0]: r for r in state.get("rekap") or []}
+    finally:
+        state.close()
+
+
+__all__ = ["Deployment", "rekap", "AS_OF", "StoreError"]

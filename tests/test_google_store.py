@@ -1,0 +1,199 @@
+"""Google backend specifics: request cost, faults, concurrent edits, the HTTP layer."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import requests
+
+from sheets_sync.forms import load_forms
+from sheets_sync.stores import CellWrite
+from sheets_sync.stores.google import MAX_REQUEST_BYTES, _changed_runs, _chunks, _ranges, spreadsheet_id
+from sheets_sync.stores.google_http import GoogleSession, TokenBucket
+from tests.backends import Deployment, rekap
+from tests.google_emulator import start_emulator
+
+
+def no_sleep_session():
+    return GoogleSession(None, sleep=lambda s: None, max_attempts=12)
+
+
+@pytest.fixture
+def emu(monkeypatch):
+    with start_emulator() as e:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", e.url.replace("http://", ""))
+        yield e
+
+
+@pytest.fixture
+def dep(tmp_path, emu):
+    return Deployment("google", tmp_path, emulator=emu, session_factory=no_sleep_session)
+
+
+# ----------------------------------------------------------------- cost
+def test_cost_follows_change(dep, emu):
+    dep.cycle()
+    dep.cycle()
+    n = emu.stats()["requests"]
+    dep.cycle()
+    assert emu.stats()["requests"] - n <= 1                          # idle: one Drive listing
+    opd = next(o for o in dep.opds() if rekap(dep)[o.code][3] > 0 and "pegawai" in o.forms)
+    dep.set_cell(opd, "Pegawai", 4, 6, "0736-21234")
+    n = emu.stats()["requests"]
+    rep = dep.cycle()
+    assert rep.written_cells >= 1
+    assert emu.stats()["requests"] - n <= 5                          # one edited OPD, master included
+    dep.cycle()                                                       # re-reads its own write once
+    n = emu.stats()["requests"]
+    dep.cycle()
+    assert emu.stats()["requests"] - n <= 1
+
+
+def test_no_metadata_reads_when_tabs_have_their_names(dep, emu):
+    before = emu.stats()["by_endpoint"].get("sheets.spreadsheets.get", 0)
+    dep.cycle()
+    after = emu.stats()["by_endpoint"].get("sheets.spreadsheets.get", 0)
+    # only the master's tab list (before and after adding its tabs); none per OPD
+    assert after - before <= 2
+
+
+# --------------------------------------------------------------- faults
+def test_cycle_survives_429_and_500(dep, emu, caplog):
+    opds = dep.opds()
+    inputs = {o.code: dep.grids(o) for o in opds}
+    emu.set_faults(rate_429=0.3, rate_500=0.05, seed=7)
+    with caplog.at_level(logging.WARNING):
+        rep = dep.cycle()
+    emu.clear_faults()
+    assert not rep.errors, rep.errors
+    assert "Traceback" not in caplog.text
+    # every status written: a calm cycle finds nothing left to write
+    dep.cycle()
+    assert dep.cycle().written_cells == 0
+    # and no input cell was touched
+    forms = load_forms()
+    for o in opds:
+        after = dep.grids(o)
+        for title, grid in inputs[o.code].items():
+            form = next(f for f in forms if f.matches_sheet(title))
+            width = len(form.columns)
+            cut = lambda g: [[None if v == "" else v for v in r[:width]] + [None] * (width - len(r[:width]))  # noqa: E731
+                             for r in g]
+            assert cut(after[title][:len(grid)]) == cut(grid)
+
+
+def test_429_with_retry_after_is_honoured_and_bounded(emu):
+    waits = []
+    s = GoogleSession(None, emulator=emu.url.replace("http://", ""), sleep=waits.append, max_attempts=3)
+    emu.set_faults(rate_429=1.0)
+    r = s.get(emu.url + "/drive/v3/files")
+    assert r.status_code == 429 and len(waits) == 2                     # bounded: 3 attempts
+    assert all(w <= 1.0 for w in waits)                                  # Retry-After of the emulator
+    emu.clear_faults()
+    assert s.get(emu.url + "/drive/v3/files").status_code == 200
+
+
+def test_timeouts_are_retried_then_reported():
+    calls = []
+
+    class Dead(GoogleSession):
+        pass
+
+    s = Dead(None, emulator="127.0.0.1:9", sleep=calls.append, max_attempts=2, timeout=0.5)
+    with pytest.raises(requests.ConnectionError):
+        s.get("https://sheets.googleapis.com/v4/spreadsheets/x")
+    assert len(calls) == 1
+
+
+def test_edit_between_read_and_write_is_not_overwritten_with_old_statuses(dep, emu):
+    dep.cycle()
+    dep.cycle()
+    opd = next(o for o in dep.opds() if rekap(dep)[o.code][3] > 0 and "pegawai" in o.forms)
+    dep.set_cell(opd, "Pegawai", 3, 6, "0736-21234")          # makes a status change due
+    ctx = dep.context()
+    real_read = ctx.store.read_workbook
+
+    def read_then_someone_types(o):
+        wb = real_read(o)
+        if o.code == opd.code:
+            dep.set_cell(opd, "Pegawai", 3, 6, "0813-1111-2222")   # typed while we validated
+        return wb
+
+    ctx.store.read_workbook = read_then_someone_types
+    from sheets_sync.sync import run_cycle
+    rep = run_cycle(ctx)
+    ctx.state.close()
+    assert any(p.code == "WB_CHANGED" for r in rep.reports if r.opd.code == opd.code for p in r.problems)
+    grid = dep.grids(opd)["Pegawai"]
+    assert grid[2][7] != "SALAH"              # the landline verdict was not written over the fix
+    dep.cycle()
+    grid = dep.grids(opd)["Pegawai"]
+    assert grid[2][5] == "0813-1111-2222" and grid[2][7] == "OK"
+
+
+def test_deleted_spreadsheet_costs_nothing_after_it_is_reported(dep, emu):
+    dep.cycle()
+    dep.cycle()
+    gone = dep.opds()[0]
+    dep.delete(gone)
+    dep.cycle()
+    assert "tidak" in rekap(dep)[gone.code][11]
+    dep.cycle()
+    n = emu.stats()["requests"]
+    dep.cycle()
+    assert emu.stats()["requests"] - n <= 1
+
+
+# ------------------------------------------------------- HTTP layer units
+def test_emulator_host_rewrites_every_google_url():
+    s = GoogleSession(None, emulator="127.0.0.1:8765")
+    assert s._url("https://sheets.googleapis.com/v4/spreadsheets/a") == "http://127.0.0.1:8765/v4/spreadsheets/a"
+    assert s._url("https://www.googleapis.com/drive/v3/files") == "http://127.0.0.1:8765/drive/v3/files"
+
+
+def test_token_bucket_keeps_to_the_quota():
+    now = [0.0]
+    slept = []
+
+    def sleep(s):
+        slept.append(s)
+        now[0] += s
+
+    b = TokenBucket(60, clock=lambda: now[0], sleep=sleep)
+    for _ in range(60):
+        b.take()
+    assert not slept                       # a burst of 60 is allowed
+    b.take()
+    assert slept and abs(slept[0] - 1.0) < 1e-6   # the 61st waits a second
+
+
+def test_spreadsheet_id_from_link_or_id():
+    assert spreadsheet_id("https://docs.google.com/spreadsheets/d/1AbCdEfGhIjKlMnOp/edit#gid=0") == "1AbCdEfGhIjKlMnOp"
+    assert spreadsheet_id(" 1AbCdEfGhIjKlMnOp ") == "1AbCdEfGhIjKlMnOp"
+
+
+def test_status_writes_group_into_row_ranges():
+    writes = [CellWrite("Pegawai", 5, 8, "OK"), CellWrite("Pegawai", 5, 9, ""), CellWrite("Pegawai", 5, 10, "t"),
+              CellWrite("Pegawai", 7, 8, "SALAH"), CellWrite("Pengguna Layanan", 3, 10, "t")]
+    got = list(_ranges(writes))
+    assert got[0] == ("'Pegawai'!H5:J5", [["OK", "", "t"]])
+    assert got[1] == ("'Pegawai'!H7:H7", [["SALAH"]])
+    assert got[2][0] == "'Pengguna Layanan'!J3:J3"
+
+
+def test_big_writes_are_chunked_under_two_megabytes():
+    rows = [["x" * 100] * 10 for _ in range(5000)]      # ~5 MB of values
+    chunks = list(_chunks([{"range": "'Pegawai'!A1", "values": rows}]))
+    assert len(chunks) >= 3
+    assert all(len(json.dumps(c)) <= MAX_REQUEST_BYTES for c in chunks)
+    assert sum(len(i["values"]) for c in chunks for i in c) == 5000
+
+
+def test_master_rows_rewritten_only_where_they_changed():
+    rows = [["a"], ["b"], ["c"], ["d"]]
+    hashes = ["1", "2", "3", "4"]
+    assert _changed_runs("T", rows, hashes, hashes, 1) == []
+    runs = _changed_runs("T", rows[:3], ["1", "9", "3"], hashes, 1)
+    assert [r["range"] for r in runs] == ["'T'!A2", "'T'!A4"]
+    assert runs[1]["values"] == [[""]]                # a row that disappeared is blanked
