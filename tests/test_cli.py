@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shutil
 import subprocess
 
 import openpyxl
@@ -12,7 +13,7 @@ import pytest
 
 from sheets_sync import cli, demo
 
-from tests.conftest import PYTHON, ROOT, clean_row, status_by_row, table
+from tests.conftest import PYTHON, REGRESSIONS, ROOT, clean_row, status_by_row, table
 
 AS_OF_ARG = ["--as-of", "2023-10-12"]
 
@@ -264,3 +265,22 @@ def test_validate_csv_with_line_breaks_inside_quoted_cells(tmp_path, forms, caps
     assert recs[0]["normalized"]["alamat_email"] == want[0]["normalized"]["alamat_email"]
     assert recs[0]["normalized"]["email"] == "cv.maju1@gmail.com"
     assert [r["status"] for r in want] == ["OK", "SALAH", "OK"]
+
+
+# ------------------------------------------------------ kept regression files
+def test_regression_csv_title_semicolon_multiline(capsys):
+    recs = run_json(capsys, REGRESSIONS / "penyedia_title_semicolon_multiline.csv")
+    assert [(r["row"], r["status"]) for r in recs] == [(3, "OK"), (4, "SALAH"), (5, "OK")]
+    assert [r["normalized"]["email"] for r in recs] == ["cv.maju1@gmail.com", None, "pt.sinar3@gmail.com"]
+    assert [m["code"] for m in recs[1]["messages"]] == ["ADDRESS_EMAIL_NONE"]
+
+
+def test_regression_xlsx_dimension_a1_and_cached_formula(capsys, deployment, forms):
+    src = REGRESSIONS / "pegawai_dimension_a1_cached_formula.xlsx"
+    recs = run_json(capsys, src)
+    assert [(r["row"], r["status"]) for r in recs] == [(3, "OK"), (4, "SALAH")]
+    assert recs[0]["normalized"]["unit_kerja"] == "Dinas Kesehatan"        # the formula's cached result
+    path = deployment.add_opd("DINKES", form_keys=["pegawai"], write=False)
+    shutil.copyfile(src, path)
+    deployment.cycle()
+    assert {r: v[0] for r, v in status_by_row(path, "Pegawai", forms, "pegawai").items()} == {3: "OK", 4: "SALAH"}
