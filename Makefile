@@ -29,6 +29,7 @@ demo: setup
 	$(BIN)/python -m sheets_sync demo --opds $(DEMO_OPDS) --config-out $(DEMO_DIR)/settings.yaml
 	$(BIN)/python jobs.py --once --config $(DEMO_DIR)/settings.yaml
 	$(BIN)/python -m sheets_sync status --config $(DEMO_DIR)/settings.yaml
+	$(BIN)/python -m sheets_sync remind --dry-run --config $(DEMO_DIR)/settings.yaml
 	@echo "Buka $(DEMO_DIR)/data/master.xlsx (Rekap, Masalah) dan $(DEMO_DIR)/outbox/ (pengingat)."
 
 test: setup-dev

@@ -119,6 +119,8 @@ def main(argv=None) -> int:
     try:
         settings = load_settings(args.config)
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+        from sheets_sync import remind
+        remind.check_settings(settings)   # bad reminder settings stop here, not every cycle
     except ConfigError as e:
         log.error("pengaturan salah: %s", e)
         return 2

@@ -38,6 +38,37 @@ ROW_CODES: dict[str, tuple[str, str]] = {
     "CROSS_OPD_DUPLICATE": (PERIKSA, "{kolom} juga tercatat di OPD lain ({opd}); pastikan orangnya benar."),
 }
 
+# Short meanings for e-mails: they never quote a cell value (the texts above may,
+# e.g. a date), so respondents' data cannot leak into a reminder.
+SHORT_TEXT: dict[str, str] = {
+    "REQUIRED": "wajib diisi",
+    "MISSING_EXPECTED": "kosong, sebaiknya diisi",
+    "CONTACT_MISSING": "No HP dan e-mail kosong; isi minimal salah satu",
+    "CELL_ERROR": "berisi galat rumus",
+    "TEXT_TOO_LONG": "isian terlalu panjang",
+    "NAME_NO_LETTERS": "bukan nama (tanpa huruf)",
+    "PHONE_HAS_LETTERS": "nomor HP berisi huruf",
+    "PHONE_MULTIPLE": "berisi lebih dari satu nomor",
+    "PHONE_LANDLINE": "nomor telepon rumah/kantor, bukan HP WhatsApp",
+    "PHONE_TOO_SHORT": "nomor HP terlalu pendek",
+    "PHONE_TOO_LONG": "nomor HP terlalu panjang",
+    "PHONE_FOREIGN": "bukan nomor Indonesia",
+    "PHONE_INVALID": "bukan nomor HP yang benar",
+    "EMAIL_INVALID": "alamat e-mail tidak valid",
+    "ADDRESS_EMAIL_NONE": "tidak memuat alamat e-mail",
+    "ADDRESS_EMAIL_MULTIPLE": "memuat lebih dari satu e-mail",
+    "DATE_INVALID": "bukan tanggal yang dikenali",
+    "DATE_IMPOSSIBLE": "tanggal tidak ada di kalender",
+    "DATE_AFTER_REPORT": "tanggal sesudah tanggal laporan",
+    "DATE_TOO_EARLY": "tanggal terlalu lama",
+    "DATE_TOO_OLD": "lebih dari 1 bulan sebelum tanggal laporan",
+    "CHOICE_INVALID": "tidak sesuai daftar pilihan",
+    "DUPLICATE_PHONE": "nomor HP sama dengan baris lain",
+    "DUPLICATE_EMAIL": "e-mail sama dengan baris lain",
+    "CROSS_OPD_DUPLICATE": "juga tercatat di OPD lain",
+}
+
+
 # Problems with a whole workbook or tab; shown in the master's Rekap.
 WORKBOOK_CODES: dict[str, str] = {
     "WB_NOT_FOUND": "Berkas/spreadsheet OPD tidak ditemukan ({lokasi}). Periksa kolom berkas di Daftar OPD.",

@@ -64,33 +64,7 @@ DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 
 # The short meaning of each problem code, for e-mails: a row number and a column
 # header plus this, never the cell's value (codes.py texts may quote values).
-SHORT = {
-    "REQUIRED": "wajib diisi",
-    "MISSING_EXPECTED": "kosong, sebaiknya diisi",
-    "CONTACT_MISSING": "No HP dan e-mail kosong; isi minimal salah satu",
-    "CELL_ERROR": "berisi galat rumus",
-    "TEXT_TOO_LONG": "isian terlalu panjang",
-    "NAME_NO_LETTERS": "bukan nama (tanpa huruf)",
-    "PHONE_HAS_LETTERS": "nomor HP berisi huruf",
-    "PHONE_MULTIPLE": "berisi lebih dari satu nomor",
-    "PHONE_LANDLINE": "nomor telepon rumah/kantor, bukan HP WhatsApp",
-    "PHONE_TOO_SHORT": "nomor HP terlalu pendek",
-    "PHONE_TOO_LONG": "nomor HP terlalu panjang",
-    "PHONE_FOREIGN": "bukan nomor Indonesia",
-    "PHONE_INVALID": "bukan nomor HP yang benar",
-    "EMAIL_INVALID": "alamat e-mail tidak valid",
-    "ADDRESS_EMAIL_NONE": "tidak memuat alamat e-mail",
-    "ADDRESS_EMAIL_MULTIPLE": "memuat lebih dari satu e-mail",
-    "DATE_INVALID": "bukan tanggal yang dikenali",
-    "DATE_IMPOSSIBLE": "tanggal tidak ada di kalender",
-    "DATE_AFTER_REPORT": "tanggal sesudah tanggal laporan",
-    "DATE_TOO_EARLY": "tanggal terlalu lama",
-    "DATE_TOO_OLD": "lebih dari 1 bulan sebelum tanggal laporan",
-    "CHOICE_INVALID": "tidak sesuai daftar pilihan",
-    "DUPLICATE_PHONE": "nomor HP sama dengan baris lain",
-    "DUPLICATE_EMAIL": "e-mail sama dengan baris lain",
-    "CROSS_OPD_DUPLICATE": "juga tercatat di OPD lain",
-}
+from .codes import SHORT_TEXT as SHORT  # noqa: E402 - the catalogue's short texts, safe for e-mails
 
 
 # ================================================================== settings

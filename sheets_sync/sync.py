@@ -43,6 +43,7 @@ class Context:
     as_of: dt.date
     now: callable = lambda: dt.datetime.now(WIB)  # noqa: E731
     hooks: list = field(default_factory=list)     # called with (ctx, reports) after a cycle
+    today: dt.date | None = None                  # the calendar day (reminders); as_of may be frozen
 
 
 @dataclass
@@ -74,8 +75,10 @@ def make_store(settings: Settings, forms: FormSet):
 
 def make_context(settings: Settings, as_of: dt.date | None = None, store=None) -> Context:
     forms = load_forms(str(settings.forms_file) if settings.forms_file else None)
-    as_of = as_of or settings.report_date or today_wib()
-    return Context(settings, forms, store or make_store(settings, forms), State(settings.state_db), as_of)
+    today = as_of or today_wib()
+    as_of = as_of or settings.report_date or today
+    return Context(settings, forms, store or make_store(settings, forms), State(settings.state_db), as_of,
+                   today=today)
 
 
 def stamp(t: dt.datetime) -> str:
