@@ -164,6 +164,13 @@ def test_write_is_an_atomic_replace(deployment, forms):
     assert listing(path) == names               # no temporary file left beside it
 
 
+def test_write_keeps_the_file_mode(deployment):
+    path = deployment.add_opd("DINKES", {"pegawai": [clean_row("pegawai", 1, no_hp="021-5551234")]})
+    os.chmod(path, 0o640)
+    assert deployment.cycle().written_cells
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
 def test_atomic_save_abandoned_leaves_the_original(tmp_path):
     target = tmp_path / "a.xlsx"
     wb = openpyxl.Workbook()
