@@ -339,9 +339,11 @@ def _build(m, order: str, raw) -> Check:
         mo = _MONTHS.get(m[2])
         if mo is None:
             return Check(None, "DATE_INVALID")
+    if len(y) == 2:  # 13/10/23: two-digit years are this century ('0023' is not)
+        y = "20" + y
     y = int(y)
-    if y < 100:  # 13/10/23: two-digit years are this century
-        y += 2000
+    if y < 1900:
+        return Check(None, "DATE_INVALID")
     try:
         return Check(dt.date(y, mo, d))
     except ValueError:
@@ -371,7 +373,7 @@ def choice_lookup(choices, aliases=None) -> dict[str, str]:
     return table
 
 
-def check_choice(v, table: dict[str, str]) -> Check:
+def check_choice(v, table: dict[str, str], count: int = 0) -> Check:
     key = norm_choice(_LEADING_NUMBER.sub("", as_text(v)))
     hit = table.get(key)
-    return Check(hit) if hit else Check(None, "CHOICE_INVALID")
+    return Check(hit) if hit else Check(None, "CHOICE_INVALID", {"jumlah": count or len(set(table.values()))})

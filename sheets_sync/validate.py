@@ -92,11 +92,16 @@ class FormResult:
 
 
 def _jsonable(v):
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()
+    """Strict JSON whatever a cell held (NaN, infinity, times, durations...)."""
     if isinstance(v, np.generic):
-        return v.item()
-    return v
+        v = v.item()
+    if isinstance(v, (dt.date, dt.datetime, dt.time)):
+        return v.isoformat()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    return str(v)
 
 
 # --------------------------------------------------------------------- helpers
@@ -189,8 +194,9 @@ def checker(col: Column, as_of: dt.date, reference: bool = False):
     if col.type == "date":
         return partial(_date_rules, rules=col.rules, as_of=as_of), _DateFast(col.rules, as_of)
     if col.type == "choice":
-        table = fields.choice_lookup(col.rules.get("choices", []), col.rules.get("choice_aliases"))
-        return partial(fields.check_choice, table=table), None
+        choices = col.rules.get("choices", [])
+        table = fields.choice_lookup(choices, col.rules.get("choice_aliases"))
+        return partial(fields.check_choice, table=table, count=len(choices)), None
     if col.type == "address_email":
         email = fields.email_reference if reference else fields.check_email
         return partial(fields.check_address_email, max_length=maxlen, email_check=email), None
