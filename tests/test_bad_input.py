@@ -98,7 +98,8 @@ def test_every_column_takes_any_value(forms, key, value):
 
 
 @pytest.mark.parametrize("value", [dt.time(8, 0), dt.timedelta(hours=2), float("inf"), float("nan"),
-                                   dt.datetime(2023, 1, 1), 10 ** 30])
+                                   dt.datetime(2023, 1, 1), 10 ** 30],
+                         ids=["time", "timedelta", "inf", "nan", "datetime", "huge-int"])
 def test_records_are_strict_json_whatever_the_no_column_holds(forms, value):
     """`validate --json` promises a JSON array: the raw No value must serialise too."""
     res = validate_frame(pd.DataFrame([clean_row("pegawai", 1, no=value)], index=pd.Index([3], name="row"),
