@@ -72,14 +72,38 @@ def locate_form(grid: list[list], form: Form, forms: FormSet, title: str):
         moved = [c.header for c, nxt in zip(form.columns, form.columns[1:])
                  if c.key in cols and nxt.key in cols and cols[c.key] > cols[nxt.key]]
         return Problem("HEADER_ORDER", {"tab": title, "kolom": ", ".join(moved)})
-    status_cols = _status_columns(grid[header_row - 1], max(placed), forms)
+    status_cols = _status_columns(grid[header_row - 1], max(placed), forms, _free_from(grid, header_row, forms))
     frame, current = _data(grid, header_row, cols, status_cols, form)
     header_now = {k: _cell(grid[header_row - 1], c) for k, c in status_cols.items()}
     return SheetData(form.key, title, header_row, cols, status_cols, frame, current,
                      content_hash(frame), header_now)
 
 
-def _status_columns(header: list, last_form_col: int, forms: FormSet) -> dict[str, int]:
+def _free_from(grid, header_row: int, forms: FormSet) -> int:
+    """Last column a person typed in, below the header, not counting a trailing
+    Status | Keterangan | Diperiksa triple of ours (its headers may have been
+    deleted): a note in a column without a header is never taken for free space."""
+    words = {"OK", "PERIKSA", "SALAH"}
+    used = 0
+    for r in grid[header_row:]:
+        last = _last_filled(r, len(r))
+        for p in (last - 2, last - 1, last):   # our triple starts with a status word
+            if p >= 1 and isinstance(r[p - 1], str) and r[p - 1].strip() in words:
+                last = _last_filled(r, p - 1)
+                break
+        used = max(used, last)
+    return used
+
+
+def _last_filled(row, upto: int) -> int:
+    """1-based column of the last non-blank cell among the first `upto`, or 0."""
+    for c in range(upto, 0, -1):
+        if not is_blank(row[c - 1]):
+            return c
+    return 0
+
+
+def _status_columns(header: list, last_form_col: int, forms: FormSet, used: int = 0) -> dict[str, int]:
     """Existing Status/Keterangan/Diperiksa headers right of the form, else the
     first free columns after everything in the header row."""
     wanted = {k: norm_header(forms.status_headers[k]) for k in STATUS_KEYS}
@@ -91,8 +115,10 @@ def _status_columns(header: list, last_form_col: int, forms: FormSet) -> dict[st
                     found[k] = c
     if len(found) == len(STATUS_KEYS):
         return found
-    used = [c for c, v in enumerate(header, start=1) if not is_blank(v)]
-    start = max([last_form_col] + [c for c in used if c not in found.values()]) + 1
+    in_header = [c for c, v in enumerate(header, start=1) if not is_blank(v)]
+    start = max([last_form_col] + [c for c in in_header if c not in found.values()]) + 1
+    if not found:
+        start = max(start, used + 1)
     for k in STATUS_KEYS:
         if k not in found:
             found[k] = start

@@ -24,7 +24,11 @@ from .xlsxio import atomic_save
 def read_grids(path: Path) -> dict[str, list[list]]:
     """Tabs of a .xlsx, or the one table of a .csv (',' or ';' separated)."""
     if path.suffix.lower() == ".csv":
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:   # saved by Excel on Windows
+            text = raw.decode("cp1252", errors="replace")
         # StringIO, not splitlines(): a quoted cell may hold line breaks (address + e-mail)
         return {path.stem: [list(r) for r in csv.reader(io.StringIO(text), _dialect(text))]}
     try:

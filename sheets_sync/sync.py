@@ -126,6 +126,9 @@ def run_cycle(ctx: Context) -> CycleReport:
     ctx.state.forget_others({o.code for o in opds})
     rep.problems = sum(len(m.problems) for m in mems.values())
     inputs = _master_inputs(ctx, opds, mems)
+    if _master_touched(ctx):   # someone edited the master since our write (a tab deleted?)
+        ctx.state.set("master_inputs", None)
+        ctx.state.set("master_hash", None)
     if final is None and (inputs != ctx.state.get("master_inputs") or ctx.hooks):
         final, listing = _final(ctx, opds, mems)
     reports = [] if final is None else [
@@ -143,6 +146,14 @@ def run_cycle(ctx: Context) -> CycleReport:
                          {"opd": rep.opds, "dibaca": rep.read, "sel": rep.written_cells,
                           "masalah": rep.problems, "galat": rep.errors[:20]})
     return rep
+
+
+def _master_touched(ctx) -> bool:
+    """Stores that know the master's revision after their own write (xlsx) let us
+    notice a person's edit to it; the Google store relies on its row cache instead."""
+    current = getattr(ctx.store, "master_revision", lambda: None)()
+    ours = ctx.state.get("master_rev")
+    return current is not None and ours is not None and current != ours
 
 
 def _master_inputs(ctx, opds, mems) -> str:
@@ -322,7 +333,7 @@ def _master(ctx, reports, listing, rep: CycleReport) -> bool:
     if digest == ctx.state.get("master_hash"):
         return True
     try:
-        ctx.store.write_master(sheets)
+        ctx.state.set("master_rev", ctx.store.write_master(sheets))
     except StoreError as e:
         rep.errors.append(f"master: {e.problem.code}")
         log.warning("master belum ditulis: %s", e.problem.code)

@@ -101,7 +101,7 @@ class XlsxStore:
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": _why(e)})) from e
         return _revision(path)
 
-    def write_master(self, sheets: list[SheetSpec]) -> None:
+    def write_master(self, sheets: list[SheetSpec]) -> str | None:
         if self.locked(self.master_path):
             raise StoreError(Problem("WB_LOCKED"))
         book = load_workbook(self.master_path) if self.master_path.exists() else _new_master(self.forms)
@@ -113,6 +113,10 @@ class XlsxStore:
             ws = book.create_sheet(spec.title, index)
             render_sheet(ws, spec)
         atomic_save(book, self.master_path)
+        return _revision(self.master_path)
+
+    def master_revision(self) -> str | None:
+        return _revision(self.master_path)
 
 
 def render_sheet(ws, spec: SheetSpec) -> None:

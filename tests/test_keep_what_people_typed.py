@@ -1,0 +1,61 @@
+"""Things people put in their workbooks that the worker must keep: a note in a
+column without a header, a logo, and a master whose tab someone deleted."""
+from __future__ import annotations
+
+import openpyxl
+from openpyxl.drawing.image import Image
+
+from sheets_sync import cli
+from tests.conftest import clean_rows
+
+
+def test_note_in_a_headerless_column_is_never_overwritten(deployment, forms):
+    path = deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 3)})
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Pegawai"]
+    # remove our status headers and put a staff note where they would go
+    for c in range(8, 11):
+        ws.cell(row=2, column=c).value = None
+    ws.cell(row=4, column=8).value = "catatan: konfirmasi ke yang bersangkutan"
+    wb.save(path)
+    deployment.cycle()
+    ws = openpyxl.load_workbook(path)["Pegawai"]
+    assert ws.cell(row=4, column=8).value == "catatan: konfirmasi ke yang bersangkutan"
+    assert ws.cell(row=2, column=9).value == forms.status_headers["status"]
+    assert ws.cell(row=3, column=9).value == "OK"
+
+
+def test_logo_survives_the_status_write(deployment, tmp_path):
+    from PIL import Image as PILImage
+    path = deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 2)})
+    logo = tmp_path / "logo.png"
+    PILImage.new("RGB", (20, 20), (200, 30, 30)).save(logo)
+    wb = openpyxl.load_workbook(path)
+    ws = wb.create_sheet("Kop")
+    ws.add_image(Image(str(logo)), "A1")
+    wb.save(path)
+    assert deployment.cycle().written_cells > 0
+    assert len(openpyxl.load_workbook(path)["Kop"]._images) == 1
+
+
+def test_master_tab_deleted_by_a_person_is_written_again(deployment):
+    deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 2)})
+    deployment.cycle()
+    wb = openpyxl.load_workbook(deployment.master)
+    del wb["Rekap"]
+    wb.save(deployment.master)
+    rep = deployment.cycle()
+    assert rep.master_written
+    assert "Rekap" in openpyxl.load_workbook(deployment.master).sheetnames
+    assert not deployment.cycle().master_written      # and then it settles
+
+
+def test_csv_saved_by_windows_excel_is_read(tmp_path, forms, capsys):
+    header = ";".join(c.header for c in forms["pegawai"].columns)
+    row = "1;Dinas Kesehatan;Sité Nurhaliza;13/10/2020;Staf;0812-3456-7890;siti@gmail.com"
+    path = tmp_path / "pegawai.csv"
+    path.write_bytes((header + "\r\n" + row + "\r\n").encode("cp1252"))
+    assert cli.main(["validate", str(path), "--json", "--as-of", "2023-10-12"]) == 0
+    import json
+    recs = json.loads(capsys.readouterr().out)
+    assert recs[0]["status"] == "OK" and recs[0]["normalized"]["nama"] == "Sité Nurhaliza"
