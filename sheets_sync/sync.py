@@ -226,7 +226,6 @@ def _read(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport, wb) -> Workboo
     mem.problems = list(wb.problems)
     if not o.forms:   # the registry's Formulir names no known form: say so in the Rekap
         mem.problems.append(Problem("OPD_NO_FORMS"))
-    mem.checked_at = stamp(ctx.now())
     return wb
 
 
@@ -242,7 +241,10 @@ def _keep_inputs(wb: Workbook, mem: OpdMemory) -> None:
 
 
 def _revalidate(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport) -> None:
+    """Validate from the rows in memory; 'Diperiksa terakhir' in the Rekap is this
+    moment (a re-read that finds the same rows is not a new check)."""
     rep.validated += 1
+    mem.checked_at = stamp(ctx.now())
     mem.results = {k: validate_frame(f, ctx.forms[k], ctx.as_of) for k, f in mem.frames.items()}
     mem.as_of = ctx.as_of
 

@@ -32,9 +32,11 @@ class Deployment:
             store = GoogleStore(self.settings, load_forms(), session=self.session_factory())
         return make_context(self.settings, as_of, store=store)
 
-    def cycle(self, as_of=AS_OF, hooks=()):
+    def cycle(self, as_of=AS_OF, hooks=(), now=None):
         ctx = self.context(as_of)
         ctx.hooks = list(hooks)
+        if now is not None:
+            ctx.now = lambda: now
         try:
             rep = run_cycle(ctx)
         finally:

@@ -74,6 +74,18 @@ def test_second_cycle_settles_and_then_costs_nothing(dep):
     assert dep.requests() - n <= 1
 
 
+def test_settles_even_when_cycles_fall_in_different_minutes(dep):
+    import datetime as dt
+    from sheets_sync.config import WIB
+    t = dt.datetime(2023, 10, 12, 8, 0, 30, tzinfo=WIB)
+    dep.cycle(now=t)
+    dep.cycle(now=t + dt.timedelta(minutes=10))   # re-reading our own write is not a new check
+    n = dep.requests()
+    rep = dep.cycle(now=t + dt.timedelta(minutes=20))
+    assert (rep.read, rep.master_written) == (0, False)
+    assert dep.requests() - n <= 1
+
+
 def test_an_edit_is_validated_and_only_that_opd_is_read(dep):
     dep.cycle()
     dep.cycle()
