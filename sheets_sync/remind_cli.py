@@ -1,0 +1,159 @@
+"""`python -m sheets_sync remind`: --dry-run (who would get what) and --preview."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from pathlib import Path
+
+from . import mail
+from . import master as mst
+from .config import WIB, today_wib
+from .remind_plan import (
+    DIGEST_KIND, DIGEST_OPD, FINAL, NO_CONTACT, SEND, WAIT, _recipients, label, plan,
+    reminder_config, require_deadline, season)
+from .remind_ledger import Ledger, install_tag
+from .remind import _insp_emails
+from .remind_text import digest_message, dmy, long_date, opd_message
+
+
+
+
+# ================================================================== CLI
+def cli(args, settings) -> int:
+    """`python -m sheets_sync remind [--dry-run] [--preview KODE_OPD] [--as-of DATE]`."""
+    from .forms import load_forms
+    from .offline import last_reports
+    from .state import State
+
+    rcfg = reminder_config(settings)
+    mcfg = mail.mail_config(settings)
+    deadline = require_deadline(settings)
+    today = args.as_of or today_wib()
+    if not settings.state_db.exists():
+        print("Belum ada siklus yang dijalankan. Jalankan dulu: python jobs.py --once")
+        return 1
+    forms = load_forms(str(settings.forms_file) if settings.forms_file else None)
+    reports = last_reports(settings, forms)
+    if not reports:
+        print("Belum ada data OPD di basis data keadaan. Jalankan dulu: python jobs.py --once")
+        return 1
+    _add_links(settings, forms, reports)
+    state = State(settings.state_db)
+    try:
+        if args.preview:
+            return _preview(args, settings, forms, rcfg, mcfg, reports, today, state)
+        return _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state)
+    finally:
+        state.close()
+
+
+def _add_links(settings, forms, reports) -> None:
+    try:
+        from .sync import make_store
+        store = make_store(settings, forms)
+        for r in reports:
+            r.link = store.link(r.opd)
+    except Exception:  # noqa: BLE001 - a link is a nicety; the registry's location will do
+        for r in reports:
+            r.link = r.opd.location
+
+
+def _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state) -> int:
+    insp = tuple(_insp_emails(settings))
+    decisions = plan([(r.opd, mst.opd_state(r, forms)) for r in reports], season(rcfg, deadline), today,
+                     Ledger(state).statuses(), insp)
+    tag = install_tag(state, create=False)
+    now = dt.datetime.combine(today, dt.time.fromisoformat(settings.reminder_time), WIB)
+    offset = (today - deadline).days
+    print(f"Pengingat untuk {long_date(today)} pukul {settings.reminder_time} WIB "
+          f"({label(offset)}; batas {dmy(deadline)}), transport {mcfg.transport}. Tidak ada yang dikirim.")
+    if not rcfg.enabled:
+        print("Pengingat dimatikan (reminders.enabled: false).")
+    by_code = {r.opd.code: r for r in reports}
+    n_send = 0
+    for d in decisions:
+        head = f"{d.code:<12} {d.state:<14} "
+        if d.action == SEND:
+            n_send += 1
+            msg = opd_message(by_code[d.code], forms, settings, rcfg, mcfg, d.slot, today, d.to, d.cc, tag, now)
+            kind = "ESKALASI" if d.slot.escalation else "pengingat"
+            cc = f", cc {mail.masked(d.cc)}" if d.cc else ""
+            print(f"{head}{kind} {d.slot.label} ke {mail.masked(d.to)}{cc} ({d.note})")
+            print(f"{'':<28}Subjek: {msg.subject}")
+        elif d.action == WAIT:
+            nxt = f"; berikutnya {d.next_slot.label} pada {dmy(d.next_slot.date)}" if d.next_slot else ""
+            print(f"{head}- {d.note}{nxt}")
+        else:
+            print(f"{head}{d.slot.label}: {d.note}")
+        if d.skip:
+            print(f"{'':<28}tidak tercatat: {', '.join(s.label for s in d.skip)}; hanya slot terbaru yang "
+                  f"dikirim, yang lebih lama dicatat dilewati")
+    if rcfg.digest:
+        if insp:
+            status = Ledger(state).status((DIGEST_OPD, DIGEST_KIND, today.isoformat()))
+            what = "sudah terkirim" if status in FINAL else "akan dikirim"
+            print(f"Rekap harian ke {mail.masked(insp)}: {what}")
+        else:
+            print("Rekap harian: inspektorat.email kosong, tidak dikirim")
+    left = max(mcfg.daily_cap - Ledger(state).sent_on(today_wib()), 0)
+    print(f"Ringkasan: {n_send} e-mail akan dikirim; "
+          f"{sum(d.action == NO_CONTACT for d in decisions)} OPD tanpa e-mail; "
+          f"{sum(d.state == mst.LENGKAP for d in decisions)} OPD lengkap. "
+          f"Sisa batas harian hari ini: {left}.")
+    return 0
+
+
+def _preview(args, settings, forms, rcfg, mcfg, reports, today, state) -> int:
+    code = args.preview.strip()
+    tag = install_tag(state, create=False)
+    deadline = require_deadline(settings)
+    slots = season(rcfg, deadline)
+    if code.casefold() in ("rekap", "digest"):
+        now = dt.datetime.combine(today, dt.time.fromisoformat(settings.reminder_time), WIB)
+        msg = digest_message(reports, forms, settings, rcfg, mcfg, today, {}, _insp_emails(settings) or
+                             ["inspektorat@contoh.go.id"], tag, now)
+        return _write_preview(args, settings, mcfg, msg, f"rekap-{today:%Y%m%d}", "rekap harian")
+    rep = next((r for r in reports if r.opd.code.casefold() == code.casefold()), None)
+    if rep is None:
+        print(f"OPD '{code}' tidak ada di Daftar OPD. Kode yang ada: "
+              f"{', '.join(r.opd.code for r in reports)}", file=sys.stderr)
+        return 2
+    if not slots:
+        print("Tidak ada slot pengingat di pengaturan (reminders.slots dan reminders.escalation kosong).")
+        return 1
+    state_now = mst.opd_state(rep, forms)
+    d = plan([(rep.opd, state_now)], slots, today, Ledger(state).statuses(), tuple(_insp_emails(settings)))[0]
+    if d.action == SEND:
+        slot, day, note = d.slot, today, f"slot hari ini ({d.slot.label})"
+    else:
+        slot = d.next_slot or slots[-1]
+        day = max(slot.date, today)
+        note = f"slot berikutnya ({slot.label}, {dmy(slot.date)})" if d.next_slot else \
+            f"slot terakhir ({slot.label})"
+    to, cc = _recipients(rep.opd, slot, tuple(_insp_emails(settings)))
+    if not to:
+        to = ("kontak-belum-diisi@contoh.go.id",)
+    now = dt.datetime.combine(day, dt.time.fromisoformat(settings.reminder_time), WIB)
+    msg = opd_message(rep, forms, settings, rcfg, mcfg, slot, day, to, cc, tag, now)
+    if state_now == mst.LENGKAP:
+        note += "; OPD ini LENGKAP sehingga tidak akan dikirimi"
+    return _write_preview(args, settings, mcfg, msg, f"{rep.opd.code}-{slot.kind}-{slot.date:%Y%m%d}", note)
+
+
+def _write_preview(args, settings, mcfg, msg: mail.Message, stem: str, note: str) -> int:
+    out = Path(args.out) if args.out else settings.outbox_dir / "pratinjau"
+    if out.suffix.lower() in (".eml", ".html"):
+        base = out.with_suffix("")
+    else:
+        base = out / f"pratinjau-{re.sub(r'[^A-Za-z0-9._+-]', '_', stem)}"
+    base.parent.mkdir(parents=True, exist_ok=True)
+    eml, html = base.with_name(base.name + ".eml"), base.with_name(base.name + ".html")
+    eml.write_bytes(mail.build(mcfg, msg))
+    html.write_text(msg.html, encoding="utf-8")
+    print(f"Pratinjau {note}: {msg.subject}")
+    print(eml)
+    print(html)
+    return 0
+
+

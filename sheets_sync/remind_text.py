@@ -1,0 +1,162 @@
+"""What reminder and digest e-mails say: Jinja2 contexts built only from counts,
+row numbers, column headers and problem codes (never cell values), and rendering."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from . import mail
+from . import master as mst
+from .codes import OK, PERIKSA, SALAH
+from .remind_plan import (
+    DIGEST_KIND, ReminderConfig, Slot, TRANSIENT, label, message_id, require_deadline)
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
+MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
+          "September", "Oktober", "November", "Desember")
+DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+# The short meaning of each problem code, for e-mails: a row number and a column
+# header plus this, never the cell's value (codes.py texts may quote values).
+from .codes import SHORT_TEXT as SHORT  # noqa: E402
+
+
+# ================================================================== rendering
+@lru_cache(maxsize=4)
+def environment(folder: str = str(TEMPLATES)) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined,
+        autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def render(name: str, context: dict) -> tuple[str, str, str]:
+    """(subject, text, html) of the `name` templates (reminder or digest)."""
+    env = environment()
+    subject = " ".join(env.get_template(f"{name}_subject.txt.j2").render(context).split())
+    text = env.get_template(f"{name}.txt.j2").render(context)
+    html = env.get_template(f"{name}.html.j2").render(context)
+    return subject, text, html
+
+
+def dmy(d: dt.date) -> str:
+    return d.strftime("%d/%m/%Y")
+
+
+def long_date(d: dt.date) -> str:
+    return f"{DAYS[d.weekday()]}, {d.day} {MONTHS[d.month - 1]} {d.year}"
+
+
+def _common(settings, rcfg: ReminderConfig, today: dt.date) -> dict:
+    deadline = require_deadline(settings)
+    offset = (today - deadline).days
+    insp = settings.inspektorat or {}
+    emails = insp.get("email") or []
+    emails = [emails] if isinstance(emails, str) else list(emails)
+    return {
+        "year": settings.year,
+        "prefix": rcfg.subject_prefix.replace("{tahun}", str(settings.year)),
+        "today": dmy(today), "today_long": long_date(today),
+        "deadline": dmy(deadline), "deadline_long": long_date(deadline),
+        "offset": offset, "label": label(offset),
+        "days_left": max(-offset, 0), "days_late": max(offset, 0),
+        "reminder_time": settings.reminder_time,
+        "inspektorat": {"name": str(insp.get("nama") or "Inspektorat Daerah"),
+                        "emails": [str(e) for e in emails], "contact": str(insp.get("kontak") or "")},
+    }
+
+
+def opd_context(rep, forms, settings, rcfg: ReminderConfig, slot: Slot, today: dt.date) -> dict:
+    """The reminder's template context: counts, row numbers, headers and codes only."""
+    forms_ctx, total = [], Counter()
+    for key in rep.opd.forms:
+        res = rep.results.get(key)
+        form = forms[key]
+        counts = res.counts() if res is not None else {OK: 0, PERIKSA: 0, SALAH: 0}
+        total.update(counts)
+        problems, more = _first_problems(res, form, rcfg.max_problems)
+        rule = form.complete
+        slots_ctx = None
+        if "all_choices" in rule:
+            col = rule["all_choices"]
+            need = Counter(mst.slots(forms, key, col))
+            filled = mst.slots_filled(res, forms, key, col)
+            slots_ctx = {"column": form.column(col).header, "filled": sum(filled.values()),
+                         "total": sum(need.values()),
+                         "open": [c for c in need if filled.get(c, 0) < need[c]]}
+        forms_ctx.append({
+            "name": form.sheet, "title": form.title, "ok": counts[OK], "periksa": counts[PERIKSA],
+            "salah": counts[SALAH], "rows": sum(counts.values()),
+            "accepted": counts[OK] + counts[PERIKSA], "min_rows": int(rule.get("min_rows", 1)),
+            "complete": mst.form_complete(res, forms, key), "slots": slots_ctx,
+            "problems": problems, "more": more,
+        })
+    state = mst.opd_state(rep, forms)
+    return {
+        **_common(settings, rcfg, today),
+        "opd": {"code": rep.opd.code, "name": rep.opd.name},
+        "state": state,
+        "slot": {"label": slot.label, "kind": slot.kind, "date": dmy(slot.date),
+                 "escalation": slot.escalation},
+        "forms": forms_ctx,
+        "incomplete": [f["name"] for f in forms_ctx if not f["complete"]],
+        "total": {"ok": total[OK], "periksa": total[PERIKSA], "salah": total[SALAH],
+                  "rows": sum(total.values())},
+        "file_problems": [mst.problem_text(p) for p in rep.problems if p.code not in TRANSIENT],
+        "link": rep.link or rep.opd.location or "",
+    }
+
+
+def _first_problems(res, form, limit: int) -> tuple[list[dict], int]:
+    if res is None or not len(res.problems):
+        return [], 0
+    order = {c.key: i for i, c in enumerate(form.columns)}
+    p = res.problems[["row", "column", "code", "severity"]].copy()
+    p["rank"] = (p["severity"] != SALAH).astype(int)
+    p["col_order"] = p["column"].map(order).fillna(len(order))
+    p = p.sort_values(["rank", "row", "col_order"], kind="stable")
+    out = []
+    for row, col, code, sev in p[["row", "column", "code", "severity"]].head(limit).itertuples(index=False):
+        try:
+            header = form.column(col).header
+        except KeyError:
+            header = str(col)
+        meaning = SHORT.get(code) or ("perlu diperbaiki" if sev == SALAH else "perlu diperiksa")
+        out.append({"row": int(row), "column": header, "meaning": meaning, "severity": str(sev)})
+    return out, max(len(p) - limit, 0)
+
+
+def digest_context(reports, forms, settings, rcfg: ReminderConfig, today: dt.date,
+                   outcome: dict) -> dict:
+    rows, states = [], Counter()
+    for rep in reports:
+        counts = Counter()
+        for res in rep.results.values():
+            counts.update(res.counts())
+        state = mst.opd_state(rep, forms)
+        states[state] += 1
+        rows.append({"code": rep.opd.code, "name": rep.opd.name, "state": state,
+                     "rows": sum(counts.values()), "ok": counts[OK], "periksa": counts[PERIKSA],
+                     "salah": counts[SALAH], "reminder": outcome.get(rep.opd.code, "-")})
+    order = [mst.BELUM_MENGISI, mst.ADA_KESALAHAN, mst.BELUM_LENGKAP, mst.LENGKAP]
+    return {**_common(settings, rcfg, today), "rows": rows, "n_opd": len(rows),
+            "states": [{"state": s, "count": states.get(s, 0)} for s in order],
+            "complete": states.get(mst.LENGKAP, 0)}
+
+
+def opd_message(rep, forms, settings, rcfg, mcfg, slot: Slot, today: dt.date, to, cc, tag: str,
+                now: dt.datetime) -> mail.Message:
+    subject, text, html = render("reminder", opd_context(rep, forms, settings, rcfg, slot, today))
+    mid = message_id(settings, tag, rep.opd.code, slot.kind, slot.date, mcfg.message_id_domain)
+    return mail.Message(tuple(to), subject, text, html, mid, tuple(cc), now,
+                        {"X-SPI-Slot": f"{rep.opd.code} {slot.label} {slot.date.isoformat()}"})
+
+
+def digest_message(reports, forms, settings, rcfg, mcfg, today, outcome, to, tag, now) -> mail.Message:
+    subject, text, html = render("digest", digest_context(reports, forms, settings, rcfg, today, outcome))
+    mid = message_id(settings, tag, "rekap", DIGEST_KIND, today, mcfg.message_id_domain)
+    return mail.Message(tuple(to), subject, text, html, mid, (), now,
+                        {"X-SPI-Slot": f"rekap {today.isoformat()}"})
