@@ -3,6 +3,7 @@
     python jobs.py                     run the schedule (sync every N minutes, reminders daily, WIB)
     python jobs.py --once              one full cycle, then exit 0
     python jobs.py --once --as-of 2023-10-12   the cycle as it would run on that date
+    python jobs.py --check             check settings, credentials, Google, SMTP, folders; exit 1 if any fails
 
 Only one worker may run on the same data: a lock file in the state folder refuses
 a second one. SIGTERM (systemctl stop) ends the loop after the current cycle.
@@ -26,6 +27,9 @@ log = logging.getLogger("sheets_sync")
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Pekerja sheets_sync: validasi, rekap master, pengingat.")
     p.add_argument("--once", action="store_true", help="jalankan satu siklus lalu berhenti")
+    p.add_argument("--check", action="store_true",
+                   help="periksa pengaturan, kredensial, Google, SMTP dan folder, lalu berhenti "
+                        "(kode keluar 1 bila ada yang gagal)")
     p.add_argument("--config", default="settings.yaml", help="berkas pengaturan (bawaan settings.yaml)")
     p.add_argument("--as-of", help="tanggal laporan TTTT-BB-HH (bawaan hari ini, WIB)")
     p.add_argument("-v", "--verbose", action="store_true", help="log rinci (debug)")
@@ -48,14 +52,22 @@ class Lock:
 
 
 def one_cycle(settings, as_of, hooks) -> bool:
+    from sheets_sync import health
     from sheets_sync.sync import make_context, run_cycle
 
-    ctx = make_context(settings, as_of)
-    ctx.hooks = hooks
+    started = health.now()
     try:
-        rep = run_cycle(ctx)
-    finally:
-        ctx.state.close()
+        ctx = make_context(settings, as_of)
+        ctx.hooks = hooks
+        try:
+            rep = run_cycle(ctx)
+            states = health.opd_states(ctx.state)
+        finally:
+            ctx.state.close()
+    except Exception as e:
+        health.record_failure(settings, _describe(e), started=started)
+        raise
+    health.record_success(settings, rep, started=started, states=states)
     log.info(rep.line())
     for err in rep.errors:
         log.warning(err)
@@ -116,6 +128,9 @@ def main(argv=None) -> int:
 
     logsafe.install(logging.DEBUG if args.verbose else logging.INFO)
     logging.Formatter.converter = lambda *a: dt.datetime.now(WIB).timetuple()
+    if args.check:
+        from sheets_sync import selfcheck
+        return selfcheck.main(args.config)
     try:
         settings = load_settings(args.config)
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None

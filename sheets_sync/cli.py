@@ -42,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--as-of", type=_date, help="tanggal laporan (bawaan hari ini, WIB)")
     v.add_argument("--json", action="store_true", help="keluaran JSON, satu objek per baris data")
 
-    s = sub.add_parser("status", help="tampilkan kemajuan setiap OPD dari siklus terakhir")
+    s = sub.add_parser("status", help="tampilkan kemajuan setiap OPD dan kesehatan pekerja",
+                       description="Menampilkan kemajuan setiap OPD dari siklus terakhir dan isi berkas "
+                                   "kesehatan (state/health.json). Kode keluar 1 bila siklus berhasil "
+                                   "terakhir lebih lama dari 3 × interval sinkron.")
     s.add_argument("--config", default=DEFAULT_CONFIG)
 
     e = sub.add_parser("export", help="tulis data untuk KPK dalam kolom Lampiran III",
@@ -126,6 +129,13 @@ def cmd_status(args) -> int:
     last = state.last_runs(1)
     if last:
         print(f"Siklus terakhir: {last[0][2] or last[0][1]}")
+    from . import health
+    data = health.read(settings)
+    if data is not None:
+        for line in health.lines(data, settings):
+            print(line)
+        if health.stale(data, settings):
+            return 1   # for monitors: `python -m sheets_sync status || kirim-peringatan`
     return 0
 
 

@@ -25,6 +25,7 @@ from . import master as mst
 from .config import WIB, ConfigError, Settings, today_wib
 from .forms import FormSet, load_forms
 from .layout import Problem, SheetData, content_hash, row_hashes
+from .progress import progress
 from .registry import Opd
 from .state import OpdMemory, State
 from .stores import CellWrite, StoreError, Workbook
@@ -120,7 +121,8 @@ def run_cycle(ctx: Context) -> CycleReport:
                 mems[o.code].complete = False   # statuses of old rows are not written; re-read
             elif wb is not None:
                 pending.append(o)
-        _map(ctx, lambda o: _write(ctx, o, fresh[o.code], final[o.code], mems[o.code], rep), pending)
+        _map(ctx, lambda o: _write(ctx, o, fresh[o.code], final[o.code], mems[o.code], rep), pending,
+             "menulis status")
     for code in dirty | set(fresh):
         ctx.state.save_opd(code, mems[code])
     ctx.state.forget_others({o.code for o in opds})
@@ -167,20 +169,22 @@ def _master_inputs(ctx, opds, mems) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _map(ctx, fn, items: list) -> list:
-    """fn over items; in a few threads when the store waits on the network."""
+def _map(ctx, fn, items: list, label: str = "") -> list:
+    """fn over items; in a few threads when the store waits on the network.
+    With a label, long loops show their progress (a bar on a terminal)."""
     workers = min(getattr(ctx.store, "parallel", 1), len(items))
     if workers <= 1:
-        return [fn(x) for x in items]
+        return [fn(x) for x in progress(items, len(items), label)]
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(fn, items))
+        return list(progress(pool.map(fn, items), len(items), label))
 
 
 def _read_many(ctx, opds: list[Opd], mems: dict, rep: CycleReport) -> dict[str, Workbook | None]:
     """Fetch in parallel where the store allows; validate one by one."""
-    fetched = _map(ctx, lambda o: _fetch(ctx, o), opds)
-    return {o.code: _read(ctx, o, mems[o.code], rep, got) for o, got in zip(opds, fetched)}
+    fetched = _map(ctx, lambda o: _fetch(ctx, o), opds, "membaca")
+    return {o.code: _read(ctx, o, mems[o.code], rep, got)
+            for o, got in progress(zip(opds, fetched), len(opds), "memeriksa")}
 
 
 def _fetch(ctx, o: Opd):

@@ -1,0 +1,403 @@
+"""`python jobs.py --check [--config PATH]`: is this installation ready to run?
+
+Prints an Indonesian checklist, one line per check (✓ passed, ✗ failed, – not
+needed here, ! worth a look), each failure followed by how to fix it, and returns
+1 if anything failed. It never sends an e-mail and never writes to a workbook:
+
+- the settings file (and the reminder/mail settings) are valid;
+- the Google credentials file is readable and not readable by every user
+  (Google backend, not with the emulator);
+- Google (or the emulator) answers one Drive listing;
+- the master and its Daftar OPD are readable (number of OPDs; missing workbooks);
+- SMTP: connect, EHLO, STARTTLS/SSL, login, QUIT; or the outbox folder is writable;
+- the data and state folders are writable; the state database is intact;
+- the health file of the last cycle (shown, never a failure).
+
+Run it as the service user (sudo -u sheets-sync ...): as root every folder looks
+writable, and files it might create would belong to root.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sqlite3
+import stat
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+OK, FAIL, SKIP, WARN, INFO = "✓", "✗", "–", "!", "ℹ"
+
+
+@dataclass
+class Line:
+    mark: str
+    text: str
+    fix: str = ""
+
+
+class Checklist:
+    def __init__(self, out=None):
+        self.lines: list[Line] = []
+        self.out = out
+
+    def add(self, mark: str, text: str, fix: str = "") -> Line:
+        line = Line(mark, text, fix)
+        self.lines.append(line)
+        if self.out is not None:
+            print(f"{mark} {text}", file=self.out, flush=True)
+            if fix and mark == FAIL:
+                print(f"    → Perbaiki: {fix}", file=self.out, flush=True)
+        return line
+
+    @property
+    def failed(self) -> list[Line]:
+        return [x for x in self.lines if x.mark == FAIL]
+
+
+# ====================================================================== checks
+def run(config: str | os.PathLike, out=None) -> Checklist:
+    from . import mail, remind
+    from .config import ConfigError, load_settings
+    from .forms import load_forms
+
+    c = Checklist(out)
+    path = Path(config)
+    try:
+        settings = load_settings(path)
+        forms = load_forms(str(settings.forms_file) if settings.forms_file else None)
+        remind.check_settings(settings)
+        mcfg = mail.mail_config(settings)
+    except ConfigError as e:
+        c.add(FAIL, f"Pengaturan tidak valid: {e}",
+              f"sunting {path.resolve()} (contoh lengkap: config/settings.example.yaml), lalu jalankan lagi.")
+        c.add(SKIP, "Pemeriksaan lain dilewati sampai pengaturan benar.")
+        return c
+    except Exception as e:  # noqa: BLE001 - forms.yaml broken, etc.
+        c.add(FAIL, f"Pengaturan tidak dapat dimuat: {type(e).__name__}: {e}",
+              f"periksa {path.resolve()} dan berkas formulir (forms_file).")
+        return c
+    deadline = f", batas {settings.deadline:%d/%m/%Y}" if settings.deadline else ""
+    c.add(OK, f"Pengaturan valid: {settings.path} (backend {settings.backend}, sinkron tiap "
+              f"{settings.sync_minutes} menit, pengingat {settings.reminder_time} WIB{deadline})")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        c.add(WARN, "Dijalankan sebagai root: izin tulis folder selalu tampak benar. Untuk hasil yang "
+                    "sebenarnya: sudo -u sheets-sync /opt/sheets-sync/.venv/bin/python jobs.py --check "
+                    f"--config {settings.path}")
+
+    # ---------------------------------------------------------------- folders
+    if settings.backend == "xlsx":
+        _folder(c, "Folder data", settings.data_dir, must_exist=True,
+                fix=f"buat foldernya dan berikan ke pengguna layanan: sudo install -d -o sheets-sync -g "
+                    f"sheets-sync {settings.data_dir}; letakkan master dan workbook OPD di sana.")
+    else:
+        c.add(SKIP, "Folder data: tidak dipakai (backend google)")
+    _folder(c, "Folder state", settings.state_dir, must_exist=False,
+            fix=f"sudo install -d -o sheets-sync -g sheets-sync {settings.state_dir} (dan cantumkan di "
+                f"ReadWritePaths= layanan systemd).")
+    _state_db(c, settings)
+
+    # ---------------------------------------------------------------- Google
+    store = None
+    if settings.backend == "google":
+        if _credentials(c, settings):
+            store = _google(c, settings, forms)
+    else:
+        c.add(SKIP, "Kredensial Google: tidak diperlukan (backend xlsx)")
+        c.add(SKIP, "Google: tidak dipakai (backend xlsx)")
+        from .stores.xlsx import XlsxStore
+        store = XlsxStore(settings.data_dir, forms, settings.master)
+
+    # ---------------------------------------------------------------- master
+    if store is not None:
+        _registry(c, settings, store)
+    else:
+        c.add(SKIP, "Master dan Daftar OPD: dilewati (Google belum dapat dihubungi)")
+
+    # ---------------------------------------------------------------- mail
+    if mcfg.transport == "smtp":
+        _smtp(c, mcfg)
+    else:
+        _folder(c, "Folder outbox (pengingat ditulis sebagai .eml, transport outbox)", settings.outbox_dir,
+                must_exist=False, fix=f"sudo install -d -o sheets-sync -g sheets-sync {settings.outbox_dir}")
+
+    # ---------------------------------------------------------------- health
+    _health(c, settings)
+    return c
+
+
+def _folder(c: Checklist, what: str, folder: Path, *, must_exist: bool, fix: str) -> bool:
+    folder = Path(folder)
+    if not folder.exists():
+        if must_exist:
+            c.add(FAIL, f"{what} tidak ada: {folder}", fix)
+            return False
+        parent = next((p for p in folder.parents if p.exists()), None)
+        if parent is not None and parent.is_dir() and os.access(parent, os.W_OK | os.X_OK):
+            c.add(OK, f"{what} belum ada, akan dibuat oleh pekerja: {folder}")
+            return True
+        c.add(FAIL, f"{what} belum ada dan tidak dapat dibuat: {folder}", fix)
+        return False
+    if not folder.is_dir():
+        c.add(FAIL, f"{what} bukan folder: {folder}", fix)
+        return False
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".periksa-", suffix=".tmp"):
+            pass
+    except OSError as e:
+        c.add(FAIL, f"{what} tidak dapat ditulis: {folder} ({e.strerror or e})", fix)
+        return False
+    c.add(OK, f"{what} dapat ditulis: {folder}")
+    return True
+
+
+def _state_db(c: Checklist, settings) -> None:
+    db = Path(settings.state_db)
+    if not db.exists():
+        c.add(SKIP, "Basis data state: belum ada (dibuat pada siklus pertama)")
+        return
+    if hasattr(os, "geteuid") and os.geteuid() != db.stat().st_uid:
+        c.add(SKIP, f"Basis data state: dilewati (milik pengguna lain; jalankan --check sebagai pemiliknya, "
+                    f"mis. sudo -u sheets-sync)")
+        return
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        try:
+            result = con.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error as e:
+        result = f"{type(e).__name__}: {e}"
+    if result == "ok":
+        c.add(OK, f"Basis data state utuh (quick_check ok): {db}")
+    else:
+        c.add(FAIL, f"Basis data state rusak: {db} ({result})",
+              "hentikan layanan (systemctl stop sheets-sync), pulihkan cadangan terakhir "
+              "(lihat README: Cadangan), atau pindahkan berkasnya: siklus berikutnya membaca ulang semua OPD "
+              "(pengingat yang sudah terkirim tercatat di berkas lama).")
+
+
+# ------------------------------------------------------------------ Google
+def _credentials(c: Checklist, settings) -> bool:
+    emulator = os.environ.get("SHEETS_EMULATOR_HOST")
+    if emulator:
+        c.add(SKIP, f"Kredensial Google: tidak dipakai (emulator SHEETS_EMULATOR_HOST={emulator})")
+        return True
+    cfg = settings.google or {}
+    kind, key = ("token OAuth", cfg.get("oauth_token")) if cfg.get("oauth_token") else \
+        ("kunci service account", cfg.get("credentials") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"))
+    if not key:
+        c.add(FAIL, "Kredensial Google belum diisi",
+              "isi google.credentials (berkas kunci JSON service account) atau google.oauth_token di "
+              "pengaturan; lihat README bagian Pemasangan.")
+        return False
+    path = Path(key)
+    if not path.is_absolute():
+        path = (Path(settings.path).parent / path).resolve()
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        c.add(FAIL, f"Kredensial Google ({kind}) tidak ditemukan: {path}",
+              f"salin berkasnya ke {path}, lalu: sudo chown root:sheets-sync {path}; sudo chmod 640 {path}")
+        return False
+    except OSError as e:
+        c.add(FAIL, f"Kredensial Google ({kind}) tidak dapat dibaca: {path} ({e.strerror or e})",
+              f"sudo chown root:sheets-sync {path}; sudo chmod 640 {path}")
+        return False
+    if mode & stat.S_IROTH or mode & stat.S_IWOTH:
+        c.add(FAIL, f"Kredensial Google ({kind}) dapat dibaca semua pengguna (mode {stat.S_IMODE(mode):03o}): {path}",
+              f"sudo chmod 640 {path}; sudo chown root:sheets-sync {path} (hanya pekerja yang boleh membacanya). "
+              f"Bila berkas ini pernah terbuka untuk umum, buat kunci baru di Google Cloud dan hapus yang lama.")
+        return False
+    try:
+        info = json.loads(text)
+    except ValueError:
+        c.add(FAIL, f"Kredensial Google ({kind}) bukan JSON: {path}",
+              "unduh ulang berkas kunci JSON dari Google Cloud Console (IAM → Service accounts → Keys).")
+        return False
+    if kind == "kunci service account":
+        if info.get("type") != "service_account" or not info.get("client_email") or not info.get("private_key"):
+            c.add(FAIL, f"Berkas {path} bukan kunci service account (type/client_email/private_key tidak ada)",
+                  "unduh kunci JSON service account (bukan client OAuth) dari Google Cloud Console, atau "
+                  "pakai google.oauth_token untuk token OAuth.")
+            return False
+        who = f"service account {info['client_email']}"
+    else:
+        if not info.get("refresh_token"):
+            c.add(FAIL, f"Token OAuth {path} tidak berisi refresh_token",
+                  "buat ulang token dengan persetujuan offline (lihat README bagian OAuth).")
+            return False
+        who = "token OAuth pengguna"
+    c.add(OK, f"Kredensial Google terbaca: {path} ({who}, mode {stat.S_IMODE(mode):03o})")
+    return True
+
+
+def _google(c: Checklist, settings, forms):
+    """One Drive listing through the store; returns the store, or None."""
+    from .stores.google import GoogleStore
+    from .stores.google_http import GoogleSession, load_credentials
+
+    cfg = settings.google or {}
+    emulator = os.environ.get("SHEETS_EMULATOR_HOST")
+    where = f"emulator {emulator}" if emulator else "Google Drive"
+    try:
+        session = GoogleSession(load_credentials(cfg), max_attempts=2, timeout=15, backoff=0.2, max_backoff=1)
+        store = GoogleStore(settings, forms, session=session)
+        store._save_cache = lambda: None   # a check writes nothing (not even the worker's cache)
+        listing = store._list()
+    except Exception as e:  # noqa: BLE001 - every cause becomes a line with a fix
+        reason, fix = _google_failure(e, where)
+        c.add(FAIL, f"{where} tidak dapat dihubungi: {reason}", fix)
+        return None
+    scope = " di folder google.folder_id" if cfg.get("folder_id") else ""
+    c.add(OK, f"{where} terjangkau: satu daftar Drive, {len(listing)} spreadsheet terlihat{scope}")
+    store._listing = listing
+    return store
+
+
+def _google_failure(e: Exception, where: str) -> tuple[str, str]:
+    from .logsafe import mask
+
+    cause = e.__cause__ or e
+    name = type(cause).__name__
+    text = mask(str(cause))[:200]
+    if "RefreshError" in name or "TransportError" in name and "oauth2" in text:
+        return (f"kredensial ditolak ({name})",
+                "kunci/token sudah dicabut atau salah proyek; buat kunci baru dan aktifkan Google Sheets API "
+                "serta Google Drive API di proyek itu.")
+    problem = getattr(e, "problem", None)
+    code = problem.code if problem is not None else ""
+    if code in ("WB_NO_ACCESS", "WB_NOT_FOUND"):
+        return ("akses ditolak (403/404)",
+                "aktifkan Google Drive API dan Google Sheets API di proyek Google Cloud, dan bagikan shared "
+                "drive/folder musim ini ke alamat service account sebagai Editor.")
+    if "ConnectionError" in name or "Timeout" in name or "jaringan" in text or isinstance(cause, OSError):
+        hint = ("jalankan emulatornya (python -m tests.google_emulator --port PORT) atau kosongkan "
+                "SHEETS_EMULATOR_HOST" if "emulator" in where else
+                "pastikan VM bisa keluar ke https://www.googleapis.com (DNS, firewall, proxy).")
+        return f"jaringan ({name})", hint
+    return f"{name}: {text}", "lihat pesan di atas; jalankan lagi dengan -v untuk rincian."
+
+
+def _registry(c: Checklist, settings, store) -> None:
+    from .codes import render
+
+    master = settings.master if settings.backend == "xlsx" else f"spreadsheet {store.master_id}"
+    try:
+        opds, notes = store.read_registry()
+    except Exception as e:  # noqa: BLE001
+        problem = getattr(e, "problem", None)
+        why = render(problem.code, **problem.params) if problem is not None else f"{type(e).__name__}: {e}"
+        c.add(FAIL, f"Master ({master}) tidak dapat dibaca: {why}",
+              "perbaiki atau pulihkan workbook master (harus .xlsx tanpa kata sandi, dengan tab Daftar OPD).")
+        return
+    sheet = store.forms.registry["sheet"]
+    if not opds:
+        c.add(FAIL, f"Master ({master}): Daftar OPD kosong atau tidak terbaca"
+                    + (f" ({'; '.join(notes[:3])})" if notes else ""),
+              f"isi tab '{sheet}' di master (satu baris per OPD: kode, nama, e-mail kontak, berkas/tautan), "
+              f"atau perbaiki master/data_dir di pengaturan. Untuk memulai dari nol: python -m sheets_sync "
+              f"provision.")
+        return
+    c.add(OK, f"Master dan Daftar OPD terbaca ({master}): {len(opds)} OPD aktif")
+    for note in notes[:5]:
+        c.add(WARN, f"Daftar OPD: {note}")
+    try:
+        revs = store.revisions(opds)
+    except Exception:  # noqa: BLE001 - informative only
+        return
+    missing = [o.code for o in opds if revs.get(o.code) is None]
+    if missing:
+        c.add(WARN, f"Workbook OPD ditemukan: {len(opds) - len(missing)} dari {len(opds)} (belum ada: "
+                    f"{', '.join(missing[:10])}{' …' if len(missing) > 10 else ''}); dilaporkan di Rekap")
+    else:
+        c.add(OK, f"Workbook OPD ditemukan: {len(opds)} dari {len(opds)}")
+
+
+# ------------------------------------------------------------------ SMTP
+def _smtp(c: Checklist, mcfg) -> None:
+    from . import mail
+
+    cfg = dataclasses.replace(mcfg, timeout_seconds=min(mcfg.timeout_seconds, 15))
+    where = f"SMTP {cfg.host}:{cfg.port} ({cfg.security})"
+    transport = mail.SmtpTransport(cfg)
+    try:
+        transport._connect()
+    except mail.SendError as e:
+        c.add(FAIL, f"{where}: {e.reason}", _smtp_fix(cfg, e))
+        return
+    except Exception as e:  # noqa: BLE001
+        c.add(FAIL, f"{where}: {type(e).__name__}: {mail.mask_all(e)}", _smtp_fix(cfg, None))
+        return
+    finally:
+        transport.close()   # QUIT; nothing was sent
+    tls = {"ssl": "TLS (SSL)", "starttls": "STARTTLS", "none": "tanpa TLS"}[cfg.security]
+    login = f"login sebagai {mail.mask(cfg.user)} diterima" if cfg.user or cfg.oauth2_file else \
+        "tanpa login (SMTP_USER kosong)"
+    c.add(OK, f"{where}: terhubung, {tls}, {login}; tidak ada e-mail yang dikirim")
+
+
+def _smtp_fix(cfg, e) -> str:
+    reason = (e.reason if e is not None else "").lower()
+    if e is not None and e.code in (530, 534, 535, 454) or "login" in reason:
+        return ("periksa SMTP_USER dan SMTP_PASSWORD di /etc/sheets-sync/env (atau .env di sebelah pengaturan). "
+                "Gmail: pakai sandi aplikasi 16 huruf (Akun Google → Keamanan → Verifikasi 2 Langkah → "
+                "Sandi aplikasi), bukan sandi akun.")
+    if "certificate" in reason or "sertifikat" in reason or "ssl" in reason:
+        return ("sertifikat server tidak dipercaya atau SMTP_SECURITY tidak cocok dengan port (465 = ssl, "
+                "587 = starttls); untuk relay dengan sertifikat sendiri isi mail.ca_file.")
+    return (f"periksa SMTP_HOST ({cfg.host}), SMTP_PORT ({cfg.port}) dan SMTP_SECURITY ({cfg.security}); "
+            f"Gmail: smtp.gmail.com 587 starttls atau 465 ssl. Pastikan VM boleh keluar ke port itu "
+            f"(firewall/penyedia cloud sering menutup port 25).")
+
+
+# ------------------------------------------------------------------ health
+def _health(c: Checklist, settings) -> None:
+    from . import health
+
+    _worker(c, settings)
+    data = health.read(settings)
+    if data is None:
+        c.add(SKIP, "Kesehatan: belum ada siklus pekerja (state/health.json belum ada)")
+        return
+    for line in health.lines(data, settings):
+        warn = line.startswith("PERINGATAN") or line.startswith("Kegagalan") or "galat" in line
+        c.add(WARN if warn else INFO, line.strip())
+
+
+def _worker(c: Checklist, settings) -> None:
+    """Is a worker holding the lock right now? (Never creates the lock file.)"""
+    import fcntl
+
+    lock = Path(settings.lock_file)
+    if not lock.exists():
+        c.add(SKIP, "Pekerja: belum pernah berjalan dengan pengaturan ini")
+        return
+    try:
+        with open(lock) as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                c.add(INFO, f"Pekerja sedang berjalan (kunci {lock} dipegang)")
+                return
+            fcntl.flock(f, fcntl.LOCK_UN)
+    except OSError:
+        return
+    c.add(INFO, "Pekerja tidak sedang berjalan (systemctl start sheets-sync untuk menjalankannya)")
+
+
+# ====================================================================== main
+def main(config, out=None) -> int:
+    out = out if out is not None else sys.stdout
+    print(f"Pemeriksaan sheets_sync ({Path(config)})", file=out)
+    c = run(config, out)
+    bad = c.failed
+    if bad:
+        print(f"Hasil: {len(bad)} pemeriksaan gagal. Perbaiki baris bertanda {FAIL} lalu jalankan lagi: "
+              f"python jobs.py --check --config {config}", file=out)
+        return 1
+    print("Hasil: semua pemeriksaan lulus.", file=out)
+    return 0
