@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dry-run", action="store_true", help="hanya tampilkan, jangan kirim")
     r.add_argument("--preview", metavar="KODE_OPD", help="tulis satu e-mail ke berkas untuk dilihat")
     r.add_argument("--out", help="folder/berkas pratinjau (bawaan: folder outbox)")
+    pv = sub.add_parser("provision", help="buat atau perbaiki workbook setiap OPD dari Daftar OPD",
+                        description="Membuat workbook/spreadsheet OPD yang belum ada dan melengkapi yang sudah "
+                                    "ada (tab, validasi, proteksi, warna status) tanpa mengubah isian.")
+    pv.add_argument("--config", default=DEFAULT_CONFIG)
+    pv.add_argument("--dry-run", action="store_true", help="hanya tampilkan apa yang akan dilakukan")
+    pv.add_argument("--registry-csv", metavar="PATH",
+                    help="isi Daftar OPD dari CSV ini bila masih kosong (bawaan: config/opd.example.csv)")
     return p
 
 
@@ -155,4 +162,10 @@ def cmd_remind(args) -> int:
     return remind.cli(args, load_settings(args.config))
 
 
-COMMANDS = {"remind": cmd_remind, "demo": cmd_demo, "validate": cmd_validate, "status": cmd_status, "export": cmd_export}
+def cmd_provision(args) -> int:
+    from . import provision
+
+    return provision.cli(args, load_settings(args.config))
+
+
+COMMANDS = {"provision": cmd_provision, "remind": cmd_remind, "demo": cmd_demo, "validate": cmd_validate, "status": cmd_status, "export": cmd_export}

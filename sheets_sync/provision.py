@@ -1,0 +1,411 @@
+"""`python -m sheets_sync provision`: create or repair every OPD's workbook from
+config/forms.yaml and the registry (Daftar OPD), for both backends.
+
+What a provisioned form tab looks like (same on both backends):
+  row 1   the form's title (forms.yaml `title`)
+  row 2   the form's headers exactly as forms.yaml, then Status | Keterangan | Diperiksa
+  row 3…  data; phone columns formatted as text, date columns with a date validation
+          and a dd/mm/yyyy input message, choice columns as a dropdown (not strict, so
+          an OCR variant still reaches the validator), the status columns protected
+          and coloured (OK green, PERIKSA yellow, SALAH red), rows 1-2 frozen.
+Plus a "Petunjuk" tab rendered from templates/petunjuk.txt.j2.
+
+Provisioning never writes a cell value except rows 1-2 of a tab it creates and the
+Petunjuk tab it creates. Repairs (a deleted tab, a removed validation, a lost
+protection or colouring) only add what is missing, at the columns where the tab's
+headers actually are (found the way the worker finds them, sheets_sync/layout.py).
+
+This module is backend-neutral: the workbook spec, the Petunjuk text, the registry
+bootstrap and the report. provision_xlsx.py and provision_google.py do the work.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from .fields import as_text, is_blank
+from .forms import FORMS_YAML, Form, FormSet, load_forms, norm_header
+from .layout import Problem, STATUS_KEYS, locate_form
+from .registry import Opd, _find_header, parse_registry, registry_header
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+DEFAULT_REGISTRY_CSV = FORMS_YAML.parent / "opd.example.csv"
+PETUNJUK = "Petunjuk"
+PILIHAN = "Pilihan"           # .xlsx only: hidden tab holding long dropdown lists
+HEADER_ROW = 2                # row 1 = title, row 2 = headers, data from row 3
+LOCALE, TIME_ZONE = "id_ID", "Asia/Jakarta"
+DATE_HINT = "Tulis tanggal sebagai dd/mm/yyyy, contoh 13/10/2023."
+CHOICE_HINT = "Pilih dari daftar."
+STATUS_COLORS = {   # background, text: the usual "good / neutral / bad" cell styles
+    "OK": ("C6EFCE", "006100"),
+    "PERIKSA": ("FFEB9C", "9C5700"),
+    "SALAH": ("FFC7CE", "9C0006"),
+}
+SPEC_VERSION = 1              # bump when what a provisioned workbook holds changes
+
+
+class ProvisionError(Exception):
+    """One OPD (or the master) could not be provisioned; the message is Indonesian."""
+
+
+# ------------------------------------------------------------------ the spec
+def status_headers(forms: FormSet) -> list[str]:
+    return [forms.status_headers[k] for k in STATUS_KEYS]
+
+
+def tab_headers(form: Form, forms: FormSet) -> list[str]:
+    return [c.header for c in form.columns] + status_headers(forms)
+
+
+def distinct_choices(column) -> list[str]:
+    """A column's choices without repeats (Auditor BPK is two slots, one choice)."""
+    out = []
+    for c in column.rules.get("choices") or ():
+        if c not in out:
+            out.append(c)
+    return out
+
+
+def column_widths_px(form: Form) -> list[int]:
+    """Pixel widths of the form's columns then the three status columns."""
+    out = []
+    for c in form.columns:
+        if c.type == "row_number":
+            out.append(50)
+        elif c.type == "choice":
+            out.append(360)
+        elif c.type in ("name", "address_email"):
+            out.append(240)
+        else:
+            out.append(max(110, min(260, 8 * len(c.header) + 16)))
+    return out + [90, 380, 150]
+
+
+def wanted_aspects(form: Form) -> list[str]:
+    """What a provisioned tab of this form has beyond its header rows."""
+    out = []
+    for c in form.columns:
+        if c.type in ("phone", "date"):
+            out.append(f"format:{c.key}")
+        if c.type in ("date", "choice"):
+            out.append(f"validation:{c.key}")
+    return out + ["protect:status", "protect:header"] + [f"cf:{s}" for s in STATUS_COLORS]
+
+
+def describe(aspects, form: Form | None = None) -> list[str]:
+    """Indonesian words for a list of aspects (what was created or repaired)."""
+    out = []
+    for a in aspects:
+        kind, _, key = a.partition(":")
+        if kind == "format":
+            col = form.column(key)
+            text = f"format {'teks' if col.type == 'phone' else 'tanggal'} kolom \"{col.header}\""
+        elif kind == "validation":
+            text = f"validasi kolom \"{form.column(key).header}\""
+        elif a == "protect:status":
+            text = "proteksi kolom status"
+        elif a == "protect:header":
+            text = "proteksi baris judul"
+        elif kind == "cf":
+            text = "warna status"
+        else:
+            text = a
+        if text not in out:
+            out.append(text)
+    return out
+
+
+def spreadsheet_name(settings, opd: Opd) -> str:
+    return f"{opd.code} - SPI {settings.year} - {opd.name}"
+
+
+def fingerprint(settings, forms: FormSet, opd: Opd) -> str:
+    """What provisioning this OPD's spreadsheet depends on (not its data): when it is
+    unchanged and the file's version did not move, there is nothing to look at."""
+    spec = {"v": SPEC_VERSION, "name": spreadsheet_name(settings, opd), "status": status_headers(forms),
+            "forms": [[k, tab_headers(forms[k], forms), wanted_aspects(forms[k]),
+                       [distinct_choices(c) for c in forms[k].columns if c.type == "choice"]]
+                      for k in opd.forms]}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# -------------------------------------------------------------------- layout
+@dataclass
+class Layout:
+    """Where a form sits in a tab: 1-based header row and columns."""
+    header_row: int
+    columns: dict[str, int]
+    status: dict[str, int]
+
+    @property
+    def status_span(self) -> tuple[int, int]:
+        return min(self.status.values()), max(self.status.values())
+
+    @property
+    def input_span(self) -> tuple[int, int]:
+        return 1, max(self.columns.values())
+
+
+def fresh_layout(form: Form) -> Layout:
+    n = len(form.columns)
+    return Layout(HEADER_ROW, {c.key: i for i, c in enumerate(form.columns, start=1)},
+                  {k: n + i for i, k in enumerate(STATUS_KEYS, start=1)})
+
+
+def found_layout(grid: list[list], form: Form, forms: FormSet, title: str) -> Layout | Problem:
+    found = locate_form(grid, form, forms, title)
+    if isinstance(found, Problem):
+        return found
+    return Layout(found.header_row, dict(found.columns), dict(found.status_columns))
+
+
+# ------------------------------------------------------------------ texts
+@lru_cache(maxsize=2)
+def environment(folder: str = str(TEMPLATES)) -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined,
+                              autoescape=False, trim_blocks=True, lstrip_blocks=True)
+
+
+def _inspektorat(settings) -> dict:
+    i = settings.inspektorat or {}
+    emails = i.get("email") or []
+    if isinstance(emails, str):
+        emails = [emails]
+    return {"nama": i.get("nama") or "Inspektorat Daerah", "kontak": i.get("kontak") or "",
+            "email": ", ".join(emails)}
+
+
+def inspektorat_emails(settings) -> list[str]:
+    emails = (settings.inspektorat or {}).get("email") or []
+    return [emails] if isinstance(emails, str) else [str(e) for e in emails]
+
+
+def petunjuk_lines(settings, forms: FormSet, form_keys) -> list[str]:
+    """The Petunjuk tab, one string per row ("# " = heading)."""
+    ctx = {
+        "year": settings.year,
+        "deadline": _long_date(settings.deadline) if settings.deadline else "",
+        "status": dict(forms.status_headers),
+        "inspektorat": _inspektorat(settings),
+        "forms": [{"key": f.key, "title": f.title, "sheet": f.sheet, "at_least_one": f.at_least_one,
+                   "complete": f.complete, "slots": len(_slots(f)),
+                   "columns": [{"header": c.header, "type": c.type, "required": c.required,
+                                "if_missing": c.if_missing, "rules": c.rules, "choices": distinct_choices(c)}
+                               for c in f.columns]}
+                  for f in (forms[k] for k in form_keys)],
+    }
+    text = environment().get_template("petunjuk.txt.j2").render(ctx)
+    lines = text.rstrip("\n").split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    return lines
+
+
+def _slots(form: Form) -> list:
+    key = form.complete.get("all_choices")
+    return list(form.column(key).rules.get("choices") or []) if key else []
+
+
+def share_message(settings, opd: Opd | None) -> str:
+    ctx = {"year": settings.year, "opd": {"code": opd.code, "name": opd.name} if opd else None,
+           "inspektorat": _inspektorat(settings)}
+    return " ".join(environment().get_template("share_message.txt.j2").render(ctx).split())
+
+
+MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
+          "Oktober", "November", "Desember")
+
+
+def _long_date(d: dt.date) -> str:
+    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+
+
+# ------------------------------------------------------------------ registry
+def read_registry_csv(path: Path, forms: FormSet) -> list[list]:
+    """The CSV's rows in registry column order (header not included)."""
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    if not rows:
+        return []
+    spec = forms.registry["columns"]
+    where = {}
+    for i, h in enumerate(rows[0]):
+        for c in spec:
+            if norm_header(h) == norm_header(c["header"]):
+                where.setdefault(c["key"], i)
+    missing = [c["header"] for c in spec if c.get("required") and c["key"] not in where]
+    if missing:
+        raise ValueError(f"{path}: kolom {', '.join(missing)} tidak ada di baris judul CSV.")
+    return [[(r[where[c["key"]]].strip() if c["key"] in where and where[c["key"]] < len(r) else "")
+             for c in spec] for r in rows[1:]]
+
+
+@dataclass
+class RegistryEdit:
+    """Cells to write into Daftar OPD: bootstrap rows and/or new links."""
+    cells: dict[tuple[int, int], object] = field(default_factory=dict)   # (row, col) 1-based
+    grid: list[list] = field(default_factory=list)                       # the registry after the edit
+    bootstrapped: int = 0
+    source: str = ""
+
+    def set(self, row: int, col: int, value) -> None:
+        self.cells[(row, col)] = value
+        while len(self.grid) < row:
+            self.grid.append([])
+        r = list(self.grid[row - 1])
+        r += [None] * (col - len(r))
+        r[col - 1] = value
+        self.grid[row - 1] = r
+
+
+def load_registry(grid: list[list], forms: FormSet, csv_path, *, keep_links: bool, out):
+    """OPDs of the registry, bootstrapped from a CSV when it has none.
+    Returns (opds, notes, RegistryEdit)."""
+    edit = RegistryEdit(grid=[list(r) for r in grid])
+    opds, notes = parse_registry(grid, forms) if grid else ([], [])
+    spec = forms.registry["columns"]
+    has_rows = _registry_has_rows(grid, forms)
+    if csv_path and has_rows:
+        out(f"Daftar OPD sudah berisi {len(opds)} OPD aktif; --registry-csv {csv_path} tidak dipakai.")
+    if has_rows:
+        return opds, notes, edit
+    source = Path(csv_path) if csv_path else DEFAULT_REGISTRY_CSV
+    rows = read_registry_csv(source, forms)
+    header_at, cols = _find_header(grid, spec) if grid else (None, {})
+    if header_at is None:
+        header_at, cols = 1, {c["key"]: i for i, c in enumerate(spec, start=1)}
+        for c, h in enumerate(registry_header(forms), start=1):
+            edit.set(1, c, h)
+    berkas = next(i for i, c in enumerate(spec) if c["key"] == "berkas")
+    for r, values in enumerate(rows, start=header_at + 1):
+        if not keep_links:
+            values = list(values)
+            values[berkas] = ""      # .xlsx file names mean nothing to Google
+        for c, v in zip(spec, values):
+            if c["key"] in cols and v != "":
+                edit.set(r, cols[c["key"]], v)
+    edit.bootstrapped, edit.source = len(rows), str(source)
+    how = "berkas --registry-csv" if csv_path else "contoh bawaan"
+    out(f"Daftar OPD kosong: diisi {len(rows)} OPD dari {how} {_short(source)}.")
+    opds, notes = parse_registry(edit.grid, forms)
+    return opds, notes, edit
+
+
+def _registry_has_rows(grid, forms) -> bool:
+    header_at, cols = _find_header(grid, forms.registry["columns"]) if grid else (None, {})
+    if header_at is None:
+        return False
+    return any(not is_blank(v) for row in grid[header_at:] for v in row)
+
+
+def link_cell(edit: RegistryEdit, forms: FormSet, opd: Opd, link: str) -> None:
+    """Put an OPD's workbook link/file name into its "Berkas / Tautan" cell (adding
+    the column's header when the registry lacks that column)."""
+    spec = forms.registry["columns"]
+    header_at, cols = _find_header(edit.grid, spec)
+    if header_at is None:
+        return
+    col = cols.get("berkas")
+    if col is None:
+        header = edit.grid[header_at - 1]
+        col = max([c for c, v in enumerate(header, start=1) if not is_blank(v)] + [0]) + 1
+        edit.set(header_at, col, next(c["header"] for c in spec if c["key"] == "berkas"))
+    edit.set(opd.row, col, link)
+
+
+def _short(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+# -------------------------------------------------------------------- report
+ACTIONS = ("created", "repaired", "unchanged", "skipped", "failed")
+WORDS = {"created": "dibuat", "repaired": "diperbaiki", "unchanged": "tidak diubah",
+         "skipped": "dilewati", "failed": "gagal"}
+DRY_WORDS = {"created": "akan dibuat", "repaired": "akan diperbaiki"}
+
+
+@dataclass
+class OpdResult:
+    code: str
+    action: str
+    details: list[str] = field(default_factory=list)
+    link: str = ""
+
+    def line(self, dry_run: bool) -> str:
+        word = (DRY_WORDS if dry_run else {}).get(self.action, WORDS[self.action])
+        text = f"{self.code:<14} {word}"
+        if self.details:
+            text += ": " + "; ".join(self.details)
+        return text
+
+
+@dataclass
+class Report:
+    dry_run: bool = False
+    results: list[OpdResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    requests: int | None = None
+
+    def count(self, action: str) -> int:
+        return sum(r.action == action for r in self.results)
+
+    def summary(self) -> str:
+        parts = [f"{self.count(a)} {(DRY_WORDS if self.dry_run else {}).get(a, WORDS[a])}" for a in ACTIONS]
+        text = f"Ringkasan: {len(self.results)} OPD — " + ", ".join(parts)
+        if self.requests is not None:
+            text += f"; permintaan Google: {self.requests}"
+        return text + (" (uji coba, tidak ada yang diubah)." if self.dry_run else ".")
+
+    @property
+    def ok(self) -> bool:
+        return self.count("failed") == 0
+
+
+# ------------------------------------------------------------- entry points
+def provision(settings, *, dry_run: bool = False, registry_csv=None, out=print, store=None) -> Report:
+    forms = load_forms(str(settings.forms_file) if settings.forms_file else None)
+    if settings.backend == "google":
+        from .provision_google import GoogleProvisioner
+        worker = GoogleProvisioner(settings, forms, store=store, out=out)
+    else:
+        from .provision_xlsx import XlsxProvisioner
+        worker = XlsxProvisioner(settings, forms, out=out)
+    return worker.run(dry_run=dry_run, registry_csv=registry_csv)
+
+
+def cli(args, settings) -> int:
+    def out(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        rep = provision(settings, dry_run=args.dry_run, registry_csv=args.registry_csv, out=out)
+    except (OSError, ValueError, ProvisionError) as e:
+        print(f"Provision gagal: {e}", file=sys.stderr)
+        return 2
+    return 0 if rep.ok else 1
+
+
+def emit(rep: Report, out) -> None:
+    for note in rep.notes:
+        out(note)
+    out(rep.summary())
+
+
+__all__ = ["provision", "cli", "Report", "OpdResult", "Layout", "fresh_layout", "found_layout",
+           "petunjuk_lines", "wanted_aspects", "tab_headers", "as_text"]
