@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def atomic_save(book, path: Path, before_replace=None) -> None:
     """Save beside the target and rename over it: a reader never sees half a file.
     `before_replace()` may raise to abandon the save (the target changed meanwhile)."""
     path = Path(path)
+    _forget_leftovers(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -57,3 +59,17 @@ def atomic_save(book, path: Path, before_replace=None) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _forget_leftovers(path: Path) -> None:
+    """A process killed while saving (SIGKILL, power loss) leaves its half-written
+    '.<name>.<random>.tmp' beside the target; remove those of this target (only the
+    mkstemp pattern) before saving it again, so that they do not pile up in a folder
+    the OPD staff see."""
+    pattern = re.compile(rf"\.{re.escape(path.stem)}\.[a-z0-9_]{{8}}\.tmp")
+    try:
+        for p in path.parent.iterdir():
+            if pattern.fullmatch(p.name):
+                p.unlink(missing_ok=True)
+    except OSError:
+        pass
