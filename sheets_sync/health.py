@@ -84,6 +84,8 @@ def write(settings, data: dict) -> None:
     path = Path(settings.health_file)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.glob(".health.*.tmp"):   # left by a worker killed while writing
+            old.unlink(missing_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".health.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -1,0 +1,68 @@
+"""A warm worker launcher for the kill tests: `python -m tests.reliability.forker`.
+
+Importing pandas, openpyxl, gspread and the package takes most of a second, far
+longer than a small cycle; a kill timed over "process start to exit" would mostly
+land in the imports. This process imports everything once, then for each request
+forks a child that runs `jobs.main(argv)` exactly as `python jobs.py argv` would
+(fresh logging, its own lock, its own SQLite connection), and reports the child's
+pid and then its exit status. The test kills the child with SIGKILL.
+
+Protocol (JSON lines): stdin {"argv": [...], "log": PATH}; stdout {"pid": N}, then
+{"pid": N, "exit": CODE} or {"pid": N, "signal": SIG}.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def _preload() -> None:
+    import gspread  # noqa: F401
+    import openpyxl  # noqa: F401
+    import pandas  # noqa: F401
+
+    import jobs  # noqa: F401
+    from sheets_sync import health, mail, master, remind, sync, validate  # noqa: F401
+    from sheets_sync.stores import google, xlsx  # noqa: F401
+
+
+def _child(argv: list[str], log: str) -> None:
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    code = 1
+    try:
+        import jobs
+        code = jobs.main(argv)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    except BaseException:  # noqa: BLE001
+        import traceback
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code or 0)
+
+
+def main() -> int:
+    _preload()
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _child(req["argv"], req["log"])
+        print(json.dumps({"pid": pid}), flush=True)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            print(json.dumps({"pid": pid, "signal": os.WTERMSIG(status)}), flush=True)
+        else:
+            print(json.dumps({"pid": pid, "exit": os.WEXITSTATUS(status)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Shared pieces of the fault suite: the soak switch, a warm worker launcher, and
+what an outside observer can see of a deployment (status cells, Rekap, outbox,
+ledger), for both backends."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import openpyxl
+
+ROOT = Path(__file__).resolve().parents[2]
+SOAK = os.environ.get("SOAK", "").strip() not in ("", "0", "false", "no")
+REKAP_KEEP = ("Kode OPD", "Formulir", "Baris", "OK", "PERIKSA", "SALAH", "Keadaan", "Slot Ahli", "Catatan")
+
+
+def scaled(default: int, soak: int) -> int:
+    return soak if SOAK else default
+
+
+# ------------------------------------------------------------------ launcher
+class Forker:
+    """tests/reliability/forker.py as a subprocess: jobs.main in warm forked children."""
+
+    def __init__(self, env: dict | None = None):
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.reliability.forker"], cwd=ROOT,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env={**os.environ, **(env or {})})
+        assert json.loads(self.proc.stdout.readline()) == {"ready": True}
+
+    def start(self, argv: list[str], log: Path) -> int:
+        self.proc.stdin.write(json.dumps({"argv": [str(a) for a in argv], "log": str(log)}) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())["pid"]
+
+    def wait(self) -> dict:
+        return json.loads(self.proc.stdout.readline())
+
+    def run(self, argv: list[str], log: Path) -> dict:
+        self.start(argv, log)
+        return self.wait()
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+# ------------------------------------------------------------------ looking
+def quiet_settings(settings, folder: Path):
+    """The same deployment seen by an observer whose Google cache lives elsewhere,
+    so that looking never changes what the worker remembers."""
+    return dataclasses.replace(settings, state_dir=Path(folder))
+
+
+def store_for(settings):
+    from sheets_sync.forms import load_forms
+    from sheets_sync.sync import make_store
+    forms = load_forms(str(settings.forms_file) if settings.forms_file else None)
+    return make_store(quiet_settings(settings, tempfile.mkdtemp(prefix="observer-")), forms), forms
+
+
+def status_cells(settings) -> dict:
+    """{(opd, form, row): (Status, Keterangan, Diperiksa filled?)} for every row that
+    shows a status or has input."""
+    store, _ = store_for(settings)
+    opds, _ = store.read_registry()
+    out = {}
+    for o in opds:
+        wb = store.read_workbook(o)
+        for key, sheet in wb.sheets.items():
+            cur = sheet.current
+            for row, vals in zip(cur.index.tolist(), cur.to_numpy(dtype=object).tolist()):
+                s, n, c = (_text(v) for v in vals)
+                if s or n or c:
+                    out[(o.code, key, int(row))] = (s, n, bool(c))
+    return out
+
+
+def inputs(settings) -> dict:
+    """{(opd, tab title, row): tuple of the form's input cells} as they are now."""
+    store, _ = store_for(settings)
+    opds, _ = store.read_registry()
+    out = {}
+    for o in opds:
+        wb = store.read_workbook(o)
+        for key, sheet in wb.sheets.items():
+            for row, vals in zip(sheet.frame.index.tolist(), sheet.frame.to_numpy(dtype=object).tolist()):
+                out[(o.code, sheet.title, int(row))] = tuple(_text(v) for v in vals)
+    return out
+
+
+def rekap(settings) -> dict:
+    """The Rekap tab of the master as the Inspektorat sees it: code -> kept columns."""
+    store, _ = store_for(settings)
+    if settings.backend == "xlsx":
+        from sheets_sync.stores.xlsx import _grids
+        grid = _grids(store.master_path, only="Rekap").get("Rekap") or []
+    else:
+        grid = store._batch_get(store.master_id, ["Rekap"])["Rekap"]
+    head = next(i for i, r in enumerate(grid) if r and "Kode OPD" in r)
+    header = list(grid[head])
+    cols = [header.index(h) for h in REKAP_KEEP]
+    out = {}
+    for r in grid[head + 1:]:
+        r = list(r) + [None] * (len(header) - len(r))
+        if r and _text(r[0]):
+            out[_text(r[0])] = tuple(_text(r[c]) for c in cols)
+    return out
+
+
+def _text(v) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).strip()
+
+
+def result(settings) -> dict:
+    return {"cells": status_cells(settings), "rekap": rekap(settings)}
+
+
+# ------------------------------------------------------------------ integrity
+def open_every_workbook(folder: Path) -> list[str]:
+    """Names of the .xlsx files in a folder; each must open with openpyxl."""
+    names = []
+    for path in sorted(Path(folder).glob("*.xlsx")):
+        wb = openpyxl.load_workbook(path)
+        wb.close()
+        names.append(path.name)
+    return names
+
+
+def integrity(db: Path) -> str:
+    if not Path(db).exists():
+        return "ok"
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        return con.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        con.close()
+
+
+SLOT = re.compile(r"^(spi-\d{4}-.+-(?:h[+-]?\d*|digest)-\d{8})\.[0-9a-f]+\.eml$")
+
+
+def outbox_slots(outbox: Path) -> Counter:
+    """Reminder .eml files per slot (the Message-ID without its per-installation digest)."""
+    out = Counter()
+    for p in Path(outbox).glob("*.eml"):
+        m = SLOT.match(p.name)
+        out[m.group(1) if m else p.name] += 1
+    return out
+
+
+def ledger(db: Path) -> dict:
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        return {(o, k, d): s for o, k, d, s in con.execute("SELECT opd, kind, slot_date, status FROM reminders")}
+    finally:
+        con.close()
