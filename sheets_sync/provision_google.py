@@ -59,6 +59,7 @@ INSPECT_FIELDS = (
     "userEnteredFormat(numberFormat(type))))))")
 TABS_FIELDS = "properties(title,locale,timeZone),sheets(properties(sheetId,title,index))"
 HEADER_BG, STATUS_BG = "EEEEEE", "DDEBF7"
+LOCALES = (LOCALE, "in_ID")   # Indonesian has had both codes; either is the id_ID locale
 
 
 def _rgb(hexa: str) -> dict:
@@ -104,10 +105,15 @@ class GoogleProvisioner:
         grid, tab_missing, master_rev = self._registry(listing)
         opds, notes, edit = load_registry(grid, self.forms, registry_csv, keep_links=False, out=self.out)
         rep.notes += notes
-        targets = []
+        targets, owner = [], {}
         for opd in opds:
             try:
-                targets.append((opd, *self._target(opd, listing)))
+                sid, how = self._target(opd, listing)
+                if sid is not None and sid in owner:
+                    raise ProvisionError(f"tautannya sama dengan OPD {owner[sid]}; satu spreadsheet hanya "
+                                         f"untuk satu OPD")
+                owner.setdefault(sid, opd.code)
+                targets.append((opd, sid, how))
             except ProvisionError as e:
                 targets.append((opd, None, str(e)))
         with ThreadPoolExecutor(self.parallel) as pool:
@@ -296,7 +302,7 @@ class GoogleProvisioner:
         sheets = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
         props = meta.get("properties", {})
         reqs, what, notes = [], [], []
-        if props.get("locale") != LOCALE or props.get("timeZone") != TIME_ZONE:
+        if props.get("locale") not in LOCALES or props.get("timeZone") != TIME_ZONE:
             reqs.append(_locale_request())
             what.append("lokal id_ID dan zona waktu Asia/Jakarta")
         if props.get("title") != name:

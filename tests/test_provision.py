@@ -287,6 +287,29 @@ def test_xlsx_opens_in_libreoffice_without_repair(xdep, tmp_path):
         assert p.returncode == 0, p.stderr
         pdf = out / name.replace(".xlsx", ".pdf")
         assert pdf.exists() and pdf.stat().st_size > 1000
+    # a workbook saved again by LibreOffice (an OPD editing it there) is still complete
+    p = subprocess.run(["soffice", "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
+                        str(out), str(cfg.parent / "data" / "ITDA.xlsx")], capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert p.returncode == 0, p.stderr
+    shutil.copy(out / "ITDA.xlsx", cfg.parent / "data" / "ITDA.xlsx")
+    lines = []
+    rep = run(cfg, lines)
+    assert rep.count("unchanged") == NX, lines
+
+
+def test_xlsx_grouped_column_styles_are_split_not_overlapped(tmp_path):
+    from openpyxl.worksheet.dimensions import ColumnDimension
+
+    from sheets_sync.provision_xlsx import _col
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.column_dimensions["A"] = ColumnDimension(ws, index="A", min=1, max=5, width=20)
+    _col(ws, 3).number_format = "@"
+    book.save(tmp_path / "g.xlsx")
+    dims = sorted((d.min, d.max, d.width, d.number_format)
+                  for d in openpyxl.load_workbook(tmp_path / "g.xlsx").active.column_dimensions.values())
+    assert dims == [(1, 2, 20, "General"), (3, 3, 20, "@"), (4, 5, 20, "General")]
 
 
 # ============================================================== Google
@@ -535,6 +558,16 @@ def test_google_dead_link_is_reported_not_replaced(gdep):
     rep = gdep.run(lines)
     assert rep.count("failed") == 1 and not rep.ok and gdep.files() == files
     assert any(x.startswith("DINSOS") and "Berkas / Tautan" in x for x in lines)
+
+
+def test_google_one_spreadsheet_serves_one_opd(gdep):
+    gdep.run(registry_csv=gdep.csv)
+    link = gdep.registry()[1][5]
+    gdep.http.values_batch_update(gdep.master, {"valueInputOption": "RAW", "data": [
+        {"range": "'Daftar OPD'!F3", "values": [[link]]}]})
+    lines = []
+    rep = gdep.run(lines)
+    assert rep.count("failed") == 1 and any(x.startswith("DINKES") and "DISDIKBUD" in x for x in lines)
 
 
 def test_google_dry_run_writes_nothing(gdep):
