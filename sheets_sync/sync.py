@@ -33,6 +33,7 @@ from .validate import FormResult, validate_frame
 
 log = logging.getLogger("sheets_sync")
 _REPORT_LOCK = threading.Lock()   # writes run in a few threads on network stores
+TRANSIENT_READ = {"WB_WRITE_FAILED", "WB_LOCKED", "WB_CHANGED"}   # store errors worth a retry next cycle
 
 
 @dataclass
@@ -209,7 +210,9 @@ def _read(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport, wb) -> Workboo
     except StoreError as e:
         mem.problems = [e.problem]
         mem.revision = ctx.store.revisions([o]).get(o.code)
-        mem.complete = True   # read again only when the file changes
+        # read again only when the file changes, unless the failure was the network's or
+        # the quota's (429/5xx/timeout after the retries): then read again next cycle
+        mem.complete = e.problem.code not in TRANSIENT_READ
         log.warning("OPD %s: %s", o.code, e.problem.code)
         return None
     except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others

@@ -20,3 +20,62 @@ def test_a_save_killed_halfway_leaves_no_temporary_file_for_good(tmp_path):
     assert target.exists() and not leftover.exists()
     assert all(p.exists() for p in others)
     assert sorted(p.name for p in tmp_path.glob(".master.*.tmp")) == [".master.catatan.tmp"]
+
+
+# ---------------------------------------------------------------------------
+# Google faults (found by the fault season on the emulator)
+import pytest  # noqa: E402
+
+from sheets_sync.layout import Problem  # noqa: E402
+from sheets_sync.stores import StoreError  # noqa: E402
+from sheets_sync.stores.google import GoogleStore, spreadsheet_id  # noqa: E402
+
+
+@pytest.fixture
+def gdep(tmp_path, monkeypatch):
+    from sheets_sync.stores.google_http import GoogleSession
+    from tests.backends import Deployment
+    from tests.google_emulator import start_emulator
+    with start_emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", f"127.0.0.1:{emu.port}")
+        yield Deployment("google", tmp_path, emulator=emu, n_opds=3,
+                         session_factory=lambda: GoogleSession(None, sleep=lambda s: None))
+
+
+def _fail_once(monkeypatch, sid: str):
+    """The next read of spreadsheet `sid` fails as Google does after the retries
+    (429/5xx/timeout): StoreError WB_WRITE_FAILED."""
+    real = GoogleStore._batch_get
+    failed = []
+
+    def batch_get(self, s, titles):
+        if s == sid and not failed:
+            failed.append(s)
+            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": "Google menjawab 503"}))
+        return real(self, s, titles)
+
+    monkeypatch.setattr(GoogleStore, "_batch_get", batch_get)
+    return failed
+
+
+def _memory(dep, code):
+    from sheets_sync.state import State
+    state = State(dep.settings.state_db)
+    try:
+        return state.opd(code)
+    finally:
+        state.close()
+
+
+def test_a_read_that_failed_on_a_network_error_is_tried_again_next_cycle(gdep, monkeypatch):
+    """An OPD whose read failed after the retries (429/5xx/timeout) was marked
+    'complete' and not read again until its spreadsheet changed: its rows stayed
+    unvalidated (BELUM MENGISI in the Rekap, reminders as if empty)."""
+    opd = max(gdep.opds(), key=lambda o: len(o.forms))
+    failed = _fail_once(monkeypatch, spreadsheet_id(opd.location))
+    gdep.cycle()
+    assert failed and [p.code for p in _memory(gdep, opd.code).problems] == ["WB_WRITE_FAILED"]
+    rep = gdep.cycle()                                    # nobody edited anything
+    mem = _memory(gdep, opd.code)
+    assert rep.read >= 1 and mem.results and not mem.problems
+    assert sum(len(r.status) for r in mem.results.values()) > 0
