@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -122,6 +123,11 @@ def describe(aspects, form: Form | None = None) -> list[str]:
         if text not in out:
             out.append(text)
     return out
+
+
+def workbook_file(opd: Opd) -> str:
+    """The .xlsx file name of an OPD without one in the registry: <KODE>.xlsx."""
+    return re.sub(r'[\\/:*?"<>|\s]+', "-", opd.code).strip("-.") + ".xlsx"
 
 
 def spreadsheet_name(settings, opd: Opd) -> str:
@@ -271,7 +277,7 @@ class RegistryEdit:
         self.grid[row - 1] = r
 
 
-def load_registry(grid: list[list], forms: FormSet, csv_path, *, keep_links: bool, out):
+def load_registry(grid: list[list], forms: FormSet, csv_path, *, keep_links: bool, out, dry_run: bool = False):
     """OPDs of the registry, bootstrapped from a CSV when it has none.
     Returns (opds, notes, RegistryEdit)."""
     edit = RegistryEdit(grid=[list(r) for r in grid])
@@ -299,7 +305,7 @@ def load_registry(grid: list[list], forms: FormSet, csv_path, *, keep_links: boo
                 edit.set(r, cols[c["key"]], v)
     edit.bootstrapped, edit.source = len(rows), str(source)
     how = "berkas --registry-csv" if csv_path else "contoh bawaan"
-    out(f"Daftar OPD kosong: diisi {len(rows)} OPD dari {how} {_short(source)}.")
+    out(f"Daftar OPD kosong: {'akan ' if dry_run else ''}diisi {len(rows)} OPD dari {how} {_short(source)}.")
     opds, notes = parse_registry(edit.grid, forms)
     return opds, notes, edit
 

@@ -103,7 +103,8 @@ class GoogleProvisioner:
         rep = Report(dry_run)
         listing = self._list()
         grid, tab_missing, master_rev = self._registry(listing)
-        opds, notes, edit = load_registry(grid, self.forms, registry_csv, keep_links=False, out=self.out)
+        opds, notes, edit = load_registry(grid, self.forms, registry_csv, keep_links=False, out=self.out,
+                                          dry_run=dry_run)
         rep.notes += notes
         targets, owner = [], {}
         for opd in opds:

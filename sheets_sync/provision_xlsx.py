@@ -28,13 +28,14 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.cell_range import MultiCellRange
 from openpyxl.worksheet.protection import SheetProtection
 
 from .forms import Form, FormSet, norm_header
 from .layout import Problem
 from .provision import (CHOICE_HINT, DATE_HINT, PETUNJUK, PILIHAN, STATUS_COLORS, Layout, OpdResult,
                         Report, column_widths_px, describe, distinct_choices, emit, fresh_layout,
-                        found_layout, link_cell, load_registry, petunjuk_lines, tab_headers,
+                        found_layout, link_cell, load_registry, workbook_file, petunjuk_lines, tab_headers,
                         wanted_aspects)
 from .registry import Opd
 from .stores import StoreError
@@ -71,7 +72,8 @@ class XlsxProvisioner:
                 grid = _grids(master, only=sheet).get(sheet)
             except StoreError as e:
                 raise ValueError(f"{master.name}: {e.problem.params.get('alasan', e.problem.code)}") from None
-        opds, notes, edit = load_registry(grid or [], self.forms, registry_csv, keep_links=True, out=self.out)
+        opds, notes, edit = load_registry(grid or [], self.forms, registry_csv, keep_links=True, out=self.out,
+                                          dry_run=dry_run)
         rep.notes += notes
         if not dry_run:
             self.store.dir.mkdir(parents=True, exist_ok=True)
@@ -86,7 +88,7 @@ class XlsxProvisioner:
     def _one(self, opd: Opd, edit, dry_run: bool) -> OpdResult:
         if not opd.forms:
             return OpdResult(opd.code, "skipped", ["kolom Formulir tidak menyebut formulir yang dikenal"])
-        name = opd.location or f"{opd.code}.xlsx"
+        name = opd.location or workbook_file(opd)
         path = self.store.dir / name
         if path.suffix.lower() not in (".xlsx", ".xlsm"):
             return OpdResult(opd.code, "failed", [f"{name} bukan berkas .xlsx"])
@@ -321,7 +323,9 @@ def _apply(ws, form: Form, lay: Layout, aspects: list[str], names: dict) -> None
             col = form.column(key)
             _col(ws, lay.columns[key]).number_format = TEXT_FORMAT if col.type == "phone" else DATE_FORMAT
         elif kind == "validation":
-            letter = get_column_letter(lay.columns[key])
+            c = lay.columns[key]
+            _drop_overlap(ws, c, first)
+            letter = get_column_letter(c)
             ws.add_data_validation(_validation(form, key, names, f"{letter}{first}:{letter}{LAST_ROW}"))
         elif aspect == "protect:status":
             _protect(ws, lay)
@@ -331,6 +335,19 @@ def _apply(ws, form: Form, lay: Layout, aspects: list[str], names: dict) -> None
             ws.conditional_formatting.add(f"{letter}{first}:{letter}{LAST_ROW}", CellIsRule(
                 operator="equal", formula=[f'"{key}"'], fill=PatternFill("solid", start_color=fill, end_color=fill),
                 font=Font(color=font, bold=True)))
+
+
+def _drop_overlap(ws, col: int, first: int) -> None:
+    """What is left of an older validation in this column below the first data row
+    is covered by the new one: drop it, Excel refuses overlapping validations."""
+    for dv in list(ws.data_validations.dataValidation):
+        keep = [r for r in dv.sqref.ranges if not (r.min_col == r.max_col == col and r.min_row >= first)]
+        if len(keep) == len(dv.sqref.ranges):
+            continue
+        if keep:
+            dv.sqref = MultiCellRange([r.coord for r in keep])
+        else:
+            ws.data_validations.dataValidation.remove(dv)
 
 
 def _validation(form: Form, key: str, names: dict, sqref: str) -> DataValidation:

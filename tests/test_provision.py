@@ -208,6 +208,20 @@ def test_xlsx_repairs_without_touching_data(xdep):
     assert run(cfg).count("unchanged") == NX and _mtimes(cfg.parent / "data") == before
 
 
+def test_xlsx_partly_cleared_validation_is_replaced_not_overlapped(xdep):
+    cfg, csv_path = xdep
+    run(cfg, registry_csv=csv_path)
+    path = cfg.parent / "data" / "DINKES.xlsx"
+    book = openpyxl.load_workbook(path)
+    dv = next(d for d in book["Pegawai"].data_validations.dataValidation if "D3" in d.sqref)
+    dv.sqref = openpyxl.worksheet.cell_range.MultiCellRange("D101:D1048576")   # rows 3-100 cleared in Excel
+    book.save(path)
+    assert run(cfg).count("repaired") == 1
+    dvs = [str(d.sqref) for d in openpyxl.load_workbook(path)["Pegawai"].data_validations.dataValidation
+           if any(r.min_col == 4 for r in d.sqref.ranges)]
+    assert dvs == ["D3:D1048576"]
+
+
 def test_xlsx_existing_demo_workbook_is_completed_in_place(tmp_path, forms, deployment):
     """A workbook made before provisioning (demo layout, data typed, no validation)
     gets validations at its own columns and keeps its rows."""
