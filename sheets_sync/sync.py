@@ -94,6 +94,12 @@ def run_cycle(ctx: Context) -> CycleReport:
     run_id = ctx.state.start_run(stamp(ctx.now()))
     opds, notes = ctx.store.read_registry()
     rep.errors += notes
+    if not opds and notes:   # unreadable, not empty: going on would forget every OPD and empty the Rekap
+        log.warning("Daftar OPD tidak dapat dibaca; siklus berhenti tanpa mengubah apa pun dan dicoba lagi "
+                    "pada siklus berikutnya")
+        rep.seconds = time.monotonic() - t0
+        ctx.state.finish_run(run_id, stamp(ctx.now()), False, {"opd": 0, "galat": rep.errors[:20]})
+        return rep
     rep.opds = len(opds)
     revs = ctx.store.revisions(opds)
     mems = {o.code: ctx.state.opd(o.code) for o in opds}

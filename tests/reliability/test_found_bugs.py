@@ -79,3 +79,29 @@ def test_a_read_that_failed_on_a_network_error_is_tried_again_next_cycle(gdep, m
     mem = _memory(gdep, opd.code)
     assert rep.read >= 1 and mem.results and not mem.problems
     assert sum(len(r.status) for r in mem.results.values()) > 0
+
+
+def test_a_registry_read_that_failed_changes_nothing(gdep, monkeypatch):
+    """The master's Daftar OPD failing to read (a 503 after the retries) gave an empty
+    registry: the cycle forgot every OPD's memory, wrote an empty Rekap and sent no
+    reminders; the next cycle started cold. Now such a cycle stops with the error and
+    changes nothing."""
+    from sheets_sync.state import State
+    from sheets_sync.stores.google import spreadsheet_id as sid_of
+    from tests.backends import rekap
+
+    gdep.cycle()
+    before = rekap(gdep)
+    assert len(before) == 3
+    master = sid_of(str(gdep.settings.google["master_id"]))
+    failed = _fail_once(monkeypatch, master)
+    rep = gdep.cycle()                   # our own master write moved its revision: registry re-read
+    assert failed and rep.opds == 0 and rep.errors and "master" in rep.errors[0]
+    assert rekap(gdep) == before
+    state = State(gdep.settings.state_db)
+    try:
+        assert state.db.execute("SELECT COUNT(*) FROM workbooks").fetchone()[0] == 3
+    finally:
+        state.close()
+    rep = gdep.cycle()
+    assert rep.opds == 3 and rep.validated == 0 and not rep.errors   # memory kept: nothing validated again
