@@ -82,11 +82,22 @@ def reminder_hooks(settings, at_reminder_time: bool):
     return [remind.hook] if at_reminder_time else []
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(WIB)
+
+
+def past_reminder_time(settings, now: dt.datetime | None = None) -> bool:
+    """From reminder_time (WIB) to midnight every cycle runs the reminder step too: a
+    slot that failed (SMTP down at 08:00) or that a worker restarted after 08:00 would
+    miss goes out at the next sync, not tomorrow. The ledger keeps each slot to one send."""
+    return (now or _now()).astimezone(WIB).strftime("%H:%M") >= settings.reminder_time
+
+
 def run_loop(settings, stop) -> None:
     import schedule
 
     def sync_job():
-        _safely(lambda: one_cycle(settings, None, []))
+        _safely(lambda: one_cycle(settings, None, reminder_hooks(settings, past_reminder_time(settings))))
 
     def remind_job():
         _safely(lambda: one_cycle(settings, None, reminder_hooks(settings, True)))

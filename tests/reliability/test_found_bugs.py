@@ -105,3 +105,40 @@ def test_a_registry_read_that_failed_changes_nothing(gdep, monkeypatch):
         state.close()
     rep = gdep.cycle()
     assert rep.opds == 3 and rep.validated == 0 and not rep.errors   # memory kept: nothing validated again
+
+
+# ---------------------------------------------------------------------------
+# The worker's schedule (found by the SMTP fault season)
+def _first_cycle_hooks(monkeypatch, tmp_path, at):
+    import datetime as dt
+
+    import jobs
+    from sheets_sync.config import WIB, load_settings
+    from sheets_sync.demo_setup import make_demo
+
+    settings = load_settings(make_demo(tmp_path / "spi" / "settings.yaml", n_opds=2, as_of=dt.date(2023, 10, 12)))
+    seen, stop = [], {"flag": False}
+
+    def one_cycle(s, as_of, hooks):
+        seen.append([getattr(h, "__name__", h) for h in hooks])
+        stop["flag"] = True
+
+    monkeypatch.setattr(jobs, "one_cycle", one_cycle)
+    monkeypatch.setattr(jobs, "_now", lambda: dt.datetime.combine(dt.date(2023, 10, 12), at, WIB))
+    import schedule
+    schedule.clear()
+    try:
+        jobs.run_loop(settings, stop)
+    finally:
+        schedule.clear()
+    return seen
+
+
+def test_sync_cycles_after_the_reminder_time_run_the_reminder_step(monkeypatch, tmp_path):
+    """Reminders ran only in the one daily job at reminder_time: a slot refused at 08:00
+    (SMTP down, 421) waited for the next day, and was skipped if that day had a slot of
+    its own; a worker (re)started after 08:00 sent nothing that day. Now every sync cycle
+    from reminder_time to midnight runs the (exactly-once) reminder step."""
+    import datetime as dt
+    assert _first_cycle_hooks(monkeypatch, tmp_path / "a", dt.time(7, 59)) == [[]]
+    assert _first_cycle_hooks(monkeypatch, tmp_path / "b", dt.time(8, 10)) == [["hook"]]
