@@ -33,7 +33,7 @@ from pathlib import Path
 
 import jinja2
 
-from .fields import as_text, is_blank
+from .fields import is_blank
 from .forms import FORMS_YAML, Form, FormSet, load_forms, norm_header
 from .layout import Problem, STATUS_KEYS, locate_form
 from .registry import Opd, _find_header, parse_registry, registry_header
@@ -414,4 +414,4 @@ def emit(rep: Report, out) -> None:
 
 
 __all__ = ["provision", "cli", "Report", "OpdResult", "Layout", "fresh_layout", "found_layout",
-           "petunjuk_lines", "wanted_aspects", "tab_headers", "as_text"]
+           "petunjuk_lines", "wanted_aspects", "tab_headers", "ProvisionError"]

@@ -19,7 +19,6 @@ written as an x14 extension openpyxl drops).
 from __future__ import annotations
 
 import copy
-import logging
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
@@ -42,7 +41,6 @@ from .stores import StoreError
 from .stores.xlsx import XlsxStore, _grids, _new_master, _revision, _why
 from .xlsxio import BOLD, atomic_save, set_value
 
-log = logging.getLogger(__name__)
 LAST_ROW = 1048576
 TEXT_FORMAT, DATE_FORMAT = "@", "DD/MM/YYYY"
 HEADER_FILL = PatternFill("solid", fgColor="EEEEEE")
