@@ -127,6 +127,34 @@ def result(settings) -> dict:
     return {"cells": status_cells(settings), "rekap": rekap(settings)}
 
 
+def verdicts_misaligned(settings, as_of) -> list:
+    """Rows whose Status/Keterangan differ from the verdict recomputed from the
+    workbooks as they are now (and status cells on rows without input)."""
+    from sheets_sync import master as mst
+    from sheets_sync.validate import validate_frame
+
+    store, forms = store_for(settings)
+    opds, _ = store.read_registry()
+    results, shown = {}, {}
+    for o in opds:
+        wb = store.read_workbook(o)
+        results[o.code] = {k: validate_frame(s.frame, forms[k], as_of) for k, s in wb.sheets.items()}
+        shown[o.code] = {k: s.current for k, s in wb.sheets.items()}
+    cross, _ = mst.cross_opd(results, forms)
+    bad = []
+    for code, per in results.items():
+        for key, res in per.items():
+            res = res.with_problems(cross.get((code, key)))
+            want = dict(zip(res.status.index.tolist(), zip(res.status.tolist(), res.notes().tolist())))
+            cur = shown[code][key]
+            have = {int(r): (_text(v[0]), _text(v[1])) for r, v in zip(cur.index.tolist(), cur.to_numpy(dtype=object).tolist())}
+            for row in sorted(set(want) | set(have)):
+                w = want.get(row, ("", ""))
+                if have.get(row, ("", "")) != w:
+                    bad.append((code, key, row, have.get(row), w))
+    return bad
+
+
 # ------------------------------------------------------------------ integrity
 def open_every_workbook(folder: Path) -> list[str]:
     """Names of the .xlsx files in a folder; each must open with openpyxl."""

@@ -15,11 +15,9 @@ import datetime as dt
 
 import pytest
 
-from sheets_sync import master as mst
-from sheets_sync.validate import validate_frame
 from tests.backends import AS_OF, Deployment
 
-from .helpers import store_for
+from .helpers import store_for, verdicts_misaligned
 
 FORM, TAB = "pegawai", "Pegawai"
 
@@ -137,32 +135,7 @@ def input_cells(dep) -> dict:
 
 
 def misaligned(dep, as_of=AS_OF) -> list:
-    """Rows whose Status/Keterangan differ from the verdict recomputed from the
-    workbooks as they are now (and status cells on rows without input)."""
-    store, forms = store_for(dep.settings)
-    opds, _ = store.read_registry()
-    results, shown = {}, {}
-    for o in opds:
-        wb = store.read_workbook(o)
-        results[o.code] = {k: validate_frame(s.frame, forms[k], as_of) for k, s in wb.sheets.items()}
-        shown[o.code] = {k: s.current for k, s in wb.sheets.items()}
-    cross, _ = mst.cross_opd(results, forms)
-    bad = []
-    for code, per in results.items():
-        for key, res in per.items():
-            res = res.with_problems(cross.get((code, key)))
-            want = dict(zip(res.status.index.tolist(), zip(res.status.tolist(), res.notes().tolist())))
-            cur = shown[code][key]
-            have = {int(r): (_t(v[0]), _t(v[1])) for r, v in zip(cur.index.tolist(), cur.to_numpy(dtype=object).tolist())}
-            for row in sorted(set(want) | set(have)):
-                w = want.get(row, ("", ""))
-                if have.get(row, ("", "")) != w:
-                    bad.append((code, key, row, have.get(row), w))
-    return bad
-
-
-def _t(v) -> str:
-    return "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
+    return verdicts_misaligned(dep.settings, as_of)
 
 
 # ------------------------------------------------------------------ tests
