@@ -59,3 +59,11 @@ def test_emulator_needs_no_credentials(tmp_path, monkeypatch):
     monkeypatch.setenv("SHEETS_EMULATOR_HOST", "127.0.0.1:9")
     assert load_credentials({"credentials": str(tmp_path / "absent.json")}) is None
     assert GoogleSession(None).credentials is None
+
+
+def test_full_drive_scope_only_when_asked(tmp_path, monkeypatch):
+    monkeypatch.delenv("SHEETS_EMULATOR_HOST", raising=False)
+    key = str(_service_account_key(tmp_path / "sa.json"))
+    assert "https://www.googleapis.com/auth/drive" in load_credentials({"credentials": key, "drive_scope": "full"}).scopes
+    with pytest.raises(ConfigError, match="drive_scope"):
+        load_credentials({"credentials": key, "drive_scope": "semua"})

@@ -123,18 +123,32 @@ class GoogleSession(requests.Session):
         return sum(v for k, v in self.counts.items() if k != "retries")
 
 
+FULL_DRIVE = "https://www.googleapis.com/auth/drive"
+
+
+def scopes_for(cfg: dict) -> list[str]:
+    """Least privilege by default. `drive_scope: full` is for a Drive folder that a
+    person created (drive.file only reaches files and folders the worker made)."""
+    scope = str(cfg.get("drive_scope", "file"))
+    if scope not in ("file", "full"):
+        from ..config import ConfigError
+        raise ConfigError(f"google.drive_scope: '{scope}' tidak dikenal; pilihan: file (bawaan), full.")
+    return list(SCOPES) + ([FULL_DRIVE] if scope == "full" else [])
+
+
 def load_credentials(cfg: dict):
     """Service-account key or OAuth user token; None when talking to an emulator."""
     if os.environ.get("SHEETS_EMULATOR_HOST"):
         return None
+    scopes = scopes_for(cfg)
     token = cfg.get("oauth_token")
     if token:
         from google.oauth2.credentials import Credentials
-        return Credentials.from_authorized_user_file(token, list(SCOPES))
+        return Credentials.from_authorized_user_file(token, scopes)
     key = cfg.get("credentials") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
     if not key:
         from ..config import ConfigError
         raise ConfigError("google.credentials (berkas kunci service account) atau google.oauth_token "
                           "belum diisi, dan GOOGLE_APPLICATION_CREDENTIALS kosong.")
     from google.oauth2 import service_account
-    return service_account.Credentials.from_service_account_file(key, scopes=list(SCOPES))
+    return service_account.Credentials.from_service_account_file(key, scopes=scopes)
