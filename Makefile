@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 DEMO_OPDS ?= 8
 
-.PHONY: demo test setup setup-dev bench clean
+.PHONY: demo test setup setup-dev bench soak clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,6 +34,9 @@ demo: setup
 
 test: setup-dev
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+soak: setup-dev   # the long fault suite: 200 kills per backend, more OPDs (docs/reliability.md)
+	SOAK=1 $(BIN)/python -m pytest -q tests/reliability $(PYTEST_ARGS)
 
 bench: setup-dev
 	$(BIN)/python benchmarks/validate_bench.py
