@@ -206,7 +206,17 @@ class GoogleStore:
     def _fit_master(self, sheets: list[SheetSpec]) -> None:
         """Add missing tabs and grow tabs too small for their table, in one request and
         only when needed: values writes past a tab's grid are refused by the API."""
-        tabs = self._tabs(self.master_id, refresh=False)
+        cached = self.master_id in self.cache.get("grids", {})
+        reqs = self._fit_requests(self._tabs(self.master_id, refresh=False), sheets)
+        if reqs and cached:   # the cached tab list may be stale (tabs added by a run killed before it cached
+            # them, a tab a person deleted): ask once before changing the structure
+            reqs = self._fit_requests(self._tabs(self.master_id, refresh=True), sheets)
+        if reqs:
+            self._call(lambda: self.http.batch_update(self.master_id, {"requests": reqs}))
+            self._tabs(self.master_id, refresh=True)
+
+    @staticmethod
+    def _fit_requests(tabs: dict, sheets: list[SheetSpec]) -> list[dict]:
         reqs = []
         for spec in sheets:
             rows = len(_table(spec)) + 10
@@ -220,9 +230,7 @@ class GoogleStore:
                     "properties": {"sheetId": tab["id"], "gridProperties": {
                         "rowCount": max(tab["rows"], grid["rowCount"]), "columnCount": max(tab["cols"], grid["columnCount"])}},
                     "fields": "gridProperties.rowCount,gridProperties.columnCount"}})
-        if reqs:
-            self._call(lambda: self.http.batch_update(self.master_id, {"requests": reqs}))
-            self._tabs(self.master_id, refresh=True)
+        return reqs
 
     # ------------------------------------------------------------- helpers
     def _call(self, fn):

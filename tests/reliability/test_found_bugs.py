@@ -142,3 +142,35 @@ def test_sync_cycles_after_the_reminder_time_run_the_reminder_step(monkeypatch, 
     import datetime as dt
     assert _first_cycle_hooks(monkeypatch, tmp_path / "a", dt.time(7, 59)) == [[]]
     assert _first_cycle_hooks(monkeypatch, tmp_path / "b", dt.time(8, 10)) == [["hook"]]
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL: nothing catches it."""
+
+
+def test_master_tabs_added_by_a_killed_run_do_not_block_the_master_for_good(gdep, monkeypatch):
+    """A worker killed right after adding the master's tabs (Rekap, Masalah, ...) but
+    before caching the new tab list left a cache saying the tabs did not exist: every
+    later cycle asked Google to add them again, got 400 (already exists) and never wrote
+    the master; the Rekap stayed empty. Found by test_kill on the emulator."""
+    from sheets_sync.stores.google import spreadsheet_id as sid_of
+
+    from .helpers import rekap as shown_rekap
+
+    master = sid_of(str(gdep.settings.google["master_id"]))
+    real = GoogleStore._tabs
+    killed = []
+
+    def tabs(self, sid, refresh):
+        if sid == master and refresh and not killed:   # the refresh right after adding the tabs
+            killed.append(True)
+            raise _Killed()
+        return real(self, sid, refresh)
+
+    monkeypatch.setattr(GoogleStore, "_tabs", tabs)
+    with pytest.raises(_Killed):
+        gdep.cycle()
+    monkeypatch.setattr(GoogleStore, "_tabs", real)
+    rep = gdep.cycle()
+    assert not rep.errors, rep.errors
+    assert len(shown_rekap(gdep.settings)) == 3
