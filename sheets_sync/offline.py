@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from . import master as mst
 from .forms import Form, FormSet, load_forms
 from .layout import Problem, find_header, locate_form
+from .progress import progress
 from .registry import Opd
 from .state import State
 from .stores import StoreError
@@ -104,7 +105,7 @@ def export_kpk(settings, out: Path) -> int:
     sheets = mst.kpk_export(last_reports(settings, forms), forms)
     book = Workbook()
     book.remove(book.active)
-    for spec in sheets:
+    for spec in progress(sheets, len(sheets), "menulis ekspor", unit="tab"):
         render_sheet(book.create_sheet(spec.title), spec)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_save(book, out)

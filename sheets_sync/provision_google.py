@@ -36,6 +36,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .progress import progress
 from .config import ConfigError
 from .forms import Form, FormSet, norm_header
 from .layout import Problem
@@ -119,7 +120,7 @@ class GoogleProvisioner:
                 targets.append((opd, None, str(e)))
         with ThreadPoolExecutor(self.parallel) as pool:
             futures = [pool.submit(self._one_safe, opd, sid, how, listing, dry_run) for opd, sid, how in targets]
-            for (opd, _, _), fut in zip(targets, futures):
+            for (opd, _, _), fut in progress(list(zip(targets, futures)), len(targets), "menyiapkan spreadsheet"):
                 res = fut.result()
                 rep.results.append(res)
                 self.out(res.line(dry_run))

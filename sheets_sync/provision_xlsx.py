@@ -30,6 +30,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.cell_range import MultiCellRange
 from openpyxl.worksheet.protection import SheetProtection
 
+from .progress import progress
 from .forms import Form, FormSet, norm_header
 from .layout import Problem
 from .provision import (CHOICE_HINT, DATE_HINT, PETUNJUK, PILIHAN, STATUS_COLORS, Layout, OpdResult,
@@ -75,7 +76,7 @@ class XlsxProvisioner:
         rep.notes += notes
         if not dry_run:
             self.store.dir.mkdir(parents=True, exist_ok=True)
-        for opd in opds:
+        for opd in progress(opds, len(opds), "menyiapkan workbook"):
             res = self._one(opd, edit, dry_run)
             rep.results.append(res)
             self.out(res.line(dry_run))
