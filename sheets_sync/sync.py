@@ -97,43 +97,63 @@ def run_cycle(ctx: Context) -> CycleReport:
     if not opds and notes:   # unreadable, not empty: going on would forget every OPD and empty the Rekap
         log.warning("Daftar OPD tidak dapat dibaca; siklus berhenti tanpa mengubah apa pun dan dicoba lagi "
                     "pada siklus berikutnya")
-        rep.seconds = time.monotonic() - t0
-        ctx.state.finish_run(run_id, stamp(ctx.now()), False, {"opd": 0, "galat": rep.errors[:20]})
-        return rep
+        return _finish(ctx, rep, run_id, t0, {"opd": 0, "galat": rep.errors[:20]})
     rep.opds = len(opds)
-    revs = ctx.store.revisions(opds)
     mems = {o.code: ctx.state.opd(o.code) for o in opds}
-    fresh: dict[str, Workbook] = {}
-    dirty: set[str] = set()   # OPDs whose memory changed this cycle
-    to_read = [o for o in opds if _needs_read(mems[o.code], revs.get(o.code), o)]
-    fresh.update(_read_many(ctx, to_read, mems, rep))
-    dirty.update(fresh)
-    for o in opds:
-        if o.code not in fresh and mems[o.code].as_of != ctx.as_of:
-            _revalidate(ctx, o, mems[o.code], rep)   # a new day can age a service date
-            dirty.add(o.code)
+    fresh, dirty = _refresh(ctx, opds, mems, rep)
     final = listing = None
     if dirty:   # verdicts can only move when some OPD's rows or date did
-        final, listing = _final(ctx, opds, mems)
-        again = [o for o in opds if o.code not in fresh and _shown(final[o.code]) != mems[o.code].shown]
-        if again:   # a verdict changed without an edit (cross-OPD, date): read to write it
-            fresh.update(_read_many(ctx, again, mems, rep))
-            final, listing = _final(ctx, opds, mems)
-        stale = _stale(ctx, opds, fresh, final, mems)
-        pending = []
-        for o in opds:
-            wb = fresh.get(o.code)
-            if wb is not None and o.code in stale:
-                mems[o.code].problems.append(Problem("WB_CHANGED"))
-                mems[o.code].complete = False   # statuses of old rows are not written; re-read
-            elif wb is not None:
-                pending.append(o)
-        _map(ctx, lambda o: _write(ctx, o, fresh[o.code], final[o.code], mems[o.code], rep), pending,
-             "menulis status")
+        final, listing = _write_statuses(ctx, opds, mems, fresh, rep)
     for code in dirty | set(fresh):
         ctx.state.save_opd(code, mems[code])
     ctx.state.forget_others({o.code for o in opds})
     rep.problems = sum(len(m.problems) for m in mems.values())
+    rep.reports = _compile(ctx, opds, mems, final, listing, rep)
+    for hook in ctx.hooks:
+        _guarded(hook, ctx, rep.reports, rep)
+    return _finish(ctx, rep, run_id, t0, {"opd": rep.opds, "dibaca": rep.read, "sel": rep.written_cells,
+                                          "masalah": rep.problems, "galat": rep.errors[:20]})
+
+
+def _refresh(ctx, opds, mems, rep) -> tuple[dict, set]:
+    """Read and validate the workbooks that changed; re-validate from memory those
+    whose verdicts a new reporting date may move. Returns (read workbooks, dirty codes)."""
+    revs = ctx.store.revisions(opds)
+    to_read = [o for o in opds if _needs_read(mems[o.code], revs.get(o.code), o)]
+    fresh: dict[str, Workbook] = dict(_read_many(ctx, to_read, mems, rep))
+    dirty: set[str] = set(fresh)
+    for o in opds:
+        if o.code not in fresh and mems[o.code].as_of != ctx.as_of:
+            _revalidate(ctx, o, mems[o.code], rep)   # a new day can age a service date
+            dirty.add(o.code)
+    return fresh, dirty
+
+
+def _write_statuses(ctx, opds, mems, fresh, rep):
+    """Cross-OPD verdicts, then the status cells of every workbook read this cycle
+    (reading those whose verdict moved without an edit), unless it changed meanwhile."""
+    final, listing = _final(ctx, opds, mems)
+    again = [o for o in opds if o.code not in fresh and _shown(final[o.code]) != mems[o.code].shown]
+    if again:   # a verdict changed without an edit (cross-OPD, date): read to write it
+        fresh.update(_read_many(ctx, again, mems, rep))
+        final, listing = _final(ctx, opds, mems)
+    stale = _stale(ctx, opds, fresh, final, mems)
+    pending = []
+    for o in opds:
+        wb = fresh.get(o.code)
+        if wb is not None and o.code in stale:
+            mems[o.code].problems.append(Problem("WB_CHANGED"))
+            mems[o.code].complete = False   # statuses of old rows are not written; re-read
+        elif wb is not None:
+            pending.append(o)
+    _map(ctx, lambda o: _write(ctx, o, fresh[o.code], final[o.code], mems[o.code], rep), pending,
+         "menulis status")
+    return final, listing
+
+
+def _compile(ctx, opds, mems, final, listing, rep) -> list:
+    """The reports (for the master and the reminders) and the master itself, only
+    when what it is made of changed or a person touched it."""
     inputs = _master_inputs(ctx, opds, mems)
     if _master_touched(ctx):   # someone edited the master since our write (a tab deleted?)
         ctx.state.set("master_inputs", None)
@@ -143,17 +163,16 @@ def run_cycle(ctx: Context) -> CycleReport:
     reports = [] if final is None else [
         mst.OpdReport(o, final[o.code], mems[o.code].problems, mems[o.code].changed_at,
                       mems[o.code].checked_at, ctx.store.link(o)) for o in opds]
-    rep.reports = reports
     if inputs != ctx.state.get("master_inputs"):
         ctx.state.set("registry", [asdict(o) for o in opds])
         if _master(ctx, reports, listing, rep):
             ctx.state.set("master_inputs", inputs)
-    for hook in ctx.hooks:
-        _guarded(hook, ctx, reports, rep)
+    return reports
+
+
+def _finish(ctx, rep: CycleReport, run_id: int, t0: float, summary: dict) -> CycleReport:
     rep.seconds = time.monotonic() - t0
-    ctx.state.finish_run(run_id, stamp(ctx.now()), not rep.errors,
-                         {"opd": rep.opds, "dibaca": rep.read, "sel": rep.written_cells,
-                          "masalah": rep.problems, "galat": rep.errors[:20]})
+    ctx.state.finish_run(run_id, stamp(ctx.now()), not rep.errors, summary)
     return rep
 
 
