@@ -156,29 +156,6 @@ _PARSE_ERRORS = {
 }
 
 
-_FAST_SHAPE = re.compile(r"\+?[0-9 .\-()]+", re.ASCII)
-_DROP = str.maketrans("", "", "+ .-()")
-
-
-def fast_phone(s: str) -> str | None:
-    """+62 form of a plainly written mobile number (a stripped str), else None.
-    Only accepts; the caller sends every None to check_phone for the verdict.
-    Same steps as _phone_text on the subset of inputs made of digits and
-    separators, hence the same answer (held by tests and the benchmark)."""
-    if not _FAST_SHAPE.fullmatch(s):
-        return None
-    d = s.translate(_DROP)
-    if d.startswith("62"):
-        nsn = d[2:]
-    elif s[0] == "+":
-        return None
-    elif d.startswith("0"):
-        nsn = d[1:]
-    else:
-        nsn = d
-    return "+62" + nsn if _MOBILE_NSN.fullmatch(nsn) else None
-
-
 def _classify(text: str) -> Check:
     try:
         n = phonenumbers.parse(text, "ID")
