@@ -43,7 +43,7 @@ from .config import WIB
 from .remind_plan import (  # noqa: F401 - re-exported
     DIGEST_KIND, DIGEST_OPD, DONE, Decision, FINAL, LENGKAP, NO_CONTACT, ReminderConfig,
     SEND, Slot, WAIT, check_settings, label, message_id, plan, reminder_config,
-    require_deadline, season)
+    require_deadline, season, stale_before)
 from .remind_ledger import Ledger, install_tag  # noqa: F401 - re-exported
 from .remind_text import (  # noqa: F401 - re-exported
     SHORT, TEMPLATES, digest_context, digest_message, dmy, environment, opd_context,
@@ -107,7 +107,7 @@ def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, trans
         slots = season(rcfg, deadline)
         by_code = {r.opd.code: r for r in reports}
         decisions = plan([(r.opd, mst.opd_state(r, forms)) for r in reports], slots, today,
-                         ledger.statuses(), insp)
+                         ledger.statuses(), insp, stale_before=stale_before(rcfg, today))
         out = _Sender(ledger, transport, mcfg, now, summary)
         outcome = {}
         for d in decisions:

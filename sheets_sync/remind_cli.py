@@ -11,7 +11,7 @@ from . import master as mst
 from .config import WIB, today_wib
 from .remind_plan import (
     DIGEST_KIND, DIGEST_OPD, FINAL, NO_CONTACT, SEND, WAIT, _recipients, label, plan,
-    reminder_config, require_deadline, season)
+    reminder_config, require_deadline, season, stale_before)
 from .remind_ledger import Ledger, install_tag
 from .remind import _insp_emails
 from .remind_text import digest_message, dmy, long_date, opd_message
@@ -62,7 +62,7 @@ def _add_links(settings, forms, reports) -> None:
 def _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state) -> int:
     insp = tuple(_insp_emails(settings))
     decisions = plan([(r.opd, mst.opd_state(r, forms)) for r in reports], season(rcfg, deadline), today,
-                     Ledger(state).statuses(), insp)
+                     Ledger(state).statuses(), insp, stale_before=stale_before(rcfg, today))
     tag = install_tag(state, create=False)
     now = dt.datetime.combine(today, dt.time.fromisoformat(settings.reminder_time), WIB)
     offset = (today - deadline).days

@@ -25,10 +25,12 @@ class ReminderConfig:
     escalation: tuple[int, ...] = (1, 3)          # days after it, to the head, Inspektorat in Cc
     digest: bool = False                          # daily table for the Inspektorat
     max_problems: int = 10                        # problem lines per form in an e-mail
+    max_late_days: int = 7                        # a slot further back than this is not sent
     subject_prefix: str = "[SPI {tahun}]"
 
 
-_REMINDER_KEYS = {"enabled", "slots", "escalation", "digest", "max_problems", "subject_prefix"}
+_REMINDER_KEYS = {"enabled", "slots", "escalation", "digest", "max_problems", "subject_prefix",
+                  "max_late_days"}
 
 
 def _offset(value, key: str) -> int:
@@ -85,8 +87,11 @@ def reminder_config(settings) -> ReminderConfig:
     maxp = raw.get("max_problems", d.max_problems)
     if not isinstance(maxp, int) or isinstance(maxp, bool) or not 1 <= maxp <= 100:
         raise ConfigError(f"reminders.max_problems: '{maxp}' harus bilangan bulat 1–100.")
+    late = raw.get("max_late_days", d.max_late_days)
+    if not isinstance(late, int) or isinstance(late, bool) or not 0 <= late <= 90:
+        raise ConfigError(f"reminders.max_late_days: '{late}' harus bilangan bulat 0–90 (hari).")
     return ReminderConfig(enabled=_flag(raw, "enabled", True), slots=slots, escalation=esc,
-                          digest=_flag(raw, "digest", False), max_problems=maxp,
+                          digest=_flag(raw, "digest", False), max_problems=maxp, max_late_days=late,
                           subject_prefix=str(raw.get("subject_prefix", d.subject_prefix)))
 
 
@@ -148,23 +153,35 @@ class Decision:
     next_slot: Slot | None = None
 
 
+def stale_before(cfg: ReminderConfig, today: dt.date) -> dt.date:
+    """Slots dated before this are too old to send (reminders.max_late_days)."""
+    return today - dt.timedelta(days=cfg.max_late_days)
+
+
 def plan(opds: list[tuple], slots: list[Slot], today: dt.date, ledger: dict,
-         inspektorat: tuple[str, ...]) -> list[Decision]:
+         inspektorat: tuple[str, ...], stale_before: dt.date | None = None) -> list[Decision]:
     """Which OPD gets which slot today.
 
     opds: [(registry.Opd, state)]; ledger: {(code, kind, iso date): status}.
     Per OPD only the latest slot whose date has come is considered; older slots
-    with no record were missed (worker down) and are skipped, not sent."""
-    due = [s for s in slots if s.date <= today]
+    with no record were missed (worker down) and are skipped, not sent. A slot
+    dated before `stale_before` is never sent at all: a worker started long after
+    the season (or with last year's deadline) must not mail every OPD about it."""
+    stale = tuple(s for s in slots if stale_before and s.date < stale_before)
+    due = [s for s in slots if s.date <= today and s not in stale]
     upcoming = next((s for s in slots if s.date > today), None)
     out = []
     for opd, state in opds:
+        old = tuple(s for s in stale if ledger.get((opd.code, s.kind, s.date.isoformat())) in (None, "failed"))
         if not due:
-            out.append(Decision(opd.code, state, WAIT, next_slot=upcoming,
-                                note="belum waktunya" if upcoming else "tidak ada slot"))
+            note = "belum waktunya" if upcoming else "tidak ada slot"
+            if old:
+                note = f"jadwal terakhir ({old[-1].label}) sudah lewat terlalu lama; tidak dikirim"
+            out.append(Decision(opd.code, state, WAIT, next_slot=upcoming, note=note, skip=old))
             continue
         latest = due[-1]
-        skip = tuple(s for s in due[:-1] if ledger.get((opd.code, s.kind, s.date.isoformat())) in (None, "failed"))
+        skip = old + tuple(s for s in due[:-1]
+                           if ledger.get((opd.code, s.kind, s.date.isoformat())) in (None, "failed"))
         status = ledger.get((opd.code, latest.kind, latest.date.isoformat()))
         d = Decision(opd.code, state, SEND, latest, skip=skip, status=status, next_slot=upcoming)
         if status in FINAL or status == "sending":

@@ -620,3 +620,29 @@ def test_cli_dry_run_and_preview(tmp_path, demo_template, capsys):
     assert "slot berikutnya (H-1" in out and (tmp_path / "p" / "itda.eml").is_file()
     assert cli.main(["remind", "--preview", "rekap", "--config", str(path), "--as-of", H[-3].isoformat()]) == 0
     assert cli.main(["remind", "--preview", "NOPE", "--config", str(path)]) == 2
+
+
+# ------------------------------------------------ slots far in the past
+def test_slots_long_past_are_skipped_not_sent():
+    """A worker started weeks after the season (or with last year's deadline in its
+    settings) must not mail every OPD about a slot that is long gone."""
+    import datetime as dt
+    from sheets_sync.registry import Opd
+    cfg = remind.reminder_config(type("S", (), {"reminders": {}})())
+    deadline = dt.date(2023, 10, 15)
+    slots = remind.season(cfg, deadline)
+    opd = Opd("DINKES", "Dinas Kesehatan", ("a@contoh.go.id",), ("k@contoh.go.id",), ("pegawai",), "x.xlsx")
+    today = dt.date(2023, 10, 22)          # H+7: H+3 was four days ago, within the grace
+    d = remind.plan([(opd, "ADA KESALAHAN")], slots, today, {}, (), remind.stale_before(cfg, today))[0]
+    assert d.action == remind.SEND and d.slot.label == "H+3"
+    today = dt.date(2026, 11, 21)          # three years on
+    d = remind.plan([(opd, "ADA KESALAHAN")], slots, today, {}, (), remind.stale_before(cfg, today))[0]
+    assert d.action == remind.WAIT and d.slot is None
+    assert [s.label for s in d.skip][-1] == "H+3"   # recorded as skipped, never sent
+
+
+def test_max_late_days_is_checked():
+    import pytest
+    from sheets_sync.config import ConfigError
+    with pytest.raises(ConfigError, match="max_late_days"):
+        remind.reminder_config(type("S", (), {"reminders": {"max_late_days": -1}})())
