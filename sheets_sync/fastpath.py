@@ -26,6 +26,8 @@ def phones(texts: list) -> list:
     """+62 form of each plainly written Indonesian mobile number, else None."""
     a = pa.array(texts, type=pa.string())
     shape = pc.match_substring_regex(a, r"^\+?[0-9 .\-()]+$")
+    # a number exported as text ('81234567890.0') is cleaned by fields.py first
+    shape = pc.and_(shape, pc.invert(pc.match_substring_regex(a, r"^\+?[0-9]+\.0+$")))
     d = pc.replace_substring_regex(a, r"[^0-9]", "")
     plus = pc.starts_with(a, "+")
     ok = pc.and_(shape, pc.if_else(plus, pc.match_substring_regex(d, f"^62(?:{_M})$"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from typing import NamedTuple
 
 import email_validator
@@ -91,6 +92,31 @@ _PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 _TWO_NUMBERS = re.compile(r"\d[\d\s.\-()]{5,}\s*[/,;|&]\s*[+(]?\d")
 
 
+# Dashes people and WhatsApp put between digit groups (non-breaking hyphen, en dash...).
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"), "-")
+_SCIENTIFIC = re.compile(r"\d[.,]?\d*\s*[eE]\s*[+-]?\s*\d+$")
+_FLOAT_TEXT = re.compile(r"\+?\d+\.0+")
+
+
+def _no_format_marks(s: str) -> str:
+    """Drop invisible format characters (Unicode Cf) that copy-paste brings along."""
+    return "".join(ch for ch in s if unicodedata.category(ch) != "Cf") if not s.isascii() else s
+
+
+def _clean_phone(s: str) -> str:
+    """What a person means, from what a copy-paste or an export left in the cell:
+    invisible format marks (WhatsApp wraps numbers in U+202A/U+202C), Unicode
+    dashes, a '.0' a numeric export appended, a plus inside a bracket '(+62)', a
+    trailing ';' or ','."""
+    s = _no_format_marks(s).translate(_DASHES).strip()
+    if _FLOAT_TEXT.fullmatch(s):
+        s = s[:s.index(".")]
+    s = s.rstrip(";,").strip()
+    if re.match(r"\(\s*\+", s):
+        s = "+" + s.replace("+", "", 1)
+    return s
+
+
 def _phone_text(v):
     """Common first step of both phone paths: a Check for early verdicts, or
     (text_for_parsing, nsn_guess) where text has only digits and maybe a '+'."""
@@ -102,7 +128,9 @@ def _phone_text(v):
         if not v.is_integer() or abs(v) >= 1e16:
             return Check(None, "PHONE_INVALID")
         v = int(v)
-    s = str(v).strip()
+    s = _clean_phone(str(v))
+    if _SCIENTIFIC.search(s):
+        return Check(None, "PHONE_SCIENTIFIC")
     if _LETTER.search(s):
         return Check(None, "PHONE_HAS_LETTERS")
     if _TWO_NUMBERS.search(s):
@@ -112,6 +140,8 @@ def _phone_text(v):
     digits = re.sub(r"\D", "", s)
     if not digits:
         return Check(None, "PHONE_INVALID")
+    if not s.startswith("+") and digits.startswith("0062"):
+        digits = digits[2:]   # 00 is the international dialling prefix: 0062 = +62
     if s.startswith("+") or digits.startswith("62"):
         # 62812... is +62 812...: people type the country code without the plus.
         return "+" + digits, digits[2:] if digits.startswith("62") else None
@@ -193,7 +223,7 @@ def email_reference(v) -> Check:
         return MISSING
     if not isinstance(v, str):
         return Check(None, "EMAIL_INVALID", {"alasan": "bukan alamat e-mail"})
-    s = v.strip()
+    s = _no_format_marks(v).strip()
     try:
         r = email_validator.validate_email(s, check_deliverability=False)
     except email_validator.EmailNotValidError:
@@ -218,7 +248,7 @@ def fast_email(s: str) -> str | None:
 
 def check_email(v) -> Check:
     if isinstance(v, str):
-        hit = fast_email(v.strip())
+        hit = fast_email(_no_format_marks(v).strip())
         if hit:
             return Check(hit)
     return email_reference(v)

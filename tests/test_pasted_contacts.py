@@ -1,0 +1,45 @@
+"""Phone numbers and e-mails as staff paste them from WhatsApp contacts, web pages
+and exported spreadsheets: the same verdict on the fast path and the reference,
+and the number a person meant."""
+from __future__ import annotations
+
+import pytest
+
+from sheets_sync import fastpath, fields
+
+MEANT = "+6281234567890"
+
+
+@pytest.mark.parametrize("typed", [
+    "(+62) 812-3456-7890",                          # plus inside a bracket
+    "\u202a+62 812\u20113456\u20117890\u202c",       # WhatsApp: embedding marks, non-breaking hyphens
+    "\u200e0812-3456-7890",                         # left-to-right mark
+    "0812\u20133456\u20137890",                     # en dashes from a word processor
+    "0812\u00a03456\u00a07890",                     # non-breaking spaces from a web page
+    "81234567890.0", "+6281234567890.0",           # a number exported as text
+    "0062 812 3456 7890",                           # international dialling prefix
+    "081234567890;", "0812-3456-7890,",             # a list separator left behind
+])
+def test_pasted_forms_mean_the_same_number(typed):
+    got = fields.check_phone(typed)
+    assert got == fields.phone_reference(typed)
+    assert (got.value, got.code) == (MEANT, None)
+
+
+@pytest.mark.parametrize("typed", ["8,12345679E+10", "8.1234568E+10", "8.12E10"])
+def test_scientific_notation_is_named_for_what_it_is(typed):
+    """Excel showing a long number as 8,12E+10 has already lost digits: say so."""
+    assert fields.check_phone(typed).code == "PHONE_SCIENTIFIC"
+    assert fields.phone_reference(typed).code == "PHONE_SCIENTIFIC"
+
+
+def test_the_arrow_path_never_accepts_what_cleaning_would_change():
+    # '81234567890.0' looks like digits and dots, but means 81234567890
+    assert fastpath.phones(["81234567890.0", "+6281234567890.0"]) == [None, None]
+    assert fastpath.phones(["0812-3456-7890"]) == [MEANT]
+
+
+@pytest.mark.parametrize("typed", ["\u202abudi@gmail.com\u202c", "budi\u200b@gmail.com"])
+def test_invisible_marks_around_an_email(typed):
+    got = fields.check_email(typed)
+    assert got == fields.email_reference(typed) and got.value == "budi@gmail.com"
