@@ -302,10 +302,15 @@ _MONTHS = {
     "november": 11, "nov": 11, "nopember": 11, "nop": 11, "desember": 12, "des": 12,
     "dec": 12, "december": 12,
 }
-_TIME = r"(?:[ T]+\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?)?"
-_DMY = re.compile(r"(\d{1,2})\s*([/\-.])\s*(\d{1,2})\s*\2\s*(\d{4}|\d{2})" + _TIME)
-_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})" + _TIME)
-_D_MONTH_Y = re.compile(r"(\d{1,2})[\s\-/.]*([A-Za-z]+)\.?[\s\-/.,]*(\d{4})" + _TIME)
+# A time after the date ("10:00", "pukul 10.00 WIB") is allowed and ignored.
+_TIME = r"(?:(?:[ T]+|\s*,?\s*(?:pukul|pkl\.?|jam)\s*)\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?(?:\s*wib)?)?"
+_DMY = re.compile(r"(\d{1,2})\s*([/\-. ])\s*(\d{1,2})\s*\2\s*(\d{4}|\d{2})" + _TIME)
+_YMD = re.compile(r"(\d{4})\s*([/\-.])\s*(\d{1,2})\s*\2\s*(\d{1,2})" + _TIME)
+_D_MONTH_Y = re.compile(r"(\d{1,2})[\s\-/.]*([a-z]+)\.?[\s\-/.,]*(\d{4}|\d{2})" + _TIME)
+_MONTH_D_Y = re.compile(r"([a-z]+)\.?\s*(\d{1,2}),?\s*(\d{4})" + _TIME)
+# "Senin, 13 Oktober 2023": a weekday in front says nothing the date does not.
+_WEEKDAY = re.compile(r"^(?:senin|selasa|rabu|kamis|jumat|jum'at|sabtu|minggu|ahad|monday|tuesday|"
+                      r"wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun)\.?,?\s*")
 _SERIAL_MAX = 2958465  # 31/12/9999
 
 
@@ -319,11 +324,11 @@ def parse_date(v) -> Check:
         return Check(v)
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return _from_serial(v)
-    s = as_text(v)
+    s = as_text(_no_format_marks(v) if isinstance(v, str) else v)
     if re.fullmatch(r"\d{1,7}(?:[.,]\d+)?", s):
         return _from_serial(float(s.replace(",", ".")))
-    s = s.casefold()
-    for rx, order in ((_DMY, "dmy"), (_YMD, "ymd"), (_D_MONTH_Y, "dMy")):
+    s = _WEEKDAY.sub("", s.casefold())
+    for rx, order in ((_DMY, "dmy"), (_YMD, "ymd"), (_D_MONTH_Y, "dMy"), (_MONTH_D_Y, "Mdy")):
         m = rx.fullmatch(s)
         if m:
             return _build(m, order, v)
@@ -340,10 +345,10 @@ def _build(m, order: str, raw) -> Check:
     if order == "dmy":
         d, mo, y = int(m[1]), int(m[3]), m[4]
     elif order == "ymd":
-        y, mo, d = m[1], int(m[2]), int(m[3])
+        y, mo, d = m[1], int(m[3]), int(m[4])
     else:
-        d, y = int(m[1]), m[3]
-        mo = _MONTHS.get(m[2])
+        name, d, y = (m[2], int(m[1]), m[3]) if order == "dMy" else (m[1], int(m[2]), m[3])
+        mo = _MONTHS.get(name)
         if mo is None:
             return Check(None, "DATE_INVALID")
     if len(y) == 2:  # 13/10/23: two-digit years are this century ('0023' is not)
