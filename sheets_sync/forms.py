@@ -87,6 +87,7 @@ class FormSet:
     status_headers: dict[str, str]  # status / message / checked -> header text
     defaults: dict
     registry: dict = field(default_factory=dict)  # sheet + columns of "Daftar OPD"
+    email_domains: dict = field(default_factory=dict)  # common (typo targets) / real
 
     def __getitem__(self, key: str) -> Form:
         try:
@@ -137,7 +138,7 @@ def parse_forms(data: dict) -> FormSet:
             at_least_one=tuple(raw.get("at_least_one") or ()),
         )
     return FormSet(forms=forms, status_headers=dict(data["status_columns"]), defaults=defaults,
-                   registry=data.get("registry") or {})
+                   registry=data.get("registry") or {}, email_domains=data.get("email_domains") or {})
 
 
 @lru_cache(maxsize=8)

@@ -82,7 +82,7 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
                 from .codes import render
                 raise ValueError(render(found.code, **found.params))
             continue
-        out.append((title, validate_frame(found.frame, form, as_of)))
+        out.append((title, validate_frame(found.frame, form, as_of, domains=forms.email_domains)))
     if not out:
         raise ValueError("tidak ada tab yang berisi formulir Lampiran III (baris judul kolom tidak ditemukan)")
     return out

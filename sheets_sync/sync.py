@@ -277,7 +277,8 @@ def _revalidate(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport) -> None:
     moment (a re-read that finds the same rows is not a new check)."""
     rep.validated += 1
     mem.checked_at = stamp(ctx.now())
-    mem.results = {k: validate_frame(f, ctx.forms[k], ctx.as_of) for k, f in mem.frames.items()}
+    mem.results = {k: validate_frame(f, ctx.forms[k], ctx.as_of, domains=ctx.forms.email_domains)
+                   for k, f in mem.frames.items()}
     mem.as_of = ctx.as_of
 
 

@@ -13,6 +13,7 @@ fields.py has fast paths for them.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -210,9 +211,11 @@ def _each(fn, maxlen: int, texts: list) -> list:
 
 
 # ------------------------------------------------------------------ validation
-def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool = False) -> FormResult:
+def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool = False,
+                   domains: dict | None = None) -> FormResult:
     """Verdicts for one form. reference=True checks every row with phonenumbers and
-    email-validator directly (slow; the yardstick for the fast path)."""
+    email-validator directly (slow; the yardstick for the fast path). `domains` is
+    forms.yaml's email_domains (common / real) for the typo check; default: loaded."""
     df = df.reindex(columns=form.keys)
     cols = [c for c in form.columns if c.type != "row_number"]
     run = lambda c: ColumnCheck(df[c.key], *checker(c, as_of, reference), reference=reference,  # noqa: E731
@@ -260,6 +263,7 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool
 
     normalized = pd.DataFrame(norm, index=index, dtype=object)  # keep None; no Arrow strings
     found += _duplicates(normalized, form)
+    found += _domain_typos(normalized, form, domains)
     problems = _problem_frame(found, index, form)
     return FormResult(form.key, _statuses(index, problems), problems, normalized,
                       {c.key: c.header for c in form.columns})
@@ -287,6 +291,34 @@ def _duplicates(normalized: pd.DataFrame, form: Form) -> list[tuple]:
         out.append((np.flatnonzero(dup), col.key, np.full(len(rows), code, object),
                     np.array([{"baris": int(r)} for r in rows], dtype=object)))
     return out
+
+
+def _domain_typos(normalized: pd.DataFrame, form: Form, domains: dict | None) -> list[tuple]:
+    """Valid addresses at a near miss of a common domain (gmail.con): PERIKSA with a
+    suggestion. Decided once per distinct domain."""
+    if domains is None:
+        from .forms import load_forms
+        domains = load_forms().email_domains
+    common, real = tuple(domains.get("common") or ()), frozenset(domains.get("real") or ())
+    out = []
+    for col in form.columns:
+        if col.type not in ("email", "address_email") or not common:
+            continue
+        values = normalized["email" if col.type == "address_email" else col.key].to_numpy(dtype=object)
+        doms = np.array([v.rsplit("@", 1)[1].lower() if isinstance(v, str) else None for v in values], dtype=object)
+        ids, uniq = pd.factorize(doms, use_na_sentinel=True)
+        hints = np.array([_near_miss(d, common, real) for d in uniq] + [None], dtype=object).take(ids)
+        pos = np.flatnonzero(pd.notna(hints))
+        out.append((pos, col.key, np.full(len(pos), "EMAIL_DOMAIN_TYPO", object),
+                    np.array([{"domain": doms[p], "saran": hints[p]} for p in pos], dtype=object)))
+    return out
+
+
+def _near_miss(domain: str, common: tuple, real: frozenset) -> str | None:
+    if domain in common or domain in real:
+        return None
+    hit = difflib.get_close_matches(domain, common, n=1, cutoff=0.85)
+    return hit[0] if hit else None
 
 
 def _problem_frame(found: list[tuple], index: pd.Index, form: Form) -> pd.DataFrame:

@@ -43,3 +43,30 @@ def test_the_arrow_path_never_accepts_what_cleaning_would_change():
 def test_invisible_marks_around_an_email(typed):
     got = fields.check_email(typed)
     assert got == fields.email_reference(typed) and got.value == "budi@gmail.com"
+
+
+@pytest.mark.parametrize("typed,hint", [("budi@gmail.con", "gmail.com"), ("budi@gmial.com", "gmail.com"),
+                                        ("siti@yahoo.co.od", "yahoo.co.id"), ("x@hotmial.com", "hotmail.com")])
+def test_a_near_miss_of_a_common_domain_is_periksa_with_a_hint(forms, typed, hint):
+    import datetime as dt
+
+    import pandas as pd
+
+    from sheets_sync.validate import validate_frame
+    row = dict(unit_kerja="Dinkes", nama="Budi", tanggal_mulai="13/10/2019", jabatan="Staf",
+               no_hp="0812-3456-7890", email=typed)
+    res = validate_frame(pd.DataFrame([row], index=[3]), forms["pegawai"], dt.date(2023, 10, 15))
+    assert res.status[3] == "PERIKSA"
+    assert res.problems["code"].tolist() == ["EMAIL_DOMAIN_TYPO"] and hint in res.notes()[3]
+
+
+@pytest.mark.parametrize("address", ["budi@gmail.com", "budi@mail.com", "budi@mukomukokab.go.id", "b@gmx.com"])
+def test_real_domains_are_left_alone(forms, address):
+    import datetime as dt
+
+    import pandas as pd
+
+    from sheets_sync.validate import validate_frame
+    row = dict(unit_kerja="Dinkes", nama="Budi", tanggal_mulai="13/10/2019", jabatan="Staf",
+               no_hp="0812-3456-7890", email=address)
+    assert validate_frame(pd.DataFrame([row], index=[3]), forms["pegawai"], dt.date(2023, 10, 15)).status[3] == "OK"

@@ -420,6 +420,7 @@ MESSAGE_CASES = {
     "CELL_ERROR": ("pegawai", {"jabatan": "#REF!"}), "TEXT_TOO_LONG": ("pegawai", {"jabatan": "x" * 400}),
     "NAME_NO_LETTERS": ("pegawai", {"nama": "123"}), "PHONE_HAS_LETTERS": ("pegawai", {"no_hp": "08l2"}),
     "PHONE_SCIENTIFIC": ("pegawai", {"no_hp": "8,12345679E+10"}),
+    "EMAIL_DOMAIN_TYPO": ("pegawai", {"email": "budi@gmial.com"}),
     "PHONE_MULTIPLE": ("pegawai", {"no_hp": "081234567890 / 081311112222"}),
     "PHONE_LANDLINE": ("pegawai", {"no_hp": "021-5551234"}), "PHONE_TOO_SHORT": ("pegawai", {"no_hp": "0812345"}),
     "PHONE_TOO_LONG": ("pegawai", {"no_hp": "08123456789012"}), "PHONE_FOREIGN": ("pegawai", {"no_hp": "+1 202 555 0101"}),
