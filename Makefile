@@ -41,5 +41,8 @@ soak: setup-dev   # the long fault suite: 200 kills per backend, more OPDs (docs
 bench: setup-dev
 	$(BIN)/python benchmarks/validate_bench.py
 
+bench-sync: setup-dev
+	$(BIN)/python benchmarks/sync_bench.py
+
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
