@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 DEMO_OPDS ?= 8
 
-.PHONY: demo test setup setup-dev bench soak clean
+.PHONY: demo test setup setup-dev bench bench-sync soak clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
