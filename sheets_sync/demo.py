@@ -20,10 +20,10 @@ from pathlib import Path
 
 import yaml
 
+from .fields import SHEETS_EPOCH
 from .forms import FORMS_YAML, Form, FormSet, load_forms, norm_choice, norm_header
 
 OPD_CSV = FORMS_YAML.parent / "opd.example.csv"
-EXCEL_EPOCH = dt.date(1899, 12, 30)  # Sheets/Excel serial day 0
 START_MIN = dt.date(1995, 1, 1)  # earliest start date of a serving civil servant here
 SERVICE_DAYS = 27  # clean service dates: well inside "the last one month" for any month
 TEMPLATE_ROWS = 20  # pre-numbered rows in a blank template
@@ -260,7 +260,7 @@ def _date_cell(g: _Gen, d: dt.date):
     if style == "cell":
         return dt.datetime(d.year, d.month, d.day)
     if style == "serial":
-        return (d - EXCEL_EPOCH).days
+        return (d - SHEETS_EPOCH).days
     return {
         "slash": f"{d.day:02d}/{d.month:02d}/{d.year}", "dash": f"{d.day:02d}-{d.month:02d}-{d.year}",
         "long": f"{d.day} {MONTHS[d.month - 1]} {d.year}",

@@ -311,7 +311,7 @@ _MONTH_D_Y = re.compile(r"([a-z]+)\.?\s*(\d{1,2}),?\s*(\d{4})" + _TIME)
 # "Senin, 13 Oktober 2023": a weekday in front says nothing the date does not.
 _WEEKDAY = re.compile(r"^(?:senin|selasa|rabu|kamis|jumat|jum'at|sabtu|minggu|ahad|monday|tuesday|"
                       r"wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun)\.?,?\s*")
-_SERIAL_MAX = 2958465  # 31/12/9999
+SERIAL_MAX = 2958465  # 31/12/9999
 
 
 def parse_date(v) -> Check:
@@ -336,7 +336,7 @@ def parse_date(v) -> Check:
 
 
 def _from_serial(x: float) -> Check:
-    if not (1 <= x <= _SERIAL_MAX) or math.isnan(x):
+    if not (1 <= x <= SERIAL_MAX) or math.isnan(x):
         return Check(None, "DATE_INVALID")
     return Check(SHEETS_EPOCH + dt.timedelta(days=int(x)))
 

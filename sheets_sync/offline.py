@@ -96,7 +96,7 @@ def last_reports(settings, forms: FormSet) -> list[mst.OpdReport]:
     opds = [Opd(**{**o, "contacts": tuple(o["contacts"]), "heads": tuple(o["heads"]),
                    "forms": tuple(o["forms"])}) for o in state.get("registry") or []]
     mems = {o.code: state.opd(o.code) for o in opds}
-    final, _ = _final(type("C", (), {"forms": forms})(), opds, mems)
+    final, _ = _final(forms, opds, mems)
     return [mst.OpdReport(o, final[o.code], mems[o.code].problems) for o in opds]
 
 

@@ -132,11 +132,11 @@ def _refresh(ctx, opds, mems, rep) -> tuple[dict, set]:
 def _write_statuses(ctx, opds, mems, fresh, rep):
     """Cross-OPD verdicts, then the status cells of every workbook read this cycle
     (reading those whose verdict moved without an edit), unless it changed meanwhile."""
-    final, listing = _final(ctx, opds, mems)
+    final, listing = _final(ctx.forms, opds, mems)
     again = [o for o in opds if o.code not in fresh and _shown(final[o.code]) != mems[o.code].shown]
     if again:   # a verdict changed without an edit (cross-OPD, date): read to write it
         fresh.update(_read_many(ctx, again, mems, rep))
-        final, listing = _final(ctx, opds, mems)
+        final, listing = _final(ctx.forms, opds, mems)
     stale = _stale(ctx, opds, fresh, final, mems)
     pending = []
     for o in opds:
@@ -159,7 +159,7 @@ def _compile(ctx, opds, mems, final, listing, rep) -> list:
         ctx.state.set("master_inputs", None)
         ctx.state.set("master_hash", None)
     if final is None and (inputs != ctx.state.get("master_inputs") or ctx.hooks):
-        final, listing = _final(ctx, opds, mems)
+        final, listing = _final(ctx.forms, opds, mems)
     reports = [] if final is None else [
         mst.OpdReport(o, final[o.code], mems[o.code].problems, mems[o.code].changed_at,
                       mems[o.code].checked_at, ctx.store.link(o)) for o in opds]
@@ -179,7 +179,7 @@ def _finish(ctx, rep: CycleReport, run_id: int, t0: float, summary: dict) -> Cyc
 def _master_touched(ctx) -> bool:
     """Stores that know the master's revision after their own write (xlsx) let us
     notice a person's edit to it; the Google store relies on its row cache instead."""
-    current = getattr(ctx.store, "master_revision", lambda: None)()
+    current = ctx.store.master_revision()
     ours = ctx.state.get("master_rev")
     return current is not None and ours is not None and current != ours
 
@@ -198,7 +198,7 @@ def _master_inputs(ctx, opds, mems) -> str:
 def _map(ctx, fn, items: list, label: str = "") -> list:
     """fn over items; in a few threads when the store waits on the network.
     With a label, long loops show their progress (a bar on a terminal)."""
-    workers = min(getattr(ctx.store, "parallel", 1), len(items))
+    workers = min(ctx.store.parallel, len(items))
     if workers <= 1:
         return [fn(x) for x in progress(items, len(items), label)]
     from concurrent.futures import ThreadPoolExecutor
@@ -282,9 +282,10 @@ def _revalidate(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport) -> None:
     mem.as_of = ctx.as_of
 
 
-def _final(ctx, opds, mems):
+def _final(forms, opds, mems):
+    """Each OPD's verdicts with the cross-OPD duplicates added."""
     base = {o.code: mems[o.code].results for o in opds}
-    cross, listing = mst.cross_opd(base, ctx.forms)
+    cross, listing = mst.cross_opd(base, forms)
     final = {code: {k: r.with_problems(cross.get((code, k))) for k, r in per.items()}
              for code, per in base.items()}
     return final, listing

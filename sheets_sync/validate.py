@@ -176,7 +176,7 @@ class _DateFast:
         for v in values:
             t = type(v)
             d = v.date() if t is dt.datetime else v if t is dt.date else \
-                fields.SHEETS_EPOCH + dt.timedelta(days=v) if t is int and 1 <= v <= 2958465 else None
+                fields.SHEETS_EPOCH + dt.timedelta(days=v) if t is int and 1 <= v <= fields.SERIAL_MAX else None
             out.append(d if d is not None and lo <= d <= hi else None)
         return out
 

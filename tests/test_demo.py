@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from sheets_sync import demo
+from sheets_sync.fields import SHEETS_EPOCH
 from sheets_sync.forms import FORMS_YAML, load_forms
 
 AS_OF = dt.date(2023, 10, 13)
@@ -43,7 +44,7 @@ def _date(value) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, int):
-        return demo.EXCEL_EPOCH + dt.timedelta(days=value)
+        return SHEETS_EPOCH + dt.timedelta(days=value)
     if not isinstance(value, str):
         return None
     m = re.fullmatch(r"(\d{1,2})[/-](\d{1,2})[/-](\d{4})", value) or \

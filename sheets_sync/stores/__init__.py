@@ -50,6 +50,7 @@ class SheetSpec:
 
 class Store(Protocol):
     name: str
+    parallel: int   # workbooks read/written at once (network stores wait, files do not)
 
     def read_registry(self) -> tuple[list[Opd], list[str]]: ...
 
@@ -67,7 +68,12 @@ class Store(Protocol):
         """Codes of OPDs whose workbook changed since it was read (one check for all,
         just before the writes)."""
 
-    def write_master(self, sheets: list[SheetSpec]) -> None: ...
+    def write_master(self, sheets: list[SheetSpec]) -> str | None:
+        """Returns the master's revision after the write, if the store knows it."""
+
+    def master_revision(self) -> str | None:
+        """The master's revision now, if cheap to know (None: not tracked), so that a
+        person's edit to the master can be noticed."""
 
     def link(self, opd: Opd) -> str: ...
 

@@ -25,6 +25,7 @@ from gspread.exceptions import APIError
 from gspread.urls import DRIVE_FILES_API_V3_URL
 
 from ..config import ConfigError
+from ..fields import SHEETS_EPOCH
 from ..layout import Problem
 from ..registry import Opd, parse_registry
 from . import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
@@ -183,6 +184,9 @@ class GoogleStore:
         which spreadsheets changed since they were read; those are not written."""
         now = self._list()
         return {o.code for o, wb in read if now.get(spreadsheet_id(o.location)) != wb.revision}
+
+    def master_revision(self) -> str | None:
+        return None   # knowing it after our own write would cost a request; the row cache covers it
 
     def write_master(self, sheets: list[SheetSpec]) -> None:
         """Only the rows that differ from what was last written, in one
@@ -417,5 +421,5 @@ def _cell(v):
     if isinstance(v, dt.datetime):
         v = v.date()
     if isinstance(v, dt.date):
-        return (v - dt.date(1899, 12, 30)).days
+        return (v - SHEETS_EPOCH).days
     return "" if v is None else v

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 class XlsxStore:
     name = "xlsx"
+    parallel = 1   # openpyxl is CPU-bound: threads would only contend for the GIL
 
     def __init__(self, data_dir, forms: FormSet, master: str = "master.xlsx"):
         self.dir = Path(data_dir)
