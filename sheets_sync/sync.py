@@ -137,17 +137,23 @@ def _write_statuses(ctx, opds, mems, fresh, rep):
     if again:   # a verdict changed without an edit (cross-OPD, date): read to write it
         fresh.update(_read_many(ctx, again, mems, rep))
         final, listing = _final(ctx.forms, opds, mems)
-    stale = _stale(ctx, opds, fresh, final, mems)
+    now_text = stamp(ctx.now())
+    planned = {o.code: _writes(ctx, fresh[o.code], final[o.code], mems[o.code], now_text)
+               for o in opds if fresh.get(o.code) is not None}
+    to_write = [o for o in opds if planned.get(o.code)]
+    stale = ctx.store.stale([(o, fresh[o.code]) for o in to_write]) if to_write else set()
     pending = []
-    for o in opds:
-        wb = fresh.get(o.code)
-        if wb is not None and o.code in stale:
+    for o in to_write:
+        if o.code in stale:
             mems[o.code].problems.append(Problem("WB_CHANGED"))
             mems[o.code].complete = False   # statuses of old rows are not written; re-read
-        elif wb is not None:
+        else:
             pending.append(o)
-    _map(ctx, lambda o: _write(ctx, o, fresh[o.code], final[o.code], mems[o.code], rep), pending,
-         "menulis status")
+    for o in opds:   # read, nothing to write: what the sheet shows is already right
+        if fresh.get(o.code) is not None and not planned[o.code]:
+            _written(o, fresh[o.code], final[o.code], mems[o.code], fresh[o.code].revision)
+    _map(ctx, lambda o: _write(ctx, o, fresh[o.code], final[o.code], mems[o.code], rep, planned[o.code]),
+         pending, "menulis status")
     return final, listing
 
 
@@ -298,13 +304,6 @@ def _shown(results: dict[str, FormResult]) -> dict:
 
 
 # ------------------------------------------------------------------- write
-def _stale(ctx, opds, fresh, final, mems) -> set[str]:
-    """One check, for every OPD about to be written, that nobody saved since the read."""
-    pending = [(o, fresh[o.code]) for o in opds if fresh.get(o.code) is not None
-               and _writes(ctx, fresh[o.code], final[o.code], mems[o.code], "")]
-    return ctx.store.stale(pending) if pending else set()
-
-
 def _writes(ctx, wb: Workbook, final: dict, mem: OpdMemory, now_text: str) -> list[CellWrite]:
     out = []
     for key, sheet in wb.sheets.items():
@@ -341,8 +340,8 @@ def _text(v) -> str:
     return "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
 
 
-def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleReport) -> None:
-    writes = _writes(ctx, wb, final, mem, stamp(ctx.now()))
+def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleReport,
+           writes: list[CellWrite]) -> None:
     try:
         new_rev = ctx.store.write_cells(o, wb, writes)
     except StoreError as e:
@@ -352,9 +351,14 @@ def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleRep
         return
     with _REPORT_LOCK:
         rep.written_cells += len(writes)
+    _written(o, wb, final, mem, new_rev or wb.revision)
+
+
+def _written(o: Opd, wb: Workbook, final: dict, mem: OpdMemory, revision) -> None:
+    """Remember that the sheet now shows these verdicts, at this revision."""
     mem.row_hashes = {k: set(row_hashes(s.frame)) for k, s in wb.sheets.items()}
     mem.shown = _shown(final)
-    mem.revision = new_rev or wb.revision
+    mem.revision = revision
     mem.complete = True
 
 

@@ -59,3 +59,28 @@ def test_csv_saved_by_windows_excel_is_read(tmp_path, forms, capsys):
     import json
     recs = json.loads(capsys.readouterr().out)
     assert recs[0]["status"] == "OK" and recs[0]["normalized"]["nama"] == "Sité Nurhaliza"
+
+
+def test_a_diperiksa_only_write_is_also_checked_for_a_save_in_between(deployment, forms):
+    """An edit that keeps the verdict still rewrites 'Diperiksa'; that write too must
+    wait if the workbook changed since it was read. (With the Diperiksa cell cleared,
+    the old double planning missed this write in the check but made it anyway.)"""
+    from sheets_sync.sync import make_store
+
+    import datetime as dt
+
+    from sheets_sync.config import WIB
+    t = dt.datetime(2023, 10, 12, 8, 0, tzinfo=WIB)
+    path = deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 2)})
+    deployment.cycle(now=t)
+    wb = openpyxl.load_workbook(path)
+    wb["Pegawai"].cell(row=3, column=3).value = "Budi Santoso Saputra"   # still a valid name
+    wb["Pegawai"].cell(row=3, column=10).value = None                    # Diperiksa cleared
+    wb.save(path)
+    store = make_store(deployment.settings(), forms)
+    asked = []
+    store.stale = lambda read: asked.append([o.code for o, _ in read]) or {"DINKES"}   # saved meanwhile
+    rep = deployment.cycle(store=store, now=t + dt.timedelta(minutes=10))
+    assert asked == [["DINKES"]] and rep.written_cells == 0
+    # next cycle: only the Diperiksa of that row
+    assert deployment.cycle(now=t + dt.timedelta(minutes=20)).written_cells == 1
