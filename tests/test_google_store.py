@@ -96,11 +96,7 @@ def test_429_with_retry_after_is_honoured_and_bounded(emu):
 
 def test_timeouts_are_retried_then_reported():
     calls = []
-
-    class Dead(GoogleSession):
-        pass
-
-    s = Dead(None, emulator="127.0.0.1:9", sleep=calls.append, max_attempts=2, timeout=0.5)
+    s = GoogleSession(None, emulator="127.0.0.1:9", sleep=calls.append, max_attempts=2, timeout=0.5)
     with pytest.raises(requests.ConnectionError):
         s.get("https://sheets.googleapis.com/v4/spreadsheets/x")
     assert len(calls) == 1

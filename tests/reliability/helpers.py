@@ -66,33 +66,34 @@ def store_for(settings):
     return make_store(quiet_settings(settings, tempfile.mkdtemp(prefix="observer-")), forms), forms
 
 
+def _sheets(settings):
+    """(opd, form key, SheetData) for every form tab of every OPD, read afresh."""
+    store, _ = store_for(settings)
+    opds, _ = store.read_registry()
+    for o in opds:
+        for key, sheet in store.read_workbook(o).sheets.items():
+            yield o, key, sheet
+
+
 def status_cells(settings) -> dict:
     """{(opd, form, row): (Status, Keterangan, Diperiksa filled?)} for every row that
     shows a status or has input."""
-    store, _ = store_for(settings)
-    opds, _ = store.read_registry()
     out = {}
-    for o in opds:
-        wb = store.read_workbook(o)
-        for key, sheet in wb.sheets.items():
-            cur = sheet.current
-            for row, vals in zip(cur.index.tolist(), cur.to_numpy(dtype=object).tolist()):
-                s, n, c = (_text(v) for v in vals)
-                if s or n or c:
-                    out[(o.code, key, int(row))] = (s, n, bool(c))
+    for o, key, sheet in _sheets(settings):
+        cur = sheet.current
+        for row, vals in zip(cur.index.tolist(), cur.to_numpy(dtype=object).tolist()):
+            s, n, c = (_text(v) for v in vals)
+            if s or n or c:
+                out[(o.code, key, int(row))] = (s, n, bool(c))
     return out
 
 
 def inputs(settings) -> dict:
     """{(opd, tab title, row): tuple of the form's input cells} as they are now."""
-    store, _ = store_for(settings)
-    opds, _ = store.read_registry()
     out = {}
-    for o in opds:
-        wb = store.read_workbook(o)
-        for key, sheet in wb.sheets.items():
-            for row, vals in zip(sheet.frame.index.tolist(), sheet.frame.to_numpy(dtype=object).tolist()):
-                out[(o.code, sheet.title, int(row))] = tuple(_text(v) for v in vals)
+    for o, _, sheet in _sheets(settings):
+        for row, vals in zip(sheet.frame.index.tolist(), sheet.frame.to_numpy(dtype=object).tolist()):
+            out[(o.code, sheet.title, int(row))] = tuple(_text(v) for v in vals)
     return out
 
 
