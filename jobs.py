@@ -52,18 +52,14 @@ class Lock:
 
 
 def one_cycle(settings, as_of, hooks) -> bool:
-    from sheets_sync import health
-    from sheets_sync.sync import make_context, run_cycle
+    from sheets_sync.cycle import open_cycle, run_cycle
+    from sheets_sync.ops import health
 
     started = health.now()
     try:
-        ctx = make_context(settings, as_of)
-        ctx.hooks = hooks
-        try:
-            rep = run_cycle(ctx)
-            states = health.opd_states(ctx.state)
-        finally:
-            ctx.state.close()
+        with open_cycle(settings, as_of, hooks=hooks) as cycle:
+            rep = run_cycle(cycle)
+            states = health.opd_states(cycle.state)
     except Exception as e:
         health.record_failure(settings, _describe(e), started=started)
         raise
@@ -126,10 +122,10 @@ def _safely(fn) -> None:
 
 def _describe(e: Exception) -> str:
     """An error as staff can act on it: a workbook problem in its Indonesian text."""
-    problem = getattr(e, "problem", None)
-    if problem is not None:
-        from sheets_sync.codes import render
-        return render(problem.code, **problem.params)
+    from sheets_sync.stores import StoreError
+
+    if isinstance(e, StoreError):
+        return e.problem.text()
     return f"{type(e).__name__}: {e}"
 
 
@@ -140,7 +136,7 @@ def main(argv=None) -> int:
     logsafe.install(logging.DEBUG if args.verbose else logging.INFO)
     logging.Formatter.converter = lambda *a: dt.datetime.now(WIB).timetuple()
     if args.check:
-        from sheets_sync import selfcheck
+        from sheets_sync.ops import selfcheck
         return selfcheck.main(args.config)
     try:
         settings = load_settings(args.config)

@@ -58,27 +58,28 @@ def setup(folder: Path, n_opds: int, n_rows: int) -> Path:
     import yaml
 
     from sheets_sync.demo import generate_rows
-    from sheets_sync.demo_setup import demo_settings
+    from sheets_sync.demo.setup import demo_settings
     from sheets_sync.forms import load_forms
-    from sheets_sync.registry import registry_header
-    from sheets_sync.stores.google import FOLDER_MIME, SHEET_MIME, _create, _fill, _form_grid
+    from sheets_sync.validate.registry import registry_header
+    from sheets_sync.demo.google import form_grid
+    from sheets_sync.stores.google import FOLDER_MIME, SHEET_MIME, create_file, fill_tabs
     from sheets_sync.stores.google_http import GoogleSession
 
     forms = load_forms()
     http = gspread.Client(auth=None, session=GoogleSession(None)).http_client
-    parent = _create(http, "SPI bench", FOLDER_MIME, None)
+    parent = create_file(http, "SPI bench", FOLDER_MIME, None)
     regs = []
     for i in range(n_opds):
         code = f"OPD{i + 1:02d}"
         rng = random.Random(f"bench:{code}")
-        sid = _create(http, f"{code} - SPI", SHEET_MIME, parent)
-        tabs = {f.sheet: _form_grid(forms, f.key, generate_rows(f.key, n_rows if f.key != "eksper" else 13,
+        sid = create_file(http, f"{code} - SPI", SHEET_MIME, parent)
+        tabs = {f.sheet: form_grid(forms, f.key, generate_rows(f.key, n_rows if f.key != "eksper" else 13,
                                                                  as_of=AS_OF, rng=rng, flaw_rate=0.1))
                 for f in forms}
-        _fill(http, sid, tabs)
+        fill_tabs(http, sid, tabs)
         regs.append([code, f"OPD Bench {i + 1}", f"opd{i + 1}@contoh.go.id", "", "", sid, "Ya"])
-    master = _create(http, "MASTER", SHEET_MIME, parent)
-    _fill(http, master, {forms.registry["sheet"]: [registry_header(forms)] + regs})
+    master = create_file(http, "MASTER", SHEET_MIME, parent)
+    fill_tabs(http, master, {forms.registry["sheet"]: [registry_header(forms)] + regs})
     settings = demo_settings("google", AS_OF)
     settings["google"] = {"master_id": master, "folder_id": parent}
     path = folder / "settings.yaml"
@@ -88,26 +89,24 @@ def setup(folder: Path, n_opds: int, n_rows: int) -> Path:
 
 def ours(settings_path: Path, emu: Emulator, label: str) -> dict:
     from sheets_sync.config import load_settings
-    from sheets_sync.sync import make_context, run_cycle
+    from sheets_sync.cycle import open_cycle, run_cycle
 
     before, t0 = emu.requests(), time.perf_counter()
-    ctx = make_context(load_settings(settings_path), AS_OF)
-    rep = run_cycle(ctx)
-    wall = time.perf_counter() - t0
-    n429 = sum(v for k, v in ctx.store.session.counts.items() if k.endswith(" 429"))
-    out = {"cycle": label, "requests": emu.requests() - before, "seconds": round(wall, 2),
-           "responses_429": n429, "cells_written": rep.written_cells}
-    ctx.state.close()
-    return out
+    with open_cycle(load_settings(settings_path), AS_OF) as ctx:
+        rep = run_cycle(ctx)
+        wall = time.perf_counter() - t0
+        n429 = sum(v for k, v in ctx.store.session.counts.items() if k.endswith(" 429"))
+    return {"cycle": label, "requests": emu.requests() - before, "seconds": round(wall, 2),
+            "responses_429": n429, "cells_written": rep.written_cells}
 
 
 def naive(sids: list[str], emu: Emulator, label: str, forms) -> dict:
     """What a first script with gspread does: everything, every time, cell by cell."""
     import gspread
 
-    from sheets_sync.layout import locate_form
+    from sheets_sync.validate.layout import locate_form
     from sheets_sync.stores.google_http import GoogleSession
-    from sheets_sync.validate import validate_frame
+    from sheets_sync.validate.frame import validate_frame
 
     session = GoogleSession(None, reads_per_minute=10**6, writes_per_minute=10**6)
     gc = gspread.Client(auth=None, session=session)

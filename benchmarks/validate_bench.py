@@ -42,7 +42,7 @@ def make_rows(n: int, path: Path) -> None:
 def child(path: str, reference: bool, out: str) -> None:
     """Runs in a fresh process: load, validate, report time and peak RSS."""
     from sheets_sync.forms import load_forms
-    from sheets_sync.validate import validate_frame
+    from sheets_sync.validate.frame import validate_frame
 
     form = load_forms()["pegawai"]
     df = pickle.loads(Path(path).read_bytes())

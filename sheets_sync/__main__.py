@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from sheets_sync.cli import main
 
 sys.exit(main())

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .config import ConfigError, load_settings, today_wib
+from sheets_sync.config import ConfigError, load_settings, today_wib
 
 DEFAULT_CONFIG = "settings.yaml"
 
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from . import logsafe
+    from sheets_sync import logsafe
 
     logsafe.install(logging.WARNING, "%(levelname)s %(message)s")
     try:
@@ -86,7 +86,7 @@ def main(argv=None) -> int:
 
 # ------------------------------------------------------------------ demo
 def cmd_demo(args) -> int:
-    from .demo_setup import make_demo
+    from sheets_sync.demo.setup import make_demo
 
     out = make_demo(Path(args.config_out), backend=args.backend, n_opds=args.opds,
                     as_of=args.as_of or today_wib(), seed=args.seed)
@@ -97,7 +97,7 @@ def cmd_demo(args) -> int:
 
 # -------------------------------------------------------------- validate
 def cmd_validate(args) -> int:
-    from .offline import validate_file
+    from sheets_sync.ops.offline import validate_file
 
     try:
         results = validate_file(Path(args.file), form_key=args.form, as_of=args.as_of or today_wib())
@@ -122,21 +122,21 @@ def cmd_validate(args) -> int:
 
 # ---------------------------------------------------------------- status
 def cmd_status(args) -> int:
-    from .state import State
+    from sheets_sync.cycle.state import State
 
     settings = load_settings(args.config)
     if not settings.state_db.exists():
         print("Belum ada siklus yang dijalankan. Jalankan: python jobs.py --once")
         return 1
-    state = State(settings.state_db)
-    rows = state.get("rekap") or []
+    with State(settings.state_db) as state:
+        rows = state.get("rekap") or []
+        last = state.last_runs(1)
     print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  Keadaan")
     for r in rows:
         print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]}")
-    last = state.last_runs(1)
     if last:
         print(f"Siklus terakhir: {last[0][2] or last[0][1]}")
-    from . import health
+    from sheets_sync.ops import health
     data = health.read(settings)
     if data is not None:
         for line in health.lines(data, settings):
@@ -148,7 +148,7 @@ def cmd_status(args) -> int:
 
 # ---------------------------------------------------------------- export
 def cmd_export(args) -> int:
-    from .offline import export_kpk
+    from sheets_sync.ops.offline import export_kpk
 
     settings = load_settings(args.config)
     n = export_kpk(settings, Path(args.out))
@@ -157,13 +157,13 @@ def cmd_export(args) -> int:
 
 
 def cmd_remind(args) -> int:
-    from . import remind
+    from sheets_sync.remind.cli import main
 
-    return remind.cli(args, load_settings(args.config))
+    return main(args, load_settings(args.config))
 
 
 def cmd_provision(args) -> int:
-    from . import provision
+    from sheets_sync import provision
 
     return provision.cli(args, load_settings(args.config))
 

@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo
 import yaml
 
 WIB = ZoneInfo("Asia/Jakarta")
+PROJECT_DIR = Path(__file__).resolve().parent.parent   # the checkout: config/, templates/
+TEMPLATES_DIR = PROJECT_DIR / "templates"
+CONFIG_DIR = PROJECT_DIR / "config"
 BACKENDS = ("xlsx", "google")
 
 
@@ -40,6 +43,12 @@ class Settings:
     mail: dict = field(default_factory=dict)
     reminders: dict = field(default_factory=dict)
     google: dict = field(default_factory=dict)
+
+    @property
+    def inspektorat_emails(self) -> list[str]:
+        """inspektorat.email as a list (the settings allow one address or a list)."""
+        emails = (self.inspektorat or {}).get("email") or []
+        return [emails] if isinstance(emails, str) else [str(e) for e in emails]
 
     @property
     def state_db(self) -> Path:

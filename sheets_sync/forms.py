@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import yaml
 
-FORMS_YAML = Path(__file__).resolve().parent.parent / "config" / "forms.yaml"
+from sheets_sync.config import CONFIG_DIR
+
+FORMS_YAML = CONFIG_DIR / "forms.yaml"
 TYPES = {"row_number", "text", "name", "date", "phone", "email", "choice", "address_email"}
 
 
@@ -62,6 +63,7 @@ class Form:
     sheet_aliases: tuple[str, ...] = ()
     complete: dict = field(default_factory=dict, hash=False, compare=False)
     at_least_one: tuple[str, ...] = ()
+    email_domains: dict = field(default_factory=dict, hash=False, compare=False)  # for the typo check
 
     def column(self, key: str) -> Column:
         for c in self.columns:
@@ -136,6 +138,7 @@ def parse_forms(data: dict) -> FormSet:
             sheet_aliases=tuple(raw.get("sheet_aliases") or ()),
             complete=raw.get("complete") or {"min_rows": 1},
             at_least_one=tuple(raw.get("at_least_one") or ()),
+            email_domains=data.get("email_domains") or {},
         )
     return FormSet(forms=forms, status_headers=dict(data["status_columns"]), defaults=defaults,
                    registry=data.get("registry") or {}, email_domains=data.get("email_domains") or {})
@@ -145,3 +148,9 @@ def parse_forms(data: dict) -> FormSet:
 def load_forms(path: str | None = None) -> FormSet:
     with open(path or FORMS_YAML, encoding="utf-8") as f:
         return parse_forms(yaml.safe_load(f))
+
+
+def forms_for(settings) -> FormSet:
+    """The forms a deployment uses: its settings' forms_file, else the bundled
+    config/forms.yaml. Every command and the cycle load forms through here."""
+    return load_forms(str(settings.forms_file) if settings.forms_file else None)

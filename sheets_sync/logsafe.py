@@ -67,8 +67,21 @@ def mask_secrets(text: str) -> str:
     return _KEY_VALUE.sub(_mask_value, text)
 
 
-def mask(text: str) -> str:
-    return _PHONE.sub(mask_phone, _EMAIL.sub(mask_email, mask_secrets(text)))
+def mask(text) -> str:
+    """Any text with its e-mail addresses, phone numbers and secrets masked: the one
+    masking rule for logs, health.json, CLI output and error messages."""
+    return _PHONE.sub(mask_phone, _EMAIL.sub(mask_email, mask_secrets(str(text))))
+
+
+def mask_address(address) -> str:
+    """One address: s***@gmail.com, enough to recognise it in a log, not to use it."""
+    address = str(address or "").strip()
+    local, at, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}" if at else "***"
+
+
+def mask_addresses(addresses) -> str:
+    return ", ".join(mask_address(a) for a in addresses) or "-"
 
 
 def _mask_record(record: logging.LogRecord) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import email.charset
 import email.policy
-import os
 import re
 import smtplib
 import socket
@@ -34,7 +33,9 @@ from yagmail.headers import resolve_addresses
 from yagmail.message import prepare_message
 from yagmail.utils import raw
 
-from .config import WIB, ConfigError
+from sheets_sync.config import WIB, ConfigError
+from sheets_sync.fileio import atomic_write_bytes
+from sheets_sync.logsafe import mask, mask_address
 
 TRANSPORTS = ("outbox", "smtp")
 SECURITY = {"ssl": 465, "starttls": 587, "none": 25}
@@ -48,25 +49,6 @@ _CRLF = email.policy.compat32.clone(linesep="\r\n", max_line_length=998)  # no f
 _QP = email.charset.Charset("utf-8")
 _QP.header_encoding = email.charset.QP
 _QP.body_encoding = email.charset.QP
-
-
-# ------------------------------------------------------------------ masking
-def mask(address: str) -> str:
-    """s***@gmail.com: enough to recognise an address in a log, not to use it."""
-    address = str(address or "").strip()
-    local, at, domain = address.rpartition("@")
-    if not at:
-        return "***"
-    return f"{local[:1]}***@{domain}"
-
-
-def mask_all(text) -> str:
-    """Every e-mail address inside a text (e.g. an SMTP server's reply), masked."""
-    return EMAIL_RE.sub(lambda m: mask(m.group(0)), str(text))
-
-
-def masked(addresses) -> str:
-    return ", ".join(mask(a) for a in addresses) or "-"
 
 
 # ------------------------------------------------------------------ settings
@@ -158,9 +140,9 @@ def mail_config(settings) -> MailConfig:
         if cfg.user and not cfg.password and not cfg.oauth2_file:
             raise ConfigError("SMTP_PASSWORD belum diisi. Tulis di variabel lingkungan atau berkas .env "
                               "(untuk Gmail: sandi aplikasi), atau isi mail.oauth2_file.")
-        for key in ("oauth2_file", "ca_file"):
-            if getattr(cfg, key) and not Path(getattr(cfg, key)).is_file():
-                raise ConfigError(f"mail.{key}: berkas {getattr(cfg, key)} tidak ditemukan.")
+        for key, value in (("oauth2_file", cfg.oauth2_file), ("ca_file", cfg.ca_file)):
+            if value and not Path(value).is_file():
+                raise ConfigError(f"mail.{key}: berkas {value} tidak ditemukan.")
     return cfg
 
 
@@ -264,14 +246,7 @@ class OutboxTransport:
     def send(self, msg: Message) -> dict:
         data = build(self.cfg, msg)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            path = self.path(msg.message_id)
-            tmp = path.with_suffix(".eml.tmp")
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            atomic_write_bytes(self.path(msg.message_id), data)
         except OSError as e:
             raise SendError(f"folder outbox tidak dapat ditulis: {e.strerror or e}", connect=True) from None
         return {}
@@ -335,12 +310,12 @@ class SmtpTransport:
             raise SendError(f"semua penerima ditolak: {_refusals(e.recipients)}",
                             code=min(codes) if codes else None) from None
         except smtplib.SMTPResponseException as e:  # sender refused, data refused, 4xx/5xx
-            raise SendError(f"server menolak ({e.smtp_code} {mask_all(_text(e.smtp_error))})",
+            raise SendError(f"server menolak ({e.smtp_code} {mask(_text(e.smtp_error))})",
                             code=e.smtp_code) from None
         except (smtplib.SMTPException, OSError) as e:  # disconnected, timeout
             self.close()
             raise SendError(f"koneksi SMTP terputus ({_describe(e)})") from None
-        return {mask(k): v for k, v in (refused or {}).items()}
+        return {mask_address(k): v for k, v in (refused or {}).items()}
 
     def close(self) -> None:
         if self.client is not None:
@@ -362,7 +337,7 @@ def _text(value) -> str:
 
 
 def _refusals(recipients: dict) -> str:
-    return "; ".join(f"{mask(a)}: {c} {mask_all(_text(t))}" for a, (c, t) in recipients.items())
+    return "; ".join(f"{mask_address(a)}: {c} {mask(_text(t))}" for a, (c, t) in recipients.items())
 
 
 def _describe(e: BaseException) -> str:
@@ -370,4 +345,4 @@ def _describe(e: BaseException) -> str:
         return "waktu habis"
     if isinstance(e, ConnectionRefusedError):
         return "koneksi ditolak"
-    return mask_all(f"{type(e).__name__}: {e}")[:200]
+    return mask(f"{type(e).__name__}: {e}")[:200]

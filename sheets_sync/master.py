@@ -1,120 +1,16 @@
-"""Compile the master: cross-OPD duplicates, each OPD's state, and the tabs the
-Inspektorat reads (Rekap, Masalah, one per form, Slot Ahli, Lintas OPD), plus the
-KPK export. Pure: results in, SheetSpecs out; a store renders them."""
+"""Compile the master: the tabs the Inspektorat reads (Rekap, Masalah, one per form,
+Slot Ahli, Lintas OPD), plus the KPK export. Pure: final verdicts in (the cycle
+adds the cross-OPD rules before), SheetSpecs out; a store renders them."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import pandas as pd
 
-from . import codes
-from .codes import OK, PERIKSA, SALAH
-from .forms import FormSet
-from .layout import Problem
-from .registry import Opd
-from .stores import SheetSpec
-from .validate import PROBLEM_COLUMNS, FormResult
-
-BELUM_MENGISI, BELUM_LENGKAP, ADA_KESALAHAN, LENGKAP = (
-    "BELUM MENGISI", "BELUM LENGKAP", "ADA KESALAHAN", "LENGKAP")
-ACCEPTED = (OK, PERIKSA)
-# Workbook problems that are the OPD's to fix (its tabs or headers), as opposed
-# to the registry's or the network's.
-OPD_FAULTS = {"SHEET_MISSING", "HEADER_MISSING", "HEADER_ORDER", "WB_UNREADABLE"}
-
-
-@dataclass
-class OpdReport:
-    opd: Opd
-    results: dict[str, FormResult]      # final (with cross-OPD problems)
-    problems: list[Problem]
-    changed_at: str | None = None
-    checked_at: str | None = None
-    link: str = ""
-
-
-# ----------------------------------------------------------- cross-OPD dups
-def contact_keys(opd: str, res: FormResult, forms: FormSet) -> pd.DataFrame:
-    parts = []
-    for col in forms[res.form].columns:
-        key = {"phone": col.key, "email": col.key, "address_email": "email"}.get(col.type)
-        if key is None or key not in res.normalized:
-            continue
-        v = res.normalized[key].dropna()
-        if col.type != "phone":
-            v = v.str.casefold()
-        parts.append(pd.DataFrame({"opd": opd, "form": res.form, "row": v.index, "column": col.key,
-                                   "kind": "phone" if col.type == "phone" else "email",
-                                   "value": v.to_numpy()}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-
-def cross_opd(results: dict[str, dict[str, FormResult]], forms: FormSet):
-    """Same phone or e-mail in two OPDs: PERIKSA in both. Returns
-    ({(opd, form): problems}, listing DataFrame for the master)."""
-    keys = [contact_keys(o, r, forms) for o, per in results.items() for r in per.values()]
-    keys = [k for k in keys if len(k)]
-    if not keys:
-        return {}, pd.DataFrame()
-    k = pd.concat(keys, ignore_index=True)
-    n_opd = k.groupby(["kind", "value"])["opd"].transform("nunique")
-    k = k[n_opd > 1]
-    if k.empty:
-        return {}, k
-    owners = k.groupby(["kind", "value"])["opd"].agg(lambda s: sorted(set(s)))
-    out: dict = {}
-    for (opd, form), g in k.groupby(["opd", "form"]):
-        headers = {c.key: c.header for c in forms[form].columns}
-        msgs = []
-        for row, col, kind, value in zip(g["row"], g["column"], g["kind"], g["value"]):
-            others = ", ".join(o for o in owners[(kind, value)] if o != opd)
-            msgs.append({"row": row, "column": col, "code": "CROSS_OPD_DUPLICATE",
-                         "severity": PERIKSA,
-                         "message": codes.render("CROSS_OPD_DUPLICATE", kolom=headers[col], opd=others)})
-        out[(opd, form)] = pd.DataFrame(msgs, columns=PROBLEM_COLUMNS)
-    return out, k.sort_values(["kind", "value", "opd"])
-
-
-# ------------------------------------------------------------------- states
-def slots(forms: FormSet, form_key: str, key: str) -> list[str]:
-    return list(forms[form_key].column(key).rules.get("choices", []))
-
-
-def slots_filled(res: FormResult | None, forms: FormSet, form_key: str, key: str) -> dict[str, int]:
-    """How many slots of each choice are taken by accepted rows."""
-    need = pd.Series(slots(forms, form_key, key)).value_counts()
-    have = pd.Series(dtype=int)
-    if res is not None and len(res.status):
-        ok = res.status.isin(ACCEPTED)
-        have = res.normalized.loc[ok, key].value_counts()
-    return {c: int(min(have.get(c, 0), n)) for c, n in need.items()}
-
-
-def form_complete(res: FormResult | None, forms: FormSet, form_key: str) -> bool:
-    rule = forms[form_key].complete
-    if "all_choices" in rule:
-        key = rule["all_choices"]
-        return sum(slots_filled(res, forms, form_key, key).values()) == len(slots(forms, form_key, key))
-    accepted = 0 if res is None else int(res.status.isin(ACCEPTED).sum())
-    return accepted >= int(rule.get("min_rows", 1))
-
-
-def opd_state(rep: OpdReport, forms: FormSet) -> str:
-    rows = sum(len(r.status) for r in rep.results.values())
-    salah = sum(int((r.status == SALAH).sum()) for r in rep.results.values())
-    if salah or any(p.code in OPD_FAULTS for p in rep.problems):
-        return ADA_KESALAHAN
-    if rows == 0:
-        return BELUM_MENGISI
-    if all(form_complete(rep.results.get(k), forms, k) for k in rep.opd.forms):
-        return LENGKAP
-    return BELUM_LENGKAP
-
-
-def problem_text(p: Problem) -> str:
-    return codes.render(p.code, **p.params)
-
+from sheets_sync.codes import OK, PERIKSA, SALAH
+from sheets_sync.forms import FormSet
+from sheets_sync.stores import SheetSpec
+from sheets_sync.validate.opd_state import ACCEPTED, OpdReport, opd_state, slots, slots_filled
 
 # ------------------------------------------------------------------- master
 REKAP_HEADER = ["Kode OPD", "Nama OPD", "Formulir", "Baris", "OK", "PERIKSA", "SALAH", "Keadaan",
@@ -129,7 +25,7 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline) ->
         rows.append([rep.opd.code, rep.opd.name, ", ".join(forms[k].sheet for k in rep.opd.forms),
                      sum(counts.values()), counts[OK], counts[PERIKSA], counts[SALAH],
                      opd_state(rep, forms), expert, rep.changed_at or "", rep.checked_at or "",
-                     " ".join(problem_text(p) for p in rep.problems), rep.link])
+                     " ".join(p.text() for p in rep.problems), rep.link])
     note = f"Rekap calon responden SPI. Tanggal laporan: {as_of:%d/%m/%Y}."
     if deadline:
         note += f" Batas pengiriman: {deadline:%d/%m/%Y}."
@@ -151,7 +47,7 @@ def masalah(reports: list[OpdReport], forms: FormSet) -> SheetSpec:
     rows = []
     for rep in reports:
         for p in rep.problems:
-            rows.append([rep.opd.code, rep.opd.name, "", "", "BERKAS", problem_text(p)])
+            rows.append([rep.opd.code, rep.opd.name, "", "", "BERKAS", p.text()])
         for key, res in rep.results.items():
             notes = res.notes()
             flagged = res.status[res.status != OK]

@@ -6,9 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 from sheets_sync.config import load_settings
-from sheets_sync.demo_setup import make_demo
+from sheets_sync.demo.setup import make_demo
 from sheets_sync.stores import StoreError
-from sheets_sync.sync import make_context, run_cycle
+from sheets_sync.cycle import open_cycle, run_cycle
 
 AS_OF = dt.date(2023, 10, 12)
 
@@ -30,39 +30,30 @@ class Deployment:
             from sheets_sync.forms import load_forms
             from sheets_sync.stores.google import GoogleStore
             store = GoogleStore(self.settings, load_forms(), session=self.session_factory())
-        return make_context(self.settings, as_of, store=store)
+        return open_cycle(self.settings, as_of, store=store)
 
     def cycle(self, as_of=AS_OF, hooks=(), now=None):
-        ctx = self.context(as_of)
-        ctx.hooks = list(hooks)
-        if now is not None:
-            ctx.now = lambda: now
-        try:
-            rep = run_cycle(ctx)
-        finally:
-            ctx.state.close()
-        return rep
+        with self.context(as_of) as ctx:
+            ctx.hooks, ctx.now = list(hooks), (ctx.now if now is None else (lambda: now))
+            return run_cycle(ctx)
 
     def requests(self) -> int:
         return self.emulator.stats()["requests"] if self.emulator else 0
 
     # ------------------------------------------------------- look and edit
     def opds(self):
-        ctx = self.context()
-        try:
+        with self.context() as ctx:
             return ctx.store.read_registry()[0]
-        finally:
-            ctx.state.close()
 
     def grids(self, opd) -> dict[str, list[list]]:
         """Every tab of an OPD workbook as a grid of raw values."""
         if self.kind == "xlsx":
-            from sheets_sync.stores.xlsx import _grids
-            return _grids(self.settings.data_dir / opd.location)
+            from sheets_sync.stores.xlsx import read_grids
+            return read_grids(self.settings.data_dir / opd.location)
         store = self._google_store()
         sid = self._sid(opd)
         titles = store._tab_titles(sid, refresh=True)
-        return store._batch_get(sid, titles)
+        return store.batch_get(sid, titles)
 
     def set_cell(self, opd, tab: str, row: int, col: int, value) -> None:
         if self.kind == "xlsx":
@@ -112,12 +103,9 @@ class Deployment:
 
 def rekap(dep: Deployment) -> dict[str, list]:
     """The Rekap rows of the last cycle by OPD code (from the state database)."""
-    from sheets_sync.state import State
-    state = State(dep.settings.state_db)
-    try:
+    from sheets_sync.cycle.state import State
+    with State(dep.settings.state_db) as state:
         return {r[0]: r for r in state.get("rekap") or []}
-    finally:
-        state.close()
 
 
 __all__ = ["Deployment", "rekap", "AS_OF", "StoreError"]

@@ -123,20 +123,14 @@ class Deployment:
         return load_settings(self.config)
 
     def context(self, as_of=AS_OF, *, now=None, store=None):
-        from sheets_sync.sync import make_context
-        ctx = make_context(self.settings(), as_of, store=store)
-        if now is not None:
-            ctx.now = now if callable(now) else (lambda: now)
-        return ctx
+        from sheets_sync.cycle import open_cycle
+        return open_cycle(self.settings(), as_of, store=store, now=now)
 
     def cycle(self, as_of=AS_OF, *, now=None, store=None):
         """One run_cycle on this deployment (no reminder hooks); the CycleReport."""
-        from sheets_sync.sync import run_cycle
-        ctx = self.context(as_of, now=now, store=store)
-        try:
+        from sheets_sync.cycle import run_cycle
+        with self.context(as_of, now=now, store=store) as ctx:
             return run_cycle(ctx)
-        finally:
-            ctx.state.close()
 
 
 @pytest.fixture

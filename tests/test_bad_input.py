@@ -17,8 +17,8 @@ from openpyxl.styles import Font, PatternFill
 
 from sheets_sync import cli, codes
 from sheets_sync.forms import load_forms
-from sheets_sync.layout import SheetData, locate_form
-from sheets_sync.validate import validate_frame
+from sheets_sync.validate.layout import SheetData, locate_form
+from sheets_sync.validate.frame import validate_frame
 
 from tests.conftest import AS_OF, clean_row, status_by_row, table
 from tests.test_validate import assert_consistent

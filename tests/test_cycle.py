@@ -138,7 +138,7 @@ def test_a_cycle_with_no_registry_does_not_crash(deployment):
 def test_state_survives_a_new_process_context(three):
     """The memory is in SQLite: a fresh context (a restarted worker) remembers."""
     three.cycle(now=T1)
-    from sheets_sync.state import State
+    from sheets_sync.cycle.state import State
     st = State(three.settings().state_db)
     try:
         assert st.integrity_ok()
@@ -276,7 +276,7 @@ def test_demo_end_to_end(tmp_path, forms):
 
 def test_a_failing_hook_does_not_fail_the_cycle(three, caplog):
     from sheets_sync.config import ConfigError
-    from sheets_sync.sync import run_cycle
+    from sheets_sync.cycle.run import run_cycle
 
     def broken_settings(ctx, reports):
         raise ConfigError("mail.sender: alamat pengirim belum diisi")
@@ -284,13 +284,9 @@ def test_a_failing_hook_does_not_fail_the_cycle(three, caplog):
     def crashing(ctx, reports):
         raise RuntimeError("boom")
 
-    ctx = three.context(now=T1)
-    ctx.hooks = [broken_settings, crashing]
-    try:
-        with caplog.at_level("INFO", logger="sheets_sync"):
-            rep = run_cycle(ctx)
-    finally:
-        ctx.state.close()
+    with three.context(now=T1) as ctx, caplog.at_level("INFO", logger="sheets_sync"):
+        ctx.hooks = [broken_settings, crashing]
+        rep = run_cycle(ctx)
     assert rep.master_written and rep.read == 3
     assert any("mail.sender" in e for e in rep.errors) and any("boom" in e for e in rep.errors)
     # a settings mistake is a message for the operator, not a Python traceback
@@ -301,7 +297,7 @@ def test_a_failing_hook_does_not_fail_the_cycle(three, caplog):
 
 # ------------------------------------------------------------------ registry
 def test_registry_parsing(forms):
-    from sheets_sync.registry import parse_registry, registry_header
+    from sheets_sync.validate.registry import parse_registry, registry_header
 
     grid = [["Daftar OPD Kabupaten"], registry_header(forms),
             ["A", "Dinas A", "a@x.id; b@x.id", "", "", "A.xlsx", "Ya"],

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from sheets_sync import demo
-from sheets_sync.fields import SHEETS_EPOCH
+from sheets_sync.validate.fields import SHEETS_EPOCH
 from sheets_sync.forms import FORMS_YAML, load_forms
 
 AS_OF = dt.date(2023, 10, 13)

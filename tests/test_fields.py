@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from sheets_sync import codes, fields
-from sheets_sync.fields import Check, check_email, check_phone, email_reference, phone_reference
+from sheets_sync import codes
+from sheets_sync.validate import fields
+from sheets_sync.validate.fields import Check, check_email, check_phone, email_reference, phone_reference
 
 from tests.conftest import kriteria_slots
 

@@ -9,9 +9,10 @@ import requests
 
 from sheets_sync.forms import load_forms
 from sheets_sync.stores import CellWrite
-from sheets_sync.stores.google import MAX_REQUEST_BYTES, _changed_runs, _chunks, _ranges, spreadsheet_id
+from sheets_sync.stores.google import MAX_REQUEST_BYTES, _changed_runs, _chunks, value_ranges, spreadsheet_id
 from sheets_sync.stores.google_http import GoogleSession, TokenBucket
 from tests.backends import Deployment, rekap
+from tests.doubles import ObservedStore
 from tests.google_emulator import start_emulator
 
 
@@ -107,19 +108,14 @@ def test_edit_between_read_and_write_is_not_overwritten_with_old_statuses(dep, e
     dep.cycle()
     opd = next(o for o in dep.opds() if rekap(dep)[o.code][3] > 0 and "pegawai" in o.forms)
     dep.set_cell(opd, "Pegawai", 3, 6, "0736-21234")          # makes a status change due
-    ctx = dep.context()
-    real_read = ctx.store.read_workbook
-
-    def read_then_someone_types(o):
-        wb = real_read(o)
+    def someone_types(o):
         if o.code == opd.code:
             dep.set_cell(opd, "Pegawai", 3, 6, "0813-1111-2222")   # typed while we validated
-        return wb
 
-    ctx.store.read_workbook = read_then_someone_types
-    from sheets_sync.sync import run_cycle
-    rep = run_cycle(ctx)
-    ctx.state.close()
+    from sheets_sync.cycle import run_cycle
+    with dep.context() as ctx:
+        ctx.store = ObservedStore(ctx.store, after_read=someone_types)
+        rep = run_cycle(ctx)
     assert any(p.code == "WB_CHANGED" for r in rep.reports if r.opd.code == opd.code for p in r.problems)
     grid = dep.grids(opd)["Pegawai"]
     assert grid[2][7] != "SALAH"              # the landline verdict was not written over the fix
@@ -172,7 +168,7 @@ def test_spreadsheet_id_from_link_or_id():
 def test_status_writes_group_into_row_ranges():
     writes = [CellWrite("Pegawai", 5, 8, "OK"), CellWrite("Pegawai", 5, 9, ""), CellWrite("Pegawai", 5, 10, "t"),
               CellWrite("Pegawai", 7, 8, "SALAH"), CellWrite("Pengguna Layanan", 3, 10, "t")]
-    got = list(_ranges(writes))
+    got = list(value_ranges(writes))
     assert got[0] == ("'Pegawai'!H5:J5", [["OK", "", "t"]])
     assert got[1] == ("'Pegawai'!H7:H7", [["SALAH"]])
     assert got[2][0] == "'Pengguna Layanan'!J3:J3"

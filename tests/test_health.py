@@ -7,9 +7,10 @@ import json
 import pytest
 
 import jobs
-from sheets_sync import cli, health
+from sheets_sync import cli
+from sheets_sync.ops import health
 from sheets_sync.config import WIB, load_settings
-from sheets_sync.demo_setup import make_demo
+from sheets_sync.demo.setup import make_demo
 
 AS_OF = dt.date(2023, 10, 12)
 
@@ -48,7 +49,7 @@ def test_a_failing_cycle_keeps_the_last_success_and_masks_the_message(demo, monk
     def broken(ctx):
         raise RuntimeError("tidak bisa menghubungi budi.santoso@gmail.com / 081234567890 password=rahasia")
 
-    monkeypatch.setattr("sheets_sync.sync.run_cycle", broken)
+    monkeypatch.setattr("sheets_sync.cycle.run_cycle", broken)
     for n in (1, 2):
         with pytest.raises(RuntimeError):
             jobs.one_cycle(demo, AS_OF, [])

@@ -65,7 +65,7 @@ def test_a_diperiksa_only_write_is_also_checked_for_a_save_in_between(deployment
     """An edit that keeps the verdict still rewrites 'Diperiksa'; that write too must
     wait if the workbook changed since it was read. (With the Diperiksa cell cleared,
     the old double planning missed this write in the check but made it anyway.)"""
-    from sheets_sync.sync import make_store
+    from sheets_sync.cycle.context import make_store
 
     import datetime as dt
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from sheets_sync.layout import Problem, SheetData, content_hash, find_header, locate_form
-from sheets_sync.validate import validate_frame
+from sheets_sync.validate.layout import Problem, SheetData, content_hash, find_header, locate_form
+from sheets_sync.validate.frame import validate_frame
 
 from tests.conftest import AS_OF, clean_row
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sheets_sync import fastpath, fields
+from sheets_sync.validate import fastpath, fields
 
 MEANT = "+6281234567890"
 
@@ -52,7 +52,7 @@ def test_a_near_miss_of_a_common_domain_is_periksa_with_a_hint(forms, typed, hin
 
     import pandas as pd
 
-    from sheets_sync.validate import validate_frame
+    from sheets_sync.validate.frame import validate_frame
     row = dict(unit_kerja="Dinkes", nama="Budi", tanggal_mulai="13/10/2019", jabatan="Staf",
                no_hp="0812-3456-7890", email=typed)
     res = validate_frame(pd.DataFrame([row], index=[3]), forms["pegawai"], dt.date(2023, 10, 15))
@@ -66,7 +66,7 @@ def test_real_domains_are_left_alone(forms, address):
 
     import pandas as pd
 
-    from sheets_sync.validate import validate_frame
+    from sheets_sync.validate.frame import validate_frame
     row = dict(unit_kerja="Dinkes", nama="Budi", tanggal_mulai="13/10/2019", jabatan="Staf",
                no_hp="0812-3456-7890", email=address)
     assert validate_frame(pd.DataFrame([row], index=[3]), forms["pegawai"], dt.date(2023, 10, 15)).status[3] == "OK"

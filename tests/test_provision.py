@@ -16,8 +16,9 @@ import yaml
 
 from sheets_sync.config import load_settings
 from sheets_sync.forms import load_forms
-from sheets_sync.provision import (PETUNJUK, PILIHAN, ProvisionError, petunjuk_lines, provision,
-                                   read_registry_csv, tab_headers)
+from sheets_sync.provision import provision
+from sheets_sync.provision.spec import (PETUNJUK, PILIHAN, ProvisionError, petunjuk_lines, read_registry_csv,
+                                        tab_headers)
 from tests.google_emulator import start_emulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,12 +165,9 @@ def test_xlsx_provisioned_workbook_goes_through_a_cycle(xdep):
     _type_rows(path, "Pegawai", [
         [1, "Dinas Kesehatan", "Budi Santoso", "01/02/2015", "Staf", "0812-3456-7890", "budi@gmail.com"],
         [2, "Dinas Kesehatan", "Siti Aminah", "01/02/2015", "Staf", "0736-21234", ""]])
-    from sheets_sync.sync import make_context, run_cycle
-    ctx = make_context(load_settings(cfg), AS_OF)
-    try:
+    from sheets_sync.cycle import open_cycle, run_cycle
+    with open_cycle(load_settings(cfg), AS_OF) as ctx:
         rep = run_cycle(ctx)
-    finally:
-        ctx.state.close()
     assert rep.written_cells > 0
     ws = openpyxl.load_workbook(path)["Pegawai"]
     assert ws["H3"].value == "OK" and ws["H4"].value == "SALAH" and ws["F3"].value == "0812-3456-7890"
@@ -315,7 +313,7 @@ def test_xlsx_opens_in_libreoffice_without_repair(xdep, tmp_path):
 def test_xlsx_grouped_column_styles_are_split_not_overlapped(tmp_path):
     from openpyxl.worksheet.dimensions import ColumnDimension
 
-    from sheets_sync.provision_xlsx import _col
+    from sheets_sync.provision.xlsx import _col
     book = openpyxl.Workbook()
     ws = book.active
     ws.column_dimensions["A"] = ColumnDimension(ws, index="A", min=1, max=5, width=20)
@@ -342,11 +340,11 @@ class GDep:
         self.emu = emu
         import gspread
 
-        from sheets_sync.stores.google import FOLDER_MIME, SHEET_MIME, _create
+        from sheets_sync.stores.google import FOLDER_MIME, SHEET_MIME, create_file
         from sheets_sync.stores.google_http import GoogleSession
         self.http = gspread.Client(auth=None, session=GoogleSession(None)).http_client
-        self.folder = _create(self.http, "SPI 2023", FOLDER_MIME, None)
-        self.master = _create(self.http, "MASTER - SPI 2023", SHEET_MIME, self.folder)
+        self.folder = create_file(self.http, "SPI 2023", FOLDER_MIME, None)
+        self.master = create_file(self.http, "MASTER - SPI 2023", SHEET_MIME, self.folder)
         self.cfg = settings_file(folder, backend="google",
                                  google={"master_id": self.master, "folder_id": self.folder})
         self.csv = registry_csv(folder / "opd.csv", 4)
@@ -471,12 +469,9 @@ def test_google_provisioned_sheet_goes_through_a_cycle(gdep):
         [2, "Dinas Kesehatan", "Siti Aminah", "01/02/2015", "Staf", "0736-21234", ""]])
     raw = gdep.http.values_get(sid, "'Pegawai'!F3", params={"valueRenderOption": "UNFORMATTED_VALUE"})
     assert raw["values"] == [["081234567890"]]                  # TEXT column: the 0 stays
-    from sheets_sync.sync import make_context, run_cycle
-    ctx = make_context(gdep.settings(), AS_OF)
-    try:
+    from sheets_sync.cycle import open_cycle, run_cycle
+    with open_cycle(gdep.settings(), AS_OF) as ctx:
         rep = run_cycle(ctx)
-    finally:
-        ctx.state.close()
     assert rep.written_cells > 0 and not rep.errors
     rows = gdep.values(sid)["Pegawai"]
     assert rows[2][7] == "OK" and rows[3][7] == "SALAH"
@@ -595,7 +590,7 @@ def test_google_dry_run_writes_nothing(gdep):
 
 
 def test_google_service_account_without_quota_says_what_to_do(gdep, monkeypatch):
-    from sheets_sync.provision_google import _why
+    from sheets_sync.provision.google import _why
 
     class Resp:
         status_code = 403

@@ -24,13 +24,14 @@ import pytest
 import yaml
 
 from sheets_sync import codes, mail, remind
-from sheets_sync import master as mst
+from sheets_sync.validate import opd_state as ostate
 from sheets_sync.config import WIB, ConfigError, load_settings
+from sheets_sync.forms import forms_for
 from sheets_sync.demo import generate_demo
-from sheets_sync.demo_setup import demo_settings
-from sheets_sync.registry import Opd
-from sheets_sync.state import State
-from sheets_sync.sync import make_context, run_cycle
+from sheets_sync.demo.setup import demo_settings
+from sheets_sync.validate.registry import Opd
+from sheets_sync.cycle.state import State
+from sheets_sync.cycle import open_cycle, run_cycle
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # tests/ helpers, whatever the import mode
 from smtp_server import Server, smtp_server  # noqa: E402
@@ -121,24 +122,15 @@ def make_env(tmp_path: Path, template: Path, *, transport="smtp", port=None, rem
 def cycle(settings_path: Path, day: dt.date, *, now: dt.datetime | None = None, hooks=None):
     """One real cycle in a fresh 'process': new settings, new State on the same DB."""
     settings = load_settings(settings_path)
-    ctx = make_context(settings, day)
-    ctx.hooks = [remind.hook] if hooks is None else hooks
-    if now is not None:
-        ctx.now = lambda: now
-    try:
+    with open_cycle(settings, day, now=now, hooks=[remind.hook] if hooks is None else hooks) as ctx:
         rep = run_cycle(ctx)
-    finally:
-        ctx.state.close()
     assert not rep.errors, rep.errors
     return rep
 
 
 def ledger(settings_path: Path) -> dict:
-    state = State(load_settings(settings_path).state_db)
-    try:
+    with State(load_settings(settings_path).state_db) as state:
         return remind.Ledger(state).statuses()
-    finally:
-        state.close()
 
 
 def slot_of(received) -> tuple[str, str]:
@@ -230,9 +222,10 @@ def _tiny_template(tmp_path) -> Path:
 
 
 def test_mask():
-    assert mail.mask("siti.rahma@gmail.com") == "s***@gmail.com"
-    assert mail.mask_all("550 <siti@gmail.com> unknown") == "550 <s***@gmail.com> unknown"
-    assert mail.masked(["a@b.co", "bb@c.id"]) == "a***@b.co, b***@c.id"
+    from sheets_sync.logsafe import mask, mask_address, mask_addresses
+    assert mask_address("siti.rahma@gmail.com") == "s***@gmail.com"
+    assert mask("550 <siti@gmail.com> unknown") == "550 <s***@gmail.com> unknown"
+    assert mask_addresses(["a@b.co", "bb@c.id"]) == "a***@b.co, b***@c.id"
 
 
 def test_short_meaning_for_every_code():
@@ -248,8 +241,8 @@ def test_plan_slots_recipients_and_missed():
     slots = remind.season(remind.ReminderConfig(), DEADLINE)
     assert [s.label for s in slots] == ["H-7", "H-3", "H-1", "H", "H+1", "H+3"]
     assert [s.kind for s in slots][:2] == ["h-7", "h-3"] and slots[3].kind == "h"
-    opds = [(_opd("A"), mst.ADA_KESALAHAN), (_opd("B"), mst.LENGKAP), (_opd("C", contacts=()), mst.BELUM_MENGISI),
-            (_opd("D", heads=()), mst.BELUM_LENGKAP)]
+    opds = [(_opd("A"), ostate.ADA_KESALAHAN), (_opd("B"), ostate.LENGKAP), (_opd("C", contacts=()), ostate.BELUM_MENGISI),
+            (_opd("D", heads=()), ostate.BELUM_LENGKAP)]
     # before the season
     assert {d.action for d in remind.plan(opds, slots, H[-8], {}, (INSPEKTORAT,))} == {remind.WAIT}
     # H-3, nothing recorded: H-7 was missed -> skipped, H-3 due
@@ -290,7 +283,7 @@ def test_every_template_renders_and_is_strict(tmp_path, demo_template):
     path = make_env(tmp_path, demo_template, transport="outbox")
     rep = cycle(path, H[-3], hooks=[])
     settings = load_settings(path)
-    forms = make_context(settings, H[-3]).forms
+    forms = forms_for(load_settings(settings) if isinstance(settings, Path) else settings)
     rcfg = remind.reminder_config(settings)
     used = set()
     env = remind.environment()
@@ -541,17 +534,17 @@ def test_season_replayed_day_by_day(tmp_path, demo_template, smtp):
     states: dict[dt.date, dict[str, str]] = {}
 
     def record(ctx, reports):
-        states[ctx.as_of] = {r.opd.code: mst.opd_state(r, ctx.forms) for r in reports}
+        states[ctx.as_of] = {r.opd.code: ostate.opd_state(r, ctx.forms) for r in reports}
 
     for offset in range(-10, 6):
         cycle(path, H[offset], hooks=[record, remind.hook])
         if offset in (-3, 1):
             cycle(path, H[offset])                                  # a second run on a slot day
-    assert all(s["DINKES"] == mst.LENGKAP for s in states.values())
+    assert all(s["DINKES"] == ostate.LENGKAP for s in states.values())
     reminders = [m for m in smtp.messages if not m.message["X-SPI-Slot"].startswith("rekap")]
     got = Counter(slot_of(m) for m in reminders)
     expected = {(code, remind.label(o)) for o in (-7, -3, -1, 0, 1, 3)
-                for code, st in states[H[o]].items() if st != mst.LENGKAP}
+                for code, st in states[H[o]].items() if st != ostate.LENGKAP}
     assert set(got) == expected and set(got.values()) == {1}
     assert not any(code == "DINKES" for code, _ in got)
     assert {c for c, _ in got} == LATE
@@ -627,7 +620,7 @@ def test_slots_long_past_are_skipped_not_sent():
     """A worker started weeks after the season (or with last year's deadline in its
     settings) must not mail every OPD about a slot that is long gone."""
     import datetime as dt
-    from sheets_sync.registry import Opd
+    from sheets_sync.validate.registry import Opd
     cfg = remind.reminder_config(type("S", (), {"reminders": {}})())
     deadline = dt.date(2023, 10, 15)
     slots = remind.season(cfg, deadline)

@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 import jobs
-from sheets_sync import selfcheck
+from sheets_sync.ops import selfcheck
 from sheets_sync.config import load_settings
-from sheets_sync.demo_setup import make_demo
+from sheets_sync.demo.setup import make_demo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from smtp_server import free_port, password_check, smtp_server  # noqa: E402

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from sheets_sync.fields import parse_date
+from sheets_sync.validate.fields import parse_date
 
 DAY = dt.date(2023, 10, 13)
 

@@ -12,10 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sheets_sync import codes, fields
+from sheets_sync import codes
+from sheets_sync.validate import fields
 from sheets_sync.forms import load_forms
-from sheets_sync.master import cross_opd
-from sheets_sync.validate import PROBLEM_COLUMNS, validate_frame
+from sheets_sync.validate.cross_opd import cross_opd
+from sheets_sync.validate.frame import PROBLEM_COLUMNS, validate_frame
 
 from tests.conftest import AS_OF, clean_row, clean_rows, frame, kriteria_slots, phone, phone_e164
 from tests.test_fields import ANY_VALUE, email_like, phone_like

@@ -18,11 +18,11 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from sheets_sync import codes, demo
-from sheets_sync.layout import Problem
+from sheets_sync.validate.layout import Problem
 from sheets_sync.stores import CellWrite, StoreError
 from sheets_sync.stores import xlsx as xlsx_store
 from sheets_sync.stores.xlsx import XlsxStore
-from sheets_sync.xlsxio import atomic_save
+from sheets_sync.fileio import atomic_save
 
 from tests.conftest import (AS_OF, clean_row, clean_rows, kriteria_slots, sheet_rows, status_by_row,
                             table, zip_members)
@@ -263,13 +263,8 @@ class RacingStore(XlsxStore):
 def test_cycle_skips_a_changed_workbook_and_writes_it_next_cycle(deployment, forms):
     path = deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 2)})
     other = deployment.add_opd("DINSOS", {"pegawai": clean_rows("pegawai", 2, start=20)})
-    from sheets_sync.sync import make_context, run_cycle
     RacingStore.armed = True
-    ctx = make_context(deployment.settings(), AS_OF, store=RacingStore(deployment.data, forms))
-    try:
-        run_cycle(ctx)
-    finally:
-        ctx.state.close()
+    deployment.cycle(store=RacingStore(deployment.data, forms))
     assert status_by_row(other, "Pegawai", forms, "pegawai")          # the others go on
     assert status_by_row(path, "Pegawai", forms, "pegawai") == {}     # nothing written over the edit
     assert sheet_rows(path, "Pegawai")[2][5] == "0813-9999-0000"

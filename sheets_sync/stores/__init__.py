@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..layout import Problem, SheetData, locate_form
-from ..registry import Opd
+from sheets_sync.validate.layout import Problem, SheetData, locate_form
+from sheets_sync.validate.registry import Opd
 
 
 class StoreError(Exception):

@@ -24,12 +24,12 @@ import gspread
 from gspread.exceptions import APIError
 from gspread.urls import DRIVE_FILES_API_V3_URL
 
-from ..config import ConfigError
-from ..fields import SHEETS_EPOCH
-from ..layout import Problem
-from ..registry import Opd, parse_registry
-from . import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
-from .google_http import GoogleSession, load_credentials
+from sheets_sync.config import ConfigError
+from sheets_sync.fileio import atomic_write_text
+from sheets_sync.validate.layout import Problem
+from sheets_sync.validate.registry import Opd, parse_registry
+from sheets_sync.stores import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
+from sheets_sync.stores.google_http import GoogleSession, load_credentials
 
 log = logging.getLogger(__name__)
 SHEET_MIME = "application/vnd.google-apps.spreadsheet"
@@ -61,7 +61,7 @@ class GoogleStore:
     name = "google"
     parallel = 4   # requests in flight at once; the token buckets still hold the quota
 
-    def __init__(self, settings, forms, session: GoogleSession | None = None):
+    def __init__(self, settings, forms, session: GoogleSession | None = None, *, read_only: bool = False):
         cfg = settings.google or {}
         if not cfg.get("master_id"):
             raise ConfigError("google.master_id (ID atau tautan spreadsheet master) belum diisi.")
@@ -76,9 +76,10 @@ class GoogleStore:
         self.cache = _load_json(self.cache_path)
         self._lock = threading.RLock()   # reads and writes run in a few threads
         self._listing: dict[str, str] | None = None
+        self.read_only = read_only       # a self-check writes nothing, not even this cache
 
     # ------------------------------------------------------------- listing
-    def _list(self) -> dict[str, str]:
+    def list_files(self) -> dict[str, str]:
         """id -> revision of every spreadsheet visible (in the folder if set): 1 request a page."""
         q = f"mimeType='{SHEET_MIME}' and trashed=false"
         if self.folder_id:
@@ -89,7 +90,7 @@ class GoogleStore:
                       "supportsAllDrives": True, "includeItemsFromAllDrives": True}
             if token:
                 params["pageToken"] = token
-            body = self._call(lambda: self.http.request("get", DRIVE_FILES_API_V3_URL, params=params).json())
+            body = self.call(lambda: self.http.request("get", DRIVE_FILES_API_V3_URL, params=params).json())
             for f in body.get("files", []):
                 out[f["id"]] = f"{f.get('version')}|{f.get('modifiedTime')}"
             token = body.get("nextPageToken")
@@ -97,22 +98,22 @@ class GoogleStore:
                 return out
 
     def read_registry(self):
-        self._listing = self._list()
+        self._listing = self.list_files()
         rev = self._listing.get(self.master_id)
         reg = self.cache.get("registry")
         if rev is None or reg is None or reg.get("rev") != rev:
             sheet = self.forms.registry["sheet"]
             try:
-                grid = self._batch_get(self.master_id, [sheet])[sheet]
+                grid = self.batch_get(self.master_id, [sheet])[sheet]
             except StoreError as e:
                 return [], [f"Spreadsheet master tidak bisa dibaca ({e.problem.code})."]
             reg = {"rev": rev, "grid": grid}
             self.cache["registry"] = reg
-            self._save_cache()
+            self.save_cache()
         return parse_registry(reg["grid"], self.forms)
 
     def revisions(self, opds):
-        listing = self._listing if self._listing is not None else self._list()
+        listing = self._listing if self._listing is not None else self.list_files()
         return {o.code: listing.get(spreadsheet_id(o.location)) for o in opds}
 
     def link(self, opd: Opd) -> str:
@@ -129,13 +130,13 @@ class GoogleStore:
         titles = self.cache.get("tabs", {}).get(sid) or [self.forms[k].sheet for k in opd.forms]
         wanted = self._wanted_tabs(opd, titles)
         try:
-            grids = self._batch_get(sid, wanted) if wanted else {}
+            grids = self.batch_get(sid, wanted) if wanted else {}
         except StoreError as e:
             if e.problem.code != "SHEET_MISSING":
                 raise
             titles = self._tab_titles(sid, refresh=True)   # a tab was renamed since we cached
             wanted = self._wanted_tabs(opd, titles)
-            grids = self._batch_get(sid, wanted) if wanted else {}
+            grids = self.batch_get(sid, wanted) if wanted else {}
         return workbook_from_grids(opd, rev, grids, self.forms)
 
     def _wanted_tabs(self, opd: Opd, titles: list[str]) -> list[str]:
@@ -155,18 +156,18 @@ class GoogleStore:
             tabs = self.cache.setdefault("grids", {})
             if not refresh and sid in tabs:
                 return tabs[sid]
-        meta = self._call(lambda: self.http.spreadsheets_get(sid, params={"fields": "sheets.properties"}))
+        meta = self.call(lambda: self.http.spreadsheets_get(sid, params={"fields": "sheets.properties"}))
         found = {p["title"]: {"id": p["sheetId"], "rows": p.get("gridProperties", {}).get("rowCount", 1000),
                               "cols": p.get("gridProperties", {}).get("columnCount", 26)}
                  for p in (s["properties"] for s in meta.get("sheets", []))}
         with self._lock:
             tabs[sid] = found
             self.cache.setdefault("tabs", {})[sid] = list(found)
-            self._save_cache()
+            self.save_cache()
         return found
 
-    def _batch_get(self, sid: str, titles: list[str]) -> dict[str, list[list]]:
-        resp = self._call(lambda: self.http.values_batch_get(sid, [quote(t) for t in titles], dict(READ_PARAMS)))
+    def batch_get(self, sid: str, titles: list[str]) -> dict[str, list[list]]:
+        resp = self.call(lambda: self.http.values_batch_get(sid, [quote(t) for t in titles], dict(READ_PARAMS)))
         return {t: vr.get("values", []) for t, vr in zip(titles, resp.get("valueRanges", []))}
 
     # --------------------------------------------------------------- write
@@ -174,15 +175,15 @@ class GoogleStore:
         if not writes:
             return wb.revision
         sid = spreadsheet_id(opd.location)
-        data = [{"range": r, "values": v} for r, v in _ranges(writes)]
+        data = [{"range": r, "values": v} for r, v in value_ranges(writes)]
         for chunk in _chunks(data):
-            self._call(lambda: self.http.values_batch_update(sid, {"valueInputOption": "RAW", "data": chunk}))
+            self.call(lambda: self.http.values_batch_update(sid, {"valueInputOption": "RAW", "data": chunk}))
         return None   # the new revision shows in the next listing; that read settles it
 
     def stale(self, read):
         """Sheets has no write precondition: one listing just before the writes tells
         which spreadsheets changed since they were read; those are not written."""
-        now = self._list()
+        now = self.list_files()
         return {o.code for o, wb in read if now.get(spreadsheet_id(o.location)) != wb.revision}
 
     def master_revision(self) -> str | None:
@@ -202,10 +203,10 @@ class GoogleStore:
             data += _changed_runs(spec.title, rows, hashes, old["hashes"], width)
             new_hashes[spec.title] = {"hashes": hashes, "width": max([0] + [len(r) for r in rows])}
         for chunk in _chunks(data):
-            self._call(lambda: self.http.values_batch_update(
+            self.call(lambda: self.http.values_batch_update(
                 self.master_id, {"valueInputOption": "RAW", "data": chunk}))
         self.cache["master_rows"] = {**written, **new_hashes}
-        self._save_cache()
+        self.save_cache()
 
     def _fit_master(self, sheets: list[SheetSpec]) -> None:
         """Add missing tabs and grow tabs too small for their table, in one request and
@@ -216,7 +217,7 @@ class GoogleStore:
             # them, a tab a person deleted): ask once before changing the structure
             reqs = self._fit_requests(self._tabs(self.master_id, refresh=True), sheets)
         if reqs:
-            self._call(lambda: self.http.batch_update(self.master_id, {"requests": reqs}))
+            self.call(lambda: self.http.batch_update(self.master_id, {"requests": reqs}))
             self._tabs(self.master_id, refresh=True)
 
     @staticmethod
@@ -237,7 +238,7 @@ class GoogleStore:
         return reqs
 
     # ------------------------------------------------------------- helpers
-    def _call(self, fn):
+    def call(self, fn):
         """One API call; Google's answers become a StoreError for the OPD concerned."""
         try:
             return fn()
@@ -246,12 +247,11 @@ class GoogleStore:
         except OSError as e:   # requests' ConnectionError/Timeout after the retries
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"jaringan: {type(e).__name__}"})) from e
 
-    def _save_cache(self) -> None:
+    def save_cache(self) -> None:
+        if self.read_only:
+            return
         with self._lock:
-            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.cache, default=str))
-            tmp.replace(self.cache_path)
+            atomic_write_text(self.cache_path, json.dumps(self.cache, default=str))
 
 
 def _problem(e: APIError) -> Problem:
@@ -266,7 +266,7 @@ def _problem(e: APIError) -> Problem:
     return Problem("WB_WRITE_FAILED", {"alasan": f"Google menjawab {code}"})
 
 
-def _ranges(writes: list[CellWrite]):
+def value_ranges(writes: list[CellWrite]):
     """Contiguous cells of one row become one range: fewer, smaller ranges."""
     by_row: dict = {}
     for w in writes:
@@ -365,37 +365,20 @@ def _load_json(path: Path) -> dict:
         return {}
 
 
-# ---------------------------------------------------------------------- demo
-def create_demo(folder: Path, *, n_opds: int, as_of: dt.date, seed: int = 2023) -> dict:
-    """Demo OPD spreadsheets and a master on the configured endpoint (the emulator
-    when SHEETS_EMULATOR_HOST is set). Returns the `google:` settings for them."""
-    from ..demo import demo_plan
-    from ..forms import load_forms
-    from ..registry import registry_header
-
-    forms = load_forms()
-    http = gspread.Client(auth=None, session=GoogleSession(load_credentials({}))).http_client
-    folder_id = _create(http, "SPI demo", FOLDER_MIME, None)
-    regs, rows, _ = demo_plan(n_opds, as_of=as_of, seed=seed)
-    for reg in regs:
-        sid = _create(http, f"{reg['kode']} - SPI {as_of.year} - {reg['nama']}", SHEET_MIME, folder_id)
-        tabs = {forms[k].sheet: _form_grid(forms, k, r) for k, r in rows[reg["kode"]].items()}
-        _fill(http, sid, tabs)
-        reg["berkas"] = f"https://docs.google.com/spreadsheets/d/{sid}/edit"
-    master = _create(http, f"MASTER - SPI {as_of.year}", SHEET_MIME, folder_id)
-    keys = [c["key"] for c in forms.registry["columns"]]
-    _fill(http, master, {forms.registry["sheet"]: [registry_header(forms)] +
-                         [[r.get(k, "") for k in keys] for r in regs]})
-    return {"master_id": master, "folder_id": folder_id}
+# ------------------------------------------------------------ raw primitives
+def raw_http(cfg: dict | None = None):
+    """gspread's HTTP client on the configured endpoint (the emulator when
+    SHEETS_EMULATOR_HOST is set), for set-up code outside the cycle (demo, benchmarks)."""
+    return gspread.Client(auth=None, session=GoogleSession(load_credentials(cfg or {}))).http_client
 
 
-def _create(http, name: str, mime: str, parent: str | None) -> str:
+def create_file(http, name: str, mime: str, parent: str | None) -> str:
     body = {"name": name, "mimeType": mime, **({"parents": [parent]} if parent else {})}
     r = http.request("post", DRIVE_FILES_API_V3_URL, json=body, params={"supportsAllDrives": True})
     return r.json()["id"]
 
 
-def _fill(http, sid: str, tabs: dict[str, list[list]]) -> None:
+def fill_tabs(http, sid: str, tabs: dict[str, list[list]]) -> None:
     meta = http.spreadsheets_get(sid, params={"fields": "sheets.properties"})
     first = meta["sheets"][0]["properties"]["sheetId"]
     titles = list(tabs)
@@ -405,21 +388,3 @@ def _fill(http, sid: str, tabs: dict[str, list[list]]) -> None:
     http.batch_update(sid, {"requests": reqs})
     data = [{"range": f"{quote(t)}!A1", "values": g} for t, g in tabs.items()]
     http.values_batch_update(sid, {"valueInputOption": "RAW", "data": data})
-
-
-def _form_grid(forms, key: str, rows: list[dict]) -> list[list]:
-    form = forms[key]
-    header = [c.header for c in form.columns] + [forms.status_headers[k] for k in ("status", "message", "checked")]
-    grid = [[form.title], header]
-    for r in rows:
-        grid.append([_cell(r.get(c.key)) for c in form.columns])
-    return grid
-
-
-def _cell(v):
-    """Demo values as a Sheets cell holds them: dates as serial numbers."""
-    if isinstance(v, dt.datetime):
-        v = v.date()
-    if isinstance(v, dt.date):
-        return (v - SHEETS_EPOCH).days
-    return "" if v is None else v

@@ -131,7 +131,7 @@ def scopes_for(cfg: dict) -> list[str]:
     person created (drive.file only reaches files and folders the worker made)."""
     scope = str(cfg.get("drive_scope", "file"))
     if scope not in ("file", "full"):
-        from ..config import ConfigError
+        from sheets_sync.config import ConfigError
         raise ConfigError(f"google.drive_scope: '{scope}' tidak dikenal; pilihan: file (bawaan), full.")
     return list(SCOPES) + ([FULL_DRIVE] if scope == "full" else [])
 
@@ -147,7 +147,7 @@ def load_credentials(cfg: dict):
         return Credentials.from_authorized_user_file(token, scopes)
     key = cfg.get("credentials") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
     if not key:
-        from ..config import ConfigError
+        from sheets_sync.config import ConfigError
         raise ConfigError("google.credentials (berkas kunci service account) atau google.oauth_token "
                           "belum diisi, dan GOOGLE_APPLICATION_CREDENTIALS kosong.")
     from google.oauth2 import service_account

@@ -18,11 +18,12 @@ from pathlib import Path
 from openpyxl import Workbook as NewBook
 from openpyxl import load_workbook
 
-from ..forms import FormSet
-from ..layout import Problem
-from ..registry import Opd, parse_registry
-from ..xlsxio import BOLD, atomic_save, set_value, write_table
-from . import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
+from sheets_sync.forms import FormSet
+from sheets_sync.validate.layout import Problem
+from sheets_sync.validate.registry import Opd, parse_registry
+from sheets_sync.fileio import atomic_save
+from sheets_sync.stores.xlsxio import BOLD, set_value, write_table
+from sheets_sync.stores import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class XlsxStore:
         if not self.master_path.exists():
             return [], [f"Workbook master {self.master_path} tidak ditemukan."]
         try:
-            grid = _grids(self.master_path, only=sheet).get(sheet)
+            grid = read_grids(self.master_path, only=sheet).get(sheet)
         except StoreError as e:   # name the file: the same text is used for OPD workbooks
             e.problem.params["alasan"] = f"{self.master_path.name}: {e.problem.params.get('alasan', '')}"
             raise
@@ -58,10 +59,10 @@ class XlsxStore:
 
     # ----------------------------------------------------------- revisions
     def revisions(self, opds):
-        return {o.code: _revision(self.path(o)) for o in opds}
+        return {o.code: file_revision(self.path(o)) for o in opds}
 
     def stale(self, read):
-        return {o.code for o, wb in read if _revision(self.path(o)) != wb.revision}
+        return {o.code for o, wb in read if file_revision(self.path(o)) != wb.revision}
 
     def locked(self, path: Path) -> bool:
         """Excel keeps '~$name' (first letters cut for long names), LibreOffice
@@ -72,10 +73,10 @@ class XlsxStore:
     # ---------------------------------------------------------------- read
     def read_workbook(self, opd: Opd) -> Workbook:
         path = self.path(opd)
-        rev = _revision(path)
+        rev = file_revision(path)
         if rev is None:
             raise StoreError(Problem("WB_NOT_FOUND", {"lokasi": path.name}))
-        return workbook_from_grids(opd, rev, _grids(path), self.forms)
+        return workbook_from_grids(opd, rev, read_grids(path), self.forms)
 
     # --------------------------------------------------------------- write
     def write_cells(self, opd: Opd, wb: Workbook, writes: list[CellWrite]):
@@ -86,26 +87,26 @@ class XlsxStore:
             raise StoreError(Problem("WB_LOCKED"))
 
         def unchanged():
-            if _revision(path) != wb.revision:
+            if file_revision(path) != wb.revision:
                 raise StoreError(Problem("WB_CHANGED"))
 
         unchanged()
         try:
             book = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", rich_text=True)
         except Exception as e:  # noqa: BLE001 - any unreadable file is one OPD's problem
-            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": _why(e)})) from e
+            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": describe_error(e)})) from e
         for w in writes:
             set_value(book[w.sheet], w.row, w.col, w.value)
         try:
             atomic_save(book, path, before_replace=unchanged)
         except OSError as e:
-            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": _why(e)})) from e
-        return _revision(path)
+            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": describe_error(e)})) from e
+        return file_revision(path)
 
     def write_master(self, sheets: list[SheetSpec]) -> str | None:
         if self.locked(self.master_path):
             raise StoreError(Problem("WB_LOCKED"))
-        book = load_workbook(self.master_path) if self.master_path.exists() else _new_master(self.forms)
+        book = load_workbook(self.master_path) if self.master_path.exists() else new_master(self.forms)
         for spec in sheets:
             index = None
             if spec.title in book.sheetnames:
@@ -114,10 +115,10 @@ class XlsxStore:
             ws = book.create_sheet(spec.title, index)
             render_sheet(ws, spec)
         atomic_save(book, self.master_path)
-        return _revision(self.master_path)
+        return file_revision(self.master_path)
 
     def master_revision(self) -> str | None:
-        return _revision(self.master_path)
+        return file_revision(self.master_path)
 
 
 def render_sheet(ws, spec: SheetSpec) -> None:
@@ -146,8 +147,8 @@ def _chart(ws, spec: SheetSpec, start: int) -> None:
     ws.add_chart(chart, c.get("anchor", "A" + str(last + 3)))
 
 
-def _new_master(forms: FormSet):
-    from ..registry import registry_header
+def new_master(forms: FormSet):
+    from sheets_sync.validate.registry import registry_header
 
     book = NewBook()
     ws = book.active
@@ -156,7 +157,7 @@ def _new_master(forms: FormSet):
     return book
 
 
-def _revision(path: Path) -> str | None:
+def file_revision(path: Path) -> str | None:
     try:
         st = path.stat()
     except OSError:
@@ -164,12 +165,12 @@ def _revision(path: Path) -> str | None:
     return f"{st.st_mtime_ns}-{st.st_size}"
 
 
-def _grids(path: Path, only: str | None = None) -> dict[str, list[list]]:
+def read_grids(path: Path, only: str | None = None) -> dict[str, list[list]]:
     """Every tab's cell values (formulas as their last computed value)."""
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # noqa: BLE001 - corrupt, encrypted, not xlsx: one OPD's problem
-        raise StoreError(Problem("WB_UNREADABLE", {"alasan": _why(e)})) from e
+        raise StoreError(Problem("WB_UNREADABLE", {"alasan": describe_error(e)})) from e
     try:
         out = {}
         for ws in book.worksheets:
@@ -177,7 +178,7 @@ def _grids(path: Path, only: str | None = None) -> dict[str, list[list]]:
                 out[ws.title] = _grid(ws)
         return out
     except Exception as e:  # noqa: BLE001
-        raise StoreError(Problem("WB_UNREADABLE", {"alasan": _why(e)})) from e
+        raise StoreError(Problem("WB_UNREADABLE", {"alasan": describe_error(e)})) from e
     finally:
         book.close()
 
@@ -200,7 +201,7 @@ def _grid(ws) -> list:
     return rows[:last]
 
 
-def _why(e: Exception) -> str:
+def describe_error(e: Exception) -> str:
     if isinstance(e, zipfile.BadZipFile) or "zip" in str(e).lower():
         return "bukan berkas .xlsx yang utuh, atau dilindungi kata sandi"
     if isinstance(e, PermissionError):

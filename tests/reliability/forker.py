@@ -23,7 +23,10 @@ def _preload() -> None:
     import pandas  # noqa: F401
 
     import jobs  # noqa: F401
-    from sheets_sync import health, mail, master, remind, sync, validate  # noqa: F401
+    from sheets_sync.ops import health  # noqa: F401
+    from sheets_sync import mail, master, remind
+    from sheets_sync.cycle import run as sync
+    from sheets_sync.validate import frame as validate
     from sheets_sync.stores import google, xlsx  # noqa: F401
 
 

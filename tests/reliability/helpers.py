@@ -61,7 +61,7 @@ def quiet_settings(settings, folder: Path):
 
 def store_for(settings):
     from sheets_sync.forms import load_forms
-    from sheets_sync.sync import make_store
+    from sheets_sync.cycle.context import make_store
     forms = load_forms(str(settings.forms_file) if settings.forms_file else None)
     return make_store(quiet_settings(settings, tempfile.mkdtemp(prefix="observer-")), forms), forms
 
@@ -101,10 +101,10 @@ def rekap(settings) -> dict:
     """The Rekap tab of the master as the Inspektorat sees it: code -> kept columns."""
     store, _ = store_for(settings)
     if settings.backend == "xlsx":
-        from sheets_sync.stores.xlsx import _grids
-        grid = _grids(store.master_path, only="Rekap").get("Rekap") or []
+        from sheets_sync.stores.xlsx import read_grids
+        grid = read_grids(store.master_path, only="Rekap").get("Rekap") or []
     else:
-        grid = store._batch_get(store.master_id, ["Rekap"])["Rekap"]
+        grid = store.batch_get(store.master_id, ["Rekap"])["Rekap"]
     head = next(i for i, r in enumerate(grid) if r and "Kode OPD" in r)
     header = list(grid[head])
     cols = [header.index(h) for h in REKAP_KEEP]
@@ -131,8 +131,8 @@ def result(settings) -> dict:
 def verdicts_misaligned(settings, as_of) -> list:
     """Rows whose Status/Keterangan differ from the verdict recomputed from the
     workbooks as they are now (and status cells on rows without input)."""
-    from sheets_sync import master as mst
-    from sheets_sync.validate import validate_frame
+    from sheets_sync.validate import cross_opd as cross_opd_mod
+    from sheets_sync.validate.frame import validate_frame
 
     store, forms = store_for(settings)
     opds, _ = store.read_registry()
@@ -141,7 +141,7 @@ def verdicts_misaligned(settings, as_of) -> list:
         wb = store.read_workbook(o)
         results[o.code] = {k: validate_frame(s.frame, forms[k], as_of) for k, s in wb.sheets.items()}
         shown[o.code] = {k: s.current for k, s in wb.sheets.items()}
-    cross, _ = mst.cross_opd(results, forms)
+    cross, _ = cross_opd_mod.cross_opd(results, forms)
     bad = []
     for code, per in results.items():
         for key, res in per.items():

@@ -16,7 +16,8 @@ from collections import Counter
 import pytest
 import yaml
 
-from sheets_sync import master as mst
+
+from sheets_sync.validate import opd_state as ostate
 from sheets_sync import remind
 from sheets_sync.config import WIB, load_settings
 from tests.backends import Deployment
@@ -100,7 +101,7 @@ def test_season_under_google_and_smtp_faults(tmp_path, emu, smtp, monkeypatch, c
 
     def record(ctx, reports):
         if reports:
-            states.setdefault(ctx.as_of, {r.opd.code: mst.opd_state(r, ctx.forms) for r in reports})
+            states.setdefault(ctx.as_of, {r.opd.code: ostate.opd_state(r, ctx.forms) for r in reports})
 
     caplog.set_level(logging.WARNING)
     failed_cycles, cycles = 0, 0
@@ -141,7 +142,7 @@ def test_season_under_google_and_smtp_faults(tmp_path, emu, smtp, monkeypatch, c
     # every slot exactly once, to the OPDs that were late on that slot's day
     got = Counter(slot_of(m) for m in smtp.messages)
     expected = {(code, remind.label(o)) for o in SLOT_OFFSETS
-                for code, st in states[DEADLINE + dt.timedelta(days=o)].items() if st != mst.LENGKAP}
+                for code, st in states[DEADLINE + dt.timedelta(days=o)].items() if st != ostate.LENGKAP}
     assert expected and set(got) == expected and set(got.values()) == {1}, (got, expected)
     assert len({m.message["Message-ID"] for m in smtp.messages}) == len(smtp.messages)
     final = ledger(dep.settings.state_db)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import openpyxl
 
-from sheets_sync.xlsxio import atomic_save
+from sheets_sync.fileio import atomic_save
 
 
 def test_a_save_killed_halfway_leaves_no_temporary_file_for_good(tmp_path):
@@ -26,7 +26,7 @@ def test_a_save_killed_halfway_leaves_no_temporary_file_for_good(tmp_path):
 # Google faults (found by the fault season on the emulator)
 import pytest  # noqa: E402
 
-from sheets_sync.layout import Problem  # noqa: E402
+from sheets_sync.validate.layout import Problem  # noqa: E402
 from sheets_sync.stores import StoreError  # noqa: E402
 from sheets_sync.stores.google import GoogleStore, spreadsheet_id  # noqa: E402
 
@@ -45,7 +45,7 @@ def gdep(tmp_path, monkeypatch):
 def _fail_once(monkeypatch, sid: str):
     """The next read of spreadsheet `sid` fails as Google does after the retries
     (429/5xx/timeout): StoreError WB_WRITE_FAILED."""
-    real = GoogleStore._batch_get
+    real = GoogleStore.batch_get
     failed = []
 
     def batch_get(self, s, titles):
@@ -54,17 +54,14 @@ def _fail_once(monkeypatch, sid: str):
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": "Google menjawab 503"}))
         return real(self, s, titles)
 
-    monkeypatch.setattr(GoogleStore, "_batch_get", batch_get)
+    monkeypatch.setattr(GoogleStore, "batch_get", batch_get)
     return failed
 
 
 def _memory(dep, code):
-    from sheets_sync.state import State
-    state = State(dep.settings.state_db)
-    try:
+    from sheets_sync.cycle.state import State
+    with State(dep.settings.state_db) as state:
         return state.opd(code)
-    finally:
-        state.close()
 
 
 def test_a_read_that_failed_on_a_network_error_is_tried_again_next_cycle(gdep, monkeypatch):
@@ -86,7 +83,7 @@ def test_a_registry_read_that_failed_changes_nothing(gdep, monkeypatch):
     registry: the cycle forgot every OPD's memory, wrote an empty Rekap and sent no
     reminders; the next cycle started cold. Now such a cycle stops with the error and
     changes nothing."""
-    from sheets_sync.state import State
+    from sheets_sync.cycle.state import State
     from sheets_sync.stores.google import spreadsheet_id as sid_of
     from tests.backends import rekap
 
@@ -98,11 +95,8 @@ def test_a_registry_read_that_failed_changes_nothing(gdep, monkeypatch):
     rep = gdep.cycle()                   # our own master write moved its revision: registry re-read
     assert failed and rep.opds == 0 and rep.errors and "master" in rep.errors[0]
     assert rekap(gdep) == before
-    state = State(gdep.settings.state_db)
-    try:
+    with State(gdep.settings.state_db) as state:
         assert state.db.execute("SELECT COUNT(*) FROM workbooks").fetchone()[0] == 3
-    finally:
-        state.close()
     rep = gdep.cycle()
     assert rep.opds == 3 and rep.validated == 0 and not rep.errors   # memory kept: nothing validated again
 
@@ -114,7 +108,7 @@ def _first_cycle_hooks(monkeypatch, tmp_path, at):
 
     import jobs
     from sheets_sync.config import WIB, load_settings
-    from sheets_sync.demo_setup import make_demo
+    from sheets_sync.demo.setup import make_demo
 
     settings = load_settings(make_demo(tmp_path / "spi" / "settings.yaml", n_opds=2, as_of=dt.date(2023, 10, 12)))
     seen, stop = [], {"flag": False}

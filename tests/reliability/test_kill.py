@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from sheets_sync.config import load_settings
-from sheets_sync.demo_setup import make_demo
+from sheets_sync.demo.setup import make_demo
 
 from .helpers import (Forker, integrity, ledger, open_every_workbook, outbox_slots, result, scaled,
                       status_cells)

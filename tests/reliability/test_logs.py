@@ -17,7 +17,7 @@ import pytest
 
 from sheets_sync import logsafe
 from sheets_sync.config import load_settings
-from sheets_sync.demo_setup import make_demo
+from sheets_sync.demo.setup import make_demo
 from tests.smtp_server import password_check, smtp_server
 
 from .helpers import ROOT, store_for
@@ -37,7 +37,7 @@ runpy.run_path("jobs.py", run_name="__main__")
 
 def personal_values(settings) -> set[str]:
     """Phones and e-mails as typed in the demo rows, their +62 forms, and the registry's."""
-    from sheets_sync.registry import Opd  # noqa: F401
+    from sheets_sync.validate.registry import Opd  # noqa: F401
     store, forms = store_for(settings)
     opds, _ = store.read_registry()
     found: set[str] = set()

@@ -60,19 +60,16 @@ def test_a_cold_cycle_reports_progress(tmp_path, monkeypatch, caplog):
     import datetime as dt
 
     from sheets_sync.config import load_settings
-    from sheets_sync.demo_setup import make_demo
-    from sheets_sync.sync import make_context, run_cycle
+    from sheets_sync.demo.setup import make_demo
+    from sheets_sync.cycle import open_cycle, run_cycle
 
     settings = load_settings(make_demo(tmp_path / "spi" / "settings.yaml", n_opds=3, as_of=dt.date(2023, 10, 12)))
     real = prog._lines
     monkeypatch.setattr(prog, "_lines", lambda it, total, label, every: real(it, total, label, 0))
     monkeypatch.setenv("SHEETS_SYNC_PROGRESS", "log")
     caplog.set_level(logging.INFO, logger="sheets_sync.progress")
-    ctx = make_context(settings, dt.date(2023, 10, 12))
-    try:
+    with open_cycle(settings, dt.date(2023, 10, 12)) as ctx:
         run_cycle(ctx)
-    finally:
-        ctx.state.close()
     labels = {r.getMessage().split(":")[0] for r in caplog.records if r.name == "sheets_sync.progress"}
     assert {"membaca", "memeriksa", "menulis status"} <= labels
 
@@ -82,16 +79,13 @@ def test_a_cold_cycle_on_a_terminal_draws_bars(tmp_path, monkeypatch):
     import sys
 
     from sheets_sync.config import load_settings
-    from sheets_sync.demo_setup import make_demo
-    from sheets_sync.sync import make_context, run_cycle
+    from sheets_sync.demo.setup import make_demo
+    from sheets_sync.cycle import open_cycle, run_cycle
 
     settings = load_settings(make_demo(tmp_path / "spi" / "settings.yaml", n_opds=2, as_of=dt.date(2023, 10, 12)))
     stream = Tty()
     monkeypatch.setattr(sys, "stderr", stream)
-    ctx = make_context(settings, dt.date(2023, 10, 12))
-    try:
+    with open_cycle(settings, dt.date(2023, 10, 12)) as ctx:
         run_cycle(ctx)
-    finally:
-        ctx.state.close()
     out = stream.getvalue()
     assert all(f"{label}:" in out for label in ("membaca", "memeriksa", "menulis status")) and "0/2" in out

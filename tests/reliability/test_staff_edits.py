@@ -158,7 +158,7 @@ def test_edit_between_read_and_write(dep, edit, monkeypatch):
     dep.cycle()
     monkeypatch.setattr(store_cls, "read_workbook", real)
     assert done
-    from sheets_sync.state import State
+    from sheets_sync.cycle.state import State
     state = State(dep.settings.state_db)
     try:                                                   # the edit was seen: nothing written there
         assert [p.code for p in state.opd(opd.code).problems] == ["WB_CHANGED"]

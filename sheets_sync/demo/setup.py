@@ -35,10 +35,10 @@ def make_demo(config_out: Path, *, backend: str = "xlsx", n_opds: int = 8,
     folder.mkdir(parents=True, exist_ok=True)
     settings = demo_settings(backend, as_of)
     if backend == "google":
-        from .stores.google import create_demo  # only the Google backend talks to Google
+        from sheets_sync.demo.google import create_demo
         settings["google"] = create_demo(folder, n_opds=n_opds, as_of=as_of, seed=seed)
     else:
-        from .demo import generate_demo
+        from sheets_sync.demo import generate_demo
         generate_demo(folder, n_opds, as_of=as_of, seed=seed)
     text = "# Pengaturan demo sheets_sync (dibuat otomatis; jalur relatif terhadap folder ini)\n"
     config_out.write_text(text + yaml.safe_dump(settings, allow_unicode=True, sort_keys=False),

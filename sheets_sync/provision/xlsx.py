@@ -30,17 +30,18 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.cell_range import MultiCellRange
 from openpyxl.worksheet.protection import SheetProtection
 
-from .progress import progress
-from .forms import Form, FormSet, norm_header
-from .layout import Problem
-from .provision import (CHOICE_HINT, DATE_HINT, PETUNJUK, PILIHAN, STATUS_COLORS, Layout, OpdResult,
+from sheets_sync.progress import progress
+from sheets_sync.forms import Form, FormSet, norm_header
+from sheets_sync.validate.layout import Problem
+from sheets_sync.provision.spec import (CHOICE_HINT, DATE_HINT, PETUNJUK, PILIHAN, STATUS_COLORS, Layout, OpdResult,
                         Report, column_widths_px, describe, distinct_choices, emit, fresh_layout,
                         found_layout, link_cell, load_registry, workbook_file, petunjuk_lines, tab_headers,
                         wanted_aspects)
-from .registry import Opd
-from .stores import StoreError
-from .stores.xlsx import XlsxStore, _grids, _new_master, _revision, _why
-from .xlsxio import BOLD, atomic_save, set_value
+from sheets_sync.validate.registry import Opd
+from sheets_sync.stores import StoreError
+from sheets_sync.stores.xlsx import XlsxStore, read_grids, new_master, file_revision, describe_error
+from sheets_sync.fileio import atomic_save
+from sheets_sync.stores.xlsxio import BOLD, set_value
 
 LAST_ROW = 1048576
 TEXT_FORMAT, DATE_FORMAT = "@", "DD/MM/YYYY"
@@ -68,7 +69,7 @@ class XlsxProvisioner:
         grid = None
         if master.exists():
             try:
-                grid = _grids(master, only=sheet).get(sheet)
+                grid = read_grids(master, only=sheet).get(sheet)
             except StoreError as e:
                 raise ValueError(f"{master.name}: {e.problem.params.get('alasan', e.problem.code)}") from None
         opds, notes, edit = load_registry(grid or [], self.forms, registry_csv, keep_links=True, out=self.out,
@@ -93,7 +94,7 @@ class XlsxProvisioner:
             return OpdResult(opd.code, "failed", [f"{name} bukan berkas .xlsx"])
         if not opd.location:
             link_cell(edit, self.forms, opd, name)
-        rev = _revision(path)
+        rev = file_revision(path)
         if rev is None:
             book = Workbook()
             done = provision_book(book, opd, self.forms, self.settings, new=True)
@@ -108,7 +109,7 @@ class XlsxProvisioner:
         try:
             book = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", rich_text=True)
         except Exception as e:  # noqa: BLE001 - a broken file is this OPD's problem
-            return OpdResult(opd.code, "failed", [f"{name}: {_why(e)}"])
+            return OpdResult(opd.code, "failed", [f"{name}: {describe_error(e)}"])
         done = provision_book(book, opd, self.forms, self.settings, new=False)
         changes = [d for d in done if not d.startswith("!")]
         notes = [d[1:] for d in done if d.startswith("!")]
@@ -116,14 +117,14 @@ class XlsxProvisioner:
             return OpdResult(opd.code, "unchanged", notes, name)
         if not dry_run:
             def unchanged():
-                if _revision(path) != rev:
+                if file_revision(path) != rev:
                     raise StoreError(Problem("WB_CHANGED"))
             try:
                 atomic_save(book, path, before_replace=unchanged)
             except StoreError:
                 return OpdResult(opd.code, "skipped", [f"{name} berubah selama diperiksa; jalankan lagi"])
             except OSError as e:
-                return OpdResult(opd.code, "failed", [f"{name}: {_why(e)}"])
+                return OpdResult(opd.code, "failed", [f"{name}: {describe_error(e)}"])
         return OpdResult(opd.code, "repaired", changes + notes, name)
 
     def _write_master(self, master: Path, no_registry_tab: bool, edit, rep: Report, dry_run: bool) -> None:
@@ -136,8 +137,8 @@ class XlsxProvisioner:
             rep.notes.append(f"{master.name} sedang dibuka: Daftar OPD tidak diperbarui; jalankan lagi "
                              f"setelah ditutup.")
             return
-        rev = _revision(master)
-        book = load_workbook(master, rich_text=True) if rev else _new_master(self.forms)
+        rev = file_revision(master)
+        book = load_workbook(master, rich_text=True) if rev else new_master(self.forms)
         sheet = self.forms.registry["sheet"]
         ws = book[sheet] if sheet in book.sheetnames else book.create_sheet(sheet, 0)
         for (r, c), v in sorted(edit.cells.items()):
@@ -146,7 +147,7 @@ class XlsxProvisioner:
                 cell.font = BOLD
 
         def unchanged():
-            if _revision(master) != rev:
+            if file_revision(master) != rev:
                 raise StoreError(Problem("WB_CHANGED"))
         try:
             atomic_save(book, master, before_replace=unchanged if rev else None)
@@ -195,10 +196,11 @@ def provision_book(book, opd: Opd, forms: FormSet, settings, *, new: bool) -> li
 
 def _order(book) -> None:
     """Petunjuk first, the hidden Pilihan last; the rest as they are."""
-    sheets = list(book._sheets)
+    sheets = list(book.worksheets)
     first = [s for s in sheets if s.title == PETUNJUK]
     last = [s for s in sheets if s.title == PILIHAN]
-    book._sheets = first + [s for s in sheets if s not in first and s not in last] + last
+    for i, ws in enumerate(first + [s for s in sheets if s not in first and s not in last] + last):
+        book.move_sheet(ws, offset=i - book.worksheets.index(ws))
     book.active = 0
     for ws in book.worksheets:
         ws.sheet_view.tabSelected = ws is book.worksheets[0]

@@ -36,18 +36,19 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .progress import progress
-from .config import ConfigError
-from .forms import Form, FormSet, norm_header
-from .layout import Problem
-from .provision import (CHOICE_HINT, ProvisionError, DATE_HINT, HEADER_ROW, LOCALE, PETUNJUK, STATUS_COLORS, TIME_ZONE,
+from sheets_sync.fileio import atomic_write_text
+from sheets_sync.progress import progress
+from sheets_sync.config import ConfigError
+from sheets_sync.forms import Form, FormSet, norm_header
+from sheets_sync.validate.layout import Problem
+from sheets_sync.provision.spec import (CHOICE_HINT, ProvisionError, DATE_HINT, HEADER_ROW, LOCALE, PETUNJUK, STATUS_COLORS, TIME_ZONE,
                         Layout, OpdResult, Report, column_widths_px, describe, distinct_choices, emit,
-                        fingerprint, fresh_layout, found_layout, inspektorat_emails, link_cell,
+                        fingerprint, fresh_layout, found_layout, link_cell,
                         load_registry, petunjuk_lines, share_message, spreadsheet_name, tab_headers,
                         wanted_aspects)
-from .registry import Opd
-from .stores import CellWrite, StoreError
-from .stores.google import SHEET_MIME, GoogleStore, _ranges, quote, spreadsheet_id
+from sheets_sync.validate.registry import Opd
+from sheets_sync.stores import CellWrite, StoreError
+from sheets_sync.stores.google import SHEET_MIME, GoogleStore, value_ranges, quote, spreadsheet_id
 
 DRIVE = "https://www.googleapis.com/drive/v3/files"
 SCAN_ROWS = 30            # rows read to find a tab's header (layout.HEADER_SCAN_ROWS)
@@ -100,7 +101,7 @@ class GoogleProvisioner:
     # ================================================================ run
     def run(self, *, dry_run: bool = False, registry_csv=None) -> Report:
         session = self.store.session
-        start = getattr(session, "total", None)
+        start = session.total
         rep = Report(dry_run)
         listing = self._list()
         grid, tab_missing, master_rev = self._registry(listing)
@@ -132,8 +133,7 @@ class GoogleProvisioner:
             self._remember(master_rev, edit)
         elif edit.cells:
             rep.notes.append(f"Daftar OPD: {len(edit.cells)} sel akan ditulis.")
-        if start is not None:
-            rep.requests = session.total - start
+        rep.requests = session.total - start
         emit(rep, self.out)
         return rep
 
@@ -165,7 +165,7 @@ class GoogleProvisioner:
         if rev and cached and cached.get("rev") == rev:
             return cached["grid"], False, rev
         try:
-            grid = self.store._batch_get(mid, [sheet])[sheet]
+            grid = self.store.batch_get(mid, [sheet])[sheet]
             return grid, False, rev
         except StoreError as e:
             if e.problem.code == "SHEET_MISSING":
@@ -221,8 +221,7 @@ class GoogleProvisioner:
         except ProvisionError as e:
             return OpdResult(opd.code, "failed", [str(e)])
         except StoreError as e:
-            from .codes import render
-            return OpdResult(opd.code, "failed", [render(e.problem.code, **e.problem.params)])
+            return OpdResult(opd.code, "failed", [e.problem.text()])
 
     def _one(self, opd: Opd, sid, how, listing, dry_run) -> OpdResult:
         name = spreadsheet_name(self.settings, opd)
@@ -365,7 +364,7 @@ class GoogleProvisioner:
         params = {"fields": fields}
         if ranges:
             params["ranges"] = ranges
-        return self.store._call(lambda: self.http.spreadsheets_get(sid, params=params))
+        return self.store.call(lambda: self.http.spreadsheets_get(sid, params=params))
 
     # ---------------------------------------------------------- sharing
     def _share_diff(self, sid, contacts: list[str], shares: dict | None, opd, dry_run):
@@ -416,7 +415,7 @@ class GoogleProvisioner:
 
     def _share_master(self, rep: Report) -> None:
         mid = self.store.master_id
-        want = _emails(inspektorat_emails(self.settings))
+        want = _emails(self.settings.inspektorat_emails)
         rec = self.state["master"]
         shares = rec.get("shared") if rec.get("id") == mid else None
         try:
@@ -439,7 +438,7 @@ class GoogleProvisioner:
             if tab_missing:
                 self._batch(mid, [{"addSheet": {"properties": {"title": sheet, "index": 0}}}])
             writes = [CellWrite(sheet, r, c, v) for (r, c), v in edit.cells.items()]
-            data = [{"range": rng, "values": vals} for rng, vals in _ranges(writes)]
+            data = [{"range": rng, "values": vals} for rng, vals in value_ranges(writes)]
             self._call(lambda: self.http.values_batch_update(mid, {"valueInputOption": "RAW", "data": data}),
                        "menulis Daftar OPD")
         except (ProvisionError, StoreError) as e:
@@ -466,7 +465,7 @@ class GoogleProvisioner:
                     cache.get(key, {}).pop(sid, None)
         if master_rev:
             cache["registry"] = {"rev": master_rev, "grid": edit.grid}
-        self.store._save_cache()
+        self.store.save_cache()
         _save(self.state_path, self.state)
 
     # ------------------------------------------------------- helpers
@@ -664,7 +663,7 @@ def _link(sid: str) -> str:
 
 
 def _mask(email: str) -> str:
-    from .logsafe import mask
+    from sheets_sync.logsafe import mask
     return mask(email)
 
 
@@ -705,7 +704,4 @@ def _load(path: Path) -> dict:
 
 
 def _save(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True))

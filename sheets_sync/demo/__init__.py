@@ -20,8 +20,9 @@ from pathlib import Path
 
 import yaml
 
-from .fields import SHEETS_EPOCH
-from .forms import FORMS_YAML, Form, FormSet, load_forms, norm_choice, norm_header
+from sheets_sync.codes import MONTHS
+from sheets_sync.validate.fields import SHEETS_EPOCH
+from sheets_sync.forms import FORMS_YAML, Form, FormSet, load_forms, norm_choice, norm_header
 
 OPD_CSV = FORMS_YAML.parent / "opd.example.csv"
 START_MIN = dt.date(1995, 1, 1)  # earliest start date of a serving civil servant here
@@ -29,8 +30,6 @@ SERVICE_DAYS = 27  # clean service dates: well inside "the last one month" for a
 TEMPLATE_ROWS = 20  # pre-numbered rows in a blank template
 DATE_FORMAT = "DD/MM/YYYY"
 
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-          "September", "Oktober", "November", "Desember")
 MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 
 

@@ -37,15 +37,16 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from . import mail
-from . import master as mst
-from .config import WIB
-from .remind_plan import (  # noqa: F401 - re-exported
+from sheets_sync import mail
+from sheets_sync.logsafe import mask, mask_addresses
+from sheets_sync.validate import opd_state as ostate
+from sheets_sync.config import WIB
+from sheets_sync.remind.plan import (  # noqa: F401 - re-exported
     DIGEST_KIND, DIGEST_OPD, DONE, Decision, FINAL, LENGKAP, NO_CONTACT, ReminderConfig,
     SEND, Slot, WAIT, check_settings, label, message_id, plan, reminder_config,
     require_deadline, season, stale_before)
-from .remind_ledger import Ledger, install_tag  # noqa: F401 - re-exported
-from .remind_text import (  # noqa: F401 - re-exported
+from sheets_sync.remind.ledger import Ledger, install_tag  # noqa: F401 - re-exported
+from sheets_sync.remind.text import (  # noqa: F401 - re-exported
     SHORT, TEMPLATES, digest_context, digest_message, dmy, environment, opd_context,
     opd_message, render)
 
@@ -78,9 +79,9 @@ class Summary:
 
 
 def today_of(ctx) -> dt.date:
-    """The day the reminder step acts for: ctx.today if the runner set one, else
-    ctx.as_of (jobs.py --as-of replays a day)."""
-    return getattr(ctx, "today", None) or ctx.as_of
+    """The day the reminder step acts for: the cycle's calendar day (jobs.py --as-of
+    replays a day; tanggal_laporan may freeze only the reporting date)."""
+    return ctx.today
 
 
 def hook(ctx, reports) -> Summary:
@@ -100,13 +101,13 @@ def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, trans
     ledger = Ledger(state)
     tag = install_tag(state)
     transport = transport or mail.open_transport(mcfg, settings)
-    insp = tuple(_insp_emails(settings))
+    insp = tuple(settings.inspektorat_emails)
     dated = _dated(settings, today, now)
     try:
         _settle_sending(ledger, transport, settings, summary)
         slots = season(rcfg, deadline)
         by_code = {r.opd.code: r for r in reports}
-        decisions = plan([(r.opd, mst.opd_state(r, forms)) for r in reports], slots, today,
+        decisions = plan([(r.opd, ostate.opd_state(r, forms)) for r in reports], slots, today,
                          ledger.statuses(), insp, stale_before=stale_before(rcfg, today))
         out = _Sender(ledger, transport, mcfg, now, summary)
         outcome = {}
@@ -132,7 +133,7 @@ def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, trans
                     msg = opd_message(rep, forms, settings, rcfg, mcfg, d.slot, today, d.to, d.cc, tag, dated)
                 except Exception as e:  # noqa: BLE001 - one OPD's template fault never stops the others
                     log.error("pengingat %s untuk %s tidak dapat dibuat: %s: %s", d.slot.label, d.code,
-                              type(e).__name__, mail.mask_all(e))
+                              type(e).__name__, mask(e))
                     summary.failed.append(f"{d.code} {d.slot.label}")
                     continue
                 ok = out.deliver((d.code, d.slot.kind, d.slot.date.isoformat()), msg, f"{d.code} {d.slot.label}")
@@ -152,11 +153,6 @@ def _dated(settings, today: dt.date, now: dt.datetime) -> dt.datetime:
     if now.astimezone(WIB).date() == today:
         return now
     return dt.datetime.combine(today, dt.time.fromisoformat(settings.reminder_time), WIB)
-
-
-def _insp_emails(settings) -> list[str]:
-    emails = (settings.inspektorat or {}).get("email") or []
-    return [emails] if isinstance(emails, str) else [str(e) for e in emails]
 
 
 def _outcome(d: Decision) -> str:
@@ -209,7 +205,7 @@ class _Sender:
         if self.tried and self.pause:
             time.sleep(self.pause)
         self.tried += 1
-        if not self.ledger.claim(key, msg.message_id, mail.masked(msg.recipients), self.now):
+        if not self.ledger.claim(key, msg.message_id, mask_addresses(msg.recipients), self.now):
             return False        # recorded meanwhile: never twice
         self.count += 1
         try:
@@ -220,12 +216,12 @@ class _Sender:
             self.summary.failed.append(what)
             self.down = self.down or e.connect
             log.warning("%s belum terkirim ke %s: %s; dicoba lagi pada siklus berikutnya",
-                        what, mail.masked(msg.recipients), e.reason)
+                        what, mask_addresses(msg.recipients), e.reason)
             return False
         # A process killed here leaves 'sending': settled by the next run, never resent blindly.
         self.ledger.mark(key, "sent", self.now)
         self.summary.sent.append(what)
-        log.info("%s terkirim (%s) ke %s", what, self.transport.name, mail.masked(msg.recipients))
+        log.info("%s terkirim (%s) ke %s", what, self.transport.name, mask_addresses(msg.recipients))
         if refused:
             log.warning("%s: sebagian penerima ditolak server: %s", what,
                         "; ".join(f"{a} {c}" for a, (c, _) in refused.items()))
@@ -249,10 +245,5 @@ def _settle_sending(ledger: Ledger, transport, settings, summary: Summary) -> No
                         opd, kind.upper(), day, mid)
 
 
-def cli(args, settings) -> int:
-    from .remind_cli import cli as run_cli
-
-    return run_cli(args, settings)
-
-__all__ = ["hook", "cli", "run", "check_settings", "plan", "season", "reminder_config", "render", "Ledger", "Slot",
+__all__ = ["hook", "run", "check_settings", "plan", "season", "reminder_config", "render", "Ledger", "Slot",
            "ReminderConfig", "Summary", "SHORT"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from .config import WIB
-from .remind_plan import COUNTED
+from sheets_sync.config import WIB
+from sheets_sync.remind.plan import COUNTED
 
 
 

@@ -6,25 +6,25 @@ import re
 import sys
 from pathlib import Path
 
-from . import mail
-from . import master as mst
-from .config import WIB, today_wib
-from .remind_plan import (
-    DIGEST_KIND, DIGEST_OPD, FINAL, NO_CONTACT, SEND, WAIT, _recipients, label, plan,
+from sheets_sync import mail
+from sheets_sync.logsafe import mask_addresses
+from sheets_sync.validate import opd_state as ostate
+from sheets_sync.config import WIB, today_wib
+from sheets_sync.remind.plan import (
+    DIGEST_KIND, DIGEST_OPD, FINAL, NO_CONTACT, SEND, WAIT, recipients, label, plan,
     reminder_config, require_deadline, season, stale_before)
-from .remind_ledger import Ledger, install_tag
-from .remind import _insp_emails
-from .remind_text import digest_message, dmy, long_date, opd_message
+from sheets_sync.remind.ledger import Ledger, install_tag
+from sheets_sync.remind.text import digest_message, dmy, long_date, opd_message
 
 
 
 
 # ================================================================== CLI
-def cli(args, settings) -> int:
+def main(args, settings) -> int:
     """`python -m sheets_sync remind [--dry-run] [--preview KODE_OPD] [--as-of DATE]`."""
-    from .forms import load_forms
-    from .offline import last_reports
-    from .state import State
+    from sheets_sync.forms import forms_for
+    from sheets_sync.ops.offline import last_reports
+    from sheets_sync.cycle.state import State
 
     rcfg = reminder_config(settings)
     mcfg = mail.mail_config(settings)
@@ -33,24 +33,21 @@ def cli(args, settings) -> int:
     if not settings.state_db.exists():
         print("Belum ada siklus yang dijalankan. Jalankan dulu: python jobs.py --once")
         return 1
-    forms = load_forms(str(settings.forms_file) if settings.forms_file else None)
+    forms = forms_for(settings)
     reports = last_reports(settings, forms)
     if not reports:
         print("Belum ada data OPD di basis data keadaan. Jalankan dulu: python jobs.py --once")
         return 1
     _add_links(settings, forms, reports)
-    state = State(settings.state_db)
-    try:
+    with State(settings.state_db) as state:
         if args.preview:
             return _preview(args, settings, forms, rcfg, mcfg, reports, today, state)
         return _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state)
-    finally:
-        state.close()
 
 
 def _add_links(settings, forms, reports) -> None:
     try:
-        from .sync import make_store
+        from sheets_sync.cycle.context import make_store
         store = make_store(settings, forms)
         for r in reports:
             r.link = store.link(r.opd)
@@ -60,8 +57,8 @@ def _add_links(settings, forms, reports) -> None:
 
 
 def _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state) -> int:
-    insp = tuple(_insp_emails(settings))
-    decisions = plan([(r.opd, mst.opd_state(r, forms)) for r in reports], season(rcfg, deadline), today,
+    insp = tuple(settings.inspektorat_emails)
+    decisions = plan([(r.opd, ostate.opd_state(r, forms)) for r in reports], season(rcfg, deadline), today,
                      Ledger(state).statuses(), insp, stale_before=stale_before(rcfg, today))
     tag = install_tag(state, create=False)
     now = dt.datetime.combine(today, dt.time.fromisoformat(settings.reminder_time), WIB)
@@ -78,8 +75,8 @@ def _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state) -> in
             n_send += 1
             msg = opd_message(by_code[d.code], forms, settings, rcfg, mcfg, d.slot, today, d.to, d.cc, tag, now)
             kind = "ESKALASI" if d.slot.escalation else "pengingat"
-            cc = f", cc {mail.masked(d.cc)}" if d.cc else ""
-            print(f"{head}{kind} {d.slot.label} ke {mail.masked(d.to)}{cc} ({d.note})")
+            cc = f", cc {mask_addresses(d.cc)}" if d.cc else ""
+            print(f"{head}{kind} {d.slot.label} ke {mask_addresses(d.to)}{cc} ({d.note})")
             print(f"{'':<28}Subjek: {msg.subject}")
         elif d.action == WAIT:
             nxt = f"; berikutnya {d.next_slot.label} pada {dmy(d.next_slot.date)}" if d.next_slot else ""
@@ -93,13 +90,13 @@ def _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state) -> in
         if insp:
             status = Ledger(state).status((DIGEST_OPD, DIGEST_KIND, today.isoformat()))
             what = "sudah terkirim" if status in FINAL else "akan dikirim"
-            print(f"Rekap harian ke {mail.masked(insp)}: {what}")
+            print(f"Rekap harian ke {mask_addresses(insp)}: {what}")
         else:
             print("Rekap harian: inspektorat.email kosong, tidak dikirim")
     left = max(mcfg.daily_cap - Ledger(state).sent_on(today_wib()), 0)
     print(f"Ringkasan: {n_send} e-mail akan dikirim; "
           f"{sum(d.action == NO_CONTACT for d in decisions)} OPD tanpa e-mail; "
-          f"{sum(d.state == mst.LENGKAP for d in decisions)} OPD lengkap. "
+          f"{sum(d.state == ostate.LENGKAP for d in decisions)} OPD lengkap. "
           f"Sisa batas harian hari ini: {left}.")
     return 0
 
@@ -111,7 +108,7 @@ def _preview(args, settings, forms, rcfg, mcfg, reports, today, state) -> int:
     slots = season(rcfg, deadline)
     if code.casefold() in ("rekap", "digest"):
         now = dt.datetime.combine(today, dt.time.fromisoformat(settings.reminder_time), WIB)
-        msg = digest_message(reports, forms, settings, rcfg, mcfg, today, {}, _insp_emails(settings) or
+        msg = digest_message(reports, forms, settings, rcfg, mcfg, today, {}, settings.inspektorat_emails or
                              ["inspektorat@contoh.go.id"], tag, now)
         return _write_preview(args, settings, mcfg, msg, f"rekap-{today:%Y%m%d}", "rekap harian")
     rep = next((r for r in reports if r.opd.code.casefold() == code.casefold()), None)
@@ -122,8 +119,8 @@ def _preview(args, settings, forms, rcfg, mcfg, reports, today, state) -> int:
     if not slots:
         print("Tidak ada slot pengingat di pengaturan (reminders.slots dan reminders.escalation kosong).")
         return 1
-    state_now = mst.opd_state(rep, forms)
-    d = plan([(rep.opd, state_now)], slots, today, Ledger(state).statuses(), tuple(_insp_emails(settings)))[0]
+    state_now = ostate.opd_state(rep, forms)
+    d = plan([(rep.opd, state_now)], slots, today, Ledger(state).statuses(), tuple(settings.inspektorat_emails))[0]
     if d.action == SEND:
         slot, day, note = d.slot, today, f"slot hari ini ({d.slot.label})"
     else:
@@ -131,12 +128,12 @@ def _preview(args, settings, forms, rcfg, mcfg, reports, today, state) -> int:
         day = max(slot.date, today)
         note = f"slot berikutnya ({slot.label}, {dmy(slot.date)})" if d.next_slot else \
             f"slot terakhir ({slot.label})"
-    to, cc = _recipients(rep.opd, slot, tuple(_insp_emails(settings)))
+    to, cc = recipients(rep.opd, slot, tuple(settings.inspektorat_emails))
     if not to:
         to = ("kontak-belum-diisi@contoh.go.id",)
     now = dt.datetime.combine(day, dt.time.fromisoformat(settings.reminder_time), WIB)
     msg = opd_message(rep, forms, settings, rcfg, mcfg, slot, day, to, cc, tag, now)
-    if state_now == mst.LENGKAP:
+    if state_now == ostate.LENGKAP:
         note += "; OPD ini LENGKAP sehingga tidak akan dikirimi"
     return _write_preview(args, settings, mcfg, msg, f"{rep.opd.code}-{slot.kind}-{slot.date:%Y%m%d}", note)
 

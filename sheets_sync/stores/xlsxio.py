@@ -1,12 +1,8 @@
 """openpyxl helpers shared by the .xlsx store, the master and the export:
-formula-safe cell writes, tables of values, atomic saves."""
+formula-safe cell writes and tables of values (saving: sheets_sync/fileio.py)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import re
-import tempfile
-from pathlib import Path
 
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
@@ -40,36 +36,3 @@ def write_table(ws, header: list[str], rows: list[list], *, start_row: int = 1,
         ws.column_dimensions[get_column_letter(c)].width = w
     for c in range(1, len(header) + 1):
         ws.cell(row=start_row, column=c).alignment = Alignment(wrap_text=True, vertical="top")
-
-
-def atomic_save(book, path: Path, before_replace=None) -> None:
-    """Save beside the target and rename over it: a reader never sees half a file.
-    `before_replace()` may raise to abandon the save (the target changed meanwhile)."""
-    path = Path(path)
-    _forget_leftovers(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        book.save(tmp)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        if before_replace:
-            before_replace()
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _forget_leftovers(path: Path) -> None:
-    """A process killed while saving (SIGKILL, power loss) leaves its half-written
-    '.<name>.<random>.tmp' beside the target; remove those of this target (only the
-    mkstemp pattern) before saving it again, so that they do not pile up in a folder
-    the OPD staff see."""
-    pattern = re.compile(rf"\.{re.escape(path.stem)}\.[a-z0-9_]{{8}}\.tmp")
-    try:
-        for p in path.parent.iterdir():
-            if pattern.fullmatch(p.name):
-                p.unlink(missing_ok=True)
-    except OSError:
-        pass

@@ -24,7 +24,7 @@ import pandas as pd
 import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumberType, ValidationResult
 
-from .forms import norm_choice
+from sheets_sync.forms import norm_choice
 
 
 class Check(NamedTuple):
@@ -82,11 +82,11 @@ def check_name(v, max_length: int = 300) -> Check:
 
 
 # ---------------------------------------------------------------------- phones
-_ID = PhoneMetadata.metadata_for_region("ID")
+ID_METADATA = PhoneMetadata.metadata_for_region("ID")
 # Indonesian mobile national numbers, straight from phonenumbers' metadata. No
 # other ID number type (fixed line, toll free, premium, UAN...) can match it: they
 # start with 1-7, 9 or 80x, and it starts with 8[1-35-9].
-_MOBILE_NSN = re.compile(_ID.mobile.national_number_pattern, re.ASCII)
+_MOBILE_NSN = re.compile(ID_METADATA.mobile.national_number_pattern, re.ASCII)
 _PHONE_CHARS = re.compile(r"^\+?[\d\s.\-()/]*$")
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 _TWO_NUMBERS = re.compile(r"\d[\d\s.\-()]{5,}\s*[/,;|&]\s*[+(]?\d")
@@ -215,7 +215,7 @@ _LABEL = r"(?!..--)[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
 _SIMPLE_EMAIL = re.compile(
     rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:{_LABEL}\.)+(?P<tld>[A-Za-z]{{2,63}}))"
 )
-_SPECIAL_USE = set(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+SPECIAL_USE_DOMAINS = set(email_validator.SPECIAL_USE_DOMAIN_NAMES)
 
 
 def email_reference(v) -> Check:
@@ -231,7 +231,7 @@ def email_reference(v) -> Check:
     return Check(r.normalized)
 
 
-_SPECIAL_SUFFIXES = tuple("." + d for d in _SPECIAL_USE)
+_SPECIAL_SUFFIXES = tuple("." + d for d in SPECIAL_USE_DOMAINS)
 
 
 def fast_email(s: str) -> str | None:

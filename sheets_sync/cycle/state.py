@@ -55,6 +55,12 @@ class State:
     def close(self):
         self.db.close()
 
+    def __enter__(self) -> "State":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     # ----------------------------------------------------------- workbooks
     def opd(self, code: str) -> OpdMemory:
         row = self.db.execute(

@@ -11,7 +11,6 @@ the cycle goes on.
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import json
@@ -19,33 +18,22 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
-import pandas as pd
-
-from . import master as mst
-from .config import WIB, ConfigError, Settings, today_wib
-from .forms import FormSet, load_forms
-from .layout import Problem, SheetData, content_hash, row_hashes
-from .progress import progress
-from .registry import Opd
-from .state import OpdMemory, State
-from .stores import CellWrite, StoreError, Workbook
-from .validate import FormResult, validate_frame
+from sheets_sync import master as mst
+from sheets_sync.codes import TRANSIENT
+from sheets_sync.config import ConfigError
+from sheets_sync.cycle.context import Context, stamp
+from sheets_sync.cycle.state import OpdMemory
+from sheets_sync.cycle.writes import plan_writes, shown
+from sheets_sync.progress import progress
+from sheets_sync.stores import CellWrite, StoreError, Workbook
+from sheets_sync.validate.cross_opd import finalize
+from sheets_sync.validate.frame import validate_frame
+from sheets_sync.validate.layout import Problem, content_hash, row_hashes
+from sheets_sync.validate.opd_state import OpdReport
+from sheets_sync.validate.registry import Opd
 
 log = logging.getLogger("sheets_sync")
 _REPORT_LOCK = threading.Lock()   # writes run in a few threads on network stores
-TRANSIENT_READ = {"WB_WRITE_FAILED", "WB_LOCKED", "WB_CHANGED"}   # store errors worth a retry next cycle
-
-
-@dataclass
-class Context:
-    settings: Settings
-    forms: FormSet
-    store: object
-    state: State
-    as_of: dt.date
-    now: callable = lambda: dt.datetime.now(WIB)  # noqa: E731
-    hooks: list = field(default_factory=list)     # called with (ctx, reports) after a cycle
-    today: dt.date | None = None                  # the calendar day (reminders); as_of may be frozen
 
 
 @dataclass
@@ -67,26 +55,6 @@ class CycleReport:
                 f"{self.seconds:.1f} dtk")
 
 
-def make_store(settings: Settings, forms: FormSet):
-    if settings.backend == "google":
-        from .stores.google import GoogleStore  # only this module imports gspread
-        return GoogleStore(settings, forms)
-    from .stores.xlsx import XlsxStore
-    return XlsxStore(settings.data_dir, forms, settings.master)
-
-
-def make_context(settings: Settings, as_of: dt.date | None = None, store=None) -> Context:
-    forms = load_forms(str(settings.forms_file) if settings.forms_file else None)
-    today = as_of or today_wib()
-    as_of = as_of or settings.report_date or today
-    return Context(settings, forms, store or make_store(settings, forms), State(settings.state_db), as_of,
-                   today=today)
-
-
-def stamp(t: dt.datetime) -> str:
-    return t.astimezone(WIB).strftime("%d/%m/%Y %H:%M WIB")
-
-
 # ------------------------------------------------------------------- cycle
 def run_cycle(ctx: Context) -> CycleReport:
     t0 = time.monotonic()
@@ -100,19 +68,34 @@ def run_cycle(ctx: Context) -> CycleReport:
         return _finish(ctx, rep, run_id, t0, {"opd": 0, "galat": rep.errors[:20]})
     rep.opds = len(opds)
     mems = {o.code: ctx.state.opd(o.code) for o in opds}
+    verdicts = _Verdicts(ctx.forms, opds, mems)
     fresh, dirty = _refresh(ctx, opds, mems, rep)
-    final = listing = None
     if dirty:   # verdicts can only move when some OPD's rows or date did
-        final, listing = _write_statuses(ctx, opds, mems, fresh, rep)
+        _write_statuses(ctx, opds, mems, fresh, verdicts, rep)
     for code in dirty | set(fresh):
         ctx.state.save_opd(code, mems[code])
     ctx.state.forget_others({o.code for o in opds})
     rep.problems = sum(len(m.problems) for m in mems.values())
-    rep.reports = _compile(ctx, opds, mems, final, listing, rep)
+    rep.reports = _compile(ctx, opds, mems, verdicts, rep)
     for hook in ctx.hooks:
         _guarded(hook, ctx, rep.reports, rep)
     return _finish(ctx, rep, run_id, t0, {"opd": rep.opds, "dibaca": rep.read, "sel": rep.written_cells,
                                           "masalah": rep.problems, "galat": rep.errors[:20]})
+
+
+class _Verdicts:
+    """Every OPD's final verdicts (own + cross-OPD), computed at most once a cycle and
+    only when something needs them: the status writes, the master or the reminders."""
+
+    def __init__(self, forms, opds, mems):
+        self.forms, self.opds, self.mems = forms, opds, mems
+        self.final = self.listing = None
+
+    def get(self):
+        if self.final is None:
+            own = {o.code: self.mems[o.code].results for o in self.opds}
+            self.final, self.listing = finalize(self.forms, own)
+        return self.final, self.listing
 
 
 def _refresh(ctx, opds, mems, rep) -> tuple[dict, set]:
@@ -129,14 +112,18 @@ def _refresh(ctx, opds, mems, rep) -> tuple[dict, set]:
     return fresh, dirty
 
 
-def _write_statuses(ctx, opds, mems, fresh, rep):
-    """Cross-OPD verdicts, then the status cells of every workbook read this cycle
-    (reading those whose verdict moved without an edit), unless it changed meanwhile."""
-    final, listing = _final(ctx.forms, opds, mems)
-    again = [o for o in opds if o.code not in fresh and _shown(final[o.code]) != mems[o.code].shown]
-    if again:   # a verdict changed without an edit (cross-OPD, date): read to write it
-        fresh.update(_read_many(ctx, again, mems, rep))
-        final, listing = _final(ctx.forms, opds, mems)
+def _write_statuses(ctx, opds, mems, fresh, verdicts, rep) -> None:
+    """The status cells of every workbook read this cycle, and of those whose verdict
+    moved without an edit (cross-OPD, date), unless the workbook changed meanwhile."""
+    final, _ = verdicts.get()
+    again = [o for o in opds if o.code not in fresh and shown(final[o.code]) != mems[o.code].shown]
+    if again:   # read now to write them (each OPD is still read at most once a cycle)
+        before = {o.code: mems[o.code].content_hash for o in again}
+        for code, wb in _read_many(ctx, again, mems, rep).items():
+            if wb is not None and mems[code].content_hash != before[code]:
+                mems[code].complete = False   # edited since its verdicts were final: next cycle
+                continue
+            fresh[code] = wb
     now_text = stamp(ctx.now())
     planned = {o.code: _writes(ctx, fresh[o.code], final[o.code], mems[o.code], now_text)
                for o in opds if fresh.get(o.code) is not None}
@@ -154,22 +141,22 @@ def _write_statuses(ctx, opds, mems, fresh, rep):
             _written(o, fresh[o.code], final[o.code], mems[o.code], fresh[o.code].revision)
     _map(ctx, lambda o: _write(ctx, o, fresh[o.code], final[o.code], mems[o.code], rep, planned[o.code]),
          pending, "menulis status")
-    return final, listing
 
 
-def _compile(ctx, opds, mems, final, listing, rep) -> list:
+def _compile(ctx, opds, mems, verdicts, rep) -> list:
     """The reports (for the master and the reminders) and the master itself, only
     when what it is made of changed or a person touched it."""
     inputs = _master_inputs(ctx, opds, mems)
     if _master_touched(ctx):   # someone edited the master since our write (a tab deleted?)
         ctx.state.set("master_inputs", None)
         ctx.state.set("master_hash", None)
-    if final is None and (inputs != ctx.state.get("master_inputs") or ctx.hooks):
-        final, listing = _final(ctx.forms, opds, mems)
-    reports = [] if final is None else [
-        mst.OpdReport(o, final[o.code], mems[o.code].problems, mems[o.code].changed_at,
-                      mems[o.code].checked_at, ctx.store.link(o)) for o in opds]
-    if inputs != ctx.state.get("master_inputs"):
+    changed = inputs != ctx.state.get("master_inputs")
+    if verdicts.final is None and not changed and not ctx.hooks:
+        return []
+    final, listing = verdicts.get()
+    reports = [OpdReport(o, final[o.code], mems[o.code].problems, mems[o.code].changed_at,
+                         mems[o.code].checked_at, ctx.store.link(o)) for o in opds]
+    if changed:
         ctx.state.set("registry", [asdict(o) for o in opds])
         if _master(ctx, reports, listing, rep):
             ctx.state.set("master_inputs", inputs)
@@ -243,7 +230,7 @@ def _read(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport, wb) -> Workboo
         mem.revision = ctx.store.revisions([o]).get(o.code)
         # read again only when the file changes, unless the failure was the network's or
         # the quota's (429/5xx/timeout after the retries): then read again next cycle
-        mem.complete = e.problem.code not in TRANSIENT_READ
+        mem.complete = e.problem.code not in TRANSIENT
         log.warning("OPD %s: %s", o.code, e.problem.code)
         return None
     except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others
@@ -288,21 +275,6 @@ def _revalidate(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport) -> None:
     mem.as_of = ctx.as_of
 
 
-def _final(forms, opds, mems):
-    """Each OPD's verdicts with the cross-OPD duplicates added."""
-    base = {o.code: mems[o.code].results for o in opds}
-    cross, listing = mst.cross_opd(base, forms)
-    final = {code: {k: r.with_problems(cross.get((code, k))) for k, r in per.items()}
-             for code, per in base.items()}
-    return final, listing
-
-
-def _shown(results: dict[str, FormResult]) -> dict:
-    """What the status cells should say: form -> {row: (status, note)}."""
-    return {k: dict(zip(r.status.index.tolist(), zip(r.status.tolist(), r.notes().tolist())))
-            for k, r in results.items()}
-
-
 # ------------------------------------------------------------------- write
 def _writes(ctx, wb: Workbook, final: dict, mem: OpdMemory, now_text: str) -> list[CellWrite]:
     out = []
@@ -310,34 +282,6 @@ def _writes(ctx, wb: Workbook, final: dict, mem: OpdMemory, now_text: str) -> li
         out += plan_writes(sheet, final[key], now_text, mem.row_hashes.get(key, set()),
                            ctx.forms.status_headers)
     return out
-
-
-def plan_writes(sheet: SheetData, res: FormResult, now_text: str, known: set, headers: dict) -> list[CellWrite]:
-    """Status cells that differ from what the sheet shows, plus 'Diperiksa' for
-    rows that changed. Rows that became empty get their old status cleared."""
-    sc = sheet.status_columns
-    out = [CellWrite(sheet.title, sheet.header_row, sc[k], headers[k])
-           for k in sc if sheet.status_header_now.get(k) != headers[k]]
-    status = dict(zip(res.status.index.tolist(), res.status.tolist()))
-    notes = dict(zip(res.status.index.tolist(), res.notes().tolist()))
-    have = {row: tuple(_text(v) for v in vals)
-            for row, vals in zip(sheet.current.index.tolist(), sheet.current.to_numpy(dtype=object).tolist())}
-    hashes = dict(zip(sheet.frame.index.tolist(), row_hashes(sheet.frame)))
-    blank = ("", "", "")
-    for row in sorted(status.keys() | have.keys()):
-        s, n = status.get(row, ""), notes.get(row, "")
-        h = have.get(row, blank)
-        edited = bool(s) and hashes.get(row) not in known
-        if (s, n) == h[:2] and not edited:
-            continue
-        for key, value, current in zip(("status", "message", "checked"), (s, n, now_text if s else ""), h):
-            if current != value:
-                out.append(CellWrite(sheet.title, int(row), sc[key], value))
-    return out
-
-
-def _text(v) -> str:
-    return "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
 
 
 def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleReport,
@@ -357,7 +301,7 @@ def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleRep
 def _written(o: Opd, wb: Workbook, final: dict, mem: OpdMemory, revision) -> None:
     """Remember that the sheet now shows these verdicts, at this revision."""
     mem.row_hashes = {k: set(row_hashes(s.frame)) for k, s in wb.sheets.items()}
-    mem.shown = _shown(final)
+    mem.shown = shown(final)
     mem.revision = revision
     mem.complete = True
 

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .fields import as_text, is_blank
-from .forms import Form, FormSet, norm_header
+from sheets_sync import codes
+
+from sheets_sync.validate.fields import as_text, is_blank
+from sheets_sync.forms import Form, FormSet, norm_header
 
 HEADER_SCAN_ROWS = 30
 STATUS_KEYS = ("status", "message", "checked")
@@ -24,6 +26,10 @@ class Problem:
     """A workbook-level problem (codes.WORKBOOK_CODES) shown in the Rekap."""
     code: str
     params: dict = field(default_factory=dict)
+
+    def text(self) -> str:
+        """The Indonesian text staff read: the one place a Problem becomes words."""
+        return codes.render(self.code, **self.params)
 
 
 @dataclass

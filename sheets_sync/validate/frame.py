@@ -21,10 +21,11 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from . import codes, fastpath, fields
-from .codes import OK, PERIKSA, SALAH
-from .fields import Check
-from .forms import Column, Form
+from sheets_sync import codes
+from sheets_sync.validate import fastpath, fields
+from sheets_sync.codes import OK, PERIKSA, SALAH
+from sheets_sync.validate.fields import Check
+from sheets_sync.forms import Column, Form
 
 PROBLEM_COLUMNS = ["row", "column", "code", "severity", "message"]
 _RANK = {OK: 0, PERIKSA: 1, SALAH: 2}
@@ -215,7 +216,7 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool
                    domains: dict | None = None) -> FormResult:
     """Verdicts for one form. reference=True checks every row with phonenumbers and
     email-validator directly (slow; the yardstick for the fast path). `domains` is
-    forms.yaml's email_domains (common / real) for the typo check; default: loaded."""
+    forms.yaml's email_domains (common / real) for the typo check; default: the form's."""
     df = df.reindex(columns=form.keys)
     cols = [c for c in form.columns if c.type != "row_number"]
     run = lambda c: ColumnCheck(df[c.key], *checker(c, as_of, reference), reference=reference,  # noqa: E731
@@ -296,9 +297,7 @@ def _duplicates(normalized: pd.DataFrame, form: Form) -> list[tuple]:
 def _domain_typos(normalized: pd.DataFrame, form: Form, domains: dict | None) -> list[tuple]:
     """Valid addresses at a near miss of a common domain (gmail.con): PERIKSA with a
     suggestion. Decided once per distinct domain."""
-    if domains is None:
-        from .forms import load_forms
-        domains = load_forms().email_domains
+    domains = form.email_domains if domains is None else domains
     common, real = tuple(domains.get("common") or ()), frozenset(domains.get("real") or ())
     out = []
     for col in form.columns:

@@ -7,14 +7,13 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from . import mail
-from . import master as mst
-from .config import ConfigError
+from sheets_sync import mail
+from sheets_sync.validate import opd_state as ostate
+from sheets_sync.config import ConfigError
 
 DIGEST_OPD, DIGEST_KIND = "*", "digest"
 FINAL = ("sent", "skipped", "uncertain", "not_needed")
 COUNTED = ("sending", "sent", "uncertain")      # toward the daily cap
-TRANSIENT = {"WB_CHANGED", "WB_LOCKED", "WB_WRITE_FAILED"}   # the worker's business, not the OPD's
 
 
 # ================================================================== settings
@@ -189,10 +188,10 @@ def plan(opds: list[tuple], slots: list[Slot], today: dt.date, ledger: dict,
                                       "uncertain": "mungkin sudah terkirim (periksa)",
                                       "not_needed": "tidak perlu (lengkap saat slot)",
                                       "sending": "sedang/terputus saat dikirim"}[status]
-        elif state == mst.LENGKAP:
+        elif state == ostate.LENGKAP:
             d.action, d.note = LENGKAP, "lengkap, tidak dikirimi"
         else:
-            to, cc = _recipients(opd, latest, inspektorat)
+            to, cc = recipients(opd, latest, inspektorat)
             d.to, d.cc = to, cc
             if not to:
                 d.action, d.note = NO_CONTACT, "TANPA E-MAIL KONTAK di Daftar OPD"
@@ -204,7 +203,7 @@ def plan(opds: list[tuple], slots: list[Slot], today: dt.date, ledger: dict,
     return out
 
 
-def _recipients(opd, slot: Slot, inspektorat) -> tuple[tuple, tuple]:
+def recipients(opd, slot: Slot, inspektorat) -> tuple[tuple, tuple]:
     if slot.escalation:
         to = tuple(opd.heads) or tuple(opd.contacts)
         low = {a.casefold() for a in to}

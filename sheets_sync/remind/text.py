@@ -5,23 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from functools import lru_cache
-from pathlib import Path
 
 import jinja2
 
-from . import mail
-from . import master as mst
-from .codes import OK, PERIKSA, SALAH
-from .remind_plan import (
-    DIGEST_KIND, ReminderConfig, Slot, TRANSIENT, label, message_id, require_deadline)
+from sheets_sync import mail
+from sheets_sync.config import TEMPLATES_DIR
+from sheets_sync.validate import opd_state as ostate
+from sheets_sync import codes
+from sheets_sync.codes import OK, PERIKSA, SALAH, TRANSIENT
+from sheets_sync.remind.plan import (
+    DIGEST_KIND, ReminderConfig, Slot, label, message_id, require_deadline)
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-          "September", "Oktober", "November", "Desember")
-DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+TEMPLATES = TEMPLATES_DIR / "email"
 # The short meaning of each problem code, for e-mails: a row number and a column
 # header plus this, never the cell's value (codes.py texts may quote values).
-from .codes import SHORT_TEXT as SHORT  # noqa: E402
+from sheets_sync.codes import SHORT_TEXT as SHORT  # noqa: E402
 
 
 # ================================================================== rendering
@@ -47,7 +45,7 @@ def dmy(d: dt.date) -> str:
 
 
 def long_date(d: dt.date) -> str:
-    return f"{DAYS[d.weekday()]}, {d.day} {MONTHS[d.month - 1]} {d.year}"
+    return codes.long_date(d, weekday=True)
 
 
 def _common(settings, rcfg: ReminderConfig, today: dt.date) -> dict:
@@ -82,8 +80,8 @@ def opd_context(rep, forms, settings, rcfg: ReminderConfig, slot: Slot, today: d
         slots_ctx = None
         if "all_choices" in rule:
             col = rule["all_choices"]
-            need = Counter(mst.slots(forms, key, col))
-            filled = mst.slots_filled(res, forms, key, col)
+            need = Counter(ostate.slots(forms, key, col))
+            filled = ostate.slots_filled(res, forms, key, col)
             slots_ctx = {"column": form.column(col).header, "filled": sum(filled.values()),
                          "total": sum(need.values()),
                          "open": [c for c in need if filled.get(c, 0) < need[c]]}
@@ -91,10 +89,10 @@ def opd_context(rep, forms, settings, rcfg: ReminderConfig, slot: Slot, today: d
             "name": form.sheet, "title": form.title, "ok": counts[OK], "periksa": counts[PERIKSA],
             "salah": counts[SALAH], "rows": sum(counts.values()),
             "accepted": counts[OK] + counts[PERIKSA], "min_rows": int(rule.get("min_rows", 1)),
-            "complete": mst.form_complete(res, forms, key), "slots": slots_ctx,
+            "complete": ostate.form_complete(res, forms, key), "slots": slots_ctx,
             "problems": problems, "more": more,
         })
-    state = mst.opd_state(rep, forms)
+    state = ostate.opd_state(rep, forms)
     return {
         **_common(settings, rcfg, today),
         "opd": {"code": rep.opd.code, "name": rep.opd.name},
@@ -105,7 +103,7 @@ def opd_context(rep, forms, settings, rcfg: ReminderConfig, slot: Slot, today: d
         "incomplete": [f["name"] for f in forms_ctx if not f["complete"]],
         "total": {"ok": total[OK], "periksa": total[PERIKSA], "salah": total[SALAH],
                   "rows": sum(total.values())},
-        "file_problems": [mst.problem_text(p) for p in rep.problems if p.code not in TRANSIENT],
+        "file_problems": [p.text() for p in rep.problems if p.code not in TRANSIENT],
         "link": rep.link or rep.opd.location or "",
     }
 
@@ -136,15 +134,15 @@ def digest_context(reports, forms, settings, rcfg: ReminderConfig, today: dt.dat
         counts = Counter()
         for res in rep.results.values():
             counts.update(res.counts())
-        state = mst.opd_state(rep, forms)
+        state = ostate.opd_state(rep, forms)
         states[state] += 1
         rows.append({"code": rep.opd.code, "name": rep.opd.name, "state": state,
                      "rows": sum(counts.values()), "ok": counts[OK], "periksa": counts[PERIKSA],
                      "salah": counts[SALAH], "reminder": outcome.get(rep.opd.code, "-")})
-    order = [mst.BELUM_MENGISI, mst.ADA_KESALAHAN, mst.BELUM_LENGKAP, mst.LENGKAP]
+    order = [ostate.BELUM_MENGISI, ostate.ADA_KESALAHAN, ostate.BELUM_LENGKAP, ostate.LENGKAP]
     return {**_common(settings, rcfg, today), "rows": rows, "n_opd": len(rows),
             "states": [{"state": s, "count": states.get(s, 0)} for s in order],
-            "complete": states.get(mst.LENGKAP, 0)}
+            "complete": states.get(ostate.LENGKAP, 0)}
 
 
 def opd_message(rep, forms, settings, rcfg, mcfg, slot: Slot, today: dt.date, to, cc, tag: str,

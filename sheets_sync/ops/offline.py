@@ -10,33 +10,31 @@ import io
 
 from openpyxl import Workbook
 
-from . import master as mst
-from .forms import Form, FormSet, load_forms
-from .layout import Problem, find_header, locate_form
-from .progress import progress
-from .registry import Opd
-from .state import State
-from .stores import StoreError
-from .stores.xlsx import _grids, render_sheet
-from .validate import FormResult, validate_frame
-from .xlsxio import atomic_save
+from sheets_sync import master as mst
+
+from sheets_sync.validate import opd_state as ostate
+from sheets_sync.forms import Form, FormSet, forms_for, load_forms
+from sheets_sync.validate.layout import Problem, find_header, locate_form
+from sheets_sync.progress import progress
+from sheets_sync.validate.registry import Opd
+from sheets_sync.cycle.state import State
+from sheets_sync.validate.cross_opd import finalize
+from sheets_sync.stores import StoreError
+from sheets_sync.stores.xlsx import read_grids as read_xlsx_grids, render_sheet
+from sheets_sync.validate.frame import FormResult, validate_frame
+from sheets_sync.fileio import atomic_save, read_text
 
 
 def read_grids(path: Path) -> dict[str, list[list]]:
     """Tabs of a .xlsx, or the one table of a .csv (',' or ';' separated)."""
     if path.suffix.lower() == ".csv":
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:   # saved by Excel on Windows
-            text = raw.decode("cp1252", errors="replace")
+        text = read_text(path)
         # StringIO, not splitlines(): a quoted cell may hold line breaks (address + e-mail)
         return {path.stem: [list(r) for r in csv.reader(io.StringIO(text), _dialect(text))]}
     try:
-        return _grids(path)
+        return read_xlsx_grids(path)
     except StoreError as e:
-        from .codes import render
-        raise ValueError(render(e.problem.code, **e.problem.params)) from None
+        raise ValueError(e.problem.text()) from None
 
 
 def _dialect(text: str):
@@ -79,8 +77,7 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
         found = locate_form(grid, form, forms, title)
         if isinstance(found, Problem):
             if form_key and len(grids) == 1:
-                from .codes import render
-                raise ValueError(render(found.code, **found.params))
+                raise ValueError(found.text())
             continue
         out.append((title, validate_frame(found.frame, form, as_of, domains=forms.email_domains)))
     if not out:
@@ -88,20 +85,18 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
     return out
 
 
-def last_reports(settings, forms: FormSet) -> list[mst.OpdReport]:
+def last_reports(settings, forms: FormSet) -> list[ostate.OpdReport]:
     """The verdicts of the last cycle, from the state database."""
-    from .sync import _final  # the same cross-OPD step as the cycle
-
-    state = State(settings.state_db)
-    opds = [Opd(**{**o, "contacts": tuple(o["contacts"]), "heads": tuple(o["heads"]),
-                   "forms": tuple(o["forms"])}) for o in state.get("registry") or []]
-    mems = {o.code: state.opd(o.code) for o in opds}
-    final, _ = _final(forms, opds, mems)
-    return [mst.OpdReport(o, final[o.code], mems[o.code].problems) for o in opds]
+    with State(settings.state_db) as state:
+        opds = [Opd(**{**o, "contacts": tuple(o["contacts"]), "heads": tuple(o["heads"]),
+                       "forms": tuple(o["forms"])}) for o in state.get("registry") or []]
+        mems = {o.code: state.opd(o.code) for o in opds}
+    final, _ = finalize(forms, {o.code: mems[o.code].results for o in opds})   # as the cycle does
+    return [ostate.OpdReport(o, final[o.code], mems[o.code].problems) for o in opds]
 
 
 def export_kpk(settings, out: Path) -> int:
-    forms = load_forms(str(settings.forms_file) if settings.forms_file else None)
+    forms = forms_for(settings)
     sheets = mst.kpk_export(last_reports(settings, forms), forms)
     book = Workbook()
     book.remove(book.active)

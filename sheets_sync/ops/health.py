@@ -27,14 +27,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
-from .config import WIB
-from .logsafe import mask
+from sheets_sync.config import WIB
+from sheets_sync.fileio import atomic_write_text
+from sheets_sync.logsafe import mask
 
-log = logging.getLogger("sheets_sync.health")
+log = logging.getLogger("sheets_sync.ops.health")
 VERSION = 1
 STALE_INTERVALS = 3   # the last success older than this many sync intervals: warn
 STATES = ("BELUM MENGISI", "BELUM LENGKAP", "ADA KESALAHAN", "LENGKAP")
@@ -83,19 +82,7 @@ def write(settings, data: dict) -> None:
     """Atomically replace the health file (never raises: health must not stop a cycle)."""
     path = Path(settings.health_file)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for old in path.parent.glob(".health.*.tmp"):   # left by a worker killed while writing
-            old.unlink(missing_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".health.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, ensure_ascii=False, indent=1)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1))
     except OSError as e:
         log.warning("berkas kesehatan %s tidak dapat ditulis: %s", path, e.strerror or e)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .fields import as_text, is_blank
-from .forms import FormSet, norm_header
+from sheets_sync.validate.fields import as_text, is_blank
+from sheets_sync.forms import FormSet, norm_header
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ def split_emails(text) -> tuple[str, ...]:
 def parse_registry(grid: list[list], forms: FormSet) -> tuple[list[Opd], list[str]]:
     """OPDs in registry order, and Indonesian notes on rows that could not be used."""
     spec = forms.registry["columns"]
-    header_at, cols = _find_header(grid, spec)
+    header_at, cols = find_registry_header(grid, spec)
     if header_at is None:
         wanted = ", ".join(c["header"] for c in spec if c.get("required"))
         return [], [f"Tab {forms.registry['sheet']}: baris judul ({wanted}) tidak ditemukan."]
@@ -58,7 +58,7 @@ def parse_registry(grid: list[list], forms: FormSet) -> tuple[list[Opd], list[st
     return opds, notes
 
 
-def _find_header(grid, spec):
+def find_registry_header(grid, spec):
     for r, row in enumerate(grid[:20], start=1):
         cols = {}
         for c, v in enumerate(row, start=1):

@@ -16,29 +16,30 @@ protection or colouring) only add what is missing, at the columns where the tab'
 headers actually are (found the way the worker finds them, sheets_sync/layout.py).
 
 This module is backend-neutral: the workbook spec, the Petunjuk text, the registry
-bootstrap and the report. provision_xlsx.py and provision_google.py do the work.
+bootstrap and the report. xlsx.py and google.py do the work; run.py chooses one.
 """
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 import json
 import re
-import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 
-from .fields import is_blank
-from .forms import FORMS_YAML, Form, FormSet, load_forms, norm_header
-from .layout import Problem, STATUS_KEYS, locate_form
-from .registry import Opd, _find_header, parse_registry, registry_header
+from sheets_sync.codes import long_date
+from sheets_sync.config import TEMPLATES_DIR
+from sheets_sync.fileio import read_text
+from sheets_sync.validate.fields import is_blank
+from sheets_sync.forms import FORMS_YAML, Form, FormSet, norm_header
+from sheets_sync.validate.layout import Problem, STATUS_KEYS, locate_form
+from sheets_sync.validate.registry import Opd, find_registry_header, parse_registry, registry_header
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = TEMPLATES_DIR
 DEFAULT_REGISTRY_CSV = FORMS_YAML.parent / "opd.example.csv"
 PETUNJUK = "Petunjuk"
 PILIHAN = "Pilihan"           # .xlsx only: hidden tab holding long dropdown lists
@@ -190,16 +191,12 @@ def _inspektorat(settings) -> dict:
             "email": ", ".join(emails)}
 
 
-def inspektorat_emails(settings) -> list[str]:
-    emails = (settings.inspektorat or {}).get("email") or []
-    return [emails] if isinstance(emails, str) else [str(e) for e in emails]
-
 
 def petunjuk_lines(settings, forms: FormSet, form_keys) -> list[str]:
     """The Petunjuk tab, one string per row ("# " = heading)."""
     ctx = {
         "year": settings.year,
-        "deadline": _long_date(settings.deadline) if settings.deadline else "",
+        "deadline": long_date(settings.deadline) if settings.deadline else "",
         "status": dict(forms.status_headers),
         "inspektorat": _inspektorat(settings),
         "forms": [{"key": f.key, "title": f.title, "sheet": f.sheet, "at_least_one": f.at_least_one,
@@ -227,22 +224,12 @@ def share_message(settings, opd: Opd | None) -> str:
     return " ".join(environment().get_template("share_message.txt.j2").render(ctx).split())
 
 
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-          "Oktober", "November", "Desember")
-
-
-def _long_date(d: dt.date) -> str:
-    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
 
 
 # ------------------------------------------------------------------ registry
 def read_registry_csv(path: Path, forms: FormSet) -> list[list]:
     """The CSV's rows in registry column order (header not included)."""
-    raw = Path(path).read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
+    text = read_text(path)
     rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
     if not rows:
         return []
@@ -290,7 +277,7 @@ def load_registry(grid: list[list], forms: FormSet, csv_path, *, keep_links: boo
         return opds, notes, edit
     source = Path(csv_path) if csv_path else DEFAULT_REGISTRY_CSV
     rows = read_registry_csv(source, forms)
-    header_at, cols = _find_header(grid, spec) if grid else (None, {})
+    header_at, cols = find_registry_header(grid, spec) if grid else (None, {})
     if header_at is None:
         header_at, cols = 1, {c["key"]: i for i, c in enumerate(spec, start=1)}
         for c, h in enumerate(registry_header(forms), start=1):
@@ -311,7 +298,7 @@ def load_registry(grid: list[list], forms: FormSet, csv_path, *, keep_links: boo
 
 
 def _registry_has_rows(grid, forms) -> bool:
-    header_at, cols = _find_header(grid, forms.registry["columns"]) if grid else (None, {})
+    header_at, cols = find_registry_header(grid, forms.registry["columns"]) if grid else (None, {})
     if header_at is None:
         return False
     return any(not is_blank(v) for row in grid[header_at:] for v in row)
@@ -321,7 +308,7 @@ def link_cell(edit: RegistryEdit, forms: FormSet, opd: Opd, link: str) -> None:
     """Put an OPD's workbook link/file name into its "Berkas / Tautan" cell (adding
     the column's header when the registry lacks that column)."""
     spec = forms.registry["columns"]
-    header_at, cols = _find_header(edit.grid, spec)
+    header_at, cols = find_registry_header(edit.grid, spec)
     if header_at is None:
         return
     col = cols.get("berkas")
@@ -383,35 +370,7 @@ class Report:
         return self.count("failed") == 0
 
 
-# ------------------------------------------------------------- entry points
-def provision(settings, *, dry_run: bool = False, registry_csv=None, out=print, store=None) -> Report:
-    forms = load_forms(str(settings.forms_file) if settings.forms_file else None)
-    if settings.backend == "google":
-        from .provision_google import GoogleProvisioner
-        worker = GoogleProvisioner(settings, forms, store=store, out=out)
-    else:
-        from .provision_xlsx import XlsxProvisioner
-        worker = XlsxProvisioner(settings, forms, out=out)
-    return worker.run(dry_run=dry_run, registry_csv=registry_csv)
-
-
-def cli(args, settings) -> int:
-    def out(line: str) -> None:
-        print(line, flush=True)
-
-    try:
-        rep = provision(settings, dry_run=args.dry_run, registry_csv=args.registry_csv, out=out)
-    except (OSError, ValueError, ProvisionError) as e:
-        print(f"Provision gagal: {e}", file=sys.stderr)
-        return 2
-    return 0 if rep.ok else 1
-
-
 def emit(rep: Report, out) -> None:
     for note in rep.notes:
         out(note)
     out(rep.summary())
-
-
-__all__ = ["provision", "cli", "Report", "OpdResult", "Layout", "fresh_layout", "found_layout",
-           "petunjuk_lines", "wanted_aspects", "tab_headers", "ProvisionError"]

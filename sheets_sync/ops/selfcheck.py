@@ -28,6 +28,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sheets_sync.logsafe import mask, mask_address
+from sheets_sync.stores import StoreError
+
 OK, FAIL, SKIP, WARN, INFO = "✓", "✗", "–", "!", "ℹ"
 
 
@@ -59,15 +62,15 @@ class Checklist:
 
 # ====================================================================== checks
 def run(config: str | os.PathLike, out=None) -> Checklist:
-    from . import mail, remind
-    from .config import ConfigError, load_settings
-    from .forms import load_forms
+    from sheets_sync import mail, remind
+    from sheets_sync.config import ConfigError, load_settings
+    from sheets_sync.forms import forms_for
 
     c = Checklist(out)
     path = Path(config)
     try:
         settings = load_settings(path)
-        forms = load_forms(str(settings.forms_file) if settings.forms_file else None)
+        forms = forms_for(settings)
         remind.check_settings(settings)
         mcfg = mail.mail_config(settings)
     except ConfigError as e:
@@ -107,7 +110,7 @@ def run(config: str | os.PathLike, out=None) -> Checklist:
     else:
         c.add(SKIP, "Kredensial Google: tidak diperlukan (backend xlsx)")
         c.add(SKIP, "Google: tidak dipakai (backend xlsx)")
-        from .stores.xlsx import XlsxStore
+        from sheets_sync.stores.xlsx import XlsxStore
         store = XlsxStore(settings.data_dir, forms, settings.master)
 
     # ---------------------------------------------------------------- master
@@ -237,29 +240,26 @@ def _credentials(c: Checklist, settings) -> bool:
 
 def _google(c: Checklist, settings, forms):
     """One Drive listing through the store; returns the store, or None."""
-    from .stores.google import GoogleStore
-    from .stores.google_http import GoogleSession, load_credentials
+    from sheets_sync.stores.google import GoogleStore
+    from sheets_sync.stores.google_http import GoogleSession, load_credentials
 
     cfg = settings.google or {}
     emulator = os.environ.get("SHEETS_EMULATOR_HOST")
     where = f"emulator {emulator}" if emulator else "Google Drive"
     try:
         session = GoogleSession(load_credentials(cfg), max_attempts=2, timeout=15, backoff=0.2, max_backoff=1)
-        store = GoogleStore(settings, forms, session=session)
-        store._save_cache = lambda: None   # a check writes nothing (not even the worker's cache)
-        listing = store._list()
+        store = GoogleStore(settings, forms, session=session, read_only=True)
+        listing = store.list_files()
     except Exception as e:  # noqa: BLE001 - every cause becomes a line with a fix
         reason, fix = _google_failure(e, where)
         c.add(FAIL, f"{where} tidak dapat dihubungi: {reason}", fix)
         return None
     scope = " di folder google.folder_id" if cfg.get("folder_id") else ""
     c.add(OK, f"{where} terjangkau: satu daftar Drive, {len(listing)} spreadsheet terlihat{scope}")
-    store._listing = listing
     return store
 
 
 def _google_failure(e: Exception, where: str) -> tuple[str, str]:
-    from .logsafe import mask
 
     cause = e.__cause__ or e
     name = type(cause).__name__
@@ -268,8 +268,7 @@ def _google_failure(e: Exception, where: str) -> tuple[str, str]:
         return (f"kredensial ditolak ({name})",
                 "kunci/token sudah dicabut atau salah proyek; buat kunci baru dan aktifkan Google Sheets API "
                 "serta Google Drive API di proyek itu.")
-    problem = getattr(e, "problem", None)
-    code = problem.code if problem is not None else ""
+    code = e.problem.code if isinstance(e, StoreError) else ""
     if code in ("WB_NO_ACCESS", "WB_NOT_FOUND"):
         return ("akses ditolak (403/404)",
                 "aktifkan Google Drive API dan Google Sheets API di proyek Google Cloud, dan bagikan shared "
@@ -283,14 +282,12 @@ def _google_failure(e: Exception, where: str) -> tuple[str, str]:
 
 
 def _registry(c: Checklist, settings, store) -> None:
-    from .codes import render
 
     master = settings.master if settings.backend == "xlsx" else f"spreadsheet {store.master_id}"
     try:
         opds, notes = store.read_registry()
     except Exception as e:  # noqa: BLE001
-        problem = getattr(e, "problem", None)
-        why = render(problem.code, **problem.params) if problem is not None else f"{type(e).__name__}: {e}"
+        why = e.problem.text() if isinstance(e, StoreError) else f"{type(e).__name__}: {e}"
         c.add(FAIL, f"Master ({master}) tidak dapat dibaca: {why}",
               "perbaiki atau pulihkan workbook master (harus .xlsx tanpa kata sandi, dengan tab Daftar OPD).")
         return
@@ -319,7 +316,7 @@ def _registry(c: Checklist, settings, store) -> None:
 
 # ------------------------------------------------------------------ SMTP
 def _smtp(c: Checklist, mcfg) -> None:
-    from . import mail
+    from sheets_sync import mail
 
     cfg = dataclasses.replace(mcfg, timeout_seconds=min(mcfg.timeout_seconds, 15))
     where = f"SMTP {cfg.host}:{cfg.port} ({cfg.security})"
@@ -330,12 +327,12 @@ def _smtp(c: Checklist, mcfg) -> None:
         c.add(FAIL, f"{where}: {e.reason}", _smtp_fix(cfg, e))
         return
     except Exception as e:  # noqa: BLE001
-        c.add(FAIL, f"{where}: {type(e).__name__}: {mail.mask_all(e)}", _smtp_fix(cfg, None))
+        c.add(FAIL, f"{where}: {type(e).__name__}: {mask(e)}", _smtp_fix(cfg, None))
         return
     finally:
         transport.close()   # QUIT; nothing was sent
     tls = {"ssl": "TLS (SSL)", "starttls": "STARTTLS", "none": "tanpa TLS"}[cfg.security]
-    login = f"login sebagai {mail.mask(cfg.user)} diterima" if cfg.user or cfg.oauth2_file else \
+    login = f"login sebagai {mask_address(cfg.user)} diterima" if cfg.user or cfg.oauth2_file else \
         "tanpa login (SMTP_USER kosong)"
     c.add(OK, f"{where}: terhubung, {tls}, {login}; tidak ada e-mail yang dikirim")
 
@@ -356,7 +353,7 @@ def _smtp_fix(cfg, e) -> str:
 
 # ------------------------------------------------------------------ health
 def _health(c: Checklist, settings) -> None:
-    from . import health
+    from sheets_sync.ops import health
 
     _worker(c, settings)
     data = health.read(settings)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .fields import _ID, _SPECIAL_USE
+from sheets_sync.validate.fields import ID_METADATA, SPECIAL_USE_DOMAINS
 
-_M = _ID.mobile.national_number_pattern.replace(r"\d", "[0-9]")
+_M = ID_METADATA.mobile.national_number_pattern.replace(r"\d", "[0-9]")
 _LOCAL = r"[A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
 _EMAIL = rf"^(?P<local>{_LOCAL})@(?P<domain>(?:{_LABEL}\.)+[A-Za-z]{{2,63}})$"
-_SPECIAL = r"(?i)\.(?:" + "|".join(sorted(_SPECIAL_USE)) + r")$"
+_SPECIAL = r"(?i)\.(?:" + "|".join(sorted(SPECIAL_USE_DOMAINS)) + r")$"
 
 
 def phones(texts: list) -> list:

@@ -1,0 +1,41 @@
+"""The write plan: which status cells of one tab must change so that the sheet
+shows the verdicts. Pure: the tab as read and its final verdicts in, CellWrites out."""
+from __future__ import annotations
+
+from sheets_sync.stores import CellWrite
+from sheets_sync.validate.frame import FormResult
+from sheets_sync.validate.layout import SheetData, row_hashes
+
+
+def shown(results: dict[str, FormResult]) -> dict:
+    """What the status cells should say: form -> {row: (status, note)}."""
+    return {k: dict(zip(r.status.index.tolist(), zip(r.status.tolist(), r.notes().tolist())))
+            for k, r in results.items()}
+
+
+def plan_writes(sheet: SheetData, res: FormResult, now_text: str, known: set, headers: dict) -> list[CellWrite]:
+    """Status cells that differ from what the sheet shows, plus 'Diperiksa' for
+    rows that changed. Rows that became empty get their old status cleared."""
+    sc = sheet.status_columns
+    out = [CellWrite(sheet.title, sheet.header_row, sc[k], headers[k])
+           for k in sc if sheet.status_header_now.get(k) != headers[k]]
+    status = dict(zip(res.status.index.tolist(), res.status.tolist()))
+    notes = dict(zip(res.status.index.tolist(), res.notes().tolist()))
+    have = {row: tuple(_text(v) for v in vals)
+            for row, vals in zip(sheet.current.index.tolist(), sheet.current.to_numpy(dtype=object).tolist())}
+    hashes = dict(zip(sheet.frame.index.tolist(), row_hashes(sheet.frame)))
+    blank = ("", "", "")
+    for row in sorted(status.keys() | have.keys()):
+        s, n = status.get(row, ""), notes.get(row, "")
+        h = have.get(row, blank)
+        edited = bool(s) and hashes.get(row) not in known
+        if (s, n) == h[:2] and not edited:
+            continue
+        for key, value, current in zip(("status", "message", "checked"), (s, n, now_text if s else ""), h):
+            if current != value:
+                out.append(CellWrite(sheet.title, int(row), sc[key], value))
+    return out
+
+
+def _text(v) -> str:
+    return "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()

@@ -1,0 +1,94 @@
+"""Files the worker writes and reads itself: one atomic-write rule for all of them.
+
+Every file is written beside its target under a temporary name, flushed and
+fsynced, then renamed over the target, so a reader (an OPD opening its workbook,
+the next cycle, a monitor reading health.json) sees the old file or the new one,
+never half of one, and a power cut cannot leave a renamed but empty file.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+
+def atomic_write(path, write, *, mode: int | None = None, before_replace=None) -> None:
+    """Write `path` atomically. `write(tmp_path)` fills the temporary file; `mode`
+    sets its permissions (default: those of the file it replaces, else the umask's);
+    `before_replace()` may raise to abandon the write (the target changed meanwhile)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    forget_leftovers(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        elif path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        if before_replace:
+            before_replace()
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path, data: bytes, *, mode: int | None = None) -> None:
+    atomic_write(path, lambda tmp: Path(tmp).write_bytes(data), mode=mode)
+
+
+def atomic_write_text(path, text: str, *, mode: int | None = None) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def atomic_save(book, path, before_replace=None) -> None:
+    """An openpyxl workbook, saved atomically."""
+    atomic_write(path, book.save, before_replace=before_replace)
+
+
+def forget_leftovers(path: Path) -> None:
+    """A process killed while saving (SIGKILL, power loss) leaves its half-written
+    '.<name>.<random>.tmp' beside the target; remove those of this target (only the
+    mkstemp pattern) before saving it again, so that they do not pile up in a folder
+    the OPD staff see."""
+    pattern = re.compile(rf"\.{re.escape(path.stem)}\.[a-z0-9_]{{8}}\.tmp")
+    try:
+        for p in path.parent.iterdir():
+            if pattern.fullmatch(p.name):
+                p.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (ext4 may otherwise lose it on a power cut)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_text(path) -> str:
+    """A text file as Excel or a person saved it: UTF-8 (with or without BOM), else
+    Windows-1252 (a CSV saved by Excel on Windows)."""
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")

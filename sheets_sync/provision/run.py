@@ -1,0 +1,30 @@
+"""`python -m sheets_sync provision`: choose the backend's provisioner, run it, report."""
+from __future__ import annotations
+
+import sys
+
+from sheets_sync.forms import forms_for
+from sheets_sync.provision.spec import ProvisionError, Report
+
+
+def provision(settings, *, dry_run: bool = False, registry_csv=None, out=print, store=None) -> Report:
+    forms = forms_for(settings)
+    if settings.backend == "google":
+        from sheets_sync.provision.google import GoogleProvisioner
+        worker = GoogleProvisioner(settings, forms, store=store, out=out)
+    else:
+        from sheets_sync.provision.xlsx import XlsxProvisioner
+        worker = XlsxProvisioner(settings, forms, out=out)
+    return worker.run(dry_run=dry_run, registry_csv=registry_csv)
+
+
+def cli(args, settings) -> int:
+    def out(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        rep = provision(settings, dry_run=args.dry_run, registry_csv=args.registry_csv, out=out)
+    except (OSError, ValueError, ProvisionError) as e:
+        print(f"Provision gagal: {e}", file=sys.stderr)
+        return 2
+    return 0 if rep.ok else 1
