@@ -143,6 +143,7 @@ class Emulator:
         self._meta_lock = threading.Lock()
         self._stats: Dict[str, int] = {}
         self._by_status: Dict[str, int] = {}
+        self._ignored: Dict[str, int] = {}
         self._total = 0
         self._defaults: Dict[str, Any] = {"strict": True} if strict else {}
         self._faults: Dict[str, Any] = {}
@@ -158,14 +159,18 @@ class Emulator:
         with self._meta_lock:
             self._stats = {}
             self._by_status = {}
+            self._ignored = {}
             self._total = 0
             self._rng = random.Random()
         self.set_faults({})
 
     def stats(self) -> Dict[str, Any]:
         with self._meta_lock:
-            return {"requests": self._total, "by_endpoint": dict(sorted(self._stats.items())),
-                    "by_status": dict(sorted(self._by_status.items()))}
+            out = {"requests": self._total, "by_endpoint": dict(sorted(self._stats.items())),
+                   "by_status": dict(sorted(self._by_status.items()))}
+            if self._ignored:  # strict mode: what Google accepts but ignores, e.g. unknown Drive body fields
+                out["strict_ignored"] = dict(sorted(self._ignored.items()))
+            return out
 
     def set_faults(self, config: Dict[str, Any]) -> Dict[str, Any]:
         """Replace the fault settings with ``config`` (over the defaults); returns the settings."""
@@ -315,6 +320,7 @@ class Emulator:
             group = self._over_quota(family, name or "unknown", method, user)
             if group is not None:
                 return self._quota_response(family, group)
+        normalised: Any = None
         if checker is not None:
             body_obj, body_is_json = None, False
             if body_bytes and body_bytes.strip():
@@ -322,9 +328,16 @@ class Emulator:
                     body_obj, body_is_json = json.loads(body_bytes.decode("utf-8")), True
                 except (ValueError, UnicodeDecodeError):
                     pass
-            err = checker.check(method, raw_path, query, body_obj, body_is_json)
+            notes: List[str] = []
+            err, normalised = checker.check_and_normalise(method, raw_path, query, body_obj, body_is_json, notes)
+            if notes:
+                with self._meta_lock:
+                    for note in notes:
+                        self._ignored[note] = self._ignored.get(note, 0) + 1
             if err is not None:
                 return err.code, err.body(), err.headers
+            if not body_is_json:
+                normalised = None
         if fn is None:
             err = ApiError(404, "Method not found." if groups else f"The requested URL {raw_path} was not found.",
                            "NOT_FOUND")
@@ -332,7 +345,8 @@ class Emulator:
         if fault is not None:
             return self._fault_response(fault, family, name)
         try:
-            body = self._parse_body(body_bytes)
+            # in strict mode the handler gets the body as Google's proto3 JSON parser reads it
+            body = normalised if normalised is not None else self._parse_body(body_bytes)
             with self.state.lock:
                 result = fn(self.state, groups, params, body)
         except ApiError as e:

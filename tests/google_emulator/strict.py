@@ -78,8 +78,19 @@ _TYPE_NAMES = {
     ("any", None): "type.googleapis.com/google.protobuf.Value",
 }
 
+# proto enum type names where they differ from the field name
+ENUM_TYPES = {"majorDimension": "Dimension", "dimension": "Dimension",
+              "responseValueRenderOption": "ValueRenderOption",
+              "responseDateTimeRenderOption": "DateTimeRenderOption",
+              "insertDataOption": "AppendValuesRequest.InsertDataOption"}
+
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _NUM_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _enum_type(field_name: str) -> str:
+    name = ENUM_TYPES.get(field_name) or (field_name[:1].upper() + field_name[1:])
+    return f"type.googleapis.com/google.apps.sheets.v4.{name}"
 
 
 class StrictUnavailable(RuntimeError):
@@ -264,24 +275,33 @@ class Checker:
         return m
 
     def check(self, verb: str, path: str, query: str, body: Any, body_is_json: bool) -> Optional[ApiError]:
+        """Google's 400 for this request, or None when Google would accept it."""
+        return self.check_and_normalise(verb, path, query, body, body_is_json)[0]
+
+    def check_and_normalise(self, verb: str, path: str, query: str, body: Any, body_is_json: bool,
+                            notes: Optional[List[str]] = None) -> Tuple[Optional[ApiError], Any]:
+        """(error or None, the body as Google's proto3 JSON parser reads it: integers given as
+        strings or integral floats become ints, numeric strings numbers, enum numbers names).
+        ``notes`` collects what Google accepts but ignores (Drive's unknown body fields...)."""
+        notes = notes if notes is not None else []
         method = self.match(verb, path)
         if method is None:
-            return None  # the router answers 404 for paths Google does not serve
+            return None, body  # the router answers 404 for paths Google does not serve
         api = self.apis[method.api]
         pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
-        err = self._check_params(api, method, pairs)
+        err = self._check_params(api, method, pairs, notes)
         if err is not None:
-            return err
+            return err, body
         if method.request and body_is_json and body is not None:
-            err = self._check_body(api, method, body)
+            err, body = self._check_body(api, method, body, notes)
             if err is not None:
-                return err
+                return err, body
         fields_values = [v for k, v in pairs if k == "fields"]
         if fields_values and method.response:
             err = self._check_fields(api, method, fields_values[-1])
             if err is not None:
-                return err
-        return None
+                return err, body
+        return None, body
 
     # query parameters --------------------------------------------------------
     def _param_spec(self, api: Api, method: Method, name: str) -> Optional[Dict[str, Any]]:
@@ -295,13 +315,15 @@ class Checker:
             return {"type": "string", "location": "query"}
         return None
 
-    def _check_params(self, api: Api, method: Method, pairs: List[Tuple[str, str]]) -> Optional[ApiError]:
+    def _check_params(self, api: Api, method: Method, pairs: List[Tuple[str, str]],
+                      notes: List[str]) -> Optional[ApiError]:
         unknown = []
         for name, value in pairs:
             spec = self._param_spec(api, method, name)
             if spec is None and api.name == "drive" and name in api.any_method_params:
                 # Drive v3 ignores a parameter that belongs to another of its methods: gspread sends
                 # includeItemsFromAllDrives on files.get and Google answers 200 (recorded cassettes)
+                notes.append(f"{method.id}: query parameter {name} (not a parameter of this method; ignored)")
                 continue
             if spec is None:
                 if name not in unknown:
@@ -310,6 +332,13 @@ class Checker:
             problem = self._param_value_problem(api, name, value, spec)
             if problem is not None:
                 return problem
+        given = {n for n, _ in pairs}
+        for name, spec in method.params.items():
+            if spec.get("required") and spec.get("location") == "query" and name not in given:
+                msg = f"Required parameter: {name}"
+                if api.name == "drive":
+                    return _drive_error([_Violation("value", msg, location=name)], "required")
+                return _sheets_error([_Violation("value", msg, field=snake(name))])
         if unknown:
             vs = [_Violation("unknown", f"Invalid JSON payload received. Unknown name \"{n}\": Cannot bind query "
                                         f"parameter. Field '{n}' could not be found in request message.",
@@ -348,7 +377,7 @@ class Checker:
             return None
         if not ok:
             if enum:
-                tname = f"type.googleapis.com/google.apps.sheets.v4.{name[0].upper()}{name[1:]}"
+                tname = _enum_type(name)
             else:
                 tname = _TYPE_NAMES.get((ptype, spec.get("format")), "TYPE_STRING")
             field = snake(name)
@@ -357,15 +386,22 @@ class Checker:
         return None
 
     # body ----------------------------------------------------------------------
-    def _check_body(self, api: Api, method: Method, body: Any) -> Optional[ApiError]:
+    def _check_body(self, api: Api, method: Method, body: Any, notes: List[str]) -> Tuple[Optional[ApiError], Any]:
         root = BODY_FIELD.get(method.id, "")
         found: List[_Violation] = []
-        self._walk(api, body, {"$ref": method.request}, root, "", "", found, element=False)
-        if not found:
-            return None
+        normal = self._walk(api, body, {"$ref": method.request}, root, "", "", found, element=False)
         if api.name == "drive":
-            return _drive_error(found, "badRequest", "\n".join(v.message for v in found))
-        return _sheets_error(found)
+            # Drive v3 ignores body fields it does not know: gspread's share() sends the v2-era
+            # "withLink" to permissions.create and Google creates the permission.
+            for v in [v for v in found if v.kind == "unknown"]:
+                notes.append(f"{method.id}: {v.message.replace('Invalid JSON payload received. ', '')} "
+                             f"(ignored by Drive)")
+            found = [v for v in found if v.kind != "unknown"]
+        if not found:
+            return None, normal
+        if api.name == "drive":
+            return _drive_error(found, "badRequest", "\n".join(v.message for v in found)), body
+        return _sheets_error(found), body
 
     def _type_name(self, api: Api, schema: Dict[str, Any], field_name: str) -> str:
         """Google's name for the type a field expects (the element type for repeated fields)."""
@@ -376,7 +412,7 @@ class Checker:
             pkg = "google.apps.sheets.v4" if api.name == "sheets" else "google.apps.drive.v3"
             return f"type.googleapis.com/{pkg}.{schema['$ref']}"
         if schema.get("enum"):
-            return f"type.googleapis.com/google.apps.sheets.v4.{field_name[:1].upper()}{field_name[1:]}"
+            return _enum_type(field_name)
         stype = schema.get("type")
         if stype == "array":
             items = schema.get("items") or {}
@@ -388,35 +424,37 @@ class Checker:
         return _TYPE_NAMES.get((stype, schema.get("format")), "TYPE_STRING")
 
     def _walk(self, api: Api, value: Any, schema: Dict[str, Any], at: str, parent: str, key: str,
-              found: List[_Violation], element: bool) -> None:
-        """Check ``value`` against ``schema``; ``at`` is its path in Google's snake_case form,
-        ``parent`` the path of the enclosing message and ``key`` its JSON name there."""
+              found: List[_Violation], element: bool) -> Any:
+        """Check ``value`` against ``schema`` and return it normalised; ``at`` is its path in
+        Google's snake_case form, ``parent`` the path of the enclosing message and ``key`` its
+        JSON name there."""
         if value is None:
-            return  # JSON null = field not set (proto3 JSON)
+            return None  # JSON null = field not set (proto3 JSON)
         ref = schema.get("$ref")
         target = api.resolve(schema) if ref else schema
         stype = target.get("type")
 
-        def bad(type_name: Optional[str] = None) -> None:
+        def bad(type_name: Optional[str] = None) -> Any:
             tname = type_name or self._type_name(api, schema, key)
             msg = f"Invalid value at '{at}' ({tname}), {_shown(value)}"
             found.append(_Violation("value", msg, field=at or None))
+            return value
 
-        def not_repeating() -> None:
+        def not_repeating() -> Any:
             where = f" at '{parent}'" if parent else ""
             msg = f"Invalid JSON payload received. Unknown name \"{key}\"{where}: Proto field is not repeating, " \
                   f"cannot start list."
             found.append(_Violation("value", msg, field=parent or None))
+            return value
 
         if stype == "any":
-            return
+            return value
         if stype == "array":
             if not isinstance(value, list):
                 return bad("type.googleapis.com/google.protobuf.ListValue" if element else None)
             items = target.get("items") or {}
-            for i, item in enumerate(value):
-                self._walk(api, item, items, f"{at}[{i}]", parent, key, found, element=True)
-            return
+            return [self._walk(api, item, items, f"{at}[{i}]", parent, key, found, element=True)
+                    for i, item in enumerate(value)]
         if isinstance(value, list):
             return bad() if element else not_repeating()
         if stype == "object" or (ref and stype is None):
@@ -424,10 +462,8 @@ class Checker:
                 return bad()
             props = target.get("properties")
             if props is None and "additionalProperties" in target:
-                for k, v in value.items():
-                    self._walk(api, v, target["additionalProperties"], f"{at}[{k}]" if at else k, at, k, found,
-                               element=False)
-                return
+                return {k: self._walk(api, v, target["additionalProperties"], f"{at}[{k}]" if at else k, at, k,
+                                      found, element=False) for k, v in value.items()}
             props = props or {}
             oneof = ONEOFS.get(api.name, {}).get(ref or "")
             if oneof is not None:
@@ -435,11 +471,12 @@ class Checker:
                 chosen = [k for k in value if k in members and value[k] is not None]
                 if ref == "Request" and not [k for k in value if value[k] is not None]:
                     found.append(_Violation("value", f"Invalid {at or 'request'}: No request set.", field=at or None))
-                    return
+                    return value
                 if len(chosen) > 1:
                     found.append(_Violation(
                         "value", f"Invalid JSON payload received. Oneof field '{oneof[0]}' is already set. "
                                  f"Cannot set '{chosen[1]}'", field=at or None))
+            out = {}
             for k, v in value.items():
                 prop = props.get(k)
                 if prop is None:
@@ -447,21 +484,24 @@ class Checker:
                     found.append(_Violation("unknown", f"Invalid JSON payload received. Unknown name \"{k}\"{where}: "
                                                        f"Cannot find field.", field=at or None))
                     continue
-                self._walk(api, v, prop, f"{at}.{snake(k)}" if at else snake(k), at, k, found, element=False)
-            return
+                out[k] = self._walk(api, v, prop, f"{at}.{snake(k)}" if at else snake(k), at, k, found, element=False)
+            return out
         # scalars
         if isinstance(value, dict):
             msg = f"Invalid value at '{parent}' ({snake(key)}), Starting an object on a scalar field" if parent \
                 else f"Invalid value ({snake(key)}), Starting an object on a scalar field"
             found.append(_Violation("value", msg, field=parent or None))
-            return
+            return value
         fmt = target.get("format")
+        normal = value
         if stype == "string":
             if target.get("enum"):
                 if isinstance(value, bool):
                     ok = False
                 elif isinstance(value, int):
                     ok = 0 <= value < len(target["enum"])
+                    if ok:
+                        normal = target["enum"][value]
                 else:
                     ok = isinstance(value, str) and value in target["enum"]
             elif fmt in ("int64", "uint64"):
@@ -480,8 +520,10 @@ class Checker:
                 ok = bool(_INT_RE.match(value.strip()))
             else:
                 ok = False
+            if ok:
+                normal = int(value.strip()) if isinstance(value, str) else int(value)
             if ok and fmt == "uint32":
-                ok = int(float(value)) >= 0
+                ok = normal >= 0
         elif stype == "number":
             if isinstance(value, bool):
                 ok = False
@@ -489,6 +531,10 @@ class Checker:
                 ok = True
             elif isinstance(value, str):
                 ok = bool(_NUM_RE.match(value.strip())) or value in ("NaN", "Infinity", "-Infinity")
+                if ok:
+                    normal = float(value)
+                    if normal == int(normal) if math.isfinite(normal) else False:
+                        normal = int(normal)
             else:
                 ok = False
         elif stype == "boolean":
@@ -496,7 +542,8 @@ class Checker:
         else:
             ok = True
         if not ok:
-            bad()
+            return bad()
+        return normal
 
     # fields masks ---------------------------------------------------------------
     def _check_fields(self, api: Api, method: Method, text: str) -> Optional[ApiError]:
@@ -515,7 +562,7 @@ class Checker:
                 if api.name == "drive":
                     return _drive_error([_Violation("value", f"Invalid field selection {bad[-1]}",
                                                     location="fields")], "invalidParameter")
-                shown = ".".join(bad)
+                shown = ".".join(path)  # Google names the whole path it could not expand
                 return _sheets_error([_Violation("value", "Error expanding 'fields' parameter. Cannot find matching "
                                                           f"fields for path '{shown}'.", field=text)],
                                      "Request contains an invalid argument.")
