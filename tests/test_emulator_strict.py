@@ -419,6 +419,21 @@ def test_drive_lag_delays_version_and_modified_time(api):
     assert q == [{"id": sid}]
 
 
+def test_drive_lag_applies_to_listing_order(api):
+    older = api.new_spreadsheet("older")
+    newer = api.new_spreadsheet("newer")
+    api.faults(drive_lag_s=10)
+    api.put_values(older, "A1", [["x"]])
+
+    def order():
+        files = api.drive_list(orderBy="modifiedTime desc", fields="files(id)").json()["files"]
+        return [f["id"] for f in files]
+
+    assert order() == [newer, older]
+    api.advance(11)
+    assert order() == [older, newer]
+
+
 def test_without_drive_lag_changes_show_at_once(api):
     sid = api.new_spreadsheet()
     v0 = int(api.drive_get(sid, fields="version").json()["version"])

@@ -509,7 +509,10 @@ def _norm_time(text: str) -> str:
         return text
 
 
-def _sort_files(files: List[DriveFile], order_by: Optional[str]) -> List[DriveFile]:
+def _sort_files(files: List[DriveFile], order_by: Optional[str], state: Optional[State] = None) -> List[DriveFile]:
+    def seen(f: DriveFile) -> str:  # modifiedTime as Drive shows it (drive_lag_s)
+        return state.visible_change(f)[1] if state is not None else f.modified_time
+
     keys = []
     for part in (order_by or "modifiedTime desc").split(","):
         bits = part.strip().split()
@@ -521,10 +524,10 @@ def _sort_files(files: List[DriveFile], order_by: Optional[str]) -> List[DriveFi
         "name": lambda f: f.name,
         "name_natural": lambda f: [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", f.name)],
         "createdTime": lambda f: f.created_time,
-        "modifiedTime": lambda f: f.modified_time,
-        "modifiedByMeTime": lambda f: f.modified_time,
+        "modifiedTime": lambda f: seen(f),
+        "modifiedByMeTime": lambda f: seen(f),
         "viewedByMeTime": lambda f: f.viewed_time,
-        "recency": lambda f: max(f.modified_time, f.viewed_time),
+        "recency": lambda f: max(seen(f), f.viewed_time),
         "sharedWithMeTime": lambda f: "",
         "folder": lambda f: 0 if f.mime_type == FOLDER_MIME else 1,
         "starred": lambda f: 0 if f.starred else 1,
@@ -600,7 +603,7 @@ def files_list(state: State, params) -> Dict[str, Any]:
             raise _invalid("Invalid Value", "q")
     files = [f for f in state.files.values()
              if f.id not in state.denied and in_corpus(f) and (pred is None or pred(f, state))]
-    files = _sort_files(files, _param(params, "orderBy"))
+    files = _sort_files(files, _param(params, "orderBy"), state)
     size, offset = _page(params)
     page = files[offset:offset + size]
     out: Dict[str, Any] = {"kind": "drive#fileList"}
