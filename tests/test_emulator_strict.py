@@ -6,6 +6,7 @@ Every switch is set through ``POST /_emulator/faults`` as a client would; the cl
 advanced through ``POST /_emulator/clock``, so nothing here sleeps."""
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from urllib.parse import quote
 
@@ -19,13 +20,13 @@ SHEET_MIME = "application/vnd.google-apps.spreadsheet"
 FOLDER_MIME = "application/vnd.google-apps.folder"
 
 needs_discovery = pytest.mark.skipif(
-    __import__("importlib").util.find_spec("googleapiclient") is None,
+    importlib.util.find_spec("googleapiclient") is None,
     reason="google-api-python-client (discovery documents) not installed")
 
 
 @pytest.fixture(scope="module")
 def server():
-    with start_emulator() as emu:
+    with start_emulator(strict=False) as emu:  # each test sets its switches (whatever GOOGLE_EMULATOR_STRICT says)
         yield emu
 
 
@@ -111,19 +112,26 @@ def _bad_request(field, description, message=None):
 
 # --------------------------------------------------------------------------- strict: switching
 
-def test_strict_is_off_by_default(api):
-    sid = api.new_spreadsheet()
-    assert api.get_values(sid, "A1", bogus="1").status_code == 200
-    assert api.s.get(f"{api.base}/_emulator/faults").json() == {}
+def test_strict_is_off_by_default(monkeypatch):
+    monkeypatch.delenv("GOOGLE_EMULATOR_STRICT", raising=False)
+    with start_emulator() as emu:
+        api = Client(emu.url)
+        sid = api.new_spreadsheet()
+        assert api.get_values(sid, "A1", bogus="1").status_code == 200
+        assert api.s.get(f"{api.base}/_emulator/faults").json() == {}
+    monkeypatch.setenv("GOOGLE_EMULATOR_STRICT", "1")
+    assert Emulator().faults() == {"strict": True} or importlib.util.find_spec("googleapiclient") is None
 
 
 def test_strict_refuses_clearly_without_the_discovery_documents(monkeypatch):
     monkeypatch.setattr(strict_mod, "_APIS", None)
     monkeypatch.setattr(strict_mod.importlib.util, "find_spec", lambda name: None)
-    emu = Emulator()
+    emu = Emulator(strict=False)
     with pytest.raises(ValueError, match="google-api-python-client"):
         emu.set_faults({"strict": True})
     assert emu.faults() == {}  # nothing half-set: strict is not silently on
+    with pytest.raises(ValueError, match="google-api-python-client"):
+        Emulator(strict=True)  # nor can an emulator start strict without them
 
 
 @needs_discovery
@@ -138,7 +146,7 @@ def test_strict_survives_reset_only_when_it_is_the_default():
         assert c.get_values(sid, "A1", bogus="1").status_code == 200
         c.s.post(f"{emu.url}/_emulator/reset")
         assert c.s.get(f"{emu.url}/_emulator/faults").json() == {"strict": True}
-    with start_emulator() as emu:
+    with start_emulator(strict=False) as emu:
         c = Client(emu.url)
         c.faults(strict=True)
         c.s.post(f"{emu.url}/_emulator/reset")
@@ -560,3 +568,26 @@ def test_clock_endpoint(api):
     fid = api.new_spreadsheet()
     created = api.drive_get(fid, fields="createdTime").json()["createdTime"]
     assert created >= after["now"][:19]
+
+
+@needs_discovery
+def test_cli_strict_flag_makes_strict_the_default():
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-m", "tests.google_emulator", "--port", "0", "--strict"],
+                            cwd=str(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline().strip()
+        m = re.fullmatch(r"listening on (http://127\.0\.0\.1:\d+)", line)
+        assert m, line + proc.stderr.read() if proc.poll() is not None else line
+        base = m.group(1)
+        requests.post(base + "/_emulator/reset", timeout=5)
+        assert requests.get(base + "/_emulator/faults", timeout=5).json() == {"strict": True}
+        r = requests.get(base + "/drive/v3/files", params={"pageSize": "many"}, timeout=5)
+        assert r.status_code == 400 and r.json()["error"]["errors"][0]["location"] == "pageSize"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
