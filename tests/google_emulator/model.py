@@ -424,6 +424,11 @@ class State:
             f.modified_time = now
             f.version += 1
             if self.drive_lag_ms:
-                f.history.append((self.clock.raw_ms(), f.version, f.modified_time))
+                at = self.clock.raw_ms()
+                f.history.append((at, f.version, f.modified_time))
+                # entries older than the lag: only the newest of them can still be shown
+                old = [i for i, h in enumerate(f.history) if h[0] <= at - self.drive_lag_ms]
+                if len(old) > 1:
+                    del f.history[:old[-1]]
         self.changes.append({"seq": len(self.changes) + 1, "fileId": file_id, "time": now,
                              "removed": removed})
