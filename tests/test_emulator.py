@@ -273,9 +273,11 @@ def test_stats_count_every_api_request_and_reset_zeroes(http, emu):
     http.get(sid, "Nope!A1")  # errors count too
     r = http.s.get(f"{http.base}/_emulator/stats")
     assert r.json() == {"requests": 4, "by_endpoint": {"drive.files.create": 1, "sheets.spreadsheets.get": 1,
-                                                       "sheets.values.get": 2}}
+                                                       "sheets.values.get": 2},
+                        "by_status": {"200": 3, "400": 1}}
     assert http.s.post(f"{http.base}/_emulator/reset").status_code == 200
-    assert http.s.get(f"{http.base}/_emulator/stats").json() == {"requests": 0, "by_endpoint": {}}
+    assert http.s.get(f"{http.base}/_emulator/stats").json() == {"requests": 0, "by_endpoint": {},
+                                                                 "by_status": {}}
     assert http.meta(sid).status_code == 404  # state wiped too
 
 
@@ -623,7 +625,8 @@ def test_cli_prints_listening_line_and_serves():
         line = proc.stdout.readline().strip()
         m = re.fullmatch(r"listening on (http://127\.0\.0\.1:(\d+))", line)
         assert m, line
-        assert requests.get(m.group(1) + "/_emulator/stats", timeout=5).json() == {"requests": 0, "by_endpoint": {}}
+        assert requests.get(m.group(1) + "/_emulator/stats", timeout=5).json() == {"requests": 0, "by_endpoint": {},
+                                                                                  "by_status": {}}
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -46,16 +46,35 @@ def _user(state: State) -> Dict[str, Any]:
             "permissionId": permission_id_for(state.user_email), "emailAddress": state.user_email}
 
 
-def _get_file(state: State, file_id: str) -> DriveFile:
+def _supports_all_drives(params) -> bool:
+    return _bool(params, "supportsAllDrives") or _bool(params, "supportsTeamDrives")
+
+
+def _get_file(state: State, file_id: str, params=None, shared_ok: bool = False) -> DriveFile:
+    """The file, or Drive's 404.  Items of a shared drive are found only when the request
+    says supportsAllDrives=true (``shared_ok`` for methods without that parameter)."""
     if file_id == "root":
         file_id = state.root_id
     if file_id in state.denied:
         raise drive_not_found(file_id)
+    visible = shared_ok or (params is not None and _supports_all_drives(params))
+    if file_id in state.drives:
+        if not visible:
+            raise drive_not_found(file_id)
+        return _drive_root(state, file_id)
     f = state.files.get(file_id)
     if f is None:
         if file_id == state.root_id:
             return _root(state)
         raise drive_not_found(file_id)
+    if not visible and state.drive_of(f) is not None:
+        raise drive_not_found(file_id)
+    return f
+
+
+def _drive_root(state: State, drive_id: str) -> DriveFile:
+    d = state.drives[drive_id]
+    f = DriveFile(drive_id, d["name"], FOLDER_MIME, [], d["createdTime"])
     return f
 
 
@@ -77,8 +96,12 @@ def permission_json(p: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in p.items() if v is not None}
 
 
-def file_json(state: State, f: DriveFile) -> Dict[str, Any]:
+def file_json(state: State, f: DriveFile, lagged: bool = False) -> Dict[str, Any]:
+    """The full Drive file resource.  ``lagged``: version/modifiedTime as Drive shows them
+    with the drive_lag_s switch (files.get and files.list)."""
     user = _user(state)
+    version, modified = state.visible_change(f) if lagged else (f.version, f.modified_time)
+    drive_id = f.id if f.id in state.drives else state.drive_of(f)
     out: Dict[str, Any] = {
         "kind": "drive#file",
         "id": f.id,
@@ -89,7 +112,7 @@ def file_json(state: State, f: DriveFile) -> Dict[str, Any]:
         "explicitlyTrashed": f.explicitly_trashed,
         "parents": list(f.parents),
         "spaces": ["drive"],
-        "version": str(f.version),
+        "version": str(version),
         "webViewLink": web_link(f),
         "iconLink": f"https://drive-thirdparty.googleusercontent.com/16/type/{f.mime_type}",
         "hasThumbnail": False,
@@ -97,8 +120,8 @@ def file_json(state: State, f: DriveFile) -> Dict[str, Any]:
         "viewedByMe": True,
         "viewedByMeTime": f.viewed_time,
         "createdTime": f.created_time,
-        "modifiedTime": f.modified_time,
-        "modifiedByMeTime": f.modified_time,
+        "modifiedTime": modified,
+        "modifiedByMeTime": modified,
         "modifiedByMe": True,
         "owners": [user],
         "lastModifyingUser": user,
@@ -115,6 +138,14 @@ def file_json(state: State, f: DriveFile) -> Dict[str, Any]:
         "quotaBytesUsed": "0",
         "isAppAuthorized": False,
     }
+    if drive_id is not None:
+        # shared-drive items: the drive owns them (no owners), and they say which drive
+        out["driveId"] = drive_id
+        out["teamDriveId"] = drive_id
+        del out["owners"]
+        out["ownedByMe"] = False
+        if f.id == drive_id:
+            del out["parents"]
     if f.description is not None:
         out["description"] = f.description
     if f.properties:
@@ -124,21 +155,27 @@ def file_json(state: State, f: DriveFile) -> Dict[str, Any]:
     return out
 
 
-def render_file(state: State, f: DriveFile, mask) -> Dict[str, Any]:
-    return fields.apply(file_json(state, f), mask)
+def render_file(state: State, f: DriveFile, mask, lagged: bool = False) -> Dict[str, Any]:
+    return fields.apply(file_json(state, f, lagged), mask)
 
 
-def _check_parents(state: State, parents: Any) -> List[str]:
+def _check_parents(state: State, parents: Any, params=None) -> List[str]:
     if parents is None:
         return [state.root_id]
     if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
         raise _invalid("Invalid Value", "parents")
+    shared_ok = params is not None and _supports_all_drives(params)
     out = []
     for pid in parents:
         if pid == "root" or pid == state.root_id:
             out.append(state.root_id)
             continue
+        if pid in state.drives and shared_ok and pid not in state.denied:
+            out.append(pid)
+            continue
         parent = state.files.get(pid)
+        if parent is not None and not shared_ok and state.drive_of(parent) is not None:
+            parent = None  # a shared-drive folder is invisible without supportsAllDrives=true
         if parent is None or pid in state.denied:
             raise drive_error(404, f"File not found: {pid}.", "notFound", location="fileId")
         if parent.mime_type != FOLDER_MIME:
@@ -167,7 +204,8 @@ def files_create(state: State, params, body) -> Dict[str, Any]:
     if not isinstance(body, dict):
         raise _invalid()
     mime = body.get("mimeType") or "application/octet-stream"
-    parents = _check_parents(state, body.get("parents"))
+    parents = _check_parents(state, body.get("parents"), params)
+    _check_storage(state, parents)
     if mime == SPREADSHEET_MIME:
         _, f = new_spreadsheet(state, body.get("name") or "Untitled spreadsheet", parents)
     else:
@@ -182,16 +220,26 @@ def files_create(state: State, params, body) -> Dict[str, Any]:
     return render_file(state, f, _mask(params, DEFAULT_FILE_FIELDS))
 
 
+def _check_storage(state: State, parents: List[str]) -> None:
+    """A service account has no Drive storage: it can create files only inside shared drives."""
+    if state.service_account and state.drive_of_parents(parents) is None:
+        msg = "The user's Drive storage quota has been exceeded."
+        raise drive_error(403, msg, "storageQuotaExceeded", domain="usageLimits")
+
+
 def files_get(state: State, file_id: str, params) -> Dict[str, Any]:
     if _param(params, "alt") == "media":
         raise drive_error(403, "Only files with binary content can be downloaded. Use Export with Docs "
                                "Editors files.", "fileNotDownloadable", location="alt")
-    f = _get_file(state, file_id)
-    return render_file(state, f, _mask(params, DEFAULT_FILE_FIELDS))
+    f = _get_file(state, file_id, params)
+    return render_file(state, f, _mask(params, DEFAULT_FILE_FIELDS), lagged=True)
 
 
 def files_update(state: State, file_id: str, params, body) -> Dict[str, Any]:
-    f = _get_file(state, file_id)
+    f = _get_file(state, file_id, params)
+    if f.id in state.drives:
+        raise drive_error(403, "The user does not have sufficient permissions for this file.",
+                          "insufficientFilePermissions")
     body = body or {}
     if not isinstance(body, dict):
         raise _invalid()
@@ -209,7 +257,7 @@ def files_update(state: State, file_id: str, params, body) -> Dict[str, Any]:
     add = [p for p in (_param(params, "addParents") or "").split(",") if p]
     remove = [p for p in (_param(params, "removeParents") or "").split(",") if p]
     if add:
-        for pid in _check_parents(state, add):
+        for pid in _check_parents(state, add, params):
             if pid not in f.parents:
                 f.parents.append(pid)
     if remove:
@@ -232,21 +280,23 @@ def _delete_tree(state: State, f: DriveFile) -> None:
 
 
 def files_delete(state: State, file_id: str, params) -> None:
-    f = _get_file(state, file_id)
-    if f.id == state.root_id:
+    f = _get_file(state, file_id, params)
+    if f.id == state.root_id or f.id in state.drives:
         raise drive_error(403, "The user does not have sufficient permissions for this file.",
                           "insufficientFilePermissions")
     _delete_tree(state, f)
 
 
 def files_copy(state: State, file_id: str, params, body) -> Dict[str, Any]:
-    src = _get_file(state, file_id)
+    src = _get_file(state, file_id, params)
     body = body or {}
     if not isinstance(body, dict):
         raise _invalid()
     if src.mime_type == FOLDER_MIME:
         raise drive_error(403, "This file cannot be copied by the user.", "cannotCopyFile")
-    parents = _check_parents(state, body.get("parents") if body.get("parents") is not None else src.parents)
+    parents = _check_parents(state, body.get("parents") if body.get("parents") is not None else src.parents,
+                             params)
+    _check_storage(state, parents)
     name = body.get("name") or f"Copy of {src.name}"
     if src.mime_type == SPREADSHEET_MIME:
         _, f = new_spreadsheet(state, name, parents)
@@ -431,8 +481,8 @@ class _QParser:
         if fld.endswith("Time") and isinstance(expected, str):
             expected = _norm_time(expected)
 
-        def cmp(f, s, getter=getter, op=op, expected=expected):
-            actual = getter(f)
+        def cmp(f, s, getter=getter, op=op, expected=expected, fld=fld):
+            actual = s.visible_change(f)[1] if fld == "modifiedTime" else getter(f)
             try:
                 return {"=": actual == expected, "!=": actual != expected, "<": actual < expected,
                         "<=": actual <= expected, ">": actual > expected, ">=": actual >= expected}[op]
@@ -459,7 +509,10 @@ def _norm_time(text: str) -> str:
         return text
 
 
-def _sort_files(files: List[DriveFile], order_by: Optional[str]) -> List[DriveFile]:
+def _sort_files(files: List[DriveFile], order_by: Optional[str], state: Optional[State] = None) -> List[DriveFile]:
+    def seen(f: DriveFile) -> str:  # modifiedTime as Drive shows it (drive_lag_s)
+        return state.visible_change(f)[1] if state is not None else f.modified_time
+
     keys = []
     for part in (order_by or "modifiedTime desc").split(","):
         bits = part.strip().split()
@@ -471,10 +524,10 @@ def _sort_files(files: List[DriveFile], order_by: Optional[str]) -> List[DriveFi
         "name": lambda f: f.name,
         "name_natural": lambda f: [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", f.name)],
         "createdTime": lambda f: f.created_time,
-        "modifiedTime": lambda f: f.modified_time,
-        "modifiedByMeTime": lambda f: f.modified_time,
+        "modifiedTime": lambda f: seen(f),
+        "modifiedByMeTime": lambda f: seen(f),
         "viewedByMeTime": lambda f: f.viewed_time,
-        "recency": lambda f: max(f.modified_time, f.viewed_time),
+        "recency": lambda f: max(seen(f), f.viewed_time),
         "sharedWithMeTime": lambda f: "",
         "folder": lambda f: 0 if f.mime_type == FOLDER_MIME else 1,
         "starred": lambda f: 0 if f.starred else 1,
@@ -507,7 +560,40 @@ def _page(params, default_size: int = 100):
     return size, offset
 
 
+CORPORA = ("user", "domain", "drive", "allDrives")
+
+
+def _corpus_filter(state: State, params) -> Callable[[DriveFile], bool]:
+    """Which files a listing covers, from corpora/driveId/includeItemsFromAllDrives/supportsAllDrives,
+    with Drive's refusals of inconsistent combinations."""
+    corpora = _param(params, "corpora") or _param(params, "corpus") or "user"
+    parts = [c.strip() for c in corpora.split(",") if c.strip()]
+    if not parts or any(c not in CORPORA for c in parts):
+        raise _invalid("Invalid Value", "corpora")
+    drive_id = _param(params, "driveId") or _param(params, "teamDriveId")
+    include = _bool(params, "includeItemsFromAllDrives") or _bool(params, "includeTeamDriveItems")
+    supports = _supports_all_drives(params)
+    if ("drive" in parts) != bool(drive_id):
+        raise drive_error(400, "The driveId parameter must be specified if and only if corpora is set to drive.",
+                          "badRequest", location="driveId")
+    if (drive_id or "allDrives" in parts) and not include:
+        # Google answers this one with a 403 (recorded in nithinmurali/pygsheets#437)
+        raise drive_error(403, "The includeItemsFromAllDrives parameter must be set to true when driveId is "
+                               "specified or corpora contains drive or allDrives.",
+                          "teamDriveIncludeItemsRequired", location="includeItemsFromAllDrives")
+    if drive_id:
+        if drive_id not in state.drives or drive_id in state.denied:
+            raise drive_error(404, f"Shared drive not found: {drive_id}", "notFound", location="driveId")
+        return lambda f: state.drive_of(f) == drive_id
+    if "allDrives" in parts:
+        return lambda f: True
+    if include and supports:
+        return lambda f: True
+    return lambda f: state.drive_of(f) is None
+
+
 def files_list(state: State, params) -> Dict[str, Any]:
+    in_corpus = _corpus_filter(state, params)
     q = _param(params, "q")
     pred = None
     if q:
@@ -515,15 +601,16 @@ def files_list(state: State, params) -> Dict[str, Any]:
             pred = _QParser(q).parse()
         except (ValueError, IndexError):
             raise _invalid("Invalid Value", "q")
-    files = [f for f in state.files.values() if f.id not in state.denied and (pred is None or pred(f, state))]
-    files = _sort_files(files, _param(params, "orderBy"))
+    files = [f for f in state.files.values()
+             if f.id not in state.denied and in_corpus(f) and (pred is None or pred(f, state))]
+    files = _sort_files(files, _param(params, "orderBy"), state)
     size, offset = _page(params)
     page = files[offset:offset + size]
     out: Dict[str, Any] = {"kind": "drive#fileList"}
     if offset + size < len(files):
         out["nextPageToken"] = f"emu~{offset + size}"
     out["incompleteSearch"] = False
-    out["files"] = [file_json(state, f) for f in page]
+    out["files"] = [file_json(state, f, lagged=True) for f in page]
     mask = _mask(params, None)
     if mask is None:
         out["files"] = [fields.apply(f, DEFAULT_FILE_FIELDS) for f in out["files"]]
@@ -534,7 +621,7 @@ def files_list(state: State, params) -> Dict[str, Any]:
 # --------------------------------------------------------------------------- permissions
 
 def permissions_create(state: State, file_id: str, params, body) -> Dict[str, Any]:
-    f = _get_file(state, file_id)
+    f = _get_file(state, file_id, params)
     body = body or {}
     if not isinstance(body, dict):
         raise _invalid()
@@ -592,7 +679,7 @@ def permissions_create(state: State, file_id: str, params, body) -> Dict[str, An
 
 
 def permissions_list(state: State, file_id: str, params) -> Dict[str, Any]:
-    f = _get_file(state, file_id)
+    f = _get_file(state, file_id, params)
     size, offset = _page(params, 100)
     perms = f.permissions[offset:offset + size]
     out: Dict[str, Any] = {"kind": "drive#permissionList"}
@@ -614,12 +701,12 @@ def _find_perm(state: State, f: DriveFile, perm_id: str) -> Dict[str, Any]:
 
 
 def permissions_get(state: State, file_id: str, perm_id: str, params) -> Dict[str, Any]:
-    f = _get_file(state, file_id)
+    f = _get_file(state, file_id, params)
     return fields.apply(permission_json(_find_perm(state, f, perm_id)), _mask(params, DEFAULT_PERMISSION_FIELDS))
 
 
 def permissions_update(state: State, file_id: str, perm_id: str, params, body) -> Dict[str, Any]:
-    f = _get_file(state, file_id)
+    f = _get_file(state, file_id, params)
     p = _find_perm(state, f, perm_id)
     body = body or {}
     role = body.get("role")
@@ -643,7 +730,7 @@ def permissions_update(state: State, file_id: str, perm_id: str, params, body) -
 
 
 def permissions_delete(state: State, file_id: str, perm_id: str, params) -> None:
-    f = _get_file(state, file_id)
+    f = _get_file(state, file_id, params)
     p = _find_perm(state, f, perm_id)
     if p.get("role") == "owner":
         raise drive_error(403, "The owner of a file cannot be removed.", "cannotRemoveOwner")
@@ -654,7 +741,7 @@ def permissions_delete(state: State, file_id: str, perm_id: str, params) -> None
 # --------------------------------------------------------------------------- comments (minimal)
 
 def comments_list(state: State, file_id: str, params) -> Dict[str, Any]:
-    f = _get_file(state, file_id)
+    f = _get_file(state, file_id, shared_ok=True)
     mask = _mask(params, None)
     if mask is None:
         raise drive_error(400, "The 'fields' parameter is required for this method.", "required",
@@ -668,7 +755,7 @@ def comments_list(state: State, file_id: str, params) -> Dict[str, Any]:
 
 
 def comments_create(state: State, file_id: str, params, body) -> Dict[str, Any]:
-    f = _get_file(state, file_id)
+    f = _get_file(state, file_id, shared_ok=True)
     mask = _mask(params, None)
     if mask is None:
         raise drive_error(400, "The 'fields' parameter is required for this method.", "required",
@@ -743,3 +830,86 @@ def about_get(state: State, params) -> Dict[str, Any]:
              "storageQuota": {"limit": "16106127360", "usage": "0", "usageInDrive": "0", "usageInDriveTrash": "0"},
              "maxUploadSize": "5242880000000", "appInstalled": False, "canCreateDrives": False}
     return fields.apply(about, mask)
+
+
+# --------------------------------------------------------------------------- shared drives
+
+DEFAULT_DRIVE_FIELDS = {"kind": True, "id": True, "name": True}
+
+
+def drive_json(state: State, d: Dict[str, Any]) -> Dict[str, Any]:
+    caps = {k: True for k in ("canAddChildren", "canComment", "canCopy", "canDeleteDrive", "canDownload",
+                              "canEdit", "canListChildren", "canManageMembers", "canReadRevisions", "canRename",
+                              "canRenameDrive", "canChangeDriveBackground", "canShare", "canTrashChildren",
+                              "canDeleteChildren", "canChangeCopyRequiresWriterPermissionRestriction",
+                              "canChangeDomainUsersOnlyRestriction", "canChangeDriveMembersOnlyRestriction",
+                              "canChangeSharingFoldersRequiresOrganizerPermissionRestriction",
+                              "canResetDriveRestrictions")}
+    return {"kind": "drive#drive", "id": d["id"], "name": d["name"], "colorRgb": "#4986e7",
+            "backgroundImageLink": "https://ssl.gstatic.com/team_drive_themes/abstract_blue_bg.jpg",
+            "capabilities": caps, "themeId": "abstract_blue", "createdTime": d["createdTime"], "hidden": False,
+            "restrictions": {"adminManagedRestrictions": False, "copyRequiresWriterPermission": False,
+                             "domainUsersOnly": False, "driveMembersOnly": False,
+                             "sharingFoldersRequiresOrganizerPermission": False}}
+
+
+def drives_create(state: State, params, body) -> Dict[str, Any]:
+    request_id = _param(params, "requestId")
+    if not request_id:
+        raise drive_error(400, "Required parameter: requestId", "required", location="requestId")
+    body = body or {}
+    if not isinstance(body, dict):
+        raise _invalid()
+    if not body.get("name"):
+        raise drive_error(400, "Required: name", "required", location="name")
+    if request_id in state.drive_requests:
+        raise drive_error(409, "A shared drive with this request ID already exists.", "duplicate",
+                          location="requestId")
+    did = state.new_drive_id()
+    d = {"id": did, "name": str(body["name"]), "createdTime": state.clock.now()}
+    state.drives[did] = d
+    state.drive_requests[request_id] = did
+    return fields.apply(drive_json(state, d), _mask(params, DEFAULT_DRIVE_FIELDS))
+
+
+def drives_get(state: State, drive_id: str, params) -> Dict[str, Any]:
+    d = state.drives.get(drive_id)
+    if d is None or drive_id in state.denied:
+        raise drive_error(404, f"Shared drive not found: {drive_id}", "notFound", location="driveId")
+    return fields.apply(drive_json(state, d), _mask(params, DEFAULT_DRIVE_FIELDS))
+
+
+def drives_list(state: State, params) -> Dict[str, Any]:
+    size_text = _param(params, "pageSize")
+    try:
+        size = int(size_text) if size_text else 10
+    except ValueError:
+        raise _invalid("Invalid Value", "pageSize")
+    if size < 1 or size > 100:
+        raise _invalid("Invalid Value", "pageSize")
+    token = _param(params, "pageToken")
+    offset = 0
+    if token:
+        m = re.match(r"^emu~(\d+)$", token)
+        if not m:
+            raise _invalid("Invalid Value", "pageToken")
+        offset = int(m.group(1))
+    drives = [d for d in state.drives.values() if d["id"] not in state.denied]
+    q = _param(params, "q")
+    if q:
+        m = re.match(r"^\s*name\s*(=|contains)\s*'((?:[^'\\]|\\.)*)'\s*$", q)
+        if not m:
+            raise _invalid("Invalid Value", "q")
+        needle = re.sub(r"\\(.)", r"\1", m.group(2))
+        drives = [d for d in drives if (d["name"] == needle if m.group(1) == "=" else needle.lower() in
+                                        d["name"].lower())]
+    page = drives[offset:offset + size]
+    out: Dict[str, Any] = {"kind": "drive#driveList"}
+    if offset + size < len(drives):
+        out["nextPageToken"] = f"emu~{offset + size}"
+    out["drives"] = [drive_json(state, d) for d in page]
+    mask = _mask(params, None)
+    if mask is None:
+        out["drives"] = [fields.apply(d, DEFAULT_DRIVE_FIELDS) for d in out["drives"]]
+        return out
+    return fields.apply(out, mask)

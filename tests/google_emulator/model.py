@@ -302,19 +302,29 @@ class DriveFile:
         self.permissions: List[Dict[str, Any]] = []
         self.comments: List[Dict[str, Any]] = []
         self.viewed_time = created
+        # (emulated ms when it happened, version, modifiedTime) of each change, for drive_lag_s
+        self.history: List[Tuple[int, int, str]] = []
 
 
 _ID_CHARS = string.ascii_letters + string.digits + "-_"
 
 
 class Clock:
-    """Millisecond clock that never repeats or goes back."""
+    """Millisecond clock that never repeats or goes back.
+
+    ``offset_ms`` shifts it from real time: tests advance it (``POST /_emulator/clock``)
+    instead of sleeping."""
 
     def __init__(self):
         self._last = 0
+        self.offset_ms = 0
+
+    def raw_ms(self) -> int:
+        """Emulated wall time in milliseconds (may repeat; for windows and lags)."""
+        return int(time.time() * 1000) + self.offset_ms
 
     def now_ms(self) -> int:
-        ms = int(time.time() * 1000)
+        ms = self.raw_ms()
         if ms <= self._last:
             ms = self._last + 1
         self._last = ms
@@ -336,11 +346,16 @@ class State:
         self.lock = threading.RLock()
         self.clock = Clock()
         self._rng = random.Random()
+        self.service_account = False  # files outside shared drives cannot be created (no storage quota)
+        self.drive_lag_ms = 0  # Drive shows version/modifiedTime changes only this long after them
         self.reset()
 
     def reset(self) -> None:
         with self.lock:
+            self.clock = Clock()
             self.files: Dict[str, DriveFile] = {}
+            self.drives: Dict[str, Dict[str, Any]] = {}  # shared drives by id
+            self.drive_requests: Dict[str, str] = {}  # drives.create requestId -> drive id
             self.spreadsheets: Dict[str, Spreadsheet] = {}
             self.changes: List[Dict[str, Any]] = []
             self.user_email = DEFAULT_USER_EMAIL
@@ -355,6 +370,43 @@ class State:
             if fid not in self.files:
                 return fid
 
+    def new_drive_id(self) -> str:
+        while True:
+            did = "0A" + "".join(self._rng.choice(_ID_CHARS[:62]) for _ in range(11)) + "Uk9PVA"
+            if did not in self.drives and did not in self.files:
+                return did
+
+    def drive_of(self, f: "DriveFile") -> Optional[str]:
+        """The shared drive a file lives in (walking up its parents), or None for My Drive."""
+        return self.drive_of_parents(f.parents)
+
+    def drive_of_parents(self, parents: List[str]) -> Optional[str]:
+        seen = set()
+        todo = list(parents)
+        while todo:
+            pid = todo.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            if pid in self.drives:
+                return pid
+            parent = self.files.get(pid)
+            if parent is not None:
+                todo.extend(parent.parents)
+        return None
+
+    def visible_change(self, f: "DriveFile") -> Tuple[int, str]:
+        """(version, modifiedTime) as Drive shows them now: with drive_lag_s, a change shows
+        only that long after it happened."""
+        if not self.drive_lag_ms or not f.history:
+            return f.version, f.modified_time
+        cutoff = self.clock.raw_ms() - self.drive_lag_ms
+        version, modified = f.history[0][1], f.history[0][2]
+        for at, v, m in f.history:
+            if at <= cutoff:
+                version, modified = v, m
+        return version, modified
+
     def new_int_id(self, taken=()) -> int:
         taken = set(taken)
         while True:
@@ -367,7 +419,16 @@ class State:
         f = self.files.get(file_id)
         now = self.clock.now()
         if f is not None and not removed:
+            if self.drive_lag_ms and not f.history:
+                f.history.append((0, f.version, f.modified_time))
             f.modified_time = now
             f.version += 1
+            if self.drive_lag_ms:
+                at = self.clock.raw_ms()
+                f.history.append((at, f.version, f.modified_time))
+                # entries older than the lag: only the newest of them can still be shown
+                old = [i for i, h in enumerate(f.history) if h[0] <= at - self.drive_lag_ms]
+                if len(old) > 1:
+                    del f.history[:old[-1]]
         self.changes.append({"seq": len(self.changes) + 1, "fileId": file_id, "time": now,
                              "removed": removed})

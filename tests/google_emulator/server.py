@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import socket
 import random
 import re
@@ -12,11 +13,19 @@ import time
 import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
-from . import batch, drive, fields, sheets
+from . import batch, drive, fields, sheets, strict
 from .errors import ApiError, drive_error, invalid
 from .model import State
+
+STRICT_ENV = "GOOGLE_EMULATOR_STRICT"
+FAULT_KEYS = ("rate_429", "rate_500", "latency_ms", "seed", "strict", "quota_per_minute", "drive_lag_s",
+              "service_account")
+# Sheets methods in Google's "read" quota group; every other Sheets method is a write.
+SHEETS_READS = {"sheets.spreadsheets.get", "sheets.values.get", "sheets.values.batchGet"}
+QUOTA_WINDOW_MS = 60_000
 
 JSON_TYPE = "application/json; charset=UTF-8"
 
@@ -90,10 +99,21 @@ def _routes() -> List[Route]:
         lambda st, m, p, b: drive.changes_start_token(st, p))
     add("GET", d + "/changes/?", "drive.changes.list", "drive", lambda st, m, p, b: drive.changes_list(st, p))
     add("GET", d + "/about/?", "drive.about.get", "drive", lambda st, m, p, b: drive.about_get(st, p))
+    add("POST", d + "/drives/?", "drive.drives.create", "drive", lambda st, m, p, b: drive.drives_create(st, p, b))
+    add("GET", d + "/drives/?", "drive.drives.list", "drive", lambda st, m, p, b: drive.drives_list(st, p))
+    add("GET", d + f"/drives/{_ID}", "drive.drives.get", "drive",
+        lambda st, m, p, b: drive.drives_get(st, _u(m[0]), p))
     return r
 
 
 ROUTES = _routes()
+
+
+def _header(headers: Dict[str, str], name: str) -> str:
+    for k, v in headers.items():
+        if k.lower() == name.lower():
+            return v
+    return ""
 
 
 def match_route(method: str, raw_path: str):
@@ -109,15 +129,28 @@ def match_route(method: str, raw_path: str):
 
 
 class Emulator:
-    """State + statistics + fault configuration, independent of HTTP."""
+    """State + statistics + fault configuration, independent of HTTP.
 
-    def __init__(self):
+    ``strict=True`` (or the environment variable GOOGLE_EMULATOR_STRICT=1) makes strict
+    mode the default: it is on after every reset and whenever the faults body does not
+    say ``"strict": false``.
+    """
+
+    def __init__(self, strict: Optional[bool] = None):
+        if strict is None:
+            strict = os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
         self.state = State()
         self._meta_lock = threading.Lock()
         self._stats: Dict[str, int] = {}
+        self._by_status: Dict[str, int] = {}
+        self._ignored: Dict[str, int] = {}
         self._total = 0
+        self._defaults: Dict[str, Any] = {"strict": True} if strict else {}
         self._faults: Dict[str, Any] = {}
         self._rng = random.Random()
+        self._checker: Optional[strict.Checker] = None
+        self._quota: Dict[Tuple[str, str], Deque[int]] = {}
+        self.set_faults({})
 
     # admin -----------------------------------------------------------------
     def reset(self) -> None:
@@ -125,48 +158,111 @@ class Emulator:
             self.state.reset()
         with self._meta_lock:
             self._stats = {}
+            self._by_status = {}
+            self._ignored = {}
             self._total = 0
-            self._faults = {}
             self._rng = random.Random()
+        self.set_faults({})
 
     def stats(self) -> Dict[str, Any]:
         with self._meta_lock:
-            return {"requests": self._total, "by_endpoint": dict(sorted(self._stats.items()))}
+            out = {"requests": self._total, "by_endpoint": dict(sorted(self._stats.items())),
+                   "by_status": dict(sorted(self._by_status.items()))}
+            if self._ignored:  # strict mode: what Google accepts but ignores, e.g. unknown Drive body fields
+                out["strict_ignored"] = dict(sorted(self._ignored.items()))
+            return out
 
     def set_faults(self, config: Dict[str, Any]) -> Dict[str, Any]:
+        """Replace the fault settings with ``config`` (over the defaults); returns the settings."""
         if not isinstance(config, dict):
             raise ValueError("faults must be a JSON object")
+        unknown = set(config) - set(FAULT_KEYS)
+        if unknown:
+            raise ValueError(f"unknown fault keys: {sorted(unknown)}")
+        merged = dict(self._defaults)
+        merged.update({k: v for k, v in config.items()})
         clean: Dict[str, Any] = {}
         for key in ("rate_429", "rate_500"):
-            if config.get(key) is not None:
-                value = float(config[key])
+            if merged.get(key) is not None:
+                value = float(merged[key])
                 if not 0 <= value <= 1:
                     raise ValueError(f"{key} must be between 0 and 1")
                 clean[key] = value
-        if config.get("latency_ms") is not None:
-            value = float(config["latency_ms"])
+        if merged.get("latency_ms") is not None:
+            value = float(merged["latency_ms"])
             if value < 0 or value > 60000:
                 raise ValueError("latency_ms must be between 0 and 60000")
             clean["latency_ms"] = value
-        unknown = set(config) - {"rate_429", "rate_500", "latency_ms", "seed"}
-        if unknown:
-            raise ValueError(f"unknown fault keys: {sorted(unknown)}")
+        for key in ("strict", "service_account"):
+            if merged.get(key) is not None:
+                if not isinstance(merged[key], bool):
+                    raise ValueError(f"{key} must be true or false")
+                if merged[key]:
+                    clean[key] = True
+        if merged.get("quota_per_minute") is not None:
+            value = merged["quota_per_minute"]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError("quota_per_minute must be a whole number >= 0 (0 = no quota)")
+            if value:
+                clean["quota_per_minute"] = value
+        if merged.get("drive_lag_s") is not None:
+            value = float(merged["drive_lag_s"])
+            if value < 0 or value > 86400:
+                raise ValueError("drive_lag_s must be between 0 and 86400")
+            if value:
+                clean["drive_lag_s"] = value
+        checker = None
+        if clean.get("strict"):
+            try:
+                checker = strict.Checker.create()
+            except strict.StrictUnavailable as e:
+                raise ValueError(str(e))
+        with self.state.lock:
+            self.state.service_account = bool(clean.get("service_account"))
+            self.state.drive_lag_ms = int(clean.get("drive_lag_s", 0) * 1000)
         with self._meta_lock:
             self._faults = clean
-            if config.get("seed") is not None:
-                clean["seed"] = config["seed"]
-                self._rng = random.Random(config["seed"])
+            self._checker = checker
+            self._quota = {}
+            if merged.get("seed") is not None:
+                clean["seed"] = merged["seed"]
+                self._rng = random.Random(merged["seed"])
             return dict(clean)
 
     def faults(self) -> Dict[str, Any]:
         with self._meta_lock:
             return dict(self._faults)
 
+    def clock(self, config: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """``{"advance_s": S}`` moves the emulated clock forward; ``{"offset_s": S}`` sets its
+        offset from real time.  Returns the current time and offset."""
+        config = config or {}
+        if not isinstance(config, dict):
+            raise ValueError("clock settings must be a JSON object")
+        unknown = set(config) - {"advance_s", "offset_s"}
+        if unknown:
+            raise ValueError(f"unknown clock keys: {sorted(unknown)}")
+        with self.state.lock:
+            clock = self.state.clock
+            if config.get("offset_s") is not None:
+                clock.offset_ms = int(float(config["offset_s"]) * 1000)
+            if config.get("advance_s") is not None:
+                step = float(config["advance_s"])
+                if step < 0:
+                    raise ValueError("advance_s must be >= 0 (the clock never goes back)")
+                clock.offset_ms += int(step * 1000)
+            return {"now": clock.rfc3339(clock.raw_ms()), "offset_s": clock.offset_ms / 1000.0}
+
     # per request -------------------------------------------------------------
     def count(self, name: str) -> None:
         with self._meta_lock:
             self._total += 1
             self._stats[name] = self._stats.get(name, 0) + 1
+
+    def count_status(self, status: int) -> None:
+        with self._meta_lock:
+            key = str(status)
+            self._by_status[key] = self._by_status.get(key, 0) + 1
 
     def roll_fault(self) -> Tuple[float, Optional[int]]:
         with self._meta_lock:
@@ -182,22 +278,75 @@ class Emulator:
                     status = 500
             return latency, status
 
-    def handle(self, method: str, raw_path: str, query: str, body_bytes: bytes):
+    def _over_quota(self, family: str, name: str, method: str, user: str) -> Optional[str]:
+        """Record one request against the caller's per-minute quota; the quota group when exceeded."""
+        with self._meta_lock:
+            limit = self._faults.get("quota_per_minute")
+            if not limit:
+                return None
+        if family == "sheets":
+            group = "read" if (name in SHEETS_READS or (name == "unknown" and method == "GET")) else "write"
+        else:
+            group = "drive"
+        now = self.state.clock.raw_ms()
+        with self._meta_lock:
+            log = self._quota.setdefault((user, group), deque())
+            while log and log[0] <= now - QUOTA_WINDOW_MS:
+                log.popleft()
+            if len(log) >= limit:
+                return group
+            log.append(now)
+            return None
+
+    def handle(self, method: str, raw_path: str, query: str, body_bytes: bytes,
+               headers: Optional[Dict[str, str]] = None):
         """Returns (status, payload or None, extra headers)."""
+        status, payload, extra = self._handle(method, raw_path, query, body_bytes, headers or {})
+        self.count_status(status)
+        return status, payload, extra
+
+    def _handle(self, method: str, raw_path: str, query: str, body_bytes: bytes, headers: Dict[str, str]):
         name, family, fn, groups = match_route(method, raw_path)
         self.count(name or "unknown")
         latency, fault = self.roll_fault()
         if latency:
             time.sleep(latency)
+        params = urllib.parse.parse_qs(query, keep_blank_values=True)
+        with self._meta_lock:
+            checker = self._checker
+        api_path = raw_path.startswith(("/v4/", "/drive/v3/", "/upload/drive/v3/"))
+        if api_path and (fn is not None or checker is not None):
+            user = (params.get("quotaUser") or [""])[-1] or _header(headers, "Authorization") or "anonymous"
+            group = self._over_quota(family, name or "unknown", method, user)
+            if group is not None:
+                return self._quota_response(family, group)
+        normalised: Any = None
+        if checker is not None:
+            body_obj, body_is_json = None, False
+            if body_bytes and body_bytes.strip():
+                try:
+                    body_obj, body_is_json = json.loads(body_bytes.decode("utf-8")), True
+                except (ValueError, UnicodeDecodeError):
+                    pass
+            notes: List[str] = []
+            err, normalised = checker.check_and_normalise(method, raw_path, query, body_obj, body_is_json, notes)
+            if notes:
+                with self._meta_lock:
+                    for note in notes:
+                        self._ignored[note] = self._ignored.get(note, 0) + 1
+            if err is not None:
+                return err.code, err.body(), err.headers
+            if not body_is_json:
+                normalised = None
         if fn is None:
             err = ApiError(404, "Method not found." if groups else f"The requested URL {raw_path} was not found.",
                            "NOT_FOUND")
             return 404, err.body(), {}
         if fault is not None:
             return self._fault_response(fault, family, name)
-        params = urllib.parse.parse_qs(query, keep_blank_values=True)
         try:
-            body = self._parse_body(body_bytes)
+            # in strict mode the handler gets the body as Google's proto3 JSON parser reads it
+            body = normalised if normalised is not None else self._parse_body(body_bytes)
             with self.state.lock:
                 result = fn(self.state, groups, params, body)
         except ApiError as e:
@@ -216,6 +365,30 @@ class Emulator:
             except fields.FieldMaskError:
                 return 400, invalid(f"Invalid field selection {params['fields'][-1]}").body(), {}
         return 200, result, {}
+
+    def _quota_response(self, family: str, group: str):
+        limit = self._faults.get("quota_per_minute")
+        if family == "drive":
+            err = drive_error(403, "User Rate Limit Exceeded", "userRateLimitExceeded", domain="usageLimits")
+            return 403, err.body(), {}
+        metric = "Read requests" if group == "read" else "Write requests"
+        short = "read_requests" if group == "read" else "write_requests"
+        limit_name = "ReadRequestsPerMinutePerUser" if group == "read" else "WriteRequestsPerMinutePerUser"
+        err = ApiError(429, f"Quota exceeded for quota metric '{metric}' and limit '{metric} per minute per user' "
+                            f"of service 'sheets.googleapis.com' for consumer 'project_number:000000000000'.",
+                       "RESOURCE_EXHAUSTED", details=[
+                           {"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                            "reason": "RATE_LIMIT_EXCEEDED",
+                            "domain": "googleapis.com",
+                            "metadata": {"quota_limit": limit_name, "quota_limit_value": str(limit),
+                                         "quota_location": "global", "consumer": "projects/000000000000",
+                                         "quota_metric": f"sheets.googleapis.com/{short}",
+                                         "service": "sheets.googleapis.com",
+                                         "quota_unit": "1/min/{project}/{user}"}},
+                           {"@type": "type.googleapis.com/google.rpc.Help",
+                            "links": [{"description": "Request a higher quota limit.",
+                                       "url": "https://cloud.google.com/docs/quotas/help/request_increase"}]}])
+        return 429, err.body(), {}
 
     @staticmethod
     def _parse_body(body_bytes: bytes) -> Any:
@@ -304,7 +477,7 @@ class _Handler(BaseHTTPRequestHandler):
         if raw_path.startswith("/_emulator/"):
             self._admin(emu, method, raw_path, body)
             return
-        status, payload, headers = emu.handle(method, raw_path, query, body)
+        status, payload, headers = emu.handle(method, raw_path, query, body, dict(self.headers.items()))
         self._send(status, payload, headers)
 
     def _admin(self, emu: Emulator, method: str, path: str, body: bytes) -> None:
@@ -325,6 +498,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(400, {"error": str(e)})
         elif path == "/_emulator/faults" and method == "GET":
             self._send(200, emu.faults())
+        elif path == "/_emulator/clock" and method in ("GET", "POST"):
+            try:
+                self._send(200, emu.clock(data if method == "POST" else None))
+            except (ValueError, TypeError) as e:
+                self._send(400, {"error": str(e)})
         elif path == "/_emulator/deny" and method == "POST":
             ids = data.get("ids") or []
             with emu.state.lock:
@@ -380,9 +558,10 @@ def _check_loopback(host: str) -> None:
 class EmulatorServer:
     """A running emulator.  ``url`` is ``http://127.0.0.1:PORT``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False,
+                 strict: Optional[bool] = None):
         _check_loopback(host)
-        self.emulator = Emulator()
+        self.emulator = Emulator(strict=strict)
         self._httpd = (_Server6 if ":" in host else _Server)((host, port), _Handler)
         self._httpd.emulator = self.emulator
         self._httpd.verbose = verbose
@@ -428,6 +607,10 @@ class EmulatorServer:
     def clear_faults(self) -> None:
         self.emulator.set_faults({})
 
+    def advance_clock(self, seconds: float) -> Dict[str, Any]:
+        """Move the emulated clock forward (quota windows, drive_lag_s, timestamps)."""
+        return self.emulator.clock({"advance_s": seconds})
+
     def __enter__(self) -> "EmulatorServer":
         return self.start()
 
@@ -438,6 +621,10 @@ class EmulatorServer:
         return f"<EmulatorServer {self.url}>"
 
 
-def start_emulator(port: int = 0, host: str = "127.0.0.1", verbose: bool = False) -> EmulatorServer:
-    """Start the emulator on a daemon thread and return the running server."""
-    return EmulatorServer(host=host, port=port, verbose=verbose).start()
+def start_emulator(port: int = 0, host: str = "127.0.0.1", verbose: bool = False,
+                   strict: Optional[bool] = None) -> EmulatorServer:
+    """Start the emulator on a daemon thread and return the running server.
+
+    ``strict=True`` makes strict mode the default (kept across resets); ``None`` reads
+    the GOOGLE_EMULATOR_STRICT environment variable."""
+    return EmulatorServer(host=host, port=port, verbose=verbose, strict=strict).start()

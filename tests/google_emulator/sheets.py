@@ -908,6 +908,9 @@ def spreadsheets_get(state: State, sid: str, params) -> Dict[str, Any]:
 
 
 def spreadsheets_create(state: State, body, params) -> Dict[str, Any]:
+    if state.service_account:
+        # a service account has no Drive storage: Sheets' create (into its My Drive) is refused
+        raise permission_denied()
     body = _body_dict(body)
     props = body.get("properties") or {}
     title = props.get("title") or "Untitled spreadsheet"
