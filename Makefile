@@ -6,8 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 DEMO_OPDS ?= 8
+WORKERS ?= auto
 
-.PHONY: demo test setup setup-dev bench bench-sync soak clean
+.PHONY: demo test test-fast setup setup-dev bench bench-sync bench-scale soak clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,8 +33,13 @@ demo: setup
 	$(BIN)/python -m sheets_sync remind --dry-run --config $(DEMO_DIR)/settings.yaml
 	@echo "Buka $(DEMO_DIR)/data/master.xlsx (Rekap, Masalah) dan $(DEMO_DIR)/outbox/ (pengingat)."
 
+# every test, in parallel (one worker per core), the 10 slowest listed at the end
 test: setup-dev
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(WORKERS) --dist worksteal --durations=10 $(PYTEST_ARGS)
+
+# the inner loop: unit tests only (pure core, no cycles or servers), well under 30 s
+test-fast: setup-dev
+	$(BIN)/python -m pytest -q -n $(WORKERS) -m unit $(PYTEST_ARGS)
 
 soak: setup-dev   # the long fault suite: 200 kills per backend, more OPDs (docs/reliability.md)
 	SOAK=1 $(BIN)/python -m pytest -q tests/reliability $(PYTEST_ARGS)

@@ -3,6 +3,8 @@ on both: .xlsx files in a folder, or Google Sheets on the local emulator."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import tempfile
 from pathlib import Path
 
 from sheets_sync.config import load_settings
@@ -11,6 +13,21 @@ from sheets_sync.stores import StoreError
 from sheets_sync.cycle import open_cycle, run_cycle
 
 AS_OF = dt.date(2023, 10, 12)
+_TEMPLATES: dict[tuple, Path] = {}
+
+
+def demo_copy(path: Path, *, backend: str, n_opds: int, as_of: dt.date) -> Path:
+    """make_demo, but an .xlsx demo is made once per process and copied (its settings
+    use paths relative to the settings file, so a copy is a deployment of its own).
+    Google demos live on a per-test emulator and are made each time."""
+    if backend != "xlsx":
+        return make_demo(path, backend=backend, n_opds=n_opds, as_of=as_of)
+    key = (n_opds, as_of)
+    if key not in _TEMPLATES:
+        folder = Path(tempfile.mkdtemp(prefix="demo-template-"))
+        _TEMPLATES[key] = make_demo(folder / "settings.yaml", backend="xlsx", n_opds=n_opds, as_of=as_of).parent
+    shutil.copytree(_TEMPLATES[key], path.parent, dirs_exist_ok=True)
+    return path.parent / "settings.yaml"
 
 
 class Deployment:
@@ -20,7 +37,7 @@ class Deployment:
     def __init__(self, kind: str, folder: Path, emulator=None, n_opds: int = 5, session_factory=None):
         self.kind, self.emulator = kind, emulator
         self.session_factory = session_factory
-        self.settings_path = make_demo(folder / "settings.yaml", backend=kind, n_opds=n_opds, as_of=AS_OF)
+        self.settings_path = demo_copy(folder / "settings.yaml", backend=kind, n_opds=n_opds, as_of=AS_OF)
         self.settings = load_settings(self.settings_path)
 
     # -------------------------------------------------------------- cycles

@@ -183,3 +183,16 @@ def table(path: Path, title: str, header_text: str = None) -> list[dict]:
 def zip_members(path: Path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as z:
         return {n: z.read(n) for n in z.namelist()}
+
+
+# ------------------------------------------------------------- test groups
+# `make test-fast` runs the unit tests: the pure core and small pieces, no cycles,
+# no servers, no subprocesses. Everything else is an integration test.
+UNIT_MODULES = {"test_architecture", "test_fields", "test_layout", "test_pasted_contacts", "test_typed_dates",
+                "test_validate", "test_logsafe", "test_emulator_strict", "test_deploy"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.stem in UNIT_MODULES:
+            item.add_marker(pytest.mark.unit)
