@@ -104,7 +104,7 @@ def _error_cells(path, names: list[str]) -> dict[str, dict[tuple[int, int], str]
     """{tab: {(row, col): '#N/A'}} for the tabs whose XML holds error cells."""
     try:
         with zipfile.ZipFile(path) as z:
-            parts = _sheet_parts(z)
+            parts = sheet_parts(z)
             out = {}
             for name in names:
                 part = parts.get(name)
@@ -129,7 +129,7 @@ _REL = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"
 _REL_TARGET_FIRST = re.compile(rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
 
 
-def _sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
+def sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
     """Tab name -> path of its XML part inside the zip."""
     book = z.read("xl/workbook.xml")
     rels = z.read("xl/_rels/workbook.xml.rels")

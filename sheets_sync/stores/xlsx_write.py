@@ -1,0 +1,178 @@
+"""Writing a few status cells into an .xlsx by editing the sheet XML in the zip.
+
+Loading a 50,000-row workbook into openpyxl and saving it again takes tens of
+seconds and rewrites every part of the file (styles renumbered, formula results
+dropped, unknown extensions lost). The worker only ever writes its own status
+cells, so it edits just those <c> elements of the sheets concerned and copies every
+other part's content unchanged: the cost follows the number of cells written and
+the size of the sheets touched, and everything a person made stays as it was.
+
+`patch_cells` returns False when the XML is of a shape it does not edit safely
+(rows or cells without references, a self-closed sheetData, a non-text value); the
+store then falls back to openpyxl.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+from xml.sax.saxutils import escape
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import get_column_letter
+
+from sheets_sync.fileio import atomic_write
+from sheets_sync.stores.xlsx_read import sheet_parts
+
+_ROW = re.compile(rb"<row\b[^>]*>")
+_ROW_NUM = re.compile(rb'\br="(\d+)"')
+_CELL = re.compile(rb"<c\b[^>]*?(?:/>|>.*?</c>)", re.S)
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_STYLE = re.compile(rb'\bs="(\d+)"')
+_SPANS = re.compile(rb'\s+spans="[^"]*"')
+_DIMENSION = re.compile(rb'<dimension\b[^>]*\bref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"[^>]*/>')
+
+
+class Unsupported(Exception):
+    """The sheet's XML has a shape this editor leaves to openpyxl."""
+
+
+def patch_cells(path, writes: dict[str, dict[tuple[int, int], str]], before_replace=None) -> bool:
+    """Set the given cells ({tab: {(row, col): text}}) of the workbook at `path`,
+    atomically; '' empties a cell (its style stays). False: not done, use openpyxl."""
+    if any(not isinstance(v, str) for cells in writes.values() for v in cells.values()):
+        return False
+    try:
+        with zipfile.ZipFile(path) as z:
+            parts = sheet_parts(z)
+            if any(title not in parts for title in writes):
+                return False
+            infos = z.infolist()
+            new = {parts[t]: patch_sheet(z.read(parts[t]), cells) for t, cells in writes.items()}
+            contents = [(info, new.get(info.filename)) for info in infos]
+
+            def write(tmp):
+                with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+                    for info, data in contents:
+                        out.writestr(_copy_info(info), z.read(info.filename) if data is None else data)
+
+            atomic_write(path, write, before_replace=before_replace)
+    except Unsupported:
+        return False
+    return True
+
+
+def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    out = zipfile.ZipInfo(info.filename, info.date_time)
+    out.compress_type = zipfile.ZIP_DEFLATED if info.compress_type != zipfile.ZIP_STORED else zipfile.ZIP_STORED
+    out.external_attr, out.create_system = info.external_attr, info.create_system
+    return out
+
+
+# ------------------------------------------------------------------ one sheet
+def patch_sheet(xml: bytes, cells: dict[tuple[int, int], str]) -> bytes:
+    """The sheet XML with the cells set: one pass to find the rows, then splices."""
+    start = xml.find(b"<sheetData")
+    end = xml.find(b"</sheetData>")
+    if start < 0 or end < 0:
+        raise Unsupported("sheetData")
+    rows = _rows(xml, start, end)
+    by_row: dict[int, dict[int, str]] = {}
+    for (r, c), value in cells.items():
+        by_row.setdefault(r, {})[c] = value
+    pieces, pos = [], 0
+    new_rows = []
+    for r in sorted(by_row):
+        if r in rows:
+            a, b = rows[r]
+            pieces += [xml[pos:a], _patch_row(xml[a:b], r, by_row[r])]
+            pos = b
+        else:
+            new_rows.append(r)
+    pieces.append(xml[pos:])
+    out = b"".join(pieces)
+    if new_rows:
+        out = _insert_rows(out, {r: by_row[r] for r in new_rows})
+    return _grow_dimension(out, cells)
+
+
+def _rows(xml: bytes, start: int, end: int) -> dict[int, tuple[int, int]]:
+    """Row number -> (start, end) of its whole <row> element."""
+    rows = {}
+    for m in _ROW.finditer(xml, start, end):
+        num = _ROW_NUM.search(m.group(0))
+        if num is None:
+            raise Unsupported("row without r")
+        if m.group(0).endswith(b"/>"):
+            rows[int(num.group(1))] = (m.start(), m.end())
+        else:
+            close = xml.find(b"</row>", m.end(), end)
+            if close < 0:
+                raise Unsupported("unclosed row")
+            rows[int(num.group(1))] = (m.start(), close + 6)
+    return rows
+
+
+def _patch_row(row: bytes, r: int, values: dict[int, str]) -> bytes:
+    head_end = row.find(b">") + 1
+    head = row[:head_end]
+    if head.endswith(b"/>"):
+        head, body = head[:-2].rstrip() + b">", b""
+    else:
+        body = row[head_end:-6]
+    head = _SPANS.sub(b"", head)          # an optional hint; wrong once cells are added
+    cells = []
+    for m in _CELL.finditer(body):
+        ref = _CELL_REF.search(m.group(0)[: m.group(0).find(b">") + 1])
+        if ref is None:
+            raise Unsupported("cell without r")
+        cells.append((_col(ref.group(1)), m.group(0)))
+    have = dict(cells)
+    for c, value in values.items():
+        style = _STYLE.search(have[c][: have[c].find(b">") + 1]) if c in have else None
+        have[c] = _cell(r, c, value, style.group(1) if style else None)
+    return head + b"".join(have[c] for c in sorted(have)) + b"</row>"
+
+
+def _cell(r: int, c: int, value: str, style: bytes | None) -> bytes:
+    ref = f"{get_column_letter(c)}{r}".encode()
+    s = b' s="' + style + b'"' if style else b""
+    if value == "":
+        return b'<c r="' + ref + b'"' + s + b"/>"
+    text = escape(ILLEGAL_CHARACTERS_RE.sub("", value)).encode("utf-8")
+    return (b'<c r="' + ref + b'"' + s + b' t="inlineStr"><is><t xml:space="preserve">' + text
+            + b"</t></is></c>")
+
+
+def _insert_rows(xml: bytes, rows: dict[int, dict[int, str]]) -> bytes:
+    """Rows that did not exist yet, each before the first row after it (rare: a
+    status for a row the sheet XML never listed)."""
+    for r in sorted(rows):
+        start, end = xml.find(b"<sheetData"), xml.find(b"</sheetData>")
+        if end < 0 or xml[start:xml.find(b">", start) + 1].endswith(b"/>"):
+            raise Unsupported("empty sheetData")
+        later = [a for n, (a, _) in _rows(xml, start, end).items() if n > r]
+        at = min(later) if later else end
+        new = b'<row r="' + str(r).encode() + b'">' + b"".join(
+            _cell(r, c, v, None) for c, v in sorted(rows[r].items())) + b"</row>"
+        xml = xml[:at] + new + xml[at:]
+    return xml
+
+
+def _grow_dimension(xml: bytes, cells) -> bytes:
+    m = _DIMENSION.search(xml, 0, 4096)
+    if m is None or not cells:
+        return xml
+    c0, r0 = _col(m.group(1)), int(m.group(2))
+    c1, r1 = (_col(m.group(3)), int(m.group(4))) if m.group(3) else (c0, r0)
+    rmax, cmax = max(r for r, _ in cells), max(c for _, c in cells)
+    if rmax <= r1 and cmax <= c1:
+        return xml
+    ref = f"{get_column_letter(c0)}{r0}:{get_column_letter(max(c1, cmax))}{max(r1, rmax)}".encode()
+    return xml[:m.start()] + b'<dimension ref="' + ref + b'"/>' + xml[m.end():]
+
+
+def _col(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
