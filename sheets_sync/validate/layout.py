@@ -10,7 +10,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sheets_sync import codes
 
@@ -78,7 +81,8 @@ def locate_form(grid: list[list], form: Form, forms: FormSet, title: str):
         moved = [c.header for c, nxt in zip(form.columns, form.columns[1:])
                  if c.key in cols and nxt.key in cols and cols[c.key] > cols[nxt.key]]
         return Problem("HEADER_ORDER", {"tab": title, "kolom": ", ".join(moved)})
-    status_cols = _status_columns(grid[header_row - 1], max(placed), forms, _free_from(grid, header_row, forms))
+    status_cols = _status_columns(grid[header_row - 1], max(placed), forms,
+                                  lambda: _free_from(grid, header_row, forms))
     frame, current = _data(grid, header_row, cols, status_cols, form)
     header_now = {k: _cell(grid[header_row - 1], c) for k, c in status_cols.items()}
     return SheetData(form.key, title, header_row, cols, status_cols, frame, current,
@@ -109,9 +113,10 @@ def _last_filled(row, upto: int) -> int:
     return 0
 
 
-def _status_columns(header: list, last_form_col: int, forms: FormSet, used: int = 0) -> dict[str, int]:
+def _status_columns(header: list, last_form_col: int, forms: FormSet, used=lambda: 0) -> dict[str, int]:
     """Existing Status/Keterangan/Diperiksa headers right of the form, else the
-    first free columns after everything in the header row."""
+    first free columns after everything in the header row. `used()`: the last
+    column typed in below the header (asked only when no status header exists)."""
     wanted = {k: norm_header(forms.status_headers[k]) for k in STATUS_KEYS}
     found = {}
     for c, v in enumerate(header, start=1):
@@ -124,7 +129,7 @@ def _status_columns(header: list, last_form_col: int, forms: FormSet, used: int 
     in_header = [c for c, v in enumerate(header, start=1) if not is_blank(v)]
     start = max([last_form_col] + [c for c in in_header if c not in found.values()]) + 1
     if not found:
-        start = max(start, used + 1)
+        start = max(start, used() + 1)
     for k in STATUS_KEYS:
         if k not in found:
             found[k] = start
@@ -133,28 +138,94 @@ def _status_columns(header: list, last_form_col: int, forms: FormSet, used: int 
 
 
 def _data(grid, header_row, cols, status_cols, form):
+    """The data rows below the header as two DataFrames (inputs, status cells), built
+    column at a time: blank detection, the skipped rows and the column selection are
+    pandas operations, not a loop over cells."""
     keys = list(cols)
-    records, statuses, index = [], [], []
-    header_texts = {norm_header(c.header) for c in form.columns}
-    for r in range(header_row, len(grid)):
-        row = grid[r]
-        # Blank is None whatever the backend says: Sheets returns "" for an empty
-        # cell left of a filled one and omits trailing ones; the hash must not care.
-        values = [None if is_blank(v := _cell(row, cols[k])) else v for k in keys]
-        status = [_cell(row, status_cols[k]) for k in STATUS_KEYS]
-        if all(is_blank(v) for v in values) and all(is_blank(v) for v in status):
-            continue
-        if _stray_header(values, header_texts) or _column_numbers(values, keys, cols):
-            continue
-        index.append(r + 1)
-        records.append(values)
-        statuses.append(status)
-    idx = pd.Index(index, dtype="int64", name="row")
-    frame = pd.DataFrame(records, index=idx, columns=keys, dtype=object) if records else \
-        pd.DataFrame({k: pd.Series(dtype=object) for k in keys}, index=idx)
-    current = pd.DataFrame(statuses, index=idx, columns=list(STATUS_KEYS), dtype=object) \
-        if statuses else pd.DataFrame({k: pd.Series(dtype=object) for k in STATUS_KEYS}, index=idx)
+    body = _table(grid[header_row:])
+    body.index = pd.RangeIndex(header_row + 1, header_row + 1 + len(body))
+    values = _columns(body, [cols[k] for k in keys], keys)
+    current = _columns(body, [status_cols[k] for k in STATUS_KEYS], list(STATUS_KEYS))
+    # Blank is None whatever the backend says: Sheets returns "" for an empty
+    # cell left of a filled one and omits trailing ones; the hash must not care.
+    blank = _blank(values)
+    values = values.where(~blank, None)
+    keep = ~(blank.all(axis=1) & _blank(current).all(axis=1))
+    keep &= ~_odd_rows(values[keep], blank[keep], keys, cols, form).reindex(values.index, fill_value=False)
+    frame, current = values[keep], current[keep]
+    frame.index = current.index = pd.Index(frame.index.to_numpy(dtype="int64"), dtype="int64", name="row")
     return frame, current
+
+
+def _table(rows: list) -> pd.DataFrame:
+    """Ragged rows (backends omit trailing empty cells) as one object table: one copy
+    per row, none per cell."""
+    width = max((len(r) for r in rows), default=0)
+    arr = np.full((len(rows), width), None, dtype=object)
+    for i, r in enumerate(rows):
+        if r:
+            arr[i, :len(r)] = r
+    return pd.DataFrame(arr, dtype=object)
+
+
+_TYPE = np.frompyfunc(type, 1, 1)
+
+
+def _text_cells(col: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """Positions of the column's text cells and those texts as an Arrow array, so
+    that string rules run in Arrow's kernels instead of a Python call per cell."""
+    values = col.to_numpy(dtype=object)
+    where = np.flatnonzero(_TYPE(values) == str) if len(values) else np.empty(0, dtype=np.int64)
+    return where, pa.array(values[where].tolist(), type=pa.string())
+
+
+# Python's str.strip()/\s whitespace, in RE2 terms (Arrow's \s is ASCII only)
+_SPACE = r"[\s\pZ\x{1c}-\x{1f}\x{85}\x{0b}]"
+
+
+def _columns(body: pd.DataFrame, numbers: list[int], names: list[str]) -> pd.DataFrame:
+    """Columns (1-based numbers) of the body; a column past every row is all None."""
+    out = {}
+    for n, name in zip(numbers, names):
+        out[name] = body[n - 1] if n - 1 in body.columns else pd.Series(None, index=body.index, dtype=object)
+    return pd.DataFrame(out, index=body.index, dtype=object)
+
+
+def _blank(df: pd.DataFrame) -> pd.DataFrame:
+    """is_blank, column at a time: None, NaN, NA, NaT, or text of only whitespace."""
+    out = {}
+    for k in df.columns:
+        col = df[k]
+        blank = col.isna().to_numpy(dtype=bool, copy=True)
+        where, texts = _text_cells(col)
+        if len(where):
+            blank[where] = pc.match_substring_regex(texts, f"^{_SPACE}*$").to_numpy(zero_copy_only=False)
+        out[k] = blank
+    return pd.DataFrame(out, index=df.index, dtype=bool)
+
+
+def _odd_rows(values: pd.DataFrame, blank: pd.DataFrame, keys, cols, form) -> pd.Series:
+    """Rows that are a header pasted again, or the '1 2 3 ...' numbering row: the
+    exact per-row rules run only on the few rows a column-wise pre-check lets through."""
+    header_texts = {norm_header(c.header) for c in form.columns}
+    if values.empty:
+        return pd.Series(False, index=values.index)
+    maybe_header = pd.Series(False, index=values.index)
+    for k in values.columns:
+        where, texts = _text_cells(values[k])
+        if len(where):
+            squeezed = pc.utf8_lower(pc.replace_substring_regex(texts, f"{_SPACE}+", ""))
+            # a superset of the exact rule: non-ASCII text may casefold onto a header
+            hit = pc.or_(pc.is_in(squeezed, value_set=pa.array(sorted(header_texts))),
+                         pc.invert(pc.string_is_ascii(texts)))
+            maybe_header.iloc[where[hit.to_numpy(zero_copy_only=False)]] = True
+    numberish = pd.DataFrame({k: _numberish(values[k]) for k in values.columns}, index=values.index)
+    maybe_numbers = ((numberish | blank).all(axis=1)) & ((~blank).sum(axis=1) >= 3)
+    out = pd.Series(False, index=values.index)
+    for r in values.index[maybe_header | maybe_numbers]:
+        row = values.loc[r].tolist()
+        out[r] = _stray_header(row, header_texts) or _column_numbers(row, keys, cols)
+    return out
 
 
 def _cell(row, col: int):
@@ -174,6 +245,24 @@ def _column_numbers(values, keys, cols) -> bool:
     filled = [(v, cols[k]) for v, k in zip(values, keys) if not is_blank(v)]
     return len(filled) >= 3 and all(as_text(v) in (str(c), f"({c})") for v, c in filled) \
         or len(filled) >= 3 and all(as_text(v) == str(i) for i, (v, _) in enumerate(filled, 1))
+
+
+def _numberish(col: pd.Series) -> np.ndarray:
+    """Cells that could be a column number (1, 2.0, '3', '(4)'): a superset of the
+    exact rule in _column_numbers, which runs on the rows this lets through."""
+    values = col.to_numpy(dtype=object)
+    if not len(values):
+        return np.zeros(0, dtype=bool)
+    types = _TYPE(values)
+    out = np.zeros(len(values), dtype=bool)
+    num = np.flatnonzero((types == int) | (types == float))
+    if len(num):
+        nums = values[num].astype(float)
+        out[num] = (nums >= 0) & (nums < 1000)
+    where, texts = _text_cells(col)
+    if len(where):
+        out[where] = pc.match_substring_regex(texts, r"^\s*\(?\d{1,3}(\.0)?\)?\s*$").to_numpy(zero_copy_only=False)
+    return out
 
 
 def content_hash(frame: pd.DataFrame) -> str:
