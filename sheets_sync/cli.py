@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--config-out", default="demo/settings.yaml", help="berkas pengaturan yang dibuat")
     d.add_argument("--as-of", type=_date, help="tanggal laporan demo (bawaan hari ini, WIB)")
     d.add_argument("--seed", type=int, default=2023)
+    d.add_argument("--parent", metavar="ID_FOLDER",
+                   help="Google: folder Drive (mis. di Drive bersama) tempat folder demo dibuat; wajib untuk "
+                        "service account")
 
     v = sub.add_parser("validate", help="periksa satu berkas .xlsx/.csv tanpa jaringan",
                        description="Memeriksa setiap baris satu berkas dan menampilkan statusnya.")
@@ -88,8 +91,14 @@ def main(argv=None) -> int:
 def cmd_demo(args) -> int:
     from sheets_sync.demo.setup import make_demo
 
-    out = make_demo(Path(args.config_out), backend=args.backend, n_opds=args.opds,
-                    as_of=args.as_of or today_wib(), seed=args.seed)
+    from sheets_sync.stores import StoreError
+
+    try:
+        out = make_demo(Path(args.config_out), backend=args.backend, n_opds=args.opds,
+                        as_of=args.as_of or today_wib(), seed=args.seed, parent=args.parent)
+    except StoreError as e:
+        print(f"Demo Google gagal: {e.problem.text()}", file=sys.stderr)
+        return 1
     print(f"Data demo dibuat: {args.opds} OPD. Pengaturan: {out}")
     print(f"Jalankan satu siklus: python jobs.py --once --config {out}")
     return 0

@@ -45,6 +45,9 @@ READ_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption":
                "majorDimension": "ROWS"}
 GRID_FIELDS = "sheets(properties(sheetId,title),data(startRow,startColumn,rowData(values(effectiveValue))))"
 FILE_FIELDS = "id,version,modifiedTime,trashed"
+STORAGE_QUOTA_TEXT = ("Google menolak membuat berkas (403 storageQuotaExceeded): service account tidak punya ruang "
+                      "Drive sejak 2024. Pakai folder di Drive bersama (shared drive) dengan service account sebagai "
+                      "Pengelola konten, atau masuk dengan akun Google biasa (python -m sheets_sync auth)")
 # effectiveValue.errorValue.type -> the text values.get (UNFORMATTED_VALUE) gives for it
 ERROR_TEXT = {"DIVIDE_BY_ZERO": "#DIV/0!", "N_A": "#N/A", "REF": "#REF!", "NAME": "#NAME?", "VALUE": "#VALUE!",
               "NUM": "#NUM!", "NULL_VALUE": "#NULL!", "LOADING": "Loading...", "ERROR": "#ERROR!"}
@@ -397,6 +400,8 @@ def _problem(e: APIError) -> Problem:
     text = str(e)
     if code == 404:
         return Problem("WB_NOT_FOUND", {"lokasi": "spreadsheet"})
+    if code == 403 and ("storageQuotaExceeded" in reasons(e.response) or "storage quota" in text.lower()):
+        return Problem("WB_WRITE_FAILED", {"alasan": STORAGE_QUOTA_TEXT})
     if code == 403 and rate_limited(e.response):
         return Problem("WB_WRITE_FAILED", {"alasan": "kuota Google habis"})
     if code == 403:
@@ -404,6 +409,18 @@ def _problem(e: APIError) -> Problem:
     if code == 400 and "Unable to parse range" in text:
         return Problem("SHEET_MISSING", {"tab": "?", "formulir": "?"})
     return Problem("WB_WRITE_FAILED", {"alasan": f"Google menjawab {code}"})
+
+
+def reasons(resp) -> set[str]:
+    """Drive's error reasons (errors[].reason) of an answer, or the Sheets status."""
+    try:
+        err = resp.json().get("error", {})
+    except (ValueError, AttributeError):
+        return set()
+    if not isinstance(err, dict):
+        return set()
+    out = {x.get("reason") for x in err.get("errors") or [] if isinstance(x, dict)}
+    return {r for r in out if r} | ({err["status"]} if err.get("status") else set())
 
 
 def value_ranges(writes: list[CellWrite]):
@@ -622,8 +639,13 @@ def raw_http(cfg: dict | None = None):
 
 
 def create_file(http, name: str, mime: str, parent: str | None) -> str:
+    """files.create through Drive (in a shared drive too); Google's refusal becomes a
+    StoreError whose text says what to do (a service account needs a shared drive)."""
     body = {"name": name, "mimeType": mime, **({"parents": [parent]} if parent else {})}
-    r = http.request("post", DRIVE_FILES_API_V3_URL, json=body, params={"supportsAllDrives": True})
+    try:
+        r = http.request("post", DRIVE_FILES_API_V3_URL, json=body, params={"supportsAllDrives": True, "fields": "id"})
+    except APIError as e:
+        raise StoreError(_problem(e)) from e
     return r.json()["id"]
 
 
