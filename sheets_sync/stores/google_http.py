@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 
 GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 RETRY_STATUS = {429, 500, 502, 503, 504}
-RATE_LIMIT_REASONS = {"userRateLimitExceeded", "rateLimitExceeded"}   # Drive's 403 quota answers
+RATE_LIMIT_REASONS = {"userRateLimitExceeded", "rateLimitExceeded", "sharingRateLimitExceeded"}   # Drive's 403s
+CREATES = re.compile(r"^https?://[^/]+(/upload)?/drive/v3/files(/[^/?]+/copy)?(\?|$)|^https?://[^/]+/v4/spreadsheets(\?|$)")
 WINDOW_S = 60.0
 WINDOW_MARGIN_S = 1.0   # our clock and Google's count the same minute a little apart
 SCOPES = (
@@ -172,6 +174,9 @@ class GoogleSession(requests.Session):
         if kw["timeout"] is None:
             kw["timeout"] = self.timeout
         url = self._url(url)
+        # a create that timed out or failed with 5xx may have been done all the same:
+        # never repeat it here (the caller looks the file up first); a quota refusal is safe
+        repeatable = not (method.upper() == "POST" and CREATES.match(url))
         last_exc, resp, attempt, quota_tries = None, None, 0, 0
         while True:
             attempt += 1
@@ -191,7 +196,7 @@ class GoogleSession(requests.Session):
                 if quota_tries >= self.max_quota_attempts:
                     break
                 delay = self._delay(quota_tries, resp, quota=True)
-            elif attempt - quota_tries >= self.max_attempts:
+            elif attempt - quota_tries >= self.max_attempts or not repeatable:
                 break
             else:
                 delay = self._delay(attempt - quota_tries, resp)
