@@ -75,12 +75,14 @@ class GoogleStore:
     name = "google"
     parallel = 4   # requests in flight at once; the token buckets still hold the quota
 
-    def __init__(self, settings, forms, session: GoogleSession | None = None, *, read_only: bool = False):
+    def __init__(self, settings, forms, session: GoogleSession | None = None, *, read_only: bool = False,
+                 need_master: bool = True):
         cfg = settings.google or {}
-        if not cfg.get("master_id"):
-            raise ConfigError("google.master_id (ID atau tautan spreadsheet master) belum diisi.")
+        if need_master and not cfg.get("master_id"):
+            raise ConfigError("google.master_id (ID atau tautan spreadsheet master) belum diisi; "
+                              "python -m sheets_sync provision membuatnya dan menulis ID-nya ke pengaturan.")
         self.forms = forms
-        self.master_id = spreadsheet_id(str(cfg["master_id"]))
+        self.master_id = spreadsheet_id(str(cfg.get("master_id") or ""))
         self.folder_id = cfg.get("folder_id")
         self.session = session or session_for(cfg)
         self.http = gspread.Client(auth=None, session=self.session).http_client
