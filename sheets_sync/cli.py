@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--config-out", default="demo/settings.yaml", help="berkas pengaturan yang dibuat")
     d.add_argument("--as-of", type=_date, help="tanggal laporan demo (bawaan hari ini, WIB)")
     d.add_argument("--seed", type=int, default=2023)
+    d.add_argument("--parent", metavar="ID_FOLDER",
+                   help="Google: folder Drive (mis. di Drive bersama) tempat folder demo dibuat; wajib untuk "
+                        "service account")
 
     v = sub.add_parser("validate", help="periksa satu berkas .xlsx/.csv tanpa jaringan",
                        description="Memeriksa setiap baris satu berkas dan menampilkan statusnya.")
@@ -67,6 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--dry-run", action="store_true", help="hanya tampilkan apa yang akan dilakukan")
     pv.add_argument("--registry-csv", metavar="PATH",
                     help="isi Daftar OPD dari CSV ini bila masih kosong (bawaan: config/opd.example.csv)")
+    a = sub.add_parser("auth", help="buat token OAuth untuk akun Google biasa (tanpa Workspace)",
+                       description="Menjalankan persetujuan OAuth (loopback): mencetak URL untuk dibuka di peramban "
+                                   "dan menunggu jawaban Google di http://localhost:PORTA. Di VM tanpa peramban: "
+                                   "ssh -L PORTA:localhost:PORTA pengguna@vm dari laptop, lalu buka URL-nya di "
+                                   "laptop. Token ditulis dengan mode 600 ke google.oauth_token.")
+    a.add_argument("--config", default=DEFAULT_CONFIG)
+    a.add_argument("--client-secret", metavar="BERKAS.json",
+                   help="JSON klien OAuth jenis Desktop app (bawaan: google.oauth_client)")
+    a.add_argument("--port", type=int, default=8085, help="porta loopback (bawaan 8085)")
+    pl = sub.add_parser("pilot", help="uji coba Google sebelum musim: buat, tulis, bagikan, daftar, hapus",
+                        description="Membuat spreadsheet uji di folder google.folder_id, menulis dan membaca satu "
+                                    "sel, membagikannya ke inspektorat.email, mencarinya lewat daftar Drive "
+                                    "pekerja, memeriksa lokal/zona waktu, lalu menghapusnya. ✓/✗ per langkah; "
+                                    "kode keluar 1 bila ada yang gagal.")
+    pl.add_argument("--config", default=DEFAULT_CONFIG)
     return p
 
 
@@ -88,8 +106,14 @@ def main(argv=None) -> int:
 def cmd_demo(args) -> int:
     from sheets_sync.demo.setup import make_demo
 
-    out = make_demo(Path(args.config_out), backend=args.backend, n_opds=args.opds,
-                    as_of=args.as_of or today_wib(), seed=args.seed)
+    from sheets_sync.stores import StoreError
+
+    try:
+        out = make_demo(Path(args.config_out), backend=args.backend, n_opds=args.opds,
+                        as_of=args.as_of or today_wib(), seed=args.seed, parent=args.parent)
+    except StoreError as e:
+        print(f"Demo Google gagal: {e.problem.text()}", file=sys.stderr)
+        return 1
     print(f"Data demo dibuat: {args.opds} OPD. Pengaturan: {out}")
     print(f"Jalankan satu siklus: python jobs.py --once --config {out}")
     return 0
@@ -168,4 +192,28 @@ def cmd_provision(args) -> int:
     return provision.cli(args, load_settings(args.config))
 
 
-COMMANDS = {"provision": cmd_provision, "remind": cmd_remind, "demo": cmd_demo, "validate": cmd_validate, "status": cmd_status, "export": cmd_export}
+def cmd_auth(args) -> int:
+    from sheets_sync.ops.auth import run_auth
+
+    try:
+        run_auth(load_settings(args.config), client_secret=args.client_secret, port=args.port)
+    except OSError as e:
+        print(f"Auth gagal: porta {args.port} tidak dapat dipakai ({e.strerror or e}); pilih --port lain.",
+              file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - oauthlib's errors (access_denied, mismatched state, timeout)
+        if isinstance(e, ConfigError):
+            raise
+        print(f"Auth gagal: {type(e).__name__}: {e}. Jalankan lagi; pastikan URL dibuka sampai selesai dan porta "
+              f"{args.port} diteruskan (ssh -L {args.port}:localhost:{args.port}).", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_pilot(args) -> int:
+    from sheets_sync.ops.pilot import main as pilot
+
+    return pilot(load_settings(args.config))
+
+
+COMMANDS = {"auth": cmd_auth, "pilot": cmd_pilot, "provision": cmd_provision, "remind": cmd_remind, "demo": cmd_demo, "validate": cmd_validate, "status": cmd_status, "export": cmd_export}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -153,3 +154,49 @@ def _mail(raw: dict) -> dict:
         raise ConfigError("mail.password tidak boleh ditulis di berkas pengaturan; pakai variabel "
                           "lingkungan SMTP_PASSWORD atau berkas .env.")
     return mail
+
+
+def set_setting(path, section: str, key: str, value: str) -> None:
+    """Write `section.key: value` into a settings file by editing that one line (or
+    adding it under `section:`), so that comments and layout stay as the admin left
+    them. The result is parsed again; if it does not say what we meant, the file is
+    left unchanged and a ConfigError says what to write by hand."""
+    from sheets_sync.fileio import atomic_write_text
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    scalar = value if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.:/-]*", value) else '"' + value.replace('"', '\\"') + '"'
+    head = next((i for i, line in enumerate(lines) if re.match(rf"{re.escape(section)}:\s*(#.*)?$", line)), None)
+    if head is None:
+        if any(re.match(rf"{re.escape(section)}:", line) for line in lines):
+            raise ConfigError(f"{section}: di {path.name} tidak dapat disunting otomatis; tulis sendiri "
+                              f"{section}.{key}: {value}")
+        lines += ["\n" if lines and lines[-1].strip() else "", f"{section}:\n", f"  {key}: {scalar}\n"]
+    else:
+        end, indent = head + 1, None
+        while end < len(lines) and (not lines[end].strip() or lines[end].lstrip().startswith("#")
+                                    or lines[end][0] in " \t"):
+            if indent is None and lines[end].strip() and not lines[end].lstrip().startswith("#"):
+                indent = lines[end][: len(lines[end]) - len(lines[end].lstrip())]
+            end += 1
+        indent = indent or "  "
+        for i in range(head + 1, end):
+            m = re.match(rf"{re.escape(indent)}{re.escape(key)}:(\s*)([^#\n]*?)(\s*)(#.*)?(\n?)$", lines[i])
+            if m:
+                gap = (m.group(3) if m.group(2) else m.group(1)) or " "
+                lines[i] = f"{indent}{key}: {scalar}{gap + m.group(4) if m.group(4) else ''}{m.group(5)}"
+                break
+        else:
+            lines.insert(head + 1, f"{indent}{key}: {scalar}\n")
+    new = "".join(lines)
+    try:
+        ok = str(((yaml.safe_load(new) or {}).get(section) or {}).get(key)) == value
+    except yaml.YAMLError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"{path.name} tidak dapat disunting otomatis; tulis sendiri di bagian {section}: "
+                          f"{key}: {value}")
+    atomic_write_text(path, new, mode=stat.S_IMODE(path.stat().st_mode))

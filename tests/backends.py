@@ -34,10 +34,14 @@ class Deployment:
     """A settings file with demo OPDs, plus ways to look at and edit the workbooks
     the way a person would, behind the store's back."""
 
-    def __init__(self, kind: str, folder: Path, emulator=None, n_opds: int = 5, session_factory=None):
+    def __init__(self, kind: str, folder: Path, emulator=None, n_opds: int = 5, session_factory=None,
+                 parent: str | None = None):
         self.kind, self.emulator = kind, emulator
         self.session_factory = session_factory
-        self.settings_path = demo_copy(folder / "settings.yaml", backend=kind, n_opds=n_opds, as_of=AS_OF)
+        self.settings_path = (demo_copy(folder / "settings.yaml", backend=kind, n_opds=n_opds, as_of=AS_OF)
+                              if parent is None else
+                              make_demo(folder / "settings.yaml", backend=kind, n_opds=n_opds, as_of=AS_OF,
+                                        parent=parent))
         self.settings = load_settings(self.settings_path)
 
     # -------------------------------------------------------------- cycles

@@ -4,6 +4,7 @@ can run real cycles on."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import zipfile
 from pathlib import Path
@@ -16,6 +17,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# Every emulator a test starts (in-process or as a subprocess) checks requests against
+# Google's discovery documents unless the test asks otherwise (start_emulator(strict=False),
+# or GOOGLE_EMULATOR_STRICT=0 for a whole run): the worker is proven against what Google accepts.
+os.environ.setdefault("GOOGLE_EMULATOR_STRICT", "1")
 
 from sheets_sync import demo  # noqa: E402
 from sheets_sync.config import load_settings  # noqa: E402

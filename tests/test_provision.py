@@ -405,7 +405,8 @@ def test_google_provision_twice_second_costs_one_listing(gdep):
     assert rep.count("created") == 4 and rep.ok, lines
     assert rep.requests == first
     by = gdep.emu.stats()["by_endpoint"]
-    assert by["sheets.spreadsheets.batchUpdate"] == 4 + 1      # one per OPD + the master's Daftar OPD tab
+    # per OPD: one for the tabs, one for locale and time zone on their own; + the master's Daftar OPD tab
+    assert by["sheets.spreadsheets.batchUpdate"] == 4 * 2 + 1
     n = gdep.requests()
     lines = []
     rep = gdep.run(lines)

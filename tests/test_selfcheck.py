@@ -174,8 +174,10 @@ def test_google_on_the_emulator(tmp_path, emu):
     after = emu.stats()
     used = {k: n - before["by_endpoint"].get(k, 0) for k, n in after["by_endpoint"].items()
             if n != before["by_endpoint"].get(k, 0)}
-    assert after["requests"] - before["requests"] <= 3, used          # one listing + the registry
-    assert set(used) <= {"drive.files.list", "sheets.values.batchGet"}, used   # reads only
+    # the folder (drive, rights), the listing (twice: reachability, then with the registry) + the registry
+    assert after["requests"] - before["requests"] <= 4, used
+    assert set(used) <= {"drive.files.get", "drive.files.list", "sheets.values.batchGet"}, used   # reads only
+    assert line(out, "Folder Drive").startswith("✓")
     assert not (path.parent / "state" / "google_cache.json").exists()   # the check writes nothing
 
 

@@ -13,11 +13,13 @@ from sheets_sync.validate.fields import SHEETS_EPOCH
 from sheets_sync.validate.registry import registry_header
 
 
-def create_demo(folder: Path, *, n_opds: int, as_of: dt.date, seed: int = 2023) -> dict:
-    """Returns the `google:` settings for the demo spreadsheets."""
+def create_demo(folder: Path, *, n_opds: int, as_of: dt.date, seed: int = 2023, parent: str | None = None) -> dict:
+    """Returns the `google:` settings for the demo spreadsheets. Every file is made
+    through Drive in `parent` (a shared drive's folder for a service account, which
+    has no storage of its own), with supportsAllDrives."""
     forms = load_forms()
     http = raw_http()
-    folder_id = create_file(http, "SPI demo", FOLDER_MIME, None)
+    folder_id = create_file(http, "SPI demo", FOLDER_MIME, parent)
     regs, rows, _ = demo_plan(n_opds, as_of=as_of, seed=seed)
     for reg in regs:
         sid = create_file(http, f"{reg['kode']} - SPI {as_of.year} - {reg['nama']}", SHEET_MIME, folder_id)

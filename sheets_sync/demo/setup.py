@@ -29,14 +29,16 @@ def demo_settings(backend: str, as_of: dt.date) -> dict:
 
 
 def make_demo(config_out: Path, *, backend: str = "xlsx", n_opds: int = 8,
-              as_of: dt.date, seed: int = 2023) -> Path:
+              as_of: dt.date, seed: int = 2023, parent: str | None = None) -> Path:
+    """parent (Google): the Drive folder or shared drive the demo folder is made in;
+    a service account needs one in a shared drive."""
     config_out = Path(config_out)
     folder = config_out.parent
     folder.mkdir(parents=True, exist_ok=True)
     settings = demo_settings(backend, as_of)
     if backend == "google":
         from sheets_sync.demo.google import create_demo
-        settings["google"] = create_demo(folder, n_opds=n_opds, as_of=as_of, seed=seed)
+        settings["google"] = create_demo(folder, n_opds=n_opds, as_of=as_of, seed=seed, parent=parent)
     else:
         from sheets_sync.demo import generate_demo
         generate_demo(folder, n_opds, as_of=as_of, seed=seed)

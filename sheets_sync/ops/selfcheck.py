@@ -231,9 +231,15 @@ def _credentials(c: Checklist, settings) -> bool:
     else:
         if not info.get("refresh_token"):
             c.add(FAIL, f"Token OAuth {path} tidak berisi refresh_token",
-                  "buat ulang token dengan persetujuan offline (lihat README bagian OAuth).")
+                  f"buat ulang token: python -m sheets_sync auth --config {settings.path} (lihat README bagian "
+                  f"OAuth).")
             return False
-        who = "token OAuth pengguna"
+        from sheets_sync.ops.auth import check_token
+        ok, what, fix = check_token(path, cfg)
+        if not ok:
+            c.add(FAIL, f"Kredensial Google: {what}", fix.replace("PATH", str(settings.path)))
+            return False
+        who = f"token OAuth pengguna; {what}"
     c.add(OK, f"Kredensial Google terbaca: {path} ({who}, mode {stat.S_IMODE(mode):03o})")
     return True
 
@@ -247,16 +253,69 @@ def _google(c: Checklist, settings, forms):
     emulator = os.environ.get("SHEETS_EMULATOR_HOST")
     where = f"emulator {emulator}" if emulator else "Google Drive"
     try:
-        session = GoogleSession(load_credentials(cfg), max_attempts=2, timeout=15, backoff=0.2, max_backoff=1)
+        session = GoogleSession(load_credentials(cfg), max_attempts=2, timeout=15, backoff=0.2, max_backoff=1,
+                                retry_budget=20)
         store = GoogleStore(settings, forms, session=session, read_only=True)
+        folder = _drive_folder(c, settings, store)
         listing = store.list_files()
     except Exception as e:  # noqa: BLE001 - every cause becomes a line with a fix
         reason, fix = _google_failure(e, where)
         c.add(FAIL, f"{where} tidak dapat dihubungi: {reason}", fix)
         return None
+    if folder is False:
+        return None
     scope = " di folder google.folder_id" if cfg.get("folder_id") else ""
     c.add(OK, f"{where} terjangkau: satu daftar Drive, {len(listing)} spreadsheet terlihat{scope}")
     return store
+
+
+def account_kind(cfg: dict) -> str | None:
+    """'oauth', 'service_account', or None (no credentials named: the emulator)."""
+    if cfg.get("oauth_token"):
+        return "oauth"
+    if cfg.get("credentials") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        return "service_account"
+    return None
+
+
+def _drive_folder(c: Checklist, settings, store):
+    """google.folder_id: does it exist for the worker's account, in which drive, and
+    may the account add files there? (files.get with driveId and
+    capabilities.canAddChildren, supportsAllDrives.) False: a failure was added."""
+    cfg = settings.google or {}
+    folder = cfg.get("folder_id")
+    if not folder:
+        c.add(SKIP, "Folder Drive: google.folder_id kosong (pekerja memantau semua drive; provision dan pilot "
+                    "memerlukannya)")
+        return None
+    meta = store.file_meta(folder, "id,name,mimeType,driveId,capabilities(canAddChildren)")
+    kind = account_kind(cfg)
+    if meta is None:
+        c.add(FAIL, f"Folder Drive google.folder_id ({folder}) tidak ditemukan oleh akun pekerja",
+              "periksa ID folder (bagian URL sesudah /folders/) dan bagikan folder itu (atau Drive bersamanya) ke "
+              "akun pekerja: service account sebagai Pengelola konten Drive bersama, akun OAuth sebagai Editor.")
+        return False
+    drive = meta.get("driveId") or ""
+    store.cache.setdefault("folder_drive", {})[folder] = drive    # the listing below needs no second look
+    can_add = (meta.get("capabilities") or {}).get("canAddChildren")
+    if kind == "service_account" and not drive:
+        c.add(FAIL, f"Folder Drive '{meta.get('name', folder)}' ada di Drive biasa, bukan di Drive bersama: "
+                    f"service account tidak punya ruang Drive sejak 2024, jadi Google menolak membuat spreadsheet "
+                    f"di sana (403 storageQuotaExceeded)",
+              "Google Workspace: buat Drive bersama, tambahkan e-mail service account sebagai Pengelola konten, "
+              "buat folder musim di dalamnya dan isi google.folder_id dengan ID folder itu. Tanpa Workspace: "
+              "pakai akun Google biasa dengan OAuth (python -m sheets_sync auth; README: Akun Google biasa).")
+        return False
+    if can_add is False:
+        c.add(FAIL, f"Akun pekerja tidak boleh menambah berkas di folder '{meta.get('name', folder)}' "
+                    f"(capabilities.canAddChildren = false)",
+              "beri akun pekerja peran Pengelola konten (Content manager) di Drive bersama, atau Editor pada "
+              "folder; peran Komentator/Pelihat tidak cukup.")
+        return False
+    where = f"di Drive bersama {drive}" if drive else "di Drive akun pekerja"
+    rights = ", akun pekerja boleh menambah berkas" if can_add else ""
+    c.add(OK, f"Folder Drive '{meta.get('name', folder)}' {where}{rights}")
+    return True
 
 
 def _google_failure(e: Exception, where: str) -> tuple[str, str]:

@@ -39,7 +39,7 @@ from pathlib import Path
 from sheets_sync.fileio import atomic_write_text
 from sheets_sync.progress import progress
 from sheets_sync.config import ConfigError
-from sheets_sync.forms import Form, FormSet, norm_header
+from sheets_sync.forms import Form, FormSet, forms_for, norm_header
 from sheets_sync.validate.layout import Problem
 from sheets_sync.provision.spec import (CHOICE_HINT, ProvisionError, DATE_HINT, HEADER_ROW, LOCALE, PETUNJUK, STATUS_COLORS, TIME_ZONE,
                         Layout, OpdResult, Report, column_widths_px, describe, distinct_choices, emit,
@@ -49,6 +49,7 @@ from sheets_sync.provision.spec import (CHOICE_HINT, ProvisionError, DATE_HINT, 
 from sheets_sync.validate.registry import Opd
 from sheets_sync.stores import CellWrite, StoreError
 from sheets_sync.stores.google import SHEET_MIME, GoogleStore, value_ranges, quote, spreadsheet_id
+from sheets_sync.stores.google_http import SlidingWindow
 
 DRIVE = "https://www.googleapis.com/drive/v3/files"
 SCAN_ROWS = 30            # rows read to find a tab's header (layout.HEADER_SCAN_ROWS)
@@ -62,6 +63,8 @@ INSPECT_FIELDS = (
 TABS_FIELDS = "properties(title,locale,timeZone),sheets(properties(sheetId,title,index))"
 HEADER_BG, STATUS_BG = "EEEEEE", "DDEBF7"
 LOCALES = (LOCALE, "in_ID")   # Indonesian has had both codes; either is the id_ID locale
+APP_KEY, APP_SEASON = "sheets_sync_opd", "sheets_sync_tahun"   # appProperties of a provisioned spreadsheet
+MASTER_KEY = "sheets_sync_master"
 
 
 def _rgb(hexa: str) -> dict:
@@ -76,6 +79,78 @@ def looks_like_google(location: str) -> bool:
 def code_of(name: str) -> str:
     """"DINKES - SPI 2023 - Dinas Kesehatan" -> "DINKES"."""
     return (name or "").split(" - ", 1)[0].strip()
+
+
+def ensure_master(settings, out=print, http=None) -> str:
+    """google.master_id empty: find the master this installation made in the folder
+    (by its appProperties tag), or create it there, and write its ID into the
+    settings file (that one line; comments kept). Returns the ID."""
+    from sheets_sync.config import set_setting
+    from sheets_sync.stores.google import raw_http
+
+    cfg = settings.google or {}
+    folder = cfg.get("folder_id")
+    if not folder:
+        raise ConfigError("google.folder_id (folder Drive tempat spreadsheet dibuat) belum diisi; provision "
+                          "memerlukannya untuk membuat master.")
+    http = http or raw_http(cfg)
+    tag = {MASTER_KEY: str(settings.year)}
+    name = f"MASTER - SPI {settings.year}"
+    try:
+        meta = http.request("get", f"{DRIVE}/{folder}", params={"fields": "id,driveId",
+                                                                "supportsAllDrives": "true"}).json()
+    except Exception as e:  # noqa: BLE001 - gspread's APIError / requests' errors
+        raise ProvisionError(_why(e, "membuka folder google.folder_id")) from e
+    scope = {"corpora": "drive", "driveId": meta["driveId"]} if meta.get("driveId") else {"corpora": "user"}
+    sid = create_tagged(http, folder, name, tag, scope, "membuat spreadsheet master")
+    try:   # its first tab becomes Daftar OPD (filled below by provision), so nothing reads a missing tab
+        tabs = http.spreadsheets_get(sid, params={"fields": "sheets.properties(sheetId,title)"})["sheets"]
+        registry = forms_for(settings).registry["sheet"]
+        if len(tabs) == 1 and tabs[0]["properties"]["title"] != registry:
+            http.batch_update(sid, {"requests": [{"updateSheetProperties": {"properties": {
+                "sheetId": tabs[0]["properties"]["sheetId"], "title": registry}, "fields": "title"}}]})
+    except Exception as e:  # noqa: BLE001 - gspread's APIError / requests' errors
+        raise ProvisionError(_why(e, "menyiapkan spreadsheet master")) from e
+    set_setting(settings.path, "google", "master_id", sid)
+    settings.google = {**cfg, "master_id": sid}
+    out(f"Master dibuat: \"{name}\" {_link(sid)}; ID-nya ditulis ke {settings.path} (google.master_id).")
+    return sid
+
+
+def create_tagged(http, folder: str, name: str, tag: dict, scope: dict, doing: str, look_first: bool = True) -> str:
+    """A spreadsheet in the folder tagged with appProperties, created at most once:
+    looked up by its tag first (and again after a create that timed out or failed
+    with 5xx, which Google may have carried out all the same)."""
+    def tagged() -> str | None:
+        q = (f"'{folder}' in parents and trashed=false and mimeType='{SHEET_MIME}' and "
+             + " and ".join(f"appProperties has {{ key='{k}' and value='{v}' }}" for k, v in tag.items()))
+        try:
+            body = http.request("get", DRIVE, params={"q": q, "fields": "files(id)", "supportsAllDrives": "true",
+                                                      "includeItemsFromAllDrives": "true", **scope}).json()
+        except Exception as e:  # noqa: BLE001
+            raise ProvisionError(_why(e, doing)) from e
+        files = body.get("files", [])
+        return files[0]["id"] if files else None
+
+    if look_first:
+        found = tagged()
+        if found:
+            return found
+    body = {"name": name, "mimeType": SHEET_MIME, "parents": [folder], "appProperties": tag}
+    for attempt in (1, 2):
+        try:
+            return http.request("post", DRIVE, json=body, params={"supportsAllDrives": "true", "fields": "id"}
+                                ).json()["id"]
+        except Exception as e:  # noqa: BLE001 - gspread's APIError / requests' errors
+            status = _status(e)
+            if status is not None and status < 500:
+                raise ProvisionError(_why(e, doing)) from e
+            found = tagged()
+            if found:
+                return found
+            if attempt == 2:
+                raise ProvisionError(_why(e, doing)) from e
+    raise AssertionError("unreachable")
 
 
 class GoogleProvisioner:
@@ -97,6 +172,16 @@ class GoogleProvisioner:
         self._lock = threading.Lock()
         self.touched: set[str] = set()     # spreadsheets written to in this run
         self.retabbed: set[str] = set()    # spreadsheets whose tab set changed
+        session = self.store.session
+        self.shares = SlidingWindow(int(cfg.get("shares_per_minute", 30)), clock=session.clock, sleep=session.sleep)
+        self._scope: dict | None = None
+
+    @property
+    def scope(self) -> dict:
+        """corpora/driveId for listing the folder (a shared drive is listed as a drive)."""
+        if self._scope is None:
+            self._scope = self.store.listing_scope()
+        return self._scope
 
     # ================================================================ run
     def run(self, *, dry_run: bool = False, registry_csv=None) -> Report:
@@ -144,7 +229,7 @@ class GoogleProvisioner:
         out, token = {}, None
         while True:
             params = {"q": q, "pageSize": 1000, "fields": "nextPageToken,files(id,name,version,modifiedTime)",
-                      "supportsAllDrives": "true", "includeItemsFromAllDrives": "true", "corpora": "allDrives"}
+                      "supportsAllDrives": "true", "includeItemsFromAllDrives": "true", **self.scope}
             if token:
                 params["pageToken"] = token
             body = self._call(lambda: self.http.request("get", DRIVE, params=params).json(),
@@ -233,8 +318,11 @@ class GoogleProvisioner:
                 details.append(f"isi Berkas / Tautan \"{opd.location}\" bukan tautan Google, diganti")
             if dry_run:
                 return OpdResult(opd.code, "created", details)
-            sid = self._create(name)
+            sid = self._create(name, opd.code)
             self._batch(sid, self._new_requests(opd))
+            note = self._set_locale(sid)
+            if note:
+                details.append(note)
             shared = self._share(sid, contacts, {}, opd, fresh=True)
             self._record(sid, opd, fp, None, shared)
             return OpdResult(opd.code, "created", details, _link(sid))
@@ -253,11 +341,15 @@ class GoogleProvisioner:
             details.append("spreadsheet di luar folder google.folder_id")
         changed = False
         if not (rec and rec.get("fingerprint") == fp and rec.get("version") == rev):
-            reqs, what, notes = self._repairs(sid, opd, name)
+            reqs, what, notes, locale = self._repairs(sid, opd, name)
             details += what + notes
             if reqs and not dry_run:
                 self._batch(sid, reqs)
-            changed = bool(reqs)
+            if locale and not dry_run:
+                note = self._set_locale(sid)
+                if note:
+                    details.append(note)
+            changed = bool(reqs) or locale
         shares = rec.get("shared", {}) if rec else None
         share_notes, shared = self._share_diff(sid, contacts, shares, opd, dry_run)
         details += share_notes
@@ -274,11 +366,32 @@ class GoogleProvisioner:
                 self.touched.add(sid)
 
     # ---------------------------------------------------------- create
-    def _create(self, name: str) -> str:
-        body = {"name": name, "mimeType": SHEET_MIME, "parents": [self.folder]}
-        return self._call(lambda: self.http.request(
-            "post", DRIVE, json=body, params={"supportsAllDrives": "true", "fields": "id"}).json()["id"],
-            "membuat spreadsheet")
+    def _create(self, name: str, code: str) -> str:
+        """files.create in the folder, tagged with appProperties. Creating is not
+        idempotent, so the session never repeats it; after a timeout or a 5xx the file
+        may exist all the same: it is looked up by its tag before creating again."""
+        tag = {APP_KEY: code, APP_SEASON: str(self.settings.year)}
+        return create_tagged(self.http, self.folder, name, tag, self.scope, "membuat spreadsheet", look_first=False)
+
+    def _set_locale(self, sid: str) -> str:
+        """Locale and time zone in their own request, so that a refusal costs nothing
+        else: id_ID, then in_ID (Indonesian has had both codes), then the time zone
+        alone. Returns a note for the output when the locale had to be left."""
+        for props, fields in [({"locale": loc, "timeZone": TIME_ZONE}, "locale,timeZone") for loc in LOCALES] + \
+                [({"timeZone": TIME_ZONE}, "timeZone")]:
+            try:
+                self.http.batch_update(sid, {"requests": [{"updateSpreadsheetProperties": {
+                    "properties": props, "fields": fields}}]})
+            except Exception as e:  # noqa: BLE001 - gspread's APIError
+                if _status(e) == 400:
+                    continue
+                raise ProvisionError(_why(e, "mengatur lokal spreadsheet")) from e
+            if "locale" in props:
+                return "" if props["locale"] == LOCALE else f"lokal {props['locale']} (id_ID ditolak Google)"
+            return ("lokal id_ID/in_ID ditolak Google, lokal dibiarkan (pekerja membaca tanggal sebagai nilai, "
+                    "tidak terpengaruh); zona waktu Asia/Jakarta diatur")
+        return ("lokal dan zona waktu ditolak Google, dibiarkan; atur manual bila perlu: File → Setelan → "
+                "Lokal Indonesia, Zona waktu (GMT+07:00) Jakarta")
 
     def _batch(self, sid: str, reqs: list[dict]) -> None:
         self._call(lambda: self.http.batch_update(sid, {"requests": reqs}), "menyiapkan spreadsheet")
@@ -286,9 +399,8 @@ class GoogleProvisioner:
     def _new_requests(self, opd: Opd) -> list[dict]:
         """One batchUpdate for a fresh spreadsheet (one tab "Sheet1", sheetId 0):
         Sheet1 becomes Petunjuk, one tab per form is added, everything formatted."""
-        reqs = [_locale_request()]
-        reqs += [{"updateSheetProperties": {"properties": {"sheetId": 0, "title": PETUNJUK, "index": 0},
-                                            "fields": "title,index"}}]
+        reqs = [{"updateSheetProperties": {"properties": {"sheetId": 0, "title": PETUNJUK, "index": 0},
+                                           "fields": "title,index"}}]
         reqs += petunjuk_requests(0, petunjuk_lines(self.settings, self.forms, opd.forms))
         used = {0}
         for i, key in enumerate(opd.forms, start=1):
@@ -297,14 +409,14 @@ class GoogleProvisioner:
         return reqs
 
     # ---------------------------------------------------------- repair
-    def _repairs(self, sid: str, opd: Opd, name: str) -> tuple[list[dict], list[str], list[str]]:
-        """(requests, what they add, notes) for an existing spreadsheet."""
+    def _repairs(self, sid: str, opd: Opd, name: str) -> tuple[list[dict], list[str], list[str], bool]:
+        """(requests, what they add, notes, locale/time zone to set?) for an existing spreadsheet."""
         meta, all_ids = self._inspect(sid, opd)
         sheets = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
         props = meta.get("properties", {})
         reqs, what, notes = [], [], []
-        if props.get("locale") not in LOCALES or props.get("timeZone") != TIME_ZONE:
-            reqs.append(_locale_request())
+        locale = props.get("locale") not in LOCALES or props.get("timeZone") != TIME_ZONE
+        if locale:
             what.append("lokal id_ID dan zona waktu Asia/Jakarta")
         if props.get("title") != name:
             reqs.append({"updateSpreadsheetProperties": {"properties": {"title": name}, "fields": "title"}})
@@ -337,7 +449,7 @@ class GoogleProvisioner:
             if missing:
                 reqs += aspect_requests(sheet_id, form, lay, missing)
                 what.append(f"tab {title}: " + ", ".join(describe(missing, form)))
-        return reqs, what, notes
+        return reqs, what, notes, locale
 
     def _inspect(self, sid: str, opd: Opd) -> tuple[dict, dict[int, str]]:
         """One spreadsheets.get of the top rows of the form tabs (by their usual
@@ -401,8 +513,18 @@ class GoogleProvisioner:
             params = {"supportsAllDrives": "true", "sendNotificationEmail": "true", "emailMessage": message,
                       "fields": "id"}
             body = {"role": "writer", "type": "user", "emailAddress": email}
-            perm = self._call(lambda: self.http.request("post", f"{DRIVE}/{sid}/permissions", params=params,
-                                                        json=body).json(), f"membagikan ke {_mask(email)}")
+            self.shares.take()   # Drive limits sharing on its own; keep well under it
+            try:
+                perm = self.http.request("post", f"{DRIVE}/{sid}/permissions", params=params, json=body).json()
+            except Exception as e:  # noqa: BLE001 - gspread's APIError / requests' errors
+                if _status(e) != 400:
+                    raise ProvisionError(_why(e, f"membagikan ke {_mask(email)}")) from e
+                # Drive answers 400 when the share was made but its notification e-mail
+                # could not be sent: what counts is whether the permission exists
+                pid = self._permissions(sid).get(email)
+                if pid is None:
+                    raise ProvisionError(_why(e, f"membagikan ke {_mask(email)}")) from e
+                perm = {"id": pid}
             out[email] = perm.get("id", "")
         return out
 
@@ -479,11 +601,6 @@ class GoogleProvisioner:
 
 
 # ====================================================== request builders
-def _locale_request() -> dict:
-    return {"updateSpreadsheetProperties": {"properties": {"locale": LOCALE, "timeZone": TIME_ZONE},
-                                            "fields": "locale,timeZone"}}
-
-
 def _new_id(used: set) -> int:
     while True:
         i = random.randint(1_000_000, 2_000_000_000)

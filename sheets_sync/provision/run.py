@@ -10,7 +10,13 @@ from sheets_sync.provision.spec import ProvisionError, Report
 def provision(settings, *, dry_run: bool = False, registry_csv=None, out=print, store=None) -> Report:
     forms = forms_for(settings)
     if settings.backend == "google":
-        from sheets_sync.provision.google import GoogleProvisioner
+        from sheets_sync.provision.google import GoogleProvisioner, ensure_master
+        if store is None and not (settings.google or {}).get("master_id"):
+            if dry_run:
+                out("Master belum ada (google.master_id kosong): provision tanpa --dry-run membuatnya di folder "
+                    "google.folder_id dan menulis ID-nya ke berkas pengaturan.")
+                return Report(dry_run)
+            ensure_master(settings, out)
         worker = GoogleProvisioner(settings, forms, store=store, out=out)
     else:
         from sheets_sync.provision.xlsx import XlsxProvisioner

@@ -2,12 +2,18 @@
 imports gspread.
 
 Cost per cycle (what the Google quota sees):
-- every cycle: one Drive files.list (revisions of every spreadsheet at once);
+- every cycle: one Drive files.list (revisions of every spreadsheet at once; in a
+  shared drive with corpora=drive), plus one files.get for each registered
+  spreadsheet that is not in that listing (moved out of the folder, in another
+  drive, deleted), so that no OPD is silently left unchecked;
 - the registry (Daftar OPD) is re-read only when the master's revision moved;
-- an edited OPD: one values:batchGet of all its form tabs, one files.get version
-  check just before writing, one values:batchUpdate (RAW) of changed status cells;
-- the master: values:batchClear + values:batchUpdate (chunked at 2 MB), only when
-  its content changed.
+- an edited OPD: one spreadsheets.get of its form tabs (values and tab ids), then
+  one spreadsheets.batchUpdate that writes the changed status cells *and* answers
+  the form's cells as they are right after that write (responseRanges): the write
+  is confirmed by content, not by Drive's version/modifiedTime, which lag real
+  edits. Rows whose inputs moved since they were validated get their fresh status
+  cells blanked at once and the OPD is read again next cycle;
+- the master: one values:batchUpdate of the rows that changed (chunked at 2 MB).
 Tab titles are cached in the state folder, so reading never costs a metadata call
 unless a tab was renamed.
 """
@@ -26,10 +32,10 @@ from gspread.urls import DRIVE_FILES_API_V3_URL
 
 from sheets_sync.config import ConfigError
 from sheets_sync.fileio import atomic_write_text
-from sheets_sync.validate.layout import Problem
+from sheets_sync.validate.layout import Problem, SheetData, locate_form, row_hashes
 from sheets_sync.validate.registry import Opd, parse_registry
 from sheets_sync.stores import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
-from sheets_sync.stores.google_http import GoogleSession, load_credentials
+from sheets_sync.stores.google_http import GoogleSession, load_credentials, rate_limited
 
 log = logging.getLogger(__name__)
 SHEET_MIME = "application/vnd.google-apps.spreadsheet"
@@ -37,6 +43,14 @@ FOLDER_MIME = "application/vnd.google-apps.folder"
 MAX_REQUEST_BYTES = 2_000_000
 READ_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                "majorDimension": "ROWS"}
+GRID_FIELDS = "sheets(properties(sheetId,title),data(startRow,startColumn,rowData(values(effectiveValue))))"
+FILE_FIELDS = "id,version,modifiedTime,trashed"
+STORAGE_QUOTA_TEXT = ("Google menolak membuat berkas (403 storageQuotaExceeded): service account tidak punya ruang "
+                      "Drive sejak 2024. Pakai folder di Drive bersama (shared drive) dengan service account sebagai "
+                      "Pengelola konten, atau masuk dengan akun Google biasa (python -m sheets_sync auth)")
+# effectiveValue.errorValue.type -> the text values.get (UNFORMATTED_VALUE) gives for it
+ERROR_TEXT = {"DIVIDE_BY_ZERO": "#DIV/0!", "N_A": "#N/A", "REF": "#REF!", "NAME": "#NAME?", "VALUE": "#VALUE!",
+              "NUM": "#NUM!", "NULL_VALUE": "#NULL!", "LOADING": "Loading...", "ERROR": "#ERROR!"}
 
 
 def spreadsheet_id(text: str) -> str:
@@ -61,41 +75,71 @@ class GoogleStore:
     name = "google"
     parallel = 4   # requests in flight at once; the token buckets still hold the quota
 
-    def __init__(self, settings, forms, session: GoogleSession | None = None, *, read_only: bool = False):
+    def __init__(self, settings, forms, session: GoogleSession | None = None, *, read_only: bool = False,
+                 need_master: bool = True):
         cfg = settings.google or {}
-        if not cfg.get("master_id"):
-            raise ConfigError("google.master_id (ID atau tautan spreadsheet master) belum diisi.")
+        if need_master and not cfg.get("master_id"):
+            raise ConfigError("google.master_id (ID atau tautan spreadsheet master) belum diisi; "
+                              "python -m sheets_sync provision membuatnya dan menulis ID-nya ke pengaturan.")
         self.forms = forms
-        self.master_id = spreadsheet_id(str(cfg["master_id"]))
+        self.master_id = spreadsheet_id(str(cfg.get("master_id") or ""))
         self.folder_id = cfg.get("folder_id")
-        self.session = session or GoogleSession(
-            load_credentials(cfg), reads_per_minute=int(cfg.get("reads_per_minute", 60)),
-            writes_per_minute=int(cfg.get("writes_per_minute", 60)), timeout=float(cfg.get("timeout", 30)))
+        self.session = session or session_for(cfg)
         self.http = gspread.Client(auth=None, session=self.session).http_client
         self.cache_path = Path(settings.state_dir) / "google_cache.json"
         self.cache = _load_json(self.cache_path)
         self._lock = threading.RLock()   # reads and writes run in a few threads
         self._listing: dict[str, str] | None = None
+        self._missing: dict[str, str] = {}   # id -> why it is not there (lookups of this cycle)
+        self._ids: dict[str, dict[str, int]] = {}   # id -> tab title -> sheetId, from this cycle's reads
         self.read_only = read_only       # a self-check writes nothing, not even this cache
 
     # ------------------------------------------------------------- listing
     def list_files(self) -> dict[str, str]:
-        """id -> revision of every spreadsheet visible (in the folder if set): 1 request a page."""
+        """id -> revision of every spreadsheet visible (in the folder if set): 1 request a page.
+        A folder in a shared drive is listed with corpora=drive&driveId=... (Drive lists
+        shared-drive items only when asked so); without a folder, every drive."""
         q = f"mimeType='{SHEET_MIME}' and trashed=false"
         if self.folder_id:
             q += f" and '{self.folder_id}' in parents"
         out, token = {}, None
+        scope = self.listing_scope()
         while True:
             params = {"q": q, "pageSize": 1000, "fields": "nextPageToken,files(id,version,modifiedTime)",
-                      "supportsAllDrives": True, "includeItemsFromAllDrives": True}
+                      "supportsAllDrives": True, "includeItemsFromAllDrives": True, **scope}
             if token:
                 params["pageToken"] = token
             body = self.call(lambda: self.http.request("get", DRIVE_FILES_API_V3_URL, params=params).json())
             for f in body.get("files", []):
-                out[f["id"]] = f"{f.get('version')}|{f.get('modifiedTime')}"
+                out[f["id"]] = revision_of(f)
             token = body.get("nextPageToken")
             if not token:
                 return out
+
+    def listing_scope(self) -> dict:
+        """Drive's corpora for the listing: the folder's shared drive (looked up once,
+        cached), 'user' for a folder in My Drive, 'allDrives' without a folder."""
+        if not self.folder_id:
+            return {"corpora": "allDrives"}
+        drives = self.cache.setdefault("folder_drive", {})
+        if self.folder_id not in drives:
+            meta = self.file_meta(self.folder_id, "id,driveId")
+            if meta is None:   # the listing below will find nothing; say so through it
+                return {"corpora": "user"}
+            drives[self.folder_id] = meta.get("driveId") or ""
+            self.save_cache()
+        drive = drives[self.folder_id]
+        return {"corpora": "drive", "driveId": drive} if drive else {"corpora": "user"}
+
+    def file_meta(self, file_id: str, fields: str = FILE_FIELDS) -> dict | None:
+        """files.get (any drive); None when Drive says it is not there for us (404/403)."""
+        try:
+            return self.call(lambda: self.http.request("get", f"{DRIVE_FILES_API_V3_URL}/{file_id}", params={
+                "fields": fields, "supportsAllDrives": True}).json())
+        except StoreError as e:
+            if e.problem.code in ("WB_NOT_FOUND", "WB_NO_ACCESS"):
+                return None
+            raise
 
     def read_registry(self):
         self._listing = self.list_files()
@@ -113,8 +157,32 @@ class GoogleStore:
         return parse_registry(reg["grid"], self.forms)
 
     def revisions(self, opds):
-        listing = self._listing if self._listing is not None else self.list_files()
+        """Every OPD's revision from the listing; a registered spreadsheet the listing
+        does not show (moved out of the folder, in another drive, trashed, deleted) is
+        looked up on its own, every cycle: found, it is checked by its own revision;
+        not found, its revision is None and the read reports why in the Rekap."""
+        if self._listing is None:
+            self._listing = self.list_files()
+        listing = self._listing
+        lost = sorted({spreadsheet_id(o.location) for o in opds} - set(listing) - {""})
+        lost = [sid for sid in lost if sid not in self._missing]
+        if lost:
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(min(self.parallel, len(lost))) as pool:
+                found = list(pool.map(self._lookup, lost))
+            for sid, meta in zip(lost, found):
+                if meta is None or meta.get("trashed"):
+                    self._missing[sid] = "trashed" if meta else "gone"
+                else:
+                    listing[sid] = revision_of(meta)
         return {o.code: listing.get(spreadsheet_id(o.location)) for o in opds}
+
+    def _lookup(self, sid: str) -> dict | None:
+        try:
+            return self.file_meta(sid)
+        except StoreError as e:   # network/quota: not known this cycle, so not "gone" either
+            log.warning("spreadsheet %s: tidak dapat diperiksa (%s)", sid[:8] + "…", e.problem.code)
+            return None
 
     def link(self, opd: Opd) -> str:
         return f"https://docs.google.com/spreadsheets/d/{spreadsheet_id(opd.location)}/edit"
@@ -124,20 +192,35 @@ class GoogleStore:
         sid = spreadsheet_id(opd.location)
         if not sid:
             raise StoreError(Problem("WB_NOT_FOUND", {"lokasi": "(kolom Berkas / Tautan kosong)"}))
+        if sid in self._missing:
+            where = "di tempat sampah Drive" if self._missing[sid] == "trashed" else \
+                "dihapus atau tidak dibagikan ke akun pekerja"
+            raise StoreError(Problem("WB_NOT_FOUND", {"lokasi": f"spreadsheet {where}"}))
         rev = (self._listing or {}).get(sid)
         # Provisioned sheets use the forms' own tab names: try them before paying
         # for a metadata read; a renamed tab makes the read fail and we look.
         titles = self.cache.get("tabs", {}).get(sid) or [self.forms[k].sheet for k in opd.forms]
         wanted = self._wanted_tabs(opd, titles)
         try:
-            grids = self.batch_get(sid, wanted) if wanted else {}
+            grids = self.grid_get(sid, wanted) if wanted else {}
         except StoreError as e:
             if e.problem.code != "SHEET_MISSING":
                 raise
             titles = self._tab_titles(sid, refresh=True)   # a tab was renamed since we cached
             wanted = self._wanted_tabs(opd, titles)
-            grids = self.batch_get(sid, wanted) if wanted else {}
+            grids = self.grid_get(sid, wanted) if wanted else {}
         return workbook_from_grids(opd, rev, grids, self.forms)
+
+    def grid_get(self, sid: str, titles: list[str]) -> dict[str, list[list]]:
+        """The values of whole tabs (as values.get UNFORMATTED_VALUE gives them) with
+        their tab ids, in one spreadsheets.get: the ids let the status write be one
+        batchUpdate that also answers the cells as they are after it."""
+        meta = self.call(lambda: self.http.spreadsheets_get(
+            sid, params={"ranges": [quote(t) for t in titles], "fields": GRID_FIELDS}))
+        grids, ids = grids_of(meta)
+        with self._lock:
+            self._ids.setdefault(sid, {}).update(ids)
+        return {t: grids.get(t, []) for t in titles}
 
     def _wanted_tabs(self, opd: Opd, titles: list[str]) -> list[str]:
         out = []
@@ -172,19 +255,79 @@ class GoogleStore:
 
     # --------------------------------------------------------------- write
     def write_cells(self, opd: Opd, wb: Workbook, writes: list[CellWrite]):
+        """The status cells in one spreadsheets.batchUpdate whose answer holds the form
+        tabs as they are right after the write. Sheets has no write precondition, and
+        Drive's version lags edits, so the write is confirmed by content: a row whose
+        input cells are not the ones validated (sorted, deleted, inserted, edited since
+        the read) gets the status cells just written blanked again, and the OPD is
+        re-read next cycle (StoreError WB_CHANGED)."""
         if not writes:
             return wb.revision
         sid = spreadsheet_id(opd.location)
-        data = [{"range": r, "values": v} for r, v in value_ranges(writes)]
-        for chunk in _chunks(data):
-            self.call(lambda: self.http.values_batch_update(sid, {"valueInputOption": "RAW", "data": chunk}))
+        ids = self._sheet_ids(sid, {w.sheet for w in writes})
+        tabs = sorted({w.sheet for w in writes})
+        moved: list[CellWrite] = []
+        changed = False
+        for chunk in _request_chunks(cell_requests(writes, ids)):
+            body = {"requests": chunk, "includeSpreadsheetInResponse": True, "responseIncludeGridData": True,
+                    "responseRanges": [quote(t) for t in tabs]}
+            resp = self.call(lambda: self.http.batch_update(sid, body))
+            after, _ = grids_of(resp.get("updatedSpreadsheet") or {})
+            bad_rows, differs = self.moved_rows(wb, after, tabs)
+            changed = changed or differs
+            moved += [w for w in writes if (w.sheet, w.row) in bad_rows and w not in moved]
+        if moved:   # our fresh statuses landed on rows they were not computed for: take them back
+            blank = [CellWrite(w.sheet, w.row, w.col, "") for w in moved]
+            try:
+                for chunk in _request_chunks(cell_requests(blank, ids)):
+                    self.call(lambda: self.http.batch_update(sid, {"requests": chunk}))
+            except StoreError:
+                log.warning("OPD %s: status baris yang bergeser belum dapat dikosongkan; siklus berikutnya "
+                            "menulisnya ulang", opd.code)
+            log.info("OPD %s: %d baris bergeser saat status ditulis; statusnya dikosongkan dan OPD dibaca ulang "
+                     "siklus berikutnya", opd.code, len({(w.sheet, w.row) for w in moved}))
+        if changed:
+            raise StoreError(Problem("WB_CHANGED"))
         return None   # the new revision shows in the next listing; that read settles it
 
+    def moved_rows(self, wb: Workbook, after: dict[str, list[list]], tabs) -> tuple[set, bool]:
+        """((tab, row) pairs whose input cells differ from those validated, anything
+        differs at all) for the written tabs, comparing row content hashes."""
+        bad, differs = set(), False
+        by_title = {s.title: s for s in wb.sheets.values()}
+        for title in tabs:
+            before: SheetData | None = by_title.get(title)
+            if before is None:
+                continue
+            now = locate_form(after.get(title, []), self.forms[before.form], self.forms, title)
+            rows_before = dict(zip(before.frame.index.tolist(), row_hashes(before.frame)))
+            if isinstance(now, Problem) or now.header_row != before.header_row or \
+                    now.columns != before.columns or now.status_columns != before.status_columns:
+                differs = True
+                bad.add((title, None))   # the layout itself moved: every row of the tab
+                continue
+            rows_now = dict(zip(now.frame.index.tolist(), row_hashes(now.frame)))
+            for r in set(rows_before) | set(rows_now):
+                if rows_before.get(r) != rows_now.get(r):
+                    differs = True
+                    bad.add((title, r))
+        return _RowSet(bad), differs
+
+    def _sheet_ids(self, sid: str, titles: set[str]) -> dict[str, int]:
+        ids = self._ids.get(sid, {})
+        if not titles <= set(ids):   # not read through grid_get in this store: ask once
+            ids = {t: v["id"] for t, v in self._tabs(sid, refresh=True).items()}
+            with self._lock:
+                self._ids[sid] = ids
+        missing = titles - set(ids)
+        if missing:
+            raise StoreError(Problem("SHEET_MISSING", {"tab": sorted(missing)[0], "formulir": "?"}))
+        return ids
+
     def stale(self, read):
-        """Sheets has no write precondition: one listing just before the writes tells
-        which spreadsheets changed since they were read; those are not written."""
-        now = self.list_files()
-        return {o.code for o, wb in read if now.get(spreadsheet_id(o.location)) != wb.revision}
+        """Nothing to ask beforehand: Drive's version lags edits, so each status write
+        confirms the rows by their content in its own answer (write_cells)."""
+        return set()
 
     def master_revision(self) -> str | None:
         return None   # knowing it after our own write would cost a request; the row cache covers it
@@ -259,11 +402,27 @@ def _problem(e: APIError) -> Problem:
     text = str(e)
     if code == 404:
         return Problem("WB_NOT_FOUND", {"lokasi": "spreadsheet"})
+    if code == 403 and ("storageQuotaExceeded" in reasons(e.response) or "storage quota" in text.lower()):
+        return Problem("WB_WRITE_FAILED", {"alasan": STORAGE_QUOTA_TEXT})
+    if code == 403 and rate_limited(e.response):
+        return Problem("WB_WRITE_FAILED", {"alasan": "kuota Google habis"})
     if code == 403:
         return Problem("WB_NO_ACCESS")
     if code == 400 and "Unable to parse range" in text:
         return Problem("SHEET_MISSING", {"tab": "?", "formulir": "?"})
     return Problem("WB_WRITE_FAILED", {"alasan": f"Google menjawab {code}"})
+
+
+def reasons(resp) -> set[str]:
+    """Drive's error reasons (errors[].reason) of an answer, or the Sheets status."""
+    try:
+        err = resp.json().get("error", {})
+    except (ValueError, AttributeError):
+        return set()
+    if not isinstance(err, dict):
+        return set()
+    out = {x.get("reason") for x in err.get("errors") or [] if isinstance(x, dict)}
+    return {r for r in out if r} | ({err["status"]} if err.get("status") else set())
 
 
 def value_ranges(writes: list[CellWrite]):
@@ -284,6 +443,106 @@ def value_ranges(writes: list[CellWrite]):
             if c is not None:
                 start = prev = c
                 run = [cells[c]]
+
+
+class _RowSet(set):
+    """(tab, row) pairs; (tab, None) stands for every row of that tab."""
+
+    def __contains__(self, item) -> bool:
+        return set.__contains__(self, item) or set.__contains__(self, (item[0], None))
+
+
+def cell_requests(writes: list[CellWrite], ids: dict[str, int]) -> list[dict]:
+    """updateCells requests, one per run of contiguous cells in a row (RAW: strings
+    stay strings); an empty value clears the cell."""
+    out = []
+    for rng, values in value_ranges(writes):
+        m = re.match(r"(.*)!([A-Z]+)(\d+):([A-Z]+)\d+$", rng)
+        title = m.group(1)[1:-1].replace("''", "'")
+        row, col = int(m.group(3)), col_number(m.group(2))
+        out.append({"updateCells": {
+            "start": {"sheetId": ids[title], "rowIndex": row - 1, "columnIndex": col - 1},
+            "rows": [{"values": [cell_value(v) for v in values[0]]}], "fields": "userEnteredValue"}})
+    return out
+
+
+def cell_value(v) -> dict:
+    if v is None or v == "":
+        return {}
+    if isinstance(v, bool):
+        return {"userEnteredValue": {"boolValue": v}}
+    if isinstance(v, (int, float)):
+        return {"userEnteredValue": {"numberValue": v}}
+    return {"userEnteredValue": {"stringValue": str(v)}}
+
+
+def col_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def grids_of(meta: dict) -> tuple[dict[str, list[list]], dict[str, int]]:
+    """(title -> grid of values, title -> sheetId) from a spreadsheets.get (or a
+    batchUpdate's updatedSpreadsheet) with grid data: values as values.get with
+    UNFORMATTED_VALUE / SERIAL_NUMBER gives them, trailing empties dropped."""
+    grids, ids = {}, {}
+    for sheet in meta.get("sheets", []) or []:
+        props = sheet.get("properties", {})
+        title = props.get("title")
+        ids[title] = props.get("sheetId", 0)
+        grid: list[list] = []
+        for block in sheet.get("data", []) or []:
+            r0, c0 = block.get("startRow", 0), block.get("startColumn", 0)
+            for i, row in enumerate(block.get("rowData", []) or []):
+                values = [_effective(c) for c in (row.get("values") or [])]
+                while values and values[-1] == "":
+                    values.pop()
+                if not values:
+                    continue
+                r = r0 + i
+                while len(grid) <= r:
+                    grid.append([])
+                line = grid[r] + [""] * max(0, c0 - len(grid[r]))
+                line[c0:c0 + len(values)] = values
+                grid[r] = line
+        grids[title] = grid
+    return grids, ids
+
+
+def _effective(cell: dict):
+    ev = (cell or {}).get("effectiveValue")
+    if not ev:
+        return ""
+    if "stringValue" in ev:
+        return ev["stringValue"]
+    if "numberValue" in ev:
+        v = ev["numberValue"]
+        return int(v) if isinstance(v, float) and v.is_integer() else v
+    if "boolValue" in ev:
+        return ev["boolValue"]
+    if "errorValue" in ev:
+        return ERROR_TEXT.get((ev["errorValue"] or {}).get("type"), "#ERROR!")
+    return ""
+
+
+def revision_of(f: dict) -> str:
+    return f"{f.get('version')}|{f.get('modifiedTime')}"
+
+
+def _request_chunks(reqs: list[dict]):
+    """batchUpdate request lists under 2 MB each."""
+    chunk, size = [], 0
+    for r in reqs:
+        n = len(json.dumps(r, default=str))
+        if chunk and size + n > MAX_REQUEST_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(r)
+        size += n
+    if chunk:
+        yield chunk
 
 
 def _chunks(data: list[dict]):
@@ -365,6 +624,15 @@ def _load_json(path: Path) -> dict:
         return {}
 
 
+def session_for(cfg: dict, **kw) -> GoogleSession:
+    """The session for the settings' google: section (credentials, quota, timeout)."""
+    return GoogleSession(load_credentials(cfg), reads_per_minute=int(cfg.get("reads_per_minute", 60)),
+                         writes_per_minute=int(cfg.get("writes_per_minute", 60)),
+                         drive_per_minute=int(cfg.get("drive_per_minute", 60)),
+                         total_per_minute=int(cfg.get("requests_per_minute", 300)),
+                         timeout=float(cfg.get("timeout", 30)), **kw)
+
+
 # ------------------------------------------------------------ raw primitives
 def raw_http(cfg: dict | None = None):
     """gspread's HTTP client on the configured endpoint (the emulator when
@@ -373,8 +641,13 @@ def raw_http(cfg: dict | None = None):
 
 
 def create_file(http, name: str, mime: str, parent: str | None) -> str:
+    """files.create through Drive (in a shared drive too); Google's refusal becomes a
+    StoreError whose text says what to do (a service account needs a shared drive)."""
     body = {"name": name, "mimeType": mime, **({"parents": [parent]} if parent else {})}
-    r = http.request("post", DRIVE_FILES_API_V3_URL, json=body, params={"supportsAllDrives": True})
+    try:
+        r = http.request("post", DRIVE_FILES_API_V3_URL, json=body, params={"supportsAllDrives": True, "fields": "id"})
+    except APIError as e:
+        raise StoreError(_problem(e)) from e
     return r.json()["id"]
 
 

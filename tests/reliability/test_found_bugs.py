@@ -44,17 +44,19 @@ def gdep(tmp_path, monkeypatch):
 
 def _fail_once(monkeypatch, sid: str):
     """The next read of spreadsheet `sid` fails as Google does after the retries
-    (429/5xx/timeout): StoreError WB_WRITE_FAILED."""
-    real = GoogleStore.batch_get
+    (429/5xx/timeout): StoreError WB_WRITE_FAILED. (OPD workbooks are read with
+    grid_get, the registry with batch_get: either.)"""
     failed = []
+    for name in ("batch_get", "grid_get"):
+        real = getattr(GoogleStore, name)
 
-    def batch_get(self, s, titles):
-        if s == sid and not failed:
-            failed.append(s)
-            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": "Google menjawab 503"}))
-        return real(self, s, titles)
+        def read(self, s, titles, real=real):
+            if s == sid and not failed:
+                failed.append(s)
+                raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": "Google menjawab 503"}))
+            return real(self, s, titles)
 
-    monkeypatch.setattr(GoogleStore, "batch_get", batch_get)
+        monkeypatch.setattr(GoogleStore, name, read)
     return failed
 
 
