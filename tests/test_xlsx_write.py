@@ -100,6 +100,16 @@ def test_odd_xml_is_left_to_openpyxl(tmp_path):
     assert not xlsx_write.patch_cells(path, {"Tidak ada": {(3, 4): "OK"}})   # no such tab
 
 
+def test_a_merged_cell_to_write_is_left_to_openpyxl(tmp_path):
+    path = tmp_path / "m.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Pegawai"
+    wb.active.merge_cells("D4:F6")
+    wb.save(path)
+    assert not xlsx_write.patch_cells(path, {"Pegawai": {(5, 5): "OK"}})
+    assert xlsx_write.patch_cells(path, {"Pegawai": {(8, 5): "OK"}})       # outside the merge: fine
+
+
 def test_a_failed_check_before_replace_leaves_the_file(tmp_path):
     path = book(tmp_path / "opd.xlsx")
     before = path.read_bytes()
@@ -124,7 +134,7 @@ def test_libreoffice_reads_the_patched_workbook(tmp_path):
         pytest.skip("LibreOffice (soffice) tidak terpasang")
     path = book(tmp_path / "opd.xlsx")
     assert xlsx_write.patch_cells(path, {"Pegawai": {(3, 4): "OK", (3, 5): "Keterangan ✓ & <x>"}})
-    p = subprocess.run(["soffice", "--headless", "--convert-to", "csv", "--outdir", str(tmp_path / "out"), str(path)],
+    p = subprocess.run(["soffice", "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(tmp_path / "out"), str(path)],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     text = (tmp_path / "out" / "opd.csv").read_text(encoding="utf-8", errors="replace")

@@ -29,6 +29,7 @@ _CELL = re.compile(rb"<c\b[^>]*?(?:/>|>.*?</c>)", re.S)
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 _STYLE = re.compile(rb'\bs="(\d+)"')
 _SPANS = re.compile(rb'\s+spans="[^"]*"')
+_MERGE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"')
 _DIMENSION = re.compile(rb'<dimension\b[^>]*\bref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"[^>]*/>')
 
 
@@ -75,6 +76,7 @@ def patch_sheet(xml: bytes, cells: dict[tuple[int, int], str]) -> bytes:
     end = xml.find(b"</sheetData>")
     if start < 0 or end < 0:
         raise Unsupported("sheetData")
+    _refuse_merged(xml, end, cells)
     rows = _rows(xml, start, end)
     by_row: dict[int, dict[int, str]] = {}
     for (r, c), value in cells.items():
@@ -93,6 +95,16 @@ def patch_sheet(xml: bytes, cells: dict[tuple[int, int], str]) -> bytes:
     if new_rows:
         out = _insert_rows(out, {r: by_row[r] for r in new_rows})
     return _grow_dimension(out, cells)
+
+
+def _refuse_merged(xml: bytes, after: int, cells) -> None:
+    """A merged range over a cell to write: openpyxl's path unmerges the worker's own
+    status cells or reports the tab (the rules live in the store, not here)."""
+    for m in _MERGE.finditer(xml, after):
+        c0, r0 = _col(m.group(1)), int(m.group(2))
+        c1, r1 = (_col(m.group(3)), int(m.group(4))) if m.group(3) else (c0, r0)
+        if any(r0 <= r <= r1 and c0 <= c <= c1 for r, c in cells):
+            raise Unsupported("merged cell")
 
 
 def _rows(xml: bytes, start: int, end: int) -> dict[int, tuple[int, int]]:
