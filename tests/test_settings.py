@@ -144,3 +144,13 @@ def test_example_settings_has_no_year_baked_in(tmp_path):
     this_year = today_wib().year
     assert (s.year, s.deadline, s.reminder_time) == (this_year, dt.date(this_year, 10, 15), "08:00")
     assert mail.mail_config(s).transport == "outbox"
+
+
+def test_a_broken_forms_file_is_told_in_indonesian(tmp_path):
+    from sheets_sync.forms import forms_for
+
+    (tmp_path / "formulir.yaml").write_text("forms:\n  pegawai:\n    title: 'Pegawai\n", encoding="utf-8")
+    s = settings_from(tmp_path, "forms_file: formulir.yaml\n")
+    with pytest.raises(ConfigError) as e:
+        forms_for(s)
+    assert re.search(r"baris 3, kolom \d+", str(e.value)) and not ENGLISH.search(str(e.value))
