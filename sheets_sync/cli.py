@@ -93,10 +93,17 @@ def _main(argv=None) -> int:
 def cmd_demo(args) -> int:
     from sheets_sync.demo.setup import make_demo
 
-    out = make_demo(Path(args.config_out), backend=args.backend, n_opds=args.opds,
-                    as_of=args.as_of or today_wib(), seed=args.seed)
+    as_of = args.as_of or today_wib()
+    out = make_demo(Path(args.config_out), backend=args.backend, n_opds=args.opds, as_of=as_of, seed=args.seed)
     print(f"Data demo dibuat: {args.opds} OPD. Pengaturan: {out}")
     print(f"Jalankan satu siklus: python jobs.py --once --config {out}")
+    from sheets_sync.remind.calendar import office_calendar
+    cal = office_calendar()
+    if cal.closed(as_of):
+        workday = cal.on_or_before(as_of)
+        print(f"Catatan: {as_of:%d/%m/%Y} bukan hari kerja ({cal.closed(as_of)}), jadi pengingat demo tidak "
+              f"dikirim hari ini. Untuk melihatnya: python jobs.py --once --config {out} "
+              f"--as-of {workday.isoformat()}")
     return 0
 
 
