@@ -280,8 +280,12 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
     rtime = parse_time(raw.get("reminder_time", "08:00"), "reminder_time")
     year_raw = raw.get("tahun", "auto")
     year_auto = year_raw in (None, "") or str(year_raw).strip().casefold() in ("auto", "otomatis")
-    if year_auto:
-        year = (today or today_wib()).year
+    if year_auto:              # the season of a deadline written with its year, else this year
+        try:
+            written = parse_date(raw.get("deadline"), "deadline")
+        except ConfigError:
+            written = None         # "15 Oktober": this year's; a wrong date is told below
+        year = written.year if written else (today or today_wib()).year
     else:
         try:
             year = _int(raw, "tahun", 0, 2000, 2100)

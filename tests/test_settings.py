@@ -117,6 +117,8 @@ def test_year_auto_and_deadline_without_year(tmp_path):
     assert s.deadline == dt.date(2024, 10, 16)
     s = settings_from(tmp_path, "tahun: 2024\n")                       # no deadline: 15 October of that year
     assert (s.deadline, s.deadline_default) == (dt.date(2024, 10, 15), True)
+    s = settings_from(tmp_path, "deadline: 2023-10-15\n")             # a dated deadline gives the season
+    assert (s.year, s.deadline) == (2023, dt.date(2023, 10, 15))
     s = settings_from(tmp_path, "backend: xlsx\n")                     # neither: this season
     assert (s.year, s.deadline) == (this_year, dt.date(this_year, 10, 15))
     for typed in ("2023-10-15", "15-10-2023", "15/10/2023", "15 Oktober 2023", "15 okt 2023", "Minggu, 15 Oktober 2023"):
