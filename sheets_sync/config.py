@@ -166,6 +166,8 @@ class _Loader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue                    # "<<: *alias": merged by the base class
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, (str, int)) and key in seen:
                 raise yaml.MarkedYAMLError(
