@@ -10,7 +10,6 @@ a second one. SIGTERM (systemctl stop) ends the loop after the current cycle.
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import fcntl
 import logging
@@ -19,19 +18,20 @@ import sys
 import time
 from pathlib import Path
 
+from sheets_sync.cliparse import Parser, run_quietly
 from sheets_sync.config import WIB, ConfigError, load_settings
 
 log = logging.getLogger("sheets_sync")
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Pekerja sheets_sync: validasi, rekap master, pengingat.")
+    p = Parser(prog="python jobs.py", description="Pekerja sheets_sync: validasi, rekap master, pengingat.")
     p.add_argument("--once", action="store_true", help="jalankan satu siklus lalu berhenti")
     p.add_argument("--check", action="store_true",
                    help="periksa pengaturan, kredensial, Google, SMTP dan folder, lalu berhenti "
                         "(kode keluar 1 bila ada yang gagal)")
-    p.add_argument("--config", default="settings.yaml", help="berkas pengaturan (bawaan settings.yaml)")
-    p.add_argument("--as-of", help="tanggal laporan TTTT-BB-HH (bawaan hari ini, WIB)")
+    p.add_argument("--config", default="settings.yaml", metavar="BERKAS", help="berkas pengaturan (bawaan settings.yaml)")
+    p.add_argument("--as-of", metavar="TANGGAL", help="tanggal laporan TTTT-BB-HH (bawaan hari ini, WIB)")
     p.add_argument("-v", "--verbose", action="store_true", help="log rinci (debug)")
     return p.parse_args(argv)
 
@@ -169,4 +169,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_quietly(main))

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from sheets_sync.cliparse import Parser, run_quietly
 from sheets_sync.config import ConfigError, load_settings, today_wib
 
 DEFAULT_CONFIG = "settings.yaml"
@@ -21,74 +22,78 @@ def _date(text: str) -> dt.date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sheets_sync",
-                                description="Basis data calon responden SPI: validasi, rekap, pengingat.")
-    sub = p.add_subparsers(dest="command", metavar="PERINTAH")
+    p = Parser(prog="python -m sheets_sync", description="Basis data calon responden SPI: validasi, rekap, pengingat.")
+    sub = p.add_subparsers(dest="command", metavar="PERINTAH", title="perintah")
     sub.required = True
 
     d = sub.add_parser("demo", help="buat data demo OPD dan berkas pengaturan",
                        description="Membuat workbook demo untuk N OPD (data realistis dengan kesalahan "
                                    "yang biasa terjadi) dan berkas pengaturan di PATH.")
-    d.add_argument("--backend", choices=["xlsx", "google"], default="xlsx")
-    d.add_argument("--opds", type=int, default=8, help="jumlah OPD demo (bawaan 8)")
-    d.add_argument("--config-out", default="demo/settings.yaml", help="berkas pengaturan yang dibuat")
-    d.add_argument("--as-of", type=_date, help="tanggal laporan demo (bawaan hari ini, WIB)")
-    d.add_argument("--seed", type=int, default=2023)
+    d.add_argument("--backend", choices=["xlsx", "google"], default="xlsx", help="tempat workbook demo (bawaan xlsx)")
+    d.add_argument("--opds", type=int, default=8, metavar="N", help="jumlah OPD demo (bawaan 8)")
+    d.add_argument("--config-out", default="demo/settings.yaml", metavar="BERKAS", help="berkas pengaturan yang dibuat")
+    d.add_argument("--as-of", type=_date, metavar="TANGGAL", help="tanggal laporan demo (bawaan hari ini, WIB)")
+    d.add_argument("--seed", type=int, default=2023, metavar="N", help="benih acak data demo (bawaan 2023)")
     d.add_argument("--parent", metavar="ID_FOLDER",
                    help="Google: folder Drive (mis. di Drive bersama) tempat folder demo dibuat; wajib untuk "
                         "service account")
 
     v = sub.add_parser("validate", help="periksa satu berkas .xlsx/.csv tanpa jaringan",
                        description="Memeriksa setiap baris satu berkas dan menampilkan statusnya.")
-    v.add_argument("file")
-    v.add_argument("--form", help="kunci formulir: pegawai, pengguna_layanan, penyedia_pbj, eksper")
-    v.add_argument("--as-of", type=_date, help="tanggal laporan (bawaan hari ini, WIB)")
+    v.add_argument("file", metavar="BERKAS", help="berkas .xlsx atau .csv")
+    v.add_argument("--form", metavar="FORMULIR", help="kunci formulir: pegawai, pengguna_layanan, penyedia_pbj, eksper")
+    v.add_argument("--as-of", type=_date, metavar="TANGGAL", help="tanggal laporan (bawaan hari ini, WIB)")
     v.add_argument("--json", action="store_true", help="keluaran JSON, satu objek per baris data")
 
     s = sub.add_parser("status", help="tampilkan kemajuan setiap OPD dan kesehatan pekerja",
                        description="Menampilkan kemajuan setiap OPD dari siklus terakhir dan isi berkas "
                                    "kesehatan (state/health.json). Kode keluar 1 bila siklus berhasil "
                                    "terakhir lebih lama dari 3 × interval sinkron.")
-    s.add_argument("--config", default=DEFAULT_CONFIG)
+    s.add_argument("--config", default=DEFAULT_CONFIG, metavar="BERKAS", help="berkas pengaturan (bawaan settings.yaml)")
 
     e = sub.add_parser("export", help="tulis data untuk KPK dalam kolom Lampiran III",
                        description="Menulis baris yang diterima (OK dan PERIKSA) semua OPD ke satu .xlsx.")
-    e.add_argument("--config", default=DEFAULT_CONFIG)
-    e.add_argument("--out", required=True, help="berkas .xlsx keluaran")
+    e.add_argument("--config", default=DEFAULT_CONFIG, metavar="BERKAS", help="berkas pengaturan (bawaan settings.yaml)")
+    e.add_argument("--out", required=True, metavar="BERKAS", help="berkas .xlsx keluaran")
     r = sub.add_parser("remind", help="pengingat e-mail: lihat siapa dapat apa, atau pratinjau",
                        description="Menampilkan pengingat yang akan dikirim (--dry-run) atau membuat "
                                    "pratinjau satu e-mail (--preview KODE_OPD).")
-    r.add_argument("--config", default=DEFAULT_CONFIG)
-    r.add_argument("--as-of", type=_date, help="tanggal (bawaan hari ini, WIB)")
+    r.add_argument("--config", default=DEFAULT_CONFIG, metavar="BERKAS", help="berkas pengaturan (bawaan settings.yaml)")
+    r.add_argument("--as-of", type=_date, metavar="TANGGAL", help="tanggal (bawaan hari ini, WIB)")
     r.add_argument("--dry-run", action="store_true", help="hanya tampilkan, jangan kirim")
     r.add_argument("--preview", metavar="KODE_OPD", help="tulis satu e-mail ke berkas untuk dilihat")
-    r.add_argument("--out", help="folder/berkas pratinjau (bawaan: folder outbox)")
+    r.add_argument("--out", metavar="BERKAS", help="folder/berkas pratinjau (bawaan: folder outbox)")
     pv = sub.add_parser("provision", help="buat atau perbaiki workbook setiap OPD dari Daftar OPD",
                         description="Membuat workbook/spreadsheet OPD yang belum ada dan melengkapi yang sudah "
                                     "ada (tab, validasi, proteksi, warna status) tanpa mengubah isian.")
-    pv.add_argument("--config", default=DEFAULT_CONFIG)
+    pv.add_argument("--config", default=DEFAULT_CONFIG, metavar="BERKAS", help="berkas pengaturan (bawaan settings.yaml)")
     pv.add_argument("--dry-run", action="store_true", help="hanya tampilkan apa yang akan dilakukan")
-    pv.add_argument("--registry-csv", metavar="PATH",
+    pv.add_argument("--registry-csv", metavar="BERKAS_CSV",
                     help="isi Daftar OPD dari CSV ini bila masih kosong (bawaan: config/opd.example.csv)")
     a = sub.add_parser("auth", help="buat token OAuth untuk akun Google biasa (tanpa Workspace)",
                        description="Menjalankan persetujuan OAuth (loopback): mencetak URL untuk dibuka di peramban "
                                    "dan menunggu jawaban Google di http://localhost:PORTA. Di VM tanpa peramban: "
                                    "ssh -L PORTA:localhost:PORTA pengguna@vm dari laptop, lalu buka URL-nya di "
                                    "laptop. Token ditulis dengan mode 600 ke google.oauth_token.")
-    a.add_argument("--config", default=DEFAULT_CONFIG)
+    a.add_argument("--config", default=DEFAULT_CONFIG, metavar="BERKAS", help="berkas pengaturan (bawaan settings.yaml)")
     a.add_argument("--client-secret", metavar="BERKAS.json",
                    help="JSON klien OAuth jenis Desktop app (bawaan: google.oauth_client)")
-    a.add_argument("--port", type=int, default=8085, help="porta loopback (bawaan 8085)")
+    a.add_argument("--port", type=int, default=8085, metavar="PORTA", help="porta loopback (bawaan 8085)")
     pl = sub.add_parser("pilot", help="uji coba Google sebelum musim: buat, tulis, bagikan, daftar, hapus",
                         description="Membuat spreadsheet uji di folder google.folder_id, menulis dan membaca satu "
                                     "sel, membagikannya ke inspektorat.email, mencarinya lewat daftar Drive "
                                     "pekerja, memeriksa lokal/zona waktu, lalu menghapusnya. ✓/✗ per langkah; "
                                     "kode keluar 1 bila ada yang gagal.")
-    pl.add_argument("--config", default=DEFAULT_CONFIG)
+    pl.add_argument("--config", default=DEFAULT_CONFIG, metavar="BERKAS", help="berkas pengaturan (bawaan settings.yaml)")
     return p
 
 
 def main(argv=None) -> int:
+    """The command line; output piped to a reader that stops early (`| head`) ends quietly."""
+    return run_quietly(_main, argv)
+
+
+def _main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from sheets_sync import logsafe
 
@@ -108,14 +113,22 @@ def cmd_demo(args) -> int:
 
     from sheets_sync.stores import StoreError
 
+    as_of = args.as_of or today_wib()
     try:
         out = make_demo(Path(args.config_out), backend=args.backend, n_opds=args.opds,
-                        as_of=args.as_of or today_wib(), seed=args.seed, parent=args.parent)
+                        as_of=as_of, seed=args.seed, parent=args.parent)
     except StoreError as e:
         print(f"Demo Google gagal: {e.problem.text()}", file=sys.stderr)
         return 1
     print(f"Data demo dibuat: {args.opds} OPD. Pengaturan: {out}")
     print(f"Jalankan satu siklus: python jobs.py --once --config {out}")
+    from sheets_sync.remind.calendar import office_calendar
+    cal = office_calendar()
+    if cal.closed(as_of):
+        workday = cal.on_or_before(as_of)
+        print(f"Catatan: {as_of:%d/%m/%Y} bukan hari kerja ({cal.closed(as_of)}), jadi pengingat demo tidak "
+              f"dikirim hari ini. Untuk melihatnya: python jobs.py --once --config {out} "
+              f"--as-of {workday.isoformat()}")
     return 0
 
 

@@ -2,6 +2,12 @@
 
 Relative paths in a settings file resolve against the file's own folder, so a
 settings file and its data can move together.
+
+The file is read the way a person means it, not the way YAML 1.1 would: `10:30`
+and `8.00` stay text (YAML 1.1 reads unquoted 10:30 as the base-60 integer 630),
+only true/false are booleans (not yes/no/on/off), a key written twice is an
+error, and parser errors are given in Indonesian with line and column. Every
+settings error names the key and the value as typed.
 """
 from __future__ import annotations
 
@@ -16,6 +22,9 @@ from zoneinfo import ZoneInfo
 import yaml
 
 WIB = ZoneInfo("Asia/Jakarta")
+MONTHS = ("januari", "februari", "maret", "april", "mei", "juni", "juli", "agustus", "september",
+          "oktober", "november", "desember")
+DEFAULT_DEADLINE = (10, 15)     # 15 October: the circular's date, year from `tahun`
 PROJECT_DIR = Path(__file__).resolve().parent.parent   # the checkout: config/, templates/
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 CONFIG_DIR = PROJECT_DIR / "config"
@@ -30,7 +39,7 @@ class ConfigError(Exception):
 class Settings:
     path: Path
     backend: str = "xlsx"
-    year: int = 2023
+    year: int = 2023                 # `tahun`; `auto` or missing: this year (WIB)
     data_dir: Path = Path("data")
     master: str = "master.xlsx"
     state_dir: Path = Path("state")
@@ -38,8 +47,11 @@ class Settings:
     forms_file: Path | None = None
     sync_minutes: int = 10
     reminder_time: str = "08:00"
-    deadline: dt.date | None = None
+    deadline: dt.date | None = None  # missing: 15 October of `year` (deadline_default)
     report_date: dt.date | None = None
+    deadline_default: bool = False
+    year_auto: bool = False
+    surat_edaran: dict = field(default_factory=dict)   # {penerbit, nomor, tanggal (date)}
     inspektorat: dict = field(default_factory=dict)
     mail: dict = field(default_factory=dict)
     reminders: dict = field(default_factory=dict)
@@ -68,66 +80,260 @@ def today_wib() -> dt.date:
     return dt.datetime.now(WIB).date()
 
 
-def _date(value, key: str) -> dt.date | None:
+# ================================================================== values as typed
+def shown(value) -> str:
+    """A value as the person typed it, for messages (true, 2023-10-15, 10:30)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if value is None:
+        return ""
+    return str(value)
+
+
+def parse_time(value, key: str) -> str:
+    """'08:00', '8:00', '8.00', 8, or 630 (how YAML 1.1 reads an unquoted 10:30:
+    10 × 60 + 30) -> 'HH:MM'. An error shows the value as typed (10:30, not 630)."""
+    typed = shown(value)
+    hour = minute = -1
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 <= value <= 23:
+            hour, minute = value, 0
+        elif value > 23:
+            hour, minute = divmod(value, 60)
+            typed = f"{hour}:{minute:02d}"
+    else:
+        m = re.fullmatch(r"\s*(\d{1,2})(?:\s*([:.])\s*(\d{1,2}))?\s*", typed)
+        if m:
+            hour, minute = int(m.group(1)), int(m.group(3) or 0)
+            if m.group(2) == "." and len(m.group(3)) == 1:
+                minute *= 10                      # 10.3 is 10.30, as in "pukul 10.30"
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise ConfigError(f"{key}: '{typed}' bukan jam; tulis JJ:MM (WIB), contoh 08:00 atau 10:30.")
+    return f"{hour:02d}:{minute:02d}"
+
+
+def parse_date(value, key: str, year: int | None = None) -> dt.date | None:
+    """2023-10-15, 15-10-2023, 15/10/2023, 15 Oktober 2023; with `year`, also
+    15 Oktober or 15/10 (that year)."""
     if value in (None, ""):
         return None
+    if isinstance(value, dt.datetime):
+        return value.date()
     if isinstance(value, dt.date):
         return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(f"{key}: '{value}' bukan tanggal; tulis TTTT-BB-HH, contoh 2023-10-15.") from None
+    text = str(value).strip()
+    found = _date_parts(text.casefold(), year)
+    if found:
+        try:
+            return dt.date(*found)
+        except ValueError:
+            pass
+    example = "2023-10-15 atau 15 Oktober 2023" + (" (atau tanpa tahun: 15 Oktober)" if year else "")
+    raise ConfigError(f"{key}: '{shown(value)}' bukan tanggal; tulis {example}.")
 
 
-def _int(raw: dict, key: str, default: int, low: int, high: int) -> int:
+def _date_parts(text: str, year: int | None):
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    if m:
+        return int(m.group(1)), int(m.group(2)), int(m.group(3))
+    m = re.fullmatch(r"(\d{1,2})\s*[-/.]\s*(\d{1,2})(?:\s*[-/.]\s*(\d{4}))?", text)
+    if m and (m.group(3) or year):
+        return int(m.group(3) or year), int(m.group(2)), int(m.group(1))
+    m = re.fullmatch(r"(?:[a-z]+,\s*)?(\d{1,2})\s+([a-z]+)\.?(?:\s+(\d{4}))?", text)
+    if m and (m.group(3) or year):
+        month = next((i + 1 for i, name in enumerate(MONTHS)
+                      if len(m.group(2)) >= 3 and name.startswith(m.group(2))), None)
+        if month:
+            return int(m.group(3) or year), month, int(m.group(1))
+    return None
+
+
+def _int(raw: dict, key: str, default: int, low: int, high: int, name: str | None = None) -> int:
     value = raw.get(key, default)
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+        value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ConfigError(f"{key}: '{value}' harus bilangan bulat {low}–{high}.")
+        raise ConfigError(f"{name or key}: '{shown(value)}' harus bilangan bulat {low}–{high}.")
     return value
+
+
+# ================================================================== the YAML file
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2's plain scalars for booleans and numbers (see the
+    module's docstring), times kept as text, and duplicate keys refused."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue                    # "<<: *alias": merged by the base class
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int)) and key in seen:
+                raise yaml.MarkedYAMLError(
+                    problem=f"kunci '{key}' ditulis dua kali (juga di baris {seen[key] + 1}); hapus salah satunya",
+                    problem_mark=key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:                  # 2023-02-30: left as text, the key's check says why
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:str", re.compile(r"^\d{1,2}[:.]\d{1,2}$"), list("0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
+
+# PyYAML's problems, as staff can act on them (matched on the start of the text).
+_YAML_PROBLEMS = (
+    ("mapping values are not allowed", "titik dua (:) tidak boleh di sini: nilai yang memuat \": \" perlu diapit "
+                                       "tanda kutip, atau baris ini menjorok (berspasi di depan) padahal tidak perlu"),
+    ("could not find expected ':'", "tanda titik dua (:) sesudah nama kunci tidak ditemukan"),
+    ("found character '\\t'", "karakter tab tidak boleh; pakai spasi untuk menjorokkan baris"),
+    ("found character", "karakter ini tidak boleh di awal nilai; apit nilainya dengan tanda kutip"),
+    ("expected <block end>", "jumlah spasi di awal baris (indentasi) tidak cocok dengan baris-baris di atasnya"),
+    ("did not find expected key", "jumlah spasi di awal baris (indentasi) tidak cocok dengan baris-baris di atasnya"),
+    ("did not find expected '-'", "baris daftar (diawali \"- \") tidak sejajar dengan baris daftar lainnya"),
+    ("found unexpected end of stream", "tanda kutip tidak ditutup"),
+    ("found unknown escape character", "garis miring terbalik (\\) di dalam tanda kutip ganda; pakai tanda kutip "
+                                       "tunggal ('...')"),
+    ("expected ',' or ']'", "daftar [ ... ] tidak ditutup dengan ] atau butirnya tidak dipisah koma"),
+    ("expected ',' or '}'", "pasangan { ... } tidak ditutup dengan } atau butirnya tidak dipisah koma"),
+    ("found undefined alias", "tanda * di awal nilai dibaca sebagai rujukan; apit nilainya dengan tanda kutip"),
+    ("found a tab character", "karakter tab tidak boleh; pakai spasi untuk menjorokkan baris"),
+    ("kunci '", None),       # ours (duplicate keys): already Indonesian
+)
+
+
+def yaml_error_text(e: yaml.YAMLError, source: str) -> str:
+    """A YAML error in Indonesian: line, column, what is wrong, and the line itself."""
+    problem = _problem(e)
+    said = next((ind if ind is not None else problem for eng, ind in _YAML_PROBLEMS if problem.startswith(eng)),
+                "susunan YAML tidak dapat dibaca di sini (periksa indentasi, titik dua dan tanda kutip)")
+    mark = e.problem_mark if isinstance(e, yaml.MarkedYAMLError) else None
+    if mark is None:
+        return said
+    lines = source.splitlines()
+    at_end = mark.line >= len(lines) or not lines[mark.line].strip()
+    if at_end and e.context_mark is not None:
+        mark = e.context_mark           # an unclosed quote or [ ... ]: where it was opened
+    text = f"baris {mark.line + 1}, kolom {mark.column + 1}: {said}"
+    if mark.line < len(lines):
+        shown_line = lines[mark.line].replace("\t", " ")
+        text += f"\n    {mark.line + 1:>3} | {shown_line}\n          {' ' * mark.column}^"
+    return text
+
+
+def _problem(e: yaml.YAMLError) -> str:
+    return (e.problem or "") if isinstance(e, yaml.MarkedYAMLError) else str(e)
+
+
+def read_yaml(path: Path):
+    """The settings file's data, or ConfigError in Indonesian."""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"Berkas pengaturan {path} tidak ditemukan. Salin config/settings.example.yaml "
+                          f"lalu sesuaikan.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"Berkas pengaturan {path} bukan teks UTF-8; simpan ulang sebagai UTF-8.") from None
+    try:
+        return yaml.load(source, Loader=_Loader)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"Berkas pengaturan {path} tidak bisa dibaca (YAML), {yaml_error_text(e, source)}") \
+            from None
 
 
 def load_settings(path) -> Settings:
     path = Path(path).resolve()
     _dotenv(path.parent)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"Berkas pengaturan {path} tidak ditemukan. Salin config/settings.example.yaml "
-                          f"lalu sesuaikan.") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"Berkas pengaturan {path} tidak bisa dibaca (YAML): {e}") from None
+    raw = read_yaml(path) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"Berkas pengaturan {path} harus berisi pasangan kunci: nilai.")
     return parse_settings(raw, path)
 
 
-def parse_settings(raw: dict, path: Path) -> Settings:
+def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Settings:
     base = path.parent
     known = {"backend", "tahun", "data_dir", "master", "state_dir", "outbox_dir", "forms_file",
              "sync_interval_minutes", "reminder_time", "deadline", "tanggal_laporan", "inspektorat",
-             "mail", "reminders", "google"}
-    unknown = sorted(set(raw) - known)
+             "mail", "reminders", "google", "surat_edaran"}
+    unknown = sorted(set(raw) - known, key=str)
     if unknown:
-        raise ConfigError(f"Kunci tidak dikenal di {path.name}: {', '.join(unknown)}. "
+        raise ConfigError(f"Kunci tidak dikenal di {path.name}: {', '.join(map(str, unknown))}. "
                           f"Kunci yang dikenal: {', '.join(sorted(known))}.")
     backend = raw.get("backend", "xlsx")
     if backend not in BACKENDS:
-        raise ConfigError(f"backend: '{backend}' tidak dikenal; pilihan: {', '.join(BACKENDS)}.")
-    rtime = str(raw.get("reminder_time", "08:00"))
-    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", rtime):
-        raise ConfigError(f"reminder_time: '{rtime}' harus JJ:MM (WIB), contoh 08:00.")
+        raise ConfigError(f"backend: '{shown(backend)}' tidak dikenal; pilihan: {', '.join(BACKENDS)}.")
+    rtime = parse_time(raw.get("reminder_time", "08:00"), "reminder_time")
+    year_raw = raw.get("tahun", "auto")
+    year_auto = year_raw in (None, "") or str(year_raw).strip().casefold() in ("auto", "otomatis")
+    if year_auto:              # the season of a deadline written with its year, else this year
+        try:
+            written = parse_date(raw.get("deadline"), "deadline")
+        except ConfigError:
+            written = None         # "15 Oktober": this year's; a wrong date is told below
+        year = written.year if written else (today or today_wib()).year
+    else:
+        try:
+            year = _int(raw, "tahun", 0, 2000, 2100)
+        except ConfigError:
+            raise ConfigError(f"tahun: '{shown(year_raw)}' bukan tahun; tulis auto (tahun berjalan) atau "
+                              f"tahunnya, contoh 2024.") from None
+    deadline = parse_date(raw.get("deadline"), "deadline", year)
     resolve = lambda p: (base / p).resolve() if p else None  # noqa: E731
     return Settings(
-        path=path, backend=backend, year=_int(raw, "tahun", 2023, 2000, 2100),
+        path=path, backend=backend, year=year, year_auto=year_auto,
         data_dir=resolve(raw.get("data_dir", "data")), master=str(raw.get("master", "master.xlsx")),
         state_dir=resolve(raw.get("state_dir", "state")), outbox_dir=resolve(raw.get("outbox_dir", "outbox")),
         forms_file=resolve(raw.get("forms_file")),
         sync_minutes=_int(raw, "sync_interval_minutes", 10, 1, 1440), reminder_time=rtime,
-        deadline=_date(raw.get("deadline"), "deadline"),
-        report_date=_date(raw.get("tanggal_laporan"), "tanggal_laporan"),
-        inspektorat=dict(raw.get("inspektorat") or {}), mail=_mail(raw.get("mail") or {}),
-        reminders=dict(raw.get("reminders") or {}), google=dict(raw.get("google") or {}),
+        deadline=deadline or dt.date(year, *DEFAULT_DEADLINE), deadline_default=deadline is None,
+        report_date=parse_date(raw.get("tanggal_laporan"), "tanggal_laporan", year),
+        inspektorat=_section(raw, "inspektorat"), mail=_mail(_section(raw, "mail")),
+        reminders=_section(raw, "reminders"), google=_section(raw, "google"),
+        surat_edaran=_surat_edaran(_section(raw, "surat_edaran"), year),
     )
+
+
+def _section(raw: dict, key: str) -> dict:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: '{shown(value)}' harus berisi pasangan kunci: nilai di baris-baris "
+                          f"berikutnya (menjorok dua spasi).")
+    return dict(value)
+
+
+def _surat_edaran(raw: dict, year: int) -> dict:
+    """surat_edaran: {penerbit: Bupati Mukomuko, nomor: 700/654/ITDA/X/2023, tanggal: 2023-10-13}."""
+    known = {"penerbit", "nomor", "tanggal"}
+    unknown = sorted(set(raw) - known, key=str)
+    if unknown:
+        raise ConfigError(f"surat_edaran: kunci tidak dikenal: {', '.join(map(str, unknown))}. "
+                          f"Kunci yang dikenal: {', '.join(sorted(known))}.")
+    if not raw:
+        return {}
+    nomor = shown(raw.get("nomor")).strip()
+    if not nomor or nomor.upper().startswith("ISI"):
+        raise ConfigError(f"surat_edaran.nomor: '{nomor}' belum diisi; tulis nomor Surat Edaran, "
+                          f"contoh 700/654/ITDA/X/2023 (atau hapus bagian surat_edaran).")
+    return {"penerbit": shown(raw.get("penerbit")).strip(), "nomor": nomor,
+            "tanggal": parse_date(raw.get("tanggal"), "surat_edaran.tanggal", year)}
 
 
 def _dotenv(folder: Path) -> None:
@@ -149,7 +355,7 @@ def _mail(raw: dict) -> dict:
             mail[key] = os.environ[var]
     mail.setdefault("transport", "outbox")
     if mail["transport"] not in ("outbox", "smtp"):
-        raise ConfigError(f"mail.transport: '{mail['transport']}' tidak dikenal; pilihan: outbox, smtp.")
+        raise ConfigError(f"mail.transport: '{shown(mail['transport'])}' tidak dikenal; pilihan: outbox, smtp.")
     if "password" in raw:
         raise ConfigError("mail.password tidak boleh ditulis di berkas pengaturan; pakai variabel "
                           "lingkungan SMTP_PASSWORD atau berkas .env.")

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import yaml
 
-from sheets_sync.config import CONFIG_DIR
+from sheets_sync.config import CONFIG_DIR, ConfigError, yaml_error_text
 
 FORMS_YAML = CONFIG_DIR / "forms.yaml"
 TYPES = {"row_number", "text", "name", "date", "phone", "email", "choice", "address_email"}
@@ -147,7 +147,13 @@ def parse_forms(data: dict) -> FormSet:
 @lru_cache(maxsize=8)
 def load_forms(path: str | None = None) -> FormSet:
     with open(path or FORMS_YAML, encoding="utf-8") as f:
-        return parse_forms(yaml.safe_load(f))
+        source = f.read()
+    try:
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"Berkas formulir {path or FORMS_YAML} tidak bisa dibaca (YAML), "
+                          f"{yaml_error_text(e, source)}") from None
+    return parse_forms(data)
 
 
 def forms_for(settings) -> FormSet:

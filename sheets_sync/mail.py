@@ -33,7 +33,7 @@ from yagmail.headers import resolve_addresses
 from yagmail.message import prepare_message
 from yagmail.utils import raw
 
-from sheets_sync.config import WIB, ConfigError
+from sheets_sync.config import WIB, ConfigError, shown
 from sheets_sync.fileio import atomic_write_bytes
 from sheets_sync.logsafe import mask, mask_address
 
@@ -78,7 +78,7 @@ def _emails(value, key: str) -> tuple[str, ...]:
     out = tuple(str(v).strip() for v in items if str(v).strip())
     bad = [v for v in out if not _VALID_EMAIL.fullmatch(v)]
     if bad:
-        raise ConfigError(f"{key}: '{bad[0]}' bukan alamat e-mail yang benar, contoh spi@mukomukokab.go.id.")
+        raise ConfigError(f"{key}: '{shown(bad[0])}' bukan alamat e-mail yang benar, contoh spi@mukomukokab.go.id.")
     return out
 
 
@@ -91,9 +91,9 @@ def _number(raw: dict, key: str, default, low, high, kind=float):
         if kind is int and str(value).strip() != str(number):
             raise ValueError
     except (TypeError, ValueError):
-        raise ConfigError(f"mail.{key}: '{value}' harus berupa angka {low}–{high}.") from None
+        raise ConfigError(f"mail.{key}: '{shown(value)}' harus berupa angka {low}–{high}.") from None
     if not low <= number <= high:
-        raise ConfigError(f"mail.{key}: {value} di luar batas; isi angka {low}–{high}.")
+        raise ConfigError(f"mail.{key}: '{shown(value)}' di luar batas; isi angka {low}–{high}.")
     return number
 
 
@@ -105,12 +105,12 @@ def mail_config(settings) -> MailConfig:
     if unknown:
         raise ConfigError(f"mail: kunci tidak dikenal: {', '.join(unknown)}. "
                           f"Kunci yang dikenal: {', '.join(sorted(_MAIL_KEYS - {'password'}))}.")
-    transport = str(raw_cfg.get("transport") or "outbox").strip().lower()
+    transport = shown(raw_cfg.get("transport") or "outbox").strip().lower()
     if transport not in TRANSPORTS:
-        raise ConfigError(f"mail.transport: '{transport}' tidak dikenal; pilihan: outbox, smtp.")
-    security = str(raw_cfg.get("security") or "starttls").strip().lower()
+        raise ConfigError(f"mail.transport: '{shown(raw_cfg.get('transport'))}' tidak dikenal; pilihan: outbox, smtp.")
+    security = shown(raw_cfg.get("security") or "starttls").strip().lower()
     if security not in SECURITY:
-        raise ConfigError(f"mail.security (SMTP_SECURITY): '{security}' tidak dikenal; "
+        raise ConfigError(f"mail.security (SMTP_SECURITY): '{shown(raw_cfg.get('security'))}' tidak dikenal; "
                           f"pilihan: ssl (port 465), starttls (port 587), none (relay lokal).")
     port = _number(raw_cfg, "port", SECURITY[security], 1, 65535, int)
     insp = settings.inspektorat or {}

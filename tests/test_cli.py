@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import re
 import shutil
 import subprocess
 
@@ -37,7 +39,8 @@ def test_every_subcommand_has_help(name, capsys):
         cli.main([name, "--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage:") and name in out
+    assert out.startswith("Penggunaan:") and name in out
+    assert not ENGLISH.search(out), ENGLISH.search(out)
 
 
 def test_top_level_help_in_process_and_as_a_module(capsys):
@@ -56,6 +59,74 @@ def test_no_subcommand_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as e:
         cli.main([])
     assert e.value.code == 2
+
+
+# ------------------------------------------- argparse in Bahasa Indonesia
+# argparse's own words (usage, error, the required/choice/unrecognized messages, the group
+# titles and -h's help); our texts never use them.
+ENGLISH = re.compile(r"\b(usage|error|required|invalid|choices?|choose|arguments?|options|positional|"
+                     r"show this help|unrecognized|expected|ambiguous|not allowed)\b", re.I)
+MISTAKES = [
+    [], ["nope"], ["exp0rt"], ["validate"], ["validate", "x.xlsx", "--as-of"], ["validate", "x.xlsx", "--bogus"],
+    ["demo", "--backend", "excel"], ["demo", "--opds", "delapan"], ["export"], ["export", "--out"],
+    ["remind", "--preview"], ["remind", "--as-of", "kemarin"], ["status", "--config"], ["provision", "--x"],
+]
+
+
+@pytest.mark.parametrize("argv", MISTAKES, ids=lambda a: " ".join(a) or "(kosong)")
+def test_mistakes_are_told_in_indonesian(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Penggunaan: python -m sheets_sync") and "kesalahan:" in err
+    assert not ENGLISH.search(err), err
+
+
+@pytest.mark.parametrize("argv", [["--nope"], ["--as-of"], ["--help"]])
+def test_jobs_speaks_indonesian_too(argv, capsys):
+    import jobs
+
+    with pytest.raises(SystemExit) as e:
+        jobs.main(argv)
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert text.startswith("Penggunaan: python jobs.py") and not ENGLISH.search(text), text
+    assert e.value.code == (0 if argv == ["--help"] else 2)
+
+
+def test_translation_of_argparse_messages():
+    from sheets_sync.cliparse import translate
+
+    assert translate("argument --backend: invalid choice: 'x' (choose from 'xlsx', 'google')") == \
+        "argumen --backend: 'x' tidak dikenal; pilihan: xlsx, google"
+    assert translate("argument --opds: invalid int value: 'x'") == "argumen --opds: 'x' bukan bilangan bulat"
+    assert translate("the following arguments are required: BERKAS") == "argumen berikut wajib diisi: BERKAS"
+    assert translate("sudah Indonesia") == "sudah Indonesia"
+
+
+# ------------------------------------------------ output piped to `head`
+def _closed_pipe_run(args, cwd=ROOT):
+    """Run with stdout a pipe whose reader is already gone, as `... | head -0` leaves it."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        r = subprocess.run([PYTHON, *args], cwd=cwd, stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    return r
+
+
+def test_piped_output_to_a_closed_reader_ends_quietly(after_cycle, tmp_path, forms):
+    xlsx = write_xlsx(tmp_path / "x.xlsx", forms)
+    cfg = str(after_cycle.config)
+    for args in (["-m", "sheets_sync", "status", "--config", cfg],
+                 ["-m", "sheets_sync", "validate", str(xlsx), "--json", *AS_OF_ARG],
+                 ["-m", "sheets_sync", "--help"],
+                 [str(ROOT / "jobs.py"), "--check", "--config", cfg]):
+        r = _closed_pipe_run(args)
+        assert "Traceback" not in r.stderr and "BrokenPipeError" not in r.stderr, (args, r.stderr)
+        assert r.returncode in ((0, 141) if "--help" in args else (141,)), (args, r.returncode, r.stderr)
 
 
 # ---------------------------------------------------------------- validate

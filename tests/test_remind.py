@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.utils
 import logging
 import re
 import shutil
@@ -237,8 +238,11 @@ def _opd(code, contacts=("k@x.id",), heads=("h@x.id",)):
     return Opd(code, f"Dinas {code}", tuple(contacts), tuple(heads), ("pegawai",))
 
 
+EVERY_DAY = remind.OfficeCalendar(weekend=(), national=False)     # the plan's rules without the calendar
+
+
 def test_plan_slots_recipients_and_missed():
-    slots = remind.season(remind.ReminderConfig(), DEADLINE)
+    slots = remind.season(remind.ReminderConfig(), DEADLINE, EVERY_DAY)
     assert [s.label for s in slots] == ["H-7", "H-3", "H-1", "H", "H+1", "H+3"]
     assert [s.kind for s in slots][:2] == ["h-7", "h-3"] and slots[3].kind == "h"
     opds = [(_opd("A"), ostate.ADA_KESALAHAN), (_opd("B"), ostate.LENGKAP), (_opd("C", contacts=()), ostate.BELUM_MENGISI),
@@ -312,6 +316,59 @@ def test_every_template_renders_and_is_strict(tmp_path, demo_template):
         env.get_template("reminder.txt.j2").render({})
 
 
+def test_each_state_says_what_to_do_next(tmp_path, demo_template):
+    """BELUM MENGISI, BELUM LENGKAP and ADA KESALAHAN each get their own next steps; the
+    per-form table agrees with the headline (a form with SALAH rows needs fixing, even
+    with enough accepted rows); BELUM MENGISI sends nobody to the Status of rows that
+    do not exist."""
+    path = make_env(tmp_path, demo_template, transport="outbox")
+    wb = openpyxl.load_workbook(tmp_path / "spi" / "data" / "DINKES.xlsx")
+    wb["Pegawai"].delete_rows(3, wb["Pegawai"].max_row)          # DINKES: one form left empty
+    wb.save(tmp_path / "spi" / "data" / "DINKES.xlsx")
+    rep = cycle(path, H[-3], hooks=[])
+    settings = load_settings(path)
+    forms, rcfg = forms_for(settings), remind.reminder_config(settings)
+    slot = next(s for s in remind.season(rcfg, DEADLINE) if s.label == "H-3")
+    ctx = {r.opd.code: remind.opd_context(r, forms, settings, rcfg, slot, H[-3]) for r in rep.reports}
+    assert {c: x["state"] for c, x in ctx.items()} == {
+        "DISDIKBUD": ostate.BELUM_MENGISI, "DINKES": ostate.BELUM_LENGKAP,
+        "SETDA-PBJ": ostate.ADA_KESALAHAN, "ITDA": ostate.ADA_KESALAHAN}
+    out = {c: remind.render("reminder", x) for c, x in ctx.items()}
+
+    def form_line(text, name):
+        return next(x for x in text.splitlines() if x.startswith(f"* {name}:"))
+
+    # ADA KESALAHAN: every form with SALAH rows says it needs fixing, in text and HTML
+    fixed_but_enough = 0
+    for code in ("SETDA-PBJ", "ITDA"):
+        _, text, html = out[code]
+        for f in ctx[code]["forms"]:
+            if f["salah"]:
+                fixed_but_enough += f["complete"]
+                assert f["need"] == "perbaiki"
+                assert "Perlu diperbaiki" in form_line(text, f["name"]) and "Lengkap" not in form_line(text, f["name"])
+                row = re.search(rf"<td>{re.escape(f['name'])}</td>.*?</tr>", html, re.S).group(0)
+                assert "Perlu diperbaiki" in row and "Lengkap" not in row
+        assert re.search(r"Baris \d+, kolom", text) and "kolom Keterangan" in text
+    assert fixed_but_enough                    # the case that used to read "Lengkap" beside "SALAH n"
+    # BELUM MENGISI: what to fill, where; no row to look at
+    _, text, html = out["DISDIKBUD"]
+    steps = text.split("Ringkasan per formulir")[0]
+    assert not re.search(r"Baris \d+", text) and "baca kolom" not in text.casefold()
+    for f in ctx["DISDIKBUD"]["forms"]:
+        assert f"tab {f['name']}" in steps and f["need"] == "isi"
+        assert "Belum diisi" in form_line(text, f["name"])
+    # BELUM LENGKAP: the form still to fill, by name
+    assert ctx["DINKES"]["to_fill"] == ["Pegawai"] and ctx["DINKES"]["to_fix"] == []
+    steps_lengkap = out["DINKES"][1].split("Ringkasan per formulir")[0]
+    assert "Pegawai" in steps_lengkap and "SALAH" not in steps_lengkap.replace("Tidak ada baris SALAH", "")
+    # three states, three different sets of steps
+    firsts = {ctx[c]["state"]: out[c][1].split("Ringkasan per formulir")[0].split(": " + ctx[c]["state"])[1]
+              for c in ("DISDIKBUD", "DINKES", "ITDA")}
+    assert len(set(firsts.values())) == 3
+    assert_private([t for o in out.values() for t in o])
+
+
 # ------------------------------------------------------------------ SMTP, one day
 def test_h3_reminders_over_smtp(tmp_path, demo_template, smtp, caplog):
     caplog.set_level(logging.INFO)
@@ -353,12 +410,14 @@ def test_h3_reminders_over_smtp(tmp_path, demo_template, smtp, caplog):
     cycle(path, H[-3])
     cycle(path, H[-3])
     assert len(smtp.messages) == 3
-    # a day without a slot: nothing; the next slot: one each
+    # the deadline is a Sunday: H-1 (Saturday) and H go out on Friday (H-2), only H, the
+    # more urgent; Saturday (H-1) sends nothing
     cycle(path, H[-2])
-    assert len(smtp.messages) == 3
     cycle(path, H[-1])
     assert Counter(slot_of(m) for m in smtp.messages) == Counter(
-        {(c, s): 1 for c in LATE for s in ("H-3", "H-1")})
+        {(c, s): 1 for c in LATE for s in ("H-3", "H")})
+    assert {k: v for k, v in ledger(path).items() if k[1] == "h-1" and k[0] in LATE} == {
+        (c, "h-1", "2023-10-14"): "skipped" for c in LATE}
 
 
 def _salah(path, code) -> int:
@@ -368,7 +427,7 @@ def _salah(path, code) -> int:
 
 def test_down_worker_sends_only_latest_missed_slot(tmp_path, demo_template, smtp):
     path = make_env(tmp_path, demo_template, port=smtp.port)
-    cycle(path, H[0])                      # first run on the deadline day: H-7, H-3, H-1 were missed
+    cycle(path, H[-2])                     # first run on Friday, H's working day: H-7, H-3, H-1 missed
     assert sorted(slot_of(m) for m in smtp.messages) == sorted((c, "H") for c in LATE)
     led = ledger(path)
     for c in LATE:
@@ -505,8 +564,8 @@ def test_opd_without_email_is_logged_not_fatal(tmp_path, demo_template, smtp, ca
     assert cli.main(["remind", "--dry-run", "--config", str(path), "--as-of", H[-3].isoformat()]) == 0
     assert "TANPA E-MAIL" in capsys.readouterr().out
     set_registry(tmp_path / "spi", "DISDIKBUD", **{"E-mail Kontak": "baru.disdikbud@contoh.mukomukokab.go.id"})
-    cycle(path, H[-2])                                        # contact added: the due slot goes once
-    cycle(path, H[-2])
+    cycle(path, H[-3])                                        # contact added: the due slot goes once
+    cycle(path, H[-3])
     assert Counter(slot_of(m) for m in smtp.messages)[("DISDIKBUD", "H-3")] == 1
 
 
@@ -529,8 +588,23 @@ def test_digest_once_a_day(tmp_path, demo_template, smtp):
 
 
 # ------------------------------------------------------------------ a season
+SURAT = {"penerbit": "Bupati Mukomuko", "nomor": "700/654/ITDA/X/2023", "tanggal": "2023-10-13"}
+
+
+def sent_on(m) -> dt.date:
+    return email.utils.parsedate_to_datetime(m.message["Date"]).astimezone(WIB).date()
+
+
 def test_season_replayed_day_by_day(tmp_path, demo_template, smtp):
+    """The circular's real deadline, 15 October 2023, is a Sunday. H-7 (Sunday 8/10) goes out
+    on Friday 6/10; H-1 (Saturday) and H (Sunday) both fall on Friday 13/10, where only H is
+    sent and H-1 is recorded skipped; H+1 and H+3 go on Monday 16 and Wednesday 18. No e-mail
+    (nor the digest) is dated on a weekend, every late OPD gets every slot that is sent once,
+    and every e-mail cites the circular."""
     path = make_env(tmp_path, demo_template, port=smtp.port, reminders={"digest": True})
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["surat_edaran"] = SURAT
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     states: dict[dt.date, dict[str, str]] = {}
 
     def record(ctx, reports):
@@ -541,13 +615,25 @@ def test_season_replayed_day_by_day(tmp_path, demo_template, smtp):
         if offset in (-3, 1):
             cycle(path, H[offset])                                  # a second run on a slot day
     assert all(s["DINKES"] == ostate.LENGKAP for s in states.values())
+    slots = remind.season(remind.reminder_config(load_settings(path)), DEADLINE)
+    sent = [s for s in slots if s.merged_into is None]
+    assert [(s.label, s.day) for s in sent] == [
+        ("H-7", dt.date(2023, 10, 6)), ("H-3", dt.date(2023, 10, 12)), ("H", dt.date(2023, 10, 13)),
+        ("H+1", dt.date(2023, 10, 16)), ("H+3", dt.date(2023, 10, 18))]
     reminders = [m for m in smtp.messages if not m.message["X-SPI-Slot"].startswith("rekap")]
     got = Counter(slot_of(m) for m in reminders)
-    expected = {(code, remind.label(o)) for o in (-7, -3, -1, 0, 1, 3)
-                for code, st in states[H[o]].items() if st != ostate.LENGKAP}
+    expected = {(code, s.label) for s in sent for code, st in states[s.day].items() if st != ostate.LENGKAP}
     assert set(got) == expected and set(got.values()) == {1}
-    assert not any(code == "DINKES" for code, _ in got)
     assert {c for c, _ in got} == LATE
+    for m in reminders:                                             # each slot on its working day
+        code, lab = slot_of(m)
+        assert sent_on(m) == next(s.day for s in sent if s.label == lab)
+    assert {k: v for k, v in ledger(path).items() if k[1] == "h-1"} == {
+        (c, "h-1", "2023-10-14"): "skipped" for c in LATE | {"DINKES"}}
+    for m in smtp.messages:
+        assert sent_on(m).weekday() < 5, (m.message["X-SPI-Slot"], m.message["Date"])
+        assert "Nomor 700/654/ITDA/X/2023 tanggal 13 Oktober 2023" in m.text()
+        assert "Nomor 700/654/ITDA/X/2023 tanggal 13 Oktober 2023" in m.html()
     for m in reminders:
         code, lab = slot_of(m)
         heads = {"DISDIKBUD": "kepala.disdikbud", "SETDA-PBJ": "kepala.ukpbj", "ITDA": "kepala.inspektorat"}
@@ -558,9 +644,56 @@ def test_season_replayed_day_by_day(tmp_path, demo_template, smtp):
         else:
             assert m.message["Cc"] is None and not any("kepala" in r for r in m.rcpt_tos)
     digests = [m for m in smtp.messages if m.message["X-SPI-Slot"].startswith("rekap")]
-    assert len(digests) == 16 and len({m.message["X-SPI-Slot"] for m in digests}) == 16
+    working_days = [H[o] for o in range(-10, 6) if H[o].weekday() < 5]
+    assert sorted(sent_on(m) for m in digests) == working_days          # 12 working days of 16
     assert len({m.message["Message-ID"] for m in smtp.messages}) == len(smtp.messages)
     assert_private([m.all_text() for m in smtp.messages])
+
+
+def test_holidays_and_cuti_bersama_move_slots(tmp_path, demo_template, smtp):
+    """17 August (Hari Kemerdekaan) and a cuti bersama day listed in the settings are days off:
+    a deadline on Sunday 20 August 2023 puts H-3 on the 17th, a holiday, and the working day
+    before it (the 16th) is a listed cuti bersama, so H-3 goes on Tuesday the 15th; H-1 and H
+    on Friday the 18th (only H); nothing on the 16th or the 17th."""
+    deadline = dt.date(2023, 8, 20)
+    path = make_env(tmp_path, demo_template, port=smtp.port,
+                    reminders={"digest": True, "cuti_bersama": ["2023-08-16"]})
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["deadline"] = deadline.isoformat()
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    rcfg = remind.reminder_config(load_settings(path))
+    assert rcfg.cuti_bersama == (dt.date(2023, 8, 16),)
+    assert "Kemerdekaan" in rcfg.calendar.closed(dt.date(2023, 8, 17))
+    assert rcfg.calendar.closed(dt.date(2023, 8, 16)) and rcfg.calendar.closed(dt.date(2023, 6, 28))  # package's too
+    days = {s.label: s.day for s in remind.season(rcfg, deadline) if s.merged_into is None}
+    assert days == {"H-7": dt.date(2023, 8, 11), "H-3": dt.date(2023, 8, 15), "H": dt.date(2023, 8, 18),
+                    "H+1": dt.date(2023, 8, 21), "H+3": dt.date(2023, 8, 23)}
+    for day in range(11, 20):
+        cycle(path, dt.date(2023, 8, day))
+    reminders = [m for m in smtp.messages if not m.message["X-SPI-Slot"].startswith("rekap")]
+    assert {(slot_of(m)[1], sent_on(m)) for m in reminders} == {
+        ("H-7", dt.date(2023, 8, 11)), ("H-3", dt.date(2023, 8, 15)), ("H", dt.date(2023, 8, 18))}
+    assert set(Counter(slot_of(m) for m in reminders).values()) == {1}
+    digests = sorted(sent_on(m) for m in smtp.messages if m.message["X-SPI-Slot"].startswith("rekap"))
+    assert digests == [dt.date(2023, 8, d) for d in (11, 14, 15, 18)]      # not the 16th nor the 17th
+    led = ledger(path)
+    assert led[("ITDA", "h-3", "2023-08-17")] == "sent"             # the key keeps the nominal date
+    assert led[("ITDA", "h-1", "2023-08-19")] == "skipped" and led[("ITDA", "h", "2023-08-20")] == "sent"
+    mids = [m.message["Message-ID"] for m in reminders if slot_of(m) == ("ITDA", "H-3")]
+    assert len(mids) == 1 and "-h-3-20230817." in mids[0]
+
+
+def test_plan_sends_nothing_on_a_day_off():
+    cfg = remind.ReminderConfig()
+    slots = remind.season(cfg, DEADLINE)
+    opds = [(_opd("A"), ostate.ADA_KESALAHAN)]
+    d = remind.plan(opds, slots, H[-1], {}, (INSPEKTORAT,), closed=cfg.calendar.closed(H[-1]))[0]
+    assert (d.action, d.slot, d.next_slot.label, d.next_slot.day) == (remind.WAIT, None, "H+1", H[1])
+    assert "Sabtu" in d.note
+    # the worker was down on Friday: on Monday only H+1 goes, H and H-1 are recorded skipped
+    d = remind.plan(opds, slots, H[1], {}, (INSPEKTORAT,))[0]
+    assert (d.action, d.slot.label) == (remind.SEND, "H+1")
+    assert [s.label for s in d.skip] == ["H-7", "H-3", "H-1", "H"]
 
 
 # ------------------------------------------------------------------ jobs.py and the CLI
@@ -605,12 +738,12 @@ def test_cli_dry_run_and_preview(tmp_path, demo_template, capsys):
     assert "(H-3)" in m["Subject"]
     assert m.get_body(("html",)).get_content().replace("\r\n", "\n") == html.read_text(encoding="utf-8")
     assert_private([m.get_body(("plain",)).get_content(), html.read_text(encoding="utf-8")])
-    # on a day without a slot (H-3 recorded): the next one
+    # on a day without a slot (Saturday, H-1: a day off): the next one
     cycle(path, H[-3])
-    assert cli.main(["remind", "--preview", "ITDA", "--config", str(path), "--as-of", H[-2].isoformat(),
+    assert cli.main(["remind", "--preview", "ITDA", "--config", str(path), "--as-of", H[-1].isoformat(),
                      "--out", str(tmp_path / "p" / "itda.eml")]) == 0
     out = capsys.readouterr().out
-    assert "slot berikutnya (H-1" in out and (tmp_path / "p" / "itda.eml").is_file()
+    assert "slot berikutnya (H+1" in out and (tmp_path / "p" / "itda.eml").is_file()
     assert cli.main(["remind", "--preview", "rekap", "--config", str(path), "--as-of", H[-3].isoformat()]) == 0
     assert cli.main(["remind", "--preview", "NOPE", "--config", str(path)]) == 2
 

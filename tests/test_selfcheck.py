@@ -233,3 +233,21 @@ def test_jobs_check_as_a_command(tmp_path, template):
     bad = subprocess.run([sys.executable, str(ROOT / "jobs.py"), "--check", "--config", str(tmp_path / "x.yaml")],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "✗ Pengaturan tidak valid" in bad.stdout
+
+
+# ------------------------------------------------------------------ the season's dates
+def test_deadline_in_the_past_is_a_warning(tmp_path, template):
+    from sheets_sync.config import today_wib
+
+    rc, out = check(deployment(tmp_path / "lama", template))           # the demo's deadline: 15/10/2023
+    assert rc == 0, out
+    assert line(out, "sudah lewat").startswith("!") and "tidak ada pengingat yang akan dikirim" in out
+    soon = today_wib() + dt.timedelta(days=10)
+    rc, out = check(deployment(tmp_path / "baru", template, deadline=soon.isoformat(), tahun="auto"))
+    assert rc == 0 and "sudah lewat" not in out, out
+    raw_path = deployment(tmp_path / "kosong", template, tahun="auto")
+    raw = yaml.safe_load(raw_path.read_text())
+    del raw["deadline"], raw["surat_edaran"]
+    raw_path.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    rc, out = check(raw_path)
+    assert f"15 Oktober {today_wib().year} (bawaan)" in out and "surat_edaran.nomor" in out

@@ -20,6 +20,9 @@ def demo_settings(backend: str, as_of: dt.date) -> dict:
         "sync_interval_minutes": 10,
         "reminder_time": "08:00",
         "deadline": (as_of + dt.timedelta(days=DEMO_DEADLINE_DAYS)).isoformat(),
+        # the real circular's shape; its number and date are the demo's own
+        "surat_edaran": {"penerbit": "Bupati Mukomuko (demo)", "nomor": f"700/654/ITDA/X/{as_of.year}",
+                         "tanggal": (as_of - dt.timedelta(days=1)).isoformat()},
         "inspektorat": {"nama": "Inspektorat Daerah Kabupaten Mukomuko (demo)",
                         "email": ["inspektorat@contoh.mukomukokab.go.id"],
                         "kontak": "Sekretariat Inspektorat, telp. kantor (0737) 000000"},

@@ -85,6 +85,7 @@ def run(config: str | os.PathLike, out=None) -> Checklist:
     deadline = f", batas {settings.deadline:%d/%m/%Y}" if settings.deadline else ""
     c.add(OK, f"Pengaturan valid: {settings.path} (backend {settings.backend}, sinkron tiap "
               f"{settings.sync_minutes} menit, pengingat {settings.reminder_time} WIB{deadline})")
+    _season(c, settings, remind.reminder_config(settings))
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         c.add(WARN, "Dijalankan sebagai root: izin tulis folder selalu tampak benar. Untuk hasil yang "
                     "sebenarnya: sudo -u sheets-sync /opt/sheets-sync/.venv/bin/python jobs.py --check "
@@ -129,6 +130,29 @@ def run(config: str | os.PathLike, out=None) -> Checklist:
     # ---------------------------------------------------------------- health
     _health(c, settings)
     return c
+
+
+def _season(c: Checklist, settings, rcfg) -> None:
+    """The deadline and the circular: a deadline in the past (last season's settings),
+    a deadline taken by default, a circular not named in the e-mails."""
+    from sheets_sync import codes
+    from sheets_sync.config import today_wib
+
+    today = today_wib()
+    deadline = settings.deadline
+    late = (today - deadline).days
+    if late > 0:
+        last = max(rcfg.escalation, default=0)
+        rest = (f"Semua jadwal pengingat sudah lewat: tidak ada pengingat yang akan dikirim. Untuk musim baru, "
+                f"perbarui tahun dan deadline di {settings.path.name} sesuai Surat Edaran yang baru."
+                if late > last else "Yang tersisa hanya eskalasi ke kepala OPD "
+                f"({', '.join(f'H+{o}' for o in rcfg.escalation if o >= late)}).")
+        c.add(WARN, f"Batas pengiriman {codes.long_date(deadline, weekday=True)} sudah lewat {late} hari. {rest}")
+    if settings.deadline_default:
+        c.add(INFO, f"deadline tidak diisi: dipakai {codes.long_date(deadline)} (bawaan). Bila Surat Edaran "
+                    f"menetapkan tanggal lain, isi deadline di {settings.path.name}.")
+    if not (settings.surat_edaran or {}).get("nomor"):
+        c.add(INFO, "Nomor Surat Edaran belum diisi (surat_edaran.nomor): e-mail pengingat tidak mengutipnya.")
 
 
 def _folder(c: Checklist, what: str, folder: Path, *, must_exist: bool, fix: str) -> bool:

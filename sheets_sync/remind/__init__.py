@@ -6,7 +6,11 @@
 
 Slots: H-7, H-3, H-1 and H (the `slots` offsets, in days from the deadline) go to
 the OPD's contact e-mails; H+1 and H+3 (`escalation`) go to the OPD's head with the
-Inspektorat in Cc. An OPD that is LENGKAP gets nothing.
+Inspektorat in Cc. An OPD that is LENGKAP gets nothing. Slots follow the office
+calendar (calendar.py): one that falls on a weekend, public holiday or cuti bersama
+goes out on the working day before (H-n, H) or after (H+n); of two slots on the
+same working day only the later is sent, the other recorded skipped; nothing (nor
+the digest) is sent on a day off. The key keeps the slot's nominal date.
 
 Exactly once. The key of a message is (OPD, kind, slot date), e.g. (DINKES, h-3,
 2023-10-12), and its Message-ID is derived from that key, so it is the same in
@@ -46,6 +50,7 @@ from sheets_sync.remind.plan import (  # noqa: F401 - re-exported
     SEND, Slot, WAIT, check_settings, label, message_id, plan, reminder_config,
     require_deadline, season, stale_before)
 from sheets_sync.remind.ledger import Ledger, install_tag  # noqa: F401 - re-exported
+from sheets_sync.remind.calendar import OfficeCalendar  # noqa: F401 - re-exported
 from sheets_sync.remind.text import (  # noqa: F401 - re-exported
     SHORT, TEMPLATES, digest_context, digest_message, dmy, environment, opd_context,
     opd_message, render)
@@ -107,8 +112,9 @@ def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, trans
         _settle_sending(ledger, transport, settings, summary)
         slots = season(rcfg, deadline)
         by_code = {r.opd.code: r for r in reports}
+        closed = rcfg.calendar.closed(today)     # a weekend or holiday: no e-mail today
         decisions = plan([(r.opd, ostate.opd_state(r, forms)) for r in reports], slots, today,
-                         ledger.statuses(), insp, stale_before=stale_before(rcfg, today))
+                         ledger.statuses(), insp, stale_before=stale_before(rcfg, today), closed=closed)
         out = _Sender(ledger, transport, mcfg, now, summary)
         outcome = {}
         for d in decisions:
@@ -138,7 +144,7 @@ def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, trans
                     continue
                 ok = out.deliver((d.code, d.slot.kind, d.slot.date.isoformat()), msg, f"{d.code} {d.slot.label}")
                 outcome[d.code] = f"{d.slot.label} terkirim" if ok else f"{d.slot.label} tertunda"
-        if rcfg.digest:
+        if rcfg.digest and not closed:
             _digest(reports, forms, settings, rcfg, mcfg, today, outcome, insp, tag, now, ledger, out)
     finally:
         transport.close()
@@ -246,4 +252,4 @@ def _settle_sending(ledger: Ledger, transport, settings, summary: Summary) -> No
 
 
 __all__ = ["hook", "run", "check_settings", "plan", "season", "reminder_config", "render", "Ledger", "Slot",
-           "ReminderConfig", "Summary", "SHORT"]
+           "ReminderConfig", "Summary", "SHORT", "OfficeCalendar"]

@@ -58,13 +58,18 @@ def _add_links(settings, forms, reports) -> None:
 
 def _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state) -> int:
     insp = tuple(settings.inspektorat_emails)
-    decisions = plan([(r.opd, ostate.opd_state(r, forms)) for r in reports], season(rcfg, deadline), today,
-                     Ledger(state).statuses(), insp, stale_before=stale_before(rcfg, today))
+    slots = season(rcfg, deadline)
+    closed = rcfg.calendar.closed(today)
+    decisions = plan([(r.opd, ostate.opd_state(r, forms)) for r in reports], slots, today,
+                     Ledger(state).statuses(), insp, stale_before=stale_before(rcfg, today), closed=closed)
     tag = install_tag(state, create=False)
     now = dt.datetime.combine(today, dt.time.fromisoformat(settings.reminder_time), WIB)
     offset = (today - deadline).days
     print(f"Pengingat untuk {long_date(today)} pukul {settings.reminder_time} WIB "
           f"({label(offset)}; batas {dmy(deadline)}), transport {mcfg.transport}. Tidak ada yang dikirim.")
+    print(f"Jadwal (hari kerja): {schedule_line(slots)}")
+    if closed:
+        print(f"Hari ini bukan hari kerja ({closed}): tidak ada pengingat maupun rekap harian hari ini.")
     if not rcfg.enabled:
         print("Pengingat dimatikan (reminders.enabled: false).")
     by_code = {r.opd.code: r for r in reports}
@@ -79,14 +84,20 @@ def _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state) -> in
             print(f"{head}{kind} {d.slot.label} ke {mask_addresses(d.to)}{cc} ({d.note})")
             print(f"{'':<28}Subjek: {msg.subject}")
         elif d.action == WAIT:
-            nxt = f"; berikutnya {d.next_slot.label} pada {dmy(d.next_slot.date)}" if d.next_slot else ""
+            nxt = f"; berikutnya {d.next_slot.label} pada {dmy(d.next_slot.day)}" if d.next_slot else ""
             print(f"{head}- {d.note}{nxt}")
         else:
             print(f"{head}{d.slot.label}: {d.note}")
-        if d.skip:
-            print(f"{'':<28}tidak tercatat: {', '.join(s.label for s in d.skip)}; hanya slot terbaru yang "
+        merged = [s for s in d.skip if s.merged_into is not None and s.day == today]
+        missed = [s for s in d.skip if s not in merged]
+        if merged:
+            print(f"{'':<28}{', '.join(s.label for s in merged)} jatuh pada hari kerja yang sama dengan "
+                  f"{label(merged[-1].merged_into)}: hanya {label(merged[-1].merged_into)} yang dikirim, "
+                  f"{', '.join(s.label for s in merged)} dicatat dilewati")
+        if missed:
+            print(f"{'':<28}tidak tercatat: {', '.join(s.label for s in missed)}; hanya slot terbaru yang "
                   f"dikirim, yang lebih lama dicatat dilewati")
-    if rcfg.digest:
+    if rcfg.digest and not closed:
         if insp:
             status = Ledger(state).status((DIGEST_OPD, DIGEST_KIND, today.isoformat()))
             what = "sudah terkirim" if status in FINAL else "akan dikirim"
@@ -120,13 +131,14 @@ def _preview(args, settings, forms, rcfg, mcfg, reports, today, state) -> int:
         print("Tidak ada slot pengingat di pengaturan (reminders.slots dan reminders.escalation kosong).")
         return 1
     state_now = ostate.opd_state(rep, forms)
-    d = plan([(rep.opd, state_now)], slots, today, Ledger(state).statuses(), tuple(settings.inspektorat_emails))[0]
+    d = plan([(rep.opd, state_now)], slots, today, Ledger(state).statuses(), tuple(settings.inspektorat_emails),
+             closed=rcfg.calendar.closed(today))[0]
     if d.action == SEND:
         slot, day, note = d.slot, today, f"slot hari ini ({d.slot.label})"
     else:
         slot = d.next_slot or slots[-1]
-        day = max(slot.date, today)
-        note = f"slot berikutnya ({slot.label}, {dmy(slot.date)})" if d.next_slot else \
+        day = max(slot.day, today)
+        note = f"slot berikutnya ({slot.label}, {dmy(slot.day)})" if d.next_slot else \
             f"slot terakhir ({slot.label})"
     to, cc = recipients(rep.opd, slot, tuple(settings.inspektorat_emails))
     if not to:
@@ -136,6 +148,22 @@ def _preview(args, settings, forms, rcfg, mcfg, reports, today, state) -> int:
     if state_now == ostate.LENGKAP:
         note += "; OPD ini LENGKAP sehingga tidak akan dikirimi"
     return _write_preview(args, settings, mcfg, msg, f"{rep.opd.code}-{slot.kind}-{slot.date:%Y%m%d}", note)
+
+
+def schedule_line(slots) -> str:
+    """H-7 Jumat 06/10 (bukan Minggu 08/10), H-3 Kamis 12/10, H-1 digabung ke H, ..."""
+    parts = []
+    for s in slots:
+        if s.merged_into is not None:
+            parts.append(f"{s.label} digabung ke {label(s.merged_into)}")
+            continue
+        moved = f" (bukan {day_name(s.date)} {s.date:%d/%m}, hari libur)" if s.moved else ""
+        parts.append(f"{s.label} {day_name(s.day)} {s.day:%d/%m}{moved}")
+    return ", ".join(parts)
+
+
+def day_name(d: dt.date) -> str:
+    return long_date(d).split(",")[0]
 
 
 def _write_preview(args, settings, mcfg, msg: mail.Message, stem: str, note: str) -> int:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sheets_sync import mail
 from sheets_sync.validate import opd_state as ostate
-from sheets_sync.config import ConfigError
+from sheets_sync.config import ConfigError, parse_date, shown
+from sheets_sync.remind.calendar import OfficeCalendar, office_calendar
 
 DIGEST_OPD, DIGEST_KIND = "*", "digest"
 FINAL = ("sent", "skipped", "uncertain", "not_needed")
@@ -26,16 +27,21 @@ class ReminderConfig:
     max_problems: int = 10                        # problem lines per form in an e-mail
     max_late_days: int = 7                        # a slot further back than this is not sent
     subject_prefix: str = "[SPI {tahun}]"
+    cuti_bersama: tuple[dt.date, ...] = ()       # extra days off, beside the holidays package's
+
+    @property
+    def calendar(self) -> OfficeCalendar:
+        return office_calendar(self.cuti_bersama)
 
 
 _REMINDER_KEYS = {"enabled", "slots", "escalation", "digest", "max_problems", "subject_prefix",
-                  "max_late_days"}
+                  "max_late_days", "cuti_bersama"}
 
 
 def _offset(value, key: str) -> int:
     """-7, '-7', 'H-7', 'h+1' or 'H' -> days from the deadline."""
     if isinstance(value, bool):
-        raise ConfigError(f"reminders.{key}: '{value}' bukan hari; tulis angka seperti -7 atau H-7.")
+        raise ConfigError(f"reminders.{key}: '{shown(value)}' bukan hari; tulis angka seperti -7 atau H-7.")
     if isinstance(value, int):
         return value
     m = re.fullmatch(r"\s*[Hh]?\s*([+-]\s*\d+)?\s*", str(value))
@@ -43,7 +49,7 @@ def _offset(value, key: str) -> int:
         try:
             return int(str(value).strip())
         except ValueError:
-            raise ConfigError(f"reminders.{key}: '{value}' bukan hari; tulis angka seperti -7 "
+            raise ConfigError(f"reminders.{key}: '{shown(value)}' bukan hari; tulis angka seperti -7 "
                               f"atau H-7 (7 hari sebelum batas).") from None
     return int(m.group(1).replace(" ", "")) if m.group(1) else 0
 
@@ -54,44 +60,69 @@ def _offsets(raw: dict, key: str, default, low: int, high: int, hint: str) -> tu
         value = []
     if not isinstance(value, (list, tuple)):
         value = [value]
-    out = [_offset(v, key) for v in value]
-    bad = [v for v in out if not low <= v <= high]
+    out = [(_offset(v, key), v) for v in value]
+    bad = [typed for o, typed in out if not low <= o <= high]
     if bad:
-        raise ConfigError(f"reminders.{key}: {bad[0]} tidak boleh; {hint}")
-    if len(set(out)) != len(out):
-        raise ConfigError(f"reminders.{key}: ada hari yang ditulis dua kali ({out}).")
-    return tuple(sorted(out))
+        raise ConfigError(f"reminders.{key}: '{shown(bad[0])}' tidak boleh; {hint}")
+    days = [o for o, _ in out]
+    twice = next((typed for i, (o, typed) in enumerate(out) if o in days[:i]), None)
+    if twice is not None:
+        raise ConfigError(f"reminders.{key}: hari '{shown(twice)}' ditulis dua kali "
+                          f"({', '.join(shown(t) for _, t in out)}).")
+    return tuple(sorted(days))
+
+
+_YES, _NO = ("true", "yes", "on"), ("false", "no", "off")     # YAML 1.1 words still mean it
 
 
 def _flag(raw: dict, key: str, default: bool) -> bool:
     value = raw.get(key, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"reminders.{key}: '{value}' harus true atau false.")
+    if isinstance(value, bool):
+        return value
+    text = shown(value).strip().casefold()
+    if text in _YES + _NO:
+        return text in _YES
+    raise ConfigError(f"reminders.{key}: '{shown(value)}' harus true atau false.")
+
+
+def _whole(raw: dict, key: str, default: int, low: int, high: int, unit: str = "") -> int:
+    value = raw.get(key, default)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(f"reminders.{key}: '{shown(value)}' harus bilangan bulat {low}–{high}{unit}.")
     return value
+
+
+def _days_off(raw: dict, settings) -> tuple[dt.date, ...]:
+    """reminders.cuti_bersama: [2023-06-28, 15 Oktober, ...] (without a year: `tahun`'s)."""
+    value = raw.get("cuti_bersama") or []
+    if not value:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        value = [value]
+    return tuple(sorted({parse_date(v, "reminders.cuti_bersama", settings.year) for v in value} - {None}))
 
 
 def reminder_config(settings) -> ReminderConfig:
     raw = settings.reminders or {}
     if not isinstance(raw, dict):
         raise ConfigError("reminders: harus berisi pasangan kunci: nilai (slots, escalation, digest).")
-    unknown = sorted(set(raw) - _REMINDER_KEYS)
+    unknown = sorted(set(raw) - _REMINDER_KEYS, key=str)
     if unknown:
-        raise ConfigError(f"reminders: kunci tidak dikenal: {', '.join(unknown)}. "
+        raise ConfigError(f"reminders: kunci tidak dikenal: {', '.join(map(str, unknown))}. "
                           f"Kunci yang dikenal: {', '.join(sorted(_REMINDER_KEYS))}.")
     d = ReminderConfig()
     slots = _offsets(raw, "slots", list(d.slots), -90, 0,
                      "pengingat dikirim pada atau sebelum batas (0 = hari H, -7 = H-7), -90 sampai 0.")
     esc = _offsets(raw, "escalation", list(d.escalation), 1, 90,
                    "eskalasi dikirim sesudah batas (1 = H+1), 1 sampai 90.")
-    maxp = raw.get("max_problems", d.max_problems)
-    if not isinstance(maxp, int) or isinstance(maxp, bool) or not 1 <= maxp <= 100:
-        raise ConfigError(f"reminders.max_problems: '{maxp}' harus bilangan bulat 1–100.")
-    late = raw.get("max_late_days", d.max_late_days)
-    if not isinstance(late, int) or isinstance(late, bool) or not 0 <= late <= 90:
-        raise ConfigError(f"reminders.max_late_days: '{late}' harus bilangan bulat 0–90 (hari).")
     return ReminderConfig(enabled=_flag(raw, "enabled", True), slots=slots, escalation=esc,
-                          digest=_flag(raw, "digest", False), max_problems=maxp, max_late_days=late,
-                          subject_prefix=str(raw.get("subject_prefix", d.subject_prefix)))
+                          digest=_flag(raw, "digest", False),
+                          max_problems=_whole(raw, "max_problems", d.max_problems, 1, 100),
+                          max_late_days=_whole(raw, "max_late_days", d.max_late_days, 0, 90, " (hari)"),
+                          subject_prefix=str(raw.get("subject_prefix", d.subject_prefix)),
+                          cuti_bersama=_days_off(raw, settings))
 
 
 def check_settings(settings) -> None:
@@ -105,16 +136,29 @@ def check_settings(settings) -> None:
 def require_deadline(settings) -> dt.date:
     if settings.deadline is None:
         raise ConfigError("deadline belum diisi; pengingat dihitung dari batas pengiriman "
-                          "(contoh deadline: 2023-10-15).")
+                          "(contoh deadline: 15 Oktober).")
     return settings.deadline
 
 
 # ================================================================== planning (pure)
 @dataclass(frozen=True)
 class Slot:
+    """One reminder of the season. `date` is the nominal day (deadline + offset):
+    with the OPD and the kind it is the ledger key and the Message-ID, so a key
+    never moves when the calendar (holidays, cuti bersama) changes. `send_on` is
+    the working day it goes out: the working day before a nominal day off for H-n
+    and H, the working day after for H+n. Of two slots on the same working day
+    only the later (more urgent) is sent; the other is `merged_into` it."""
     offset: int           # days from the deadline
     date: dt.date         # deadline + offset
     escalation: bool
+    send_on: dt.date | None = None     # None: the nominal date
+    merged_into: int | None = None     # offset of the later slot sent the same day instead
+
+    @property
+    def day(self) -> dt.date:
+        """The day this slot is due."""
+        return self.send_on or self.date
 
     @property
     def kind(self) -> str:
@@ -124,15 +168,27 @@ class Slot:
     def label(self) -> str:
         return label(self.offset)
 
+    @property
+    def moved(self) -> bool:
+        return self.day != self.date
+
 
 def label(offset: int) -> str:
     return "H" if offset == 0 else f"H{offset:+d}"
 
 
-def season(cfg: ReminderConfig, deadline: dt.date) -> list[Slot]:
-    slots = [Slot(o, deadline + dt.timedelta(days=o), False) for o in cfg.slots]
-    slots += [Slot(o, deadline + dt.timedelta(days=o), True) for o in cfg.escalation]
-    return sorted(slots, key=lambda s: s.offset)
+def season(cfg: ReminderConfig, deadline: dt.date, calendar: OfficeCalendar | None = None) -> list[Slot]:
+    """The season's slots, each on a working day of `calendar` (cfg.calendar by default)."""
+    cal = calendar or cfg.calendar
+    slots = []
+    for offset, escalation in sorted([(o, False) for o in cfg.slots] + [(o, True) for o in cfg.escalation]):
+        nominal = deadline + dt.timedelta(days=offset)
+        day = cal.on_or_after(nominal) if offset > 0 else cal.on_or_before(nominal)
+        slots.append(Slot(offset, nominal, escalation, day))
+    latest = {}
+    for s in slots:                                   # sorted by offset: the last one per day wins
+        latest[s.day] = s.offset
+    return [s if latest[s.day] == s.offset else replace(s, merged_into=latest[s.day]) for s in slots]
 
 
 SEND, DONE, LENGKAP, NO_CONTACT, WAIT = "send", "done", "lengkap", "no_contact", "wait"
@@ -146,36 +202,41 @@ class Decision:
     slot: Slot | None = None          # the latest slot due (None: the season has not begun)
     to: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
-    skip: tuple[Slot, ...] = ()       # older missed slots, to record as skipped
+    skip: tuple[Slot, ...] = ()       # older missed or merged slots, to record as skipped
     status: str | None = None         # ledger status of `slot`, if any
     note: str = ""                    # Indonesian, for the dry run
     next_slot: Slot | None = None
 
 
 def stale_before(cfg: ReminderConfig, today: dt.date) -> dt.date:
-    """Slots dated before this are too old to send (reminders.max_late_days)."""
+    """Slots due before this are too old to send (reminders.max_late_days)."""
     return today - dt.timedelta(days=cfg.max_late_days)
 
 
 def plan(opds: list[tuple], slots: list[Slot], today: dt.date, ledger: dict,
-         inspektorat: tuple[str, ...], stale_before: dt.date | None = None) -> list[Decision]:
+         inspektorat: tuple[str, ...], stale_before: dt.date | None = None, closed: str = "") -> list[Decision]:
     """Which OPD gets which slot today.
 
-    opds: [(registry.Opd, state)]; ledger: {(code, kind, iso date): status}.
-    Per OPD only the latest slot whose date has come is considered; older slots
-    with no record were missed (worker down) and are skipped, not sent. A slot
-    dated before `stale_before` is never sent at all: a worker started long after
-    the season (or with last year's deadline) must not mail every OPD about it."""
-    stale = tuple(s for s in slots if stale_before and s.date < stale_before)
-    due = [s for s in slots if s.date <= today and s not in stale]
-    upcoming = next((s for s in slots if s.date > today), None)
+    opds: [(registry.Opd, state)]; ledger: {(code, kind, iso date): status}, keyed
+    by the slot's nominal date. Per OPD only the latest slot whose working day has
+    come is considered; older slots with no record were missed (worker down) or
+    merged into a later slot of the same day, and are skipped, not sent. A slot
+    due before `stale_before` is never sent at all: a worker started long after
+    the season (or with last year's deadline) must not mail every OPD about it.
+    `closed` (why today is not a working day, e.g. "Minggu") sends nothing today:
+    what is due goes out on the next working day."""
+    stale = tuple(s for s in slots if stale_before and s.day < stale_before)
+    due = [s for s in slots if s.day <= today and s not in stale]
+    upcoming = next((s for s in slots if s.day > today and s.merged_into is None), None)
     out = []
     for opd, state in opds:
         old = tuple(s for s in stale if ledger.get((opd.code, s.kind, s.date.isoformat())) in (None, "failed"))
-        if not due:
+        if not due or closed:
             note = "belum waktunya" if upcoming else "tidak ada slot"
             if old:
                 note = f"jadwal terakhir ({old[-1].label}) sudah lewat terlalu lama; tidak dikirim"
+            if closed:
+                note = f"hari libur ({closed}): tidak ada e-mail hari ini"
             out.append(Decision(opd.code, state, WAIT, next_slot=upcoming, note=note, skip=old))
             continue
         latest = due[-1]

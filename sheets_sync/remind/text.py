@@ -54,6 +54,8 @@ def _common(settings, rcfg: ReminderConfig, today: dt.date) -> dict:
     insp = settings.inspektorat or {}
     emails = insp.get("email") or []
     emails = [emails] if isinstance(emails, str) else list(emails)
+    cal = rcfg.calendar
+    workdays_left = sum(cal.is_workday(today + dt.timedelta(days=i)) for i in range(1, max(-offset, 0) + 1))
     return {
         "year": settings.year,
         "prefix": rcfg.subject_prefix.replace("{tahun}", str(settings.year)),
@@ -61,10 +63,27 @@ def _common(settings, rcfg: ReminderConfig, today: dt.date) -> dict:
         "deadline": dmy(deadline), "deadline_long": long_date(deadline),
         "offset": offset, "label": label(offset),
         "days_left": max(-offset, 0), "days_late": max(offset, 0),
+        # the deadline falls on a day off and no working day is left before it
+        "last_workday": offset < 0 and workdays_left == 0,
+        "deadline_closed": cal.closed(deadline),
         "reminder_time": settings.reminder_time,
+        "backend": settings.backend, "sync_minutes": settings.sync_minutes,
+        "surat_edaran": surat_edaran(settings),
         "inspektorat": {"name": str(insp.get("nama") or "Inspektorat Daerah"),
                         "emails": [str(e) for e in emails], "contact": str(insp.get("kontak") or "")},
     }
+
+
+def surat_edaran(settings) -> str:
+    """'Surat Edaran Bupati Mukomuko Nomor 700/654/ITDA/X/2023 tanggal 13 Oktober 2023',
+    or '' when the settings do not name the circular."""
+    se = settings.surat_edaran or {}
+    if not se.get("nomor"):
+        return ""
+    text = " ".join(x for x in ("Surat Edaran", se.get("penerbit") or "", "Nomor", se["nomor"]) if x)
+    if se.get("tanggal"):
+        text += f" tanggal {codes.long_date(se['tanggal'])}"
+    return text
 
 
 def opd_context(rep, forms, settings, rcfg: ReminderConfig, slot: Slot, today: dt.date) -> dict:
@@ -85,12 +104,16 @@ def opd_context(rep, forms, settings, rcfg: ReminderConfig, slot: Slot, today: d
             slots_ctx = {"column": form.column(col).header, "filled": sum(filled.values()),
                          "total": sum(need.values()),
                          "open": [c for c in need if filled.get(c, 0) < need[c]]}
+        complete = ostate.form_complete(res, forms, key)
+        tab_faults = [p.text() for p in rep.problems
+                      if p.code in ostate.OPD_FAULTS and form.matches_sheet(str(p.params.get("tab", "")))]
+        rows = sum(counts.values())
         forms_ctx.append({
             "name": form.sheet, "title": form.title, "ok": counts[OK], "periksa": counts[PERIKSA],
-            "salah": counts[SALAH], "rows": sum(counts.values()),
+            "salah": counts[SALAH], "rows": rows,
             "accepted": counts[OK] + counts[PERIKSA], "min_rows": int(rule.get("min_rows", 1)),
-            "complete": ostate.form_complete(res, forms, key), "slots": slots_ctx,
-            "problems": problems, "more": more,
+            "complete": complete, "slots": slots_ctx, "problems": problems, "more": more,
+            "tab_faults": tab_faults, "need": _need(counts[SALAH], tab_faults, complete, slots_ctx, rows),
         })
     state = ostate.opd_state(rep, forms)
     return {
@@ -101,11 +124,29 @@ def opd_context(rep, forms, settings, rcfg: ReminderConfig, slot: Slot, today: d
                  "escalation": slot.escalation},
         "forms": forms_ctx,
         "incomplete": [f["name"] for f in forms_ctx if not f["complete"]],
+        "to_fix": [f["name"] for f in forms_ctx if f["need"] in (NEED_FIX, NEED_TAB)],
+        "to_fill": [f["name"] for f in forms_ctx if f["need"] in (NEED_ROWS, NEED_SLOTS)],
         "total": {"ok": total[OK], "periksa": total[PERIKSA], "salah": total[SALAH],
                   "rows": sum(total.values())},
         "file_problems": [p.text() for p in rep.problems if p.code not in TRANSIENT],
         "link": rep.link or rep.opd.location or "",
     }
+
+
+# What a form needs next, in the order an OPD must deal with it: a form with SALAH
+# rows (or a broken tab) needs fixing whatever its counts, so the per-form table
+# always agrees with an ADA KESALAHAN headline.
+NEED_FIX, NEED_TAB, NEED_ROWS, NEED_SLOTS, NEED_NOTHING = "perbaiki", "tab", "isi", "slot", "lengkap"
+
+
+def _need(salah: int, tab_faults: list, complete: bool, slots_ctx, rows: int) -> str:
+    if tab_faults:
+        return NEED_TAB
+    if salah:
+        return NEED_FIX
+    if complete:
+        return NEED_NOTHING
+    return NEED_SLOTS if slots_ctx and rows else NEED_ROWS
 
 
 def _first_problems(res, form, limit: int) -> tuple[list[dict], int]:
