@@ -28,7 +28,7 @@ from pathlib import Path
 
 import gspread
 from gspread.exceptions import APIError
-from gspread.urls import DRIVE_FILES_API_V3_URL
+from gspread.urls import DRIVE_FILES_API_V3_URL, SPREADSHEET_BATCH_UPDATE_URL
 
 from sheets_sync.config import ConfigError
 from sheets_sync.fileio import atomic_write_text
@@ -270,10 +270,11 @@ class GoogleStore:
         changed = False
         for chunk in _request_chunks(cell_requests(writes, ids)):
             body = {"requests": chunk, "includeSpreadsheetInResponse": True, "responseIncludeGridData": True,
-                    "responseRanges": [quote(t) for t in tabs]}
-            resp = self.call(lambda: self.http.batch_update(sid, body))
+                    "responseRanges": confirm_ranges(wb, writes)}
+            resp = self.call(lambda: self.http.request("post", SPREADSHEET_BATCH_UPDATE_URL % sid, json=body,
+                                                       params={"fields": CONFIRM_FIELDS}).json())
             after, _ = grids_of(resp.get("updatedSpreadsheet") or {})
-            bad_rows, differs = self.moved_rows(wb, after, tabs)
+            bad_rows, differs = self.moved_rows(wb, after, tabs, {(w.sheet, w.row) for w in writes})
             changed = changed or differs
             moved += [w for w in writes if (w.sheet, w.row) in bad_rows and w not in moved]
         if moved:   # our fresh statuses landed on rows they were not computed for: take them back
@@ -290,9 +291,10 @@ class GoogleStore:
             raise StoreError(Problem("WB_CHANGED"))
         return None   # the new revision shows in the next listing; that read settles it
 
-    def moved_rows(self, wb: Workbook, after: dict[str, list[list]], tabs) -> tuple[set, bool]:
+    def moved_rows(self, wb: Workbook, after: dict[str, list[list]], tabs, written=None) -> tuple[set, bool]:
         """((tab, row) pairs whose input cells differ from those validated, anything
-        differs at all) for the written tabs, comparing row content hashes."""
+        differs at all) for the written tabs, comparing row content hashes; with
+        `written`, only those rows came back (confirm_ranges) and only they count."""
         bad, differs = set(), False
         by_title = {s.title: s for s in wb.sheets.values()}
         for title in tabs:
@@ -307,7 +309,10 @@ class GoogleStore:
                 bad.add((title, None))   # the layout itself moved: every row of the tab
                 continue
             rows_now = dict(zip(now.frame.index.tolist(), row_hashes(now.frame)))
-            for r in set(rows_before) | set(rows_now):
+            rows = set(rows_before) | set(rows_now)
+            if written is not None:
+                rows = {r for t, r in written if t == title and r != before.header_row}
+            for r in rows:
                 if rows_before.get(r) != rows_now.get(r):
                     differs = True
                     bad.add((title, r))
@@ -443,6 +448,39 @@ def value_ranges(writes: list[CellWrite]):
             if c is not None:
                 start = prev = c
                 run = [cells[c]]
+
+
+CONFIRM_FIELDS = "updatedSpreadsheet(sheets(properties(sheetId,title),data(startRow,startColumn,rowData(values(effectiveValue)))))"
+MAX_CONFIRM_RANGES = 40
+
+
+def confirm_ranges(wb: Workbook, writes: list[CellWrite]) -> list[str]:
+    """What a status write asks back: each written tab's header row (to its status
+    columns) and the input cells of the rows written, as runs of rows; never the
+    whole tab, so the answer stays proportional to the write."""
+    out = []
+    for sheet in wb.sheets.values():
+        rows = sorted({w.row for w in writes if w.sheet == sheet.title})
+        if not rows:
+            continue
+        last_input = max(sheet.columns.values())
+        out.append(f"{quote(sheet.title)}!A{sheet.header_row}:{col_letter(max(sheet.status_columns.values()))}"
+                   f"{sheet.header_row}")
+        runs = _runs([r for r in rows if r != sheet.header_row])
+        if len(runs) > MAX_CONFIRM_RANGES:
+            runs = [(runs[0][0], runs[-1][1])]
+        out += [f"{quote(sheet.title)}!A{a}:{col_letter(last_input)}{b}" for a, b in runs]
+    return out
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    runs = []
+    for r in rows:
+        if runs and r == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], r)
+        else:
+            runs.append((r, r))
+    return runs
 
 
 class _RowSet(set):
