@@ -99,7 +99,7 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in (
     Code("HEADER_MISSING", WORKBOOK, "Tab '{tab}': kolom {kolom} tidak ditemukan pada baris judul. Kembalikan judul kolom sesuai Lampiran III."),
     Code("HEADER_ORDER", WORKBOOK, "Tab '{tab}': urutan kolom berubah ({kolom}). Kembalikan urutan sesuai Lampiran III."),
     Code("WB_TOO_LARGE", WORKBOOK, 'Berkas terlalu besar untuk diperiksa ({alasan}; batas {batas}) sehingga tidak dibuka. Hapus baris/kolom kosong yang berformat, gambar besar atau tab yang tidak dipakai, lalu simpan ulang.'),
-    Code("SHEET_TOO_LARGE", WORKBOOK, "Tab '{tab}' terlalu besar ({alasan}; batas {batas}) sehingga berkas ini tidak diperiksa. Hapus baris dan kolom kosong di bawah/kanan data (pilih barisnya lalu Hapus Baris), atau bagi datanya ke berkas lain."),
+    Code("SHEET_TOO_LARGE", WORKBOOK, "Tab '{tab}' melewati batas {batas}, sehingga berkas ini tidak diperiksa. Baris dan kolom kosong yang berformat ikut terhitung: hapus baris/kolom kosong di bawah dan di kanan data (pilih lalu Hapus), atau bagi datanya ke berkas lain."),
     Code("STATUS_MERGED", WORKBOOK, "Tab '{tab}': sel {sel} digabung (merge) melewati kolom Status/Keterangan/Diperiksa dan kolom isian, sehingga status tidak dapat ditulis. Pilih sel tersebut lalu batalkan penggabungan (Unmerge)."),
     Code("OPD_TIME_BUDGET", WORKBOOK, 'Pemeriksaan berkas ini melebihi batas waktu ({detik} dtk; batas {batas} dtk) sehingga dilewati; diperiksa lagi setelah berkasnya diubah. Hapus baris/kolom kosong yang berformat atau bagi datanya ke berkas lain.'),
     Code("OPD_ERROR", WORKBOOK, 'Galat tak terduga saat {langkah} berkas ini ({alasan}); OPD lain tetap diproses dan berkas ini dicoba lagi pada siklus berikutnya. Bila berulang, hubungi pengelola sistem.'),

@@ -267,7 +267,7 @@ def _grid(ws, limits: Limits, budget: list[int]) -> list:
     for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
         budget[0] -= len(row)
         if i > limits.rows or len(row) > limits.columns or budget[0] < 0:
-            raise StoreError(_too_large(ws.title, i, len(row), limits, budget[0] < 0))
+            raise StoreError(_too_large(ws.title, i, len(row), limits))
         if any(v is not None and v != "" for v in row):
             rows.append(list(row))
             last = i
@@ -276,14 +276,14 @@ def _grid(ws, limits: Limits, budget: list[int]) -> list:
     return rows[:last]
 
 
-def _too_large(title: str, rows: int, columns: int, limits: Limits, cells: bool = False) -> Problem:
+def _too_large(title: str, rows: int, columns: int, limits: Limits) -> Problem:
     if rows > limits.rows:
-        why, cap = f"lebih dari {_n(limits.rows)} baris", f"{_n(limits.rows)} baris"
+        cap = f"{_n(limits.rows)} baris"
     elif columns > limits.columns:
-        why, cap = f"{_n(columns)} kolom", f"{_n(limits.columns)} kolom"
+        cap = f"{_n(limits.columns)} kolom (ada sel di kolom ke-{_n(columns)})"
     else:
-        why, cap = f"lebih dari {_n(limits.cells)} sel", f"{_n(limits.cells)} sel per berkas"
-    return Problem("SHEET_TOO_LARGE", {"tab": title, "alasan": why, "batas": cap})
+        cap = f"{_n(limits.cells)} sel per berkas"
+    return Problem("SHEET_TOO_LARGE", {"tab": title, "batas": cap})
 
 
 def _n(x: int) -> str:
@@ -326,7 +326,7 @@ def check_package(path: Path, limits: Limits) -> None:
         if total > limits.unpacked_mb * 1_000_000:
             raise StoreError(Problem("WB_TOO_LARGE", {"alasan": f"isinya {_mb(total)} setelah dibuka",
                                                       "batas": f"{limits.unpacked_mb} MB"}))
-        tabs = _tab_titles(z)
+        tabs = tab_titles(z)
         for i in infos:
             where = f"tab '{tabs[i.filename]}'" if i.filename in tabs else f"bagian {i.filename.rsplit('/', 1)[-1]}"
             if i.file_size > limits.part_mb * 1_000_000:
@@ -369,18 +369,27 @@ def _count_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells:
             cut = buf.rfind(b"<")
             cut = len(buf) if cut < 0 else cut
             part, carry = buf[:cut], buf[cut:cut + 64]   # a tag never straddles the cut
-            rows += len(_ROW_TAG.findall(part))
-            cells -= len(_CELL_TAG.findall(part))
+            r, c = _tags(part)
+            rows, cells = rows + r, cells - c
             if rows > limits.rows or cells < 0:
                 break
-        rows += len(_ROW_TAG.findall(carry))
-        cells -= len(_CELL_TAG.findall(carry))
+        r, c = _tags(carry)
+        rows, cells = rows + r, cells - c
     if rows > limits.rows or cells < 0:
-        raise StoreError(_too_large(title, rows, 0, limits, cells < 0))
+        raise StoreError(_too_large(title, rows, 0, limits))
     return cells
 
 
-def _tab_titles(z: zipfile.ZipFile) -> dict[str, str]:
+def _tags(xml: bytes) -> tuple[int, int]:
+    """(<row> tags, <c> tags) in a piece of tab XML: bytes.count, or a regex where a
+    namespace prefix (<x:row>) may be in use."""
+    if b":row" in xml or b":c" in xml:
+        return len(_ROW_TAG.findall(xml)), len(_CELL_TAG.findall(xml))
+    return (xml.count(b"<row ") + xml.count(b"<row>") + xml.count(b"<row/>"),
+            xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>"))
+
+
+def tab_titles(z: zipfile.ZipFile) -> dict[str, str]:
     """Part name -> tab title (xl/worksheets/sheet1.xml -> 'Pegawai'), from the small
     workbook.xml and its relationships; {} when they are missing, odd or large."""
     try:
