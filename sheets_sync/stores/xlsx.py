@@ -333,10 +333,9 @@ def check_package(path: Path, limits: Limits) -> None:
                 raise StoreError(Problem("WB_TOO_LARGE", {"alasan": f"{where} {_mb(i.file_size)} setelah dibuka",
                                                           "batas": f"{limits.part_mb} MB per bagian"}))
             if i.file_size > 1_000_000 and i.file_size > limits.compression_ratio * max(i.compress_size, 1):
-                ratio = i.file_size // max(i.compress_size, 1)
-                raise StoreError(Problem("WB_TOO_LARGE", {
-                    "alasan": f"{where} {_n(ratio)} kali lebih besar setelah dibuka, tanda bom zip",
-                    "batas": f"{limits.compression_ratio} kali"}))
+                raise StoreError(Problem("WB_COMPRESSION", {
+                    "bagian": where, "rasio": _n(i.file_size // max(i.compress_size, 1)),
+                    "batas": _n(limits.compression_ratio)}))
         cells = limits.cells
         for name in [i.filename for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]:
             try:
