@@ -291,8 +291,11 @@ def _take(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport, wb: Workbook, 
 
 def _over_budget(o: Opd, mem: OpdMemory, wb: Workbook, spent: float, budget: int) -> None:
     """An OPD whose read and check took longer than limits.opd_seconds: reported and
-    skipped (last good verdicts kept, nothing written); read again once it changes."""
+    skipped, nothing written, read again once its file changes. Its rows count as
+    unchecked (the verdicts in memory were for older rows), and no rows are kept for
+    this revision, so a later read of it cannot take old rows for its own."""
     mem.problems = [Problem("OPD_TIME_BUDGET", {"detik": int(spent), "batas": budget})]
+    mem.frames, mem.results, mem.shown, mem.row_hashes, mem.content_hash = {}, {}, {}, {}, None
     mem.revision, mem.complete = wb.revision, True
     log.warning("OPD %s: melebihi batas waktu (%d dtk, batas %d dtk); dilewati", o.code, spent, budget)
     return None

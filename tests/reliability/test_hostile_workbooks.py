@@ -270,6 +270,9 @@ def test_an_opd_over_its_time_budget_is_reported_and_skipped(deployment, forms):
     assert status_by_row_or_none(slow, forms) is None      # skipped: nothing written
     rep = deployment.cycle(now=NOW)                         # unchanged: not read again
     assert rep.read == 0
+    rep = deployment.cycle(AS_OF + dt.timedelta(days=1), now=NOW + dt.timedelta(days=1))
+    assert rep.read == 0                                    # a new day neither
+    assert problem_codes(deployment, "LAMBAT") == ["OPD_TIME_BUDGET"]
     book = openpyxl.load_workbook(slow)
     book["Pegawai"]["E3"] = "Kepala Seksi"
     book.save(slow)
