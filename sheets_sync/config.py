@@ -35,7 +35,7 @@ class Limits:
     part_mb: int = 50                # one part (a tab's XML, the shared strings), uncompressed
     compression_ratio: int = 100     # uncompressed / compressed, for a part over 1 MB
     rows: int = 100_000              # rows of one tab
-    columns: int = 200               # columns of one tab
+    columns: int = 1_000             # columns of one tab (cells: the memory bound)
     cells: int = 1_000_000           # cells of one workbook (every tab)
     cell_chars: int = 1_000          # characters of one cell that the rules look at
     opd_seconds: int = 300           # wall-clock for one OPD (read + validate), checked between steps
