@@ -286,3 +286,41 @@ def status_by_row_or_none(path: Path, forms):
         return status_by_row(path, "Pegawai", forms, "pegawai") or None
     except AssertionError:   # no status headers at all
         return None
+
+
+# ------------------------------------------------------------ both backends
+@pytest.fixture(params=["xlsx", "google"])
+def demo_dep(request, tmp_path, monkeypatch):
+    from tests.backends import Deployment as Both
+    if request.param == "xlsx":
+        yield Both("xlsx", tmp_path, n_opds=3)
+        return
+    from tests.google_emulator import start_emulator
+    with start_emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.url.replace("http://", ""))
+        yield Both("google", tmp_path, emulator=emu, n_opds=3)
+
+
+def test_faults_in_one_opd_are_contained_on_both_backends(demo_dep):
+    """A read that raises KeyError for one OPD and a write that raises RuntimeError for
+    another (in the Google store's write threads too): both are that OPD's problem,
+    the rest of the regency is written, and so is the master."""
+    from tests.backends import rekap
+    codes_ = [o.code for o in demo_dep.opds()]
+    bad_read, bad_write = codes_[0], codes_[1]
+    with demo_dep.context() as ctx:
+        store = ctx.store = ObservedStore(ctx.store, fail_read={bad_read: KeyError("sheetId")},
+                                          fail_write={bad_write: RuntimeError("boom")})
+        ctx.hooks = [remind.hook]
+        rep = run_cycle(ctx)
+    assert rep.master_written
+    assert sorted(e.split(":")[0] for e in rep.errors) == sorted([bad_read, bad_write]), rep.errors
+    assert set(rekap(demo_dep)) == set(codes_)
+    with State(demo_dep.settings.state_db) as state:
+        assert [p.code for p in state.opd(bad_read).problems] == ["OPD_ERROR"]
+        assert "OPD_ERROR" in [p.code for p in state.opd(bad_write).problems]
+    assert set(store.writes) - {bad_write}          # the others were written
+    rep = demo_dep.cycle()                           # next cycle, no faults: both recover
+    assert not rep.errors
+    with State(demo_dep.settings.state_db) as state:
+        assert all("OPD_ERROR" not in [p.code for p in state.opd(c).problems] for c in codes_)
