@@ -15,7 +15,7 @@ WORKBOOK = "BERKAS"
 # Workbook problems that pass by themselves (a file open in Excel, a write refused, an
 # edit during the check): the worker's business, not the OPD's. The cycle reads such
 # a workbook again next cycle; e-mails do not list them.
-TRANSIENT = frozenset({"WB_CHANGED", "WB_LOCKED", "WB_WRITE_FAILED"})   # a problem with a whole workbook or tab, shown in the Rekap
+TRANSIENT = frozenset({"WB_CHANGED", "WB_LOCKED", "WB_WRITE_FAILED", "OPD_ERROR"})   # a problem with a whole workbook or tab, shown in the Rekap
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,10 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in (
          'berisi galat rumus'),
     Code("TEXT_TOO_LONG", SALAH, '{kolom} terlalu panjang ({panjang} karakter, maksimal {maks}).',
          'isian terlalu panjang'),
+    Code("CELL_TOO_LONG", SALAH, '{kolom} sangat panjang ({panjang} karakter; batas pemeriksaan {maks}) sehingga tidak diperiksa; isi hanya nilai yang diminta.',
+         'isian sangat panjang, tidak diperiksa'),
+    Code("NAME_BIDI", SALAH, '{kolom} berisi karakter tersembunyi pembalik arah teks (mis. U+202E) yang membuat nama tampil berbeda dari isinya; hapus isi sel lalu ketik ulang namanya.',
+         'nama berisi karakter tersembunyi pembalik arah teks'),
     Code("NAME_NO_LETTERS", SALAH, '{kolom} harus berupa nama (huruf), bukan hanya angka atau tanda baca.',
          'bukan nama (tanpa huruf)'),
     Code("PHONE_HAS_LETTERS", SALAH, '{kolom} berisi huruf; isi angka saja, contoh 0812-3456-7890.',
@@ -94,6 +98,12 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in (
     Code("SHEET_MISSING", WORKBOOK, "Tab '{tab}' untuk formulir {formulir} tidak ada (mungkin diganti nama atau dihapus)."),
     Code("HEADER_MISSING", WORKBOOK, "Tab '{tab}': kolom {kolom} tidak ditemukan pada baris judul. Kembalikan judul kolom sesuai Lampiran III."),
     Code("HEADER_ORDER", WORKBOOK, "Tab '{tab}': urutan kolom berubah ({kolom}). Kembalikan urutan sesuai Lampiran III."),
+    Code("WB_TOO_LARGE", WORKBOOK, 'Berkas terlalu besar untuk diperiksa ({alasan}; batas {batas}) sehingga tidak dibuka. Hapus baris/kolom kosong yang berformat, gambar besar atau tab yang tidak dipakai, lalu simpan ulang.'),
+    Code("WB_COMPRESSION", WORKBOOK, 'Isi berkas ({bagian}) {rasio} kali lebih besar daripada ukuran tersimpannya (batas {batas} kali): tanda berkas tidak wajar (bom zip), sehingga tidak dibuka. Simpan ulang dari Excel/LibreOffice setelah menghapus baris/kolom kosong yang berformat.'),
+    Code("SHEET_TOO_LARGE", WORKBOOK, "Tab '{tab}' melewati batas {batas}, sehingga berkas ini tidak diperiksa. Baris dan kolom kosong yang berformat ikut terhitung: hapus baris/kolom kosong di bawah dan di kanan data (pilih lalu Hapus), atau bagi datanya ke berkas lain."),
+    Code("STATUS_MERGED", WORKBOOK, "Tab '{tab}': sel {sel} digabung (merge) melewati kolom Status/Keterangan/Diperiksa dan kolom isian, sehingga status tidak dapat ditulis. Pilih sel tersebut lalu batalkan penggabungan (Unmerge)."),
+    Code("OPD_TIME_BUDGET", WORKBOOK, 'Pemeriksaan berkas ini melebihi batas waktu ({detik} dtk; batas {batas} dtk) sehingga dilewati; diperiksa lagi setelah berkasnya diubah. Hapus baris/kolom kosong yang berformat atau bagi datanya ke berkas lain.'),
+    Code("OPD_ERROR", WORKBOOK, 'Galat tak terduga saat {langkah} berkas ini ({alasan}); OPD lain tetap diproses dan berkas ini dicoba lagi pada siklus berikutnya. Bila berulang, hubungi pengelola sistem.'),
     Code("OPD_NO_FORMS", WORKBOOK, 'OPD tidak punya formulir yang berlaku di Daftar OPD (kolom Formulir).'),
 )}
 

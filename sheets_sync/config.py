@@ -35,6 +35,27 @@ class ConfigError(Exception):
     """Settings that cannot be used; the message says which key and how to fix it."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one OPD may cost, checked before the work (settings `limits:`). An OPD past
+    a limit is reported in the Rekap and skipped; the other OPDs go on. The defaults
+    keep one OPD well inside a 1 GB worker (deploy/sheets-sync.service: MemoryMax)."""
+    file_mb: int = 20                # an .xlsx file on disk (compressed)
+    unpacked_mb: int = 100           # all parts of an .xlsx together, uncompressed
+    part_mb: int = 50                # one part (a tab's XML, the shared strings), uncompressed
+    compression_ratio: int = 100     # uncompressed / compressed, for a part over 1 MB
+    rows: int = 100_000              # rows of one tab
+    columns: int = 1_000             # columns of one tab (cells: the memory bound)
+    cells: int = 1_000_000           # cells of one workbook (every tab)
+    cell_chars: int = 1_000          # characters of one cell that the rules look at
+    opd_seconds: int = 300           # wall-clock for one OPD (read + validate), checked between steps
+
+    # key: (smallest, largest) a setting may take
+    BOUNDS = {"file_mb": (1, 2_000), "unpacked_mb": (1, 20_000), "part_mb": (1, 20_000),
+              "compression_ratio": (10, 10_000), "rows": (100, 1_048_576), "columns": (10, 16_384),
+              "cells": (1_000, 100_000_000), "cell_chars": (100, 50_000), "opd_seconds": (10, 86_400)}
+
+
 @dataclass
 class Settings:
     path: Path
@@ -56,6 +77,7 @@ class Settings:
     mail: dict = field(default_factory=dict)
     reminders: dict = field(default_factory=dict)
     google: dict = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def inspektorat_emails(self) -> list[str]:
@@ -272,7 +294,7 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
     base = path.parent
     known = {"backend", "tahun", "data_dir", "master", "state_dir", "outbox_dir", "forms_file",
              "sync_interval_minutes", "reminder_time", "deadline", "tanggal_laporan", "inspektorat",
-             "mail", "reminders", "google", "surat_edaran"}
+             "mail", "reminders", "google", "surat_edaran", "limits"}
     unknown = sorted(set(raw) - known, key=str)
     if unknown:
         raise ConfigError(f"Kunci tidak dikenal di {path.name}: {', '.join(map(str, unknown))}. "
@@ -308,6 +330,7 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
         inspektorat=_section(raw, "inspektorat"), mail=_mail(_section(raw, "mail")),
         reminders=_section(raw, "reminders"), google=_section(raw, "google"),
         surat_edaran=_surat_edaran(_section(raw, "surat_edaran"), year),
+        limits=_limits(raw.get("limits")),
     )
 
 
@@ -334,6 +357,25 @@ def _surat_edaran(raw: dict, year: int) -> dict:
                           f"contoh 700/654/ITDA/X/2023 (atau hapus bagian surat_edaran).")
     return {"penerbit": shown(raw.get("penerbit")).strip(), "nomor": nomor,
             "tanggal": parse_date(raw.get("tanggal"), "surat_edaran.tanggal", year)}
+
+
+def _limits(raw) -> Limits:
+    """The `limits:` block; every key optional (safe defaults), each an integer in range."""
+    if raw is None:
+        return Limits()
+    if not isinstance(raw, dict):
+        raise ConfigError("limits: harus berisi pasangan kunci: nilai, contoh 'rows: 100000'.")
+    unknown = sorted(set(raw) - set(Limits.BOUNDS))
+    if unknown:
+        raise ConfigError(f"Kunci tidak dikenal di limits: {', '.join(map(str, unknown))}. "
+                          f"Kunci yang dikenal: {', '.join(Limits.BOUNDS)}.")
+    values = {}
+    for key, value in raw.items():
+        low, high = Limits.BOUNDS[key]
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise ConfigError(f"limits.{key}: '{value}' harus bilangan bulat {low}–{high}.")
+        values[key] = value
+    return Limits(**values)
 
 
 def _dotenv(folder: Path) -> None:

@@ -26,9 +26,11 @@ _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-
                           re.DOTALL)
 _SECRET_WORDS = (r"password|passwd|pwd|secret|token|private_key|private_key_id|api_key|apikey")
 # key=value, key: value, "key": "value", 'key': 'value' (also SMTP_PASSWORD=..., ?token=...)
+# A key is tried only where a word starts (look-behind), not at every \b inside a long
+# word: that made masking a 10,000-character word with dashes take seconds.
 _KEY_VALUE = re.compile(
     r"""(?ix)
-    (?P<key>["']?\b[\w-]*(?:""" + _SECRET_WORDS + r""")["']?)
+    (?P<key>["']?(?<![\w-])[\w-]*(?:""" + _SECRET_WORDS + r""")["']?)
     (?P<sep>\s*[:=]\s*)
     (?P<value>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s,;&)}\]]+)""")
 _BEARER = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+")

@@ -9,12 +9,17 @@ from sheets_sync.stores import StoreError
 
 class ObservedStore:
     """Delegates every Store call to `inner`; `after_read(opd)` runs after each
-    read_workbook, `before_write(opd)` before each write_cells; `fail_read` is a set of
-    OPD codes whose reads raise the given StoreError."""
+    read_workbook, `before_write(opd)` before each write_cells; `transform_read(opd, wb)`
+    returns the workbook the cycle gets instead of the one read. `fail_read` and
+    `fail_write` map OPD codes to what their read / write raises instead: a Problem
+    (as the StoreError a backend raises) or any exception (a fault nobody planned for)."""
 
-    def __init__(self, inner, *, after_read=None, before_write=None, fail_read: dict | None = None):
+    def __init__(self, inner, *, after_read=None, before_write=None, fail_read: dict | None = None,
+                 fail_write: dict | None = None, transform_read=None):
         self.inner, self.after_read, self.before_write = inner, after_read, before_write
+        self.transform_read = transform_read
         self.fail_read = fail_read or {}
+        self.fail_write = fail_write or {}
         self.reads: list[str] = []
         self.writes: list[str] = []
 
@@ -24,14 +29,20 @@ class ObservedStore:
     def read_workbook(self, opd):
         self.reads.append(opd.code)
         if opd.code in self.fail_read:
-            raise StoreError(self.fail_read[opd.code])
+            raise _error(self.fail_read[opd.code])
         wb = self.inner.read_workbook(opd)
         if self.after_read:
             self.after_read(opd)
-        return wb
+        return self.transform_read(opd, wb) if self.transform_read else wb
 
     def write_cells(self, opd, wb, writes):
         self.writes.append(opd.code)
         if self.before_write:
             self.before_write(opd)
+        if opd.code in self.fail_write:
+            raise _error(self.fail_write[opd.code])
         return self.inner.write_cells(opd, wb, writes)
+
+
+def _error(what) -> BaseException:
+    return what if isinstance(what, BaseException) else StoreError(what)

@@ -125,8 +125,13 @@ def _write_statuses(ctx, opds, mems, fresh, verdicts, rep) -> None:
                 continue
             fresh[code] = wb
     now_text = stamp(ctx.now())
-    planned = {o.code: _writes(ctx, fresh[o.code], final[o.code], mems[o.code], now_text)
-               for o in opds if fresh.get(o.code) is not None}
+    planned = {}
+    for o in opds:
+        if fresh.get(o.code) is not None:
+            try:
+                planned[o.code] = _writes(ctx, fresh[o.code], final[o.code], mems[o.code], now_text)
+            except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others
+                _fault(o, mems[o.code], rep, "menulis status", e)
     to_write = [o for o in opds if planned.get(o.code)]
     stale = ctx.store.stale([(o, fresh[o.code]) for o in to_write]) if to_write else set()
     pending = []
@@ -137,7 +142,7 @@ def _write_statuses(ctx, opds, mems, fresh, verdicts, rep) -> None:
         else:
             pending.append(o)
     for o in opds:   # read, nothing to write: what the sheet shows is already right
-        if fresh.get(o.code) is not None and not planned[o.code]:
+        if fresh.get(o.code) is not None and planned.get(o.code) == []:
             _written(o, fresh[o.code], final[o.code], mems[o.code], fresh[o.code].revision)
     _map(ctx, lambda o: _write(ctx, o, fresh[o.code], final[o.code], mems[o.code], rep, planned[o.code]),
          pending, "menulis status")
@@ -206,52 +211,107 @@ def _read_many(ctx, opds: list[Opd], mems: dict, rep: CycleReport) -> dict[str, 
             for o, got in progress(zip(opds, fetched), len(opds), "memeriksa")}
 
 
-def _fetch(ctx, o: Opd):
+def _fetch(ctx, o: Opd) -> tuple:
+    """(the workbook or the exception its read raised, seconds it took)."""
+    t0 = ctx.now()
     try:
-        return ctx.store.read_workbook(o)
+        got = ctx.store.read_workbook(o)
     except Exception as e:  # noqa: BLE001 - handed to _read, which reports it for this OPD only
-        return e
+        got = e
+    return got, _since(ctx, t0)
+
+
+def _since(ctx, t0) -> float:
+    return (ctx.now() - t0).total_seconds()
 
 
 def _needs_read(mem: OpdMemory, revision, opd: Opd) -> bool:
     return not mem.complete or mem.revision != revision or mem.forms != opd.forms
 
 
-def _read(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport, wb) -> Workbook | None:
+def _read(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport, got) -> Workbook | None:
     """Validate one fetched OPD workbook (or record why it could not be read); on
-    failure keep its last good verdicts."""
+    any failure keep its last good verdicts and go on with the other OPDs."""
     rep.read += 1
     mem.forms = o.forms
+    wb, spent = got
+    if isinstance(wb, Exception):
+        _unreadable(ctx, o, mem, rep, wb)
+        return None
     try:
-        if isinstance(wb, Exception):
-            raise wb
-    except StoreError as e:
-        mem.problems = [e.problem]
-        mem.revision = ctx.store.revisions([o]).get(o.code)
-        # read again only when the file changes, unless the failure was the network's or
-        # the quota's (429/5xx/timeout after the retries): then read again next cycle
-        mem.complete = e.problem.code not in TRANSIENT
-        log.warning("OPD %s: %s", o.code, e.problem.code)
-        return None
+        return _take(ctx, o, mem, rep, wb, spent)
     except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others
-        mem.problems = [Problem("WB_UNREADABLE", {"alasan": type(e).__name__})]
-        mem.complete = False
-        rep.errors.append(f"{o.code}: {type(e).__name__}")
-        log.exception("OPD %s: gagal dibaca", o.code)
+        _fault(o, mem, rep, "memeriksa", e, replace=True)
         return None
+
+
+def _unreadable(ctx, o: Opd, mem: OpdMemory, rep: CycleReport, e: Exception) -> None:
+    if not isinstance(e, StoreError):
+        _fault(o, mem, rep, "membaca", e, replace=True)
+        return
+    mem.problems = [e.problem]
+    # read again only when the file changes, unless the failure was the network's or
+    # the quota's (429/5xx/timeout after the retries): then read again next cycle
+    mem.complete = e.problem.code not in TRANSIENT
+    try:
+        mem.revision = ctx.store.revisions([o]).get(o.code)
+    except Exception:  # noqa: BLE001 - unknown revision: read again next cycle
+        mem.complete = False
+    log.warning("OPD %s: %s", o.code, e.problem.code)
+
+
+def _take(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport, wb: Workbook, spent: float) -> Workbook | None:
+    """A read workbook into the OPD's memory: validated again if its rows (or the
+    reporting date) changed, unless its time budget is spent. Memory changes only
+    once everything succeeded."""
+    budget = ctx.settings.limits.opd_seconds
+    if spent > budget:
+        return _over_budget(o, mem, wb, spent, budget)
     if wb.revision == mem.revision and mem.complete:
         _keep_inputs(wb, mem)
     digest = hashlib.sha256("".join(s.content_hash for s in wb.sheets.values()).encode()).hexdigest()
+    if digest != mem.content_hash or mem.as_of != ctx.as_of or set(mem.results) != set(wb.sheets):
+        frames = {k: s.frame for k, s in wb.sheets.items()}
+        t0 = ctx.now()
+        results = _validate(ctx, frames)
+        spent += _since(ctx, t0)
+        if spent > budget:   # checked between steps: its statuses are not written
+            return _over_budget(o, mem, wb, spent, budget)
+        rep.validated += 1
+        mem.frames, mem.results, mem.as_of = frames, results, ctx.as_of
+        mem.checked_at = stamp(ctx.now())
     if digest != mem.content_hash:
         mem.changed_at = stamp(ctx.now())
-    if digest != mem.content_hash or mem.as_of != ctx.as_of or set(mem.results) != set(wb.sheets):
-        mem.frames = {k: s.frame for k, s in wb.sheets.items()}
-        _revalidate(ctx, o, mem, rep)
     mem.content_hash, mem.revision = digest, wb.revision
     mem.problems = list(wb.problems)
     if not o.forms:   # the registry's Formulir names no known form: say so in the Rekap
         mem.problems.append(Problem("OPD_NO_FORMS"))
     return wb
+
+
+def _over_budget(o: Opd, mem: OpdMemory, wb: Workbook, spent: float, budget: int) -> None:
+    """An OPD whose read and check took longer than limits.opd_seconds: reported and
+    skipped, nothing written, read again once its file changes. Its rows count as
+    unchecked (the verdicts in memory were for older rows), and no rows are kept for
+    this revision, so a later read of it cannot take old rows for its own."""
+    mem.problems = [Problem("OPD_TIME_BUDGET", {"detik": int(spent), "batas": budget})]
+    mem.frames, mem.results, mem.shown, mem.row_hashes, mem.content_hash = {}, {}, {}, {}, None
+    mem.revision, mem.complete = wb.revision, True
+    log.warning("OPD %s: melebihi batas waktu (%d dtk, batas %d dtk); dilewati", o.code, spent, budget)
+    return None
+
+
+def _fault(o: Opd, mem: OpdMemory, rep: CycleReport, step: str, e: BaseException, *, replace: bool = False) -> None:
+    """Any unexpected exception while one OPD is read, checked or written becomes that
+    OPD's problem in the Rekap (OPD_ERROR), instead of (replace: the workbook's problems
+    were not learnt this cycle) or besides its other problems; tried again next cycle."""
+    with _REPORT_LOCK:
+        kept = [] if replace else [p for p in mem.problems if p.code != "OPD_ERROR"]
+        mem.problems = kept + [Problem("OPD_ERROR", {"langkah": step, "alasan": type(e).__name__})]
+        mem.complete = False
+        rep.errors.append(f"{o.code}: {step}: {type(e).__name__}")
+    log.error("OPD %s: galat tak terduga saat %s (%s); OPD lain tetap diproses", o.code, step,
+              type(e).__name__, exc_info=e)
 
 
 def _keep_inputs(wb: Workbook, mem: OpdMemory) -> None:
@@ -265,13 +325,24 @@ def _keep_inputs(wb: Workbook, mem: OpdMemory) -> None:
             sheet.content_hash = content_hash(frame)
 
 
+def _validate(ctx: Context, frames: dict) -> dict:
+    return {k: validate_frame(f, ctx.forms[k], ctx.as_of, domains=ctx.forms.email_domains,
+                              max_chars=ctx.settings.limits.cell_chars)
+            for k, f in frames.items()}
+
+
 def _revalidate(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport) -> None:
     """Validate from the rows in memory; 'Diperiksa terakhir' in the Rekap is this
-    moment (a re-read that finds the same rows is not a new check)."""
+    moment (a re-read that finds the same rows is not a new check). On failure the
+    last verdicts stay."""
+    try:
+        results = _validate(ctx, mem.frames)
+    except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others
+        _fault(o, mem, rep, "memeriksa", e)
+        return
     rep.validated += 1
     mem.checked_at = stamp(ctx.now())
-    mem.results = {k: validate_frame(f, ctx.forms[k], ctx.as_of, domains=ctx.forms.email_domains)
-                   for k, f in mem.frames.items()}
+    mem.results = results
     mem.as_of = ctx.as_of
 
 
@@ -292,6 +363,9 @@ def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleRep
         mem.problems.append(e.problem)
         mem.complete = False          # try again next cycle, from a fresh read
         log.warning("OPD %s: status belum ditulis (%s)", o.code, e.problem.code)
+        return
+    except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others
+        _fault(o, mem, rep, "menulis status", e)
         return
     with _REPORT_LOCK:
         rep.written_cells += len(writes)

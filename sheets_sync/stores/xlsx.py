@@ -8,16 +8,26 @@ data/
 A workbook's revision is its (mtime, size). Writes go to a temporary file that
 replaces the original atomically, and only if the original did not change since
 it was read and no Excel/LibreOffice lock file says someone has it open.
+
+Before openpyxl opens an OPD workbook, `check_package` holds it to the settings'
+limits (file size, unpacked size and compression ratio of every part from the zip
+directory, then rows and cells counted in the streamed tab XML), so that a zip bomb
+or a million formatted empty rows is refused in well under a second and reported
+for that OPD alone.
 """
 from __future__ import annotations
 
+import bisect
 import logging
+import re
+import struct
 import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook as NewBook
 from openpyxl import load_workbook
 
+from sheets_sync.config import Limits
 from sheets_sync.forms import FormSet
 from sheets_sync.validate.layout import Problem
 from sheets_sync.validate.registry import Opd, parse_registry
@@ -32,10 +42,11 @@ class XlsxStore:
     name = "xlsx"
     parallel = 1   # openpyxl is CPU-bound: threads would only contend for the GIL
 
-    def __init__(self, data_dir, forms: FormSet, master: str = "master.xlsx"):
+    def __init__(self, data_dir, forms: FormSet, master: str = "master.xlsx", limits: Limits | None = None):
         self.dir = Path(data_dir)
         self.forms = forms
         self.master_path = self.dir / master
+        self.limits = limits or Limits()
 
     # ------------------------------------------------------------ registry
     def read_registry(self):
@@ -76,7 +87,10 @@ class XlsxStore:
         rev = file_revision(path)
         if rev is None:
             raise StoreError(Problem("WB_NOT_FOUND", {"lokasi": path.name}))
-        return workbook_from_grids(opd, rev, read_grids(path), self.forms)
+        check_package(path, self.limits)
+        forms = [self.forms[k] for k in opd.forms]
+        grids = read_grids(path, limits=self.limits, wanted=lambda t: any(f.matches_sheet(t) for f in forms))
+        return workbook_from_grids(opd, rev, grids, self.forms)
 
     # --------------------------------------------------------------- write
     def write_cells(self, opd: Opd, wb: Workbook, writes: list[CellWrite]):
@@ -95,6 +109,12 @@ class XlsxStore:
             book = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", rich_text=True)
         except Exception as e:  # noqa: BLE001 - any unreadable file is one OPD's problem
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": describe_error(e)})) from e
+        try:
+            for title, targets in _by_sheet(writes).items():
+                _open_status_merges(book[title], targets, _status_span(wb, title))
+        except StoreError:
+            book.close()
+            raise
         for w in writes:
             set_value(book[w.sheet], w.row, w.col, w.value)
         try:
@@ -119,6 +139,49 @@ class XlsxStore:
 
     def master_revision(self) -> str | None:
         return file_revision(self.master_path)
+
+
+# ------------------------------------------------------------ merged status cells
+def _by_sheet(writes: list[CellWrite]) -> dict[str, dict[int, list[int]]]:
+    """tab title -> column -> sorted rows written there."""
+    out: dict[str, dict[int, list[int]]] = {}
+    for w in writes:
+        out.setdefault(w.sheet, {}).setdefault(w.col, []).append(w.row)
+    for cols in out.values():
+        for rows in cols.values():
+            rows.sort()
+    return out
+
+
+def _status_span(wb: Workbook, title: str) -> tuple[int, int, int] | None:
+    """(first status column, last status column, header row) of a tab as read."""
+    for sheet in wb.sheets.values():
+        if sheet.title == title:
+            cols = sheet.status_columns.values()
+            return min(cols), max(cols), sheet.header_row
+    return None
+
+
+def _open_status_merges(ws, targets: dict[int, list[int]], span) -> None:
+    """Merged ranges that cover a status cell about to be written: a merge inside the
+    Status | Keterangan | Diperiksa columns (from the header row down) is the worker's
+    own cells and is unmerged; one reaching into input columns or above the header is
+    never touched and is reported (STATUS_MERGED), so that staff unmerge it."""
+    for rng in list(ws.merged_cells.ranges):
+        hit = any(rng.min_col <= col <= rng.max_col and _any_between(rows, rng.min_row, rng.max_row)
+                  for col, rows in targets.items())
+        if not hit:
+            continue
+        ours = span is not None and span[0] <= rng.min_col and rng.max_col <= span[1] and rng.min_row >= span[2]
+        if not ours:
+            raise StoreError(Problem("STATUS_MERGED", {"tab": ws.title, "sel": rng.coord}))
+        ws.unmerge_cells(rng.coord)
+        log.info("tab %s: sel status %s tidak lagi digabung", ws.title, rng.coord)
+
+
+def _any_between(rows: list[int], low: int, high: int) -> bool:
+    i = bisect.bisect_left(rows, low)
+    return i < len(rows) and rows[i] <= high
 
 
 def render_sheet(ws, spec: SheetSpec) -> None:
@@ -165,18 +228,24 @@ def file_revision(path: Path) -> str | None:
     return f"{st.st_mtime_ns}-{st.st_size}"
 
 
-def read_grids(path: Path, only: str | None = None) -> dict[str, list[list]]:
-    """Every tab's cell values (formulas as their last computed value)."""
+def read_grids(path: Path, only: str | None = None, *, limits: Limits | None = None,
+               wanted=None) -> dict[str, list[list]]:
+    """Every tab's cell values (formulas as their last computed value); only the tab
+    `only`, or the tabs whose title `wanted(title)` accepts. A tab past the limits'
+    rows, columns or cells stops the read (SHEET_TOO_LARGE)."""
+    limits = limits or Limits()
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # noqa: BLE001 - corrupt, encrypted, not xlsx: one OPD's problem
         raise StoreError(Problem("WB_UNREADABLE", {"alasan": describe_error(e)})) from e
     try:
-        out = {}
+        out, budget = {}, [limits.cells]
         for ws in book.worksheets:
-            if only is None or ws.title == only:
-                out[ws.title] = _grid(ws)
+            if (only is None or ws.title == only) and (wanted is None or wanted(ws.title)):
+                out[ws.title] = _grid(ws, limits, budget)
         return out
+    except StoreError:
+        raise
     except Exception as e:  # noqa: BLE001
         raise StoreError(Problem("WB_UNREADABLE", {"alasan": describe_error(e)})) from e
     finally:
@@ -186,19 +255,160 @@ def read_grids(path: Path, only: str | None = None) -> dict[str, list[list]]:
 _EMPTY = ()
 
 
-def _grid(ws) -> list:
+def _grid(ws, limits: Limits, budget: list[int]) -> list:
+    """A tab's rows, read as a stream and stopped as soon as it passes the limits
+    (openpyxl fills missing rows and cells in: a lone cell at row 1,048,576 or column
+    XFD would otherwise become a million rows or a 16,384-wide row)."""
     # Read-only mode trusts the sheet's <dimension> record, which some tools write
     # wrongly (e.g. "A1"), cutting rows off; forget it and read what is there.
     if hasattr(ws, "reset_dimensions"):
         ws.reset_dimensions()
     rows, last = [], 0
     for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        budget[0] -= len(row)
+        if i > limits.rows or len(row) > limits.columns or budget[0] < 0:
+            raise StoreError(_too_large(ws.title, i, len(row), limits))
         if any(v is not None and v != "" for v in row):
             rows.append(list(row))
             last = i
         else:
             rows.append(_EMPTY)  # thousands of formatted empty rows cost nothing
     return rows[:last]
+
+
+def _too_large(title: str, rows: int, columns: int, limits: Limits) -> Problem:
+    if rows > limits.rows:
+        cap = f"{_n(limits.rows)} baris"
+    elif columns > limits.columns:
+        cap = f"{_n(limits.columns)} kolom (ada sel di kolom ke-{_n(columns)})"
+    else:
+        cap = f"{_n(limits.cells)} sel per berkas"
+    return Problem("SHEET_TOO_LARGE", {"tab": title, "batas": cap})
+
+
+def _n(x: int) -> str:
+    """12.345 (Indonesian thousands)."""
+    return f"{x:,}".replace(",", ".")
+
+
+def _mb(x: int) -> str:
+    return f"{x / 1_000_000:,.1f} MB".replace(",", "X").replace(".", ",").replace("X", ".")
+
+
+# ------------------------------------------------------------------ limits
+_EOCD = b"PK\x05\x06"
+MAX_ENTRIES = 10_000             # parts in one workbook (a real one has tens; a tab is ~2)
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,30}:)?row[\s/>]")
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,30}:)?c[\s/>]")
+_CHUNK = 1 << 20
+
+
+def check_package(path: Path, limits: Limits) -> None:
+    """Refuse (StoreError) an .xlsx over the limits before openpyxl opens it: the file,
+    the number of parts (end-of-directory record, before zipfile reads the directory),
+    every part's unpacked size and compression ratio (zip directory), then the rows and
+    cells of every tab counted in its streamed XML. A file that is not a zip is left
+    to openpyxl, which reports it as unreadable."""
+    size = path.stat().st_size
+    if size > limits.file_mb * 1_000_000:
+        raise StoreError(Problem("WB_TOO_LARGE", {"alasan": f"berkas {_mb(size)}", "batas": f"{limits.file_mb} MB"}))
+    entries = _directory_entries(path, size)
+    if entries is not None and entries > MAX_ENTRIES:
+        raise StoreError(Problem("WB_TOO_LARGE", {"alasan": f"{_n(entries)} bagian di dalam berkas",
+                                                  "batas": f"{_n(MAX_ENTRIES)} bagian"}))
+    try:
+        z = zipfile.ZipFile(path)
+    except Exception:  # noqa: BLE001 - not a zip we can list: openpyxl says why, as WB_UNREADABLE
+        return
+    with z:
+        infos = z.infolist()
+        total = sum(i.file_size for i in infos)
+        if total > limits.unpacked_mb * 1_000_000:
+            raise StoreError(Problem("WB_TOO_LARGE", {"alasan": f"isinya {_mb(total)} setelah dibuka",
+                                                      "batas": f"{limits.unpacked_mb} MB"}))
+        tabs = tab_titles(z)
+        for i in infos:
+            where = f"tab '{tabs[i.filename]}'" if i.filename in tabs else f"bagian {i.filename.rsplit('/', 1)[-1]}"
+            if i.file_size > limits.part_mb * 1_000_000:
+                raise StoreError(Problem("WB_TOO_LARGE", {"alasan": f"{where} {_mb(i.file_size)} setelah dibuka",
+                                                          "batas": f"{limits.part_mb} MB per bagian"}))
+            if i.file_size > 1_000_000 and i.file_size > limits.compression_ratio * max(i.compress_size, 1):
+                raise StoreError(Problem("WB_COMPRESSION", {
+                    "bagian": where, "rasio": _n(i.file_size // max(i.compress_size, 1)),
+                    "batas": _n(limits.compression_ratio)}))
+        cells = limits.cells
+        for name in [i.filename for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]:
+            try:
+                cells = _count_tab(z, name, tabs.get(name, name.rsplit("/", 1)[-1]), limits, cells)
+            except StoreError:
+                raise
+            except Exception as e:  # noqa: BLE001 - encrypted, bad CRC, odd compression: unreadable
+                raise StoreError(Problem("WB_UNREADABLE", {"alasan": describe_error(e)})) from e
+
+
+def _directory_entries(path: Path, size: int) -> int | None:
+    """Entries the zip's end-of-central-directory record announces (a zip64 marker
+    reads as 65,535), or None when there is no such record (not a zip)."""
+    with open(path, "rb") as f:
+        f.seek(max(0, size - 65_557))
+        tail = f.read()
+    at = tail.rfind(_EOCD)
+    if at < 0 or len(tail) - at < 22:
+        return None
+    return struct.unpack("<H", tail[at + 10:at + 12])[0]
+
+
+def _count_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells: int) -> int:
+    """Count <row> and <c> tags of one tab's XML as it streams out of the zip (C-speed
+    regex on 1 MB chunks); stop at the first limit passed. Returns the cells left."""
+    rows, carry = 0, b""
+    with z.open(name) as f:
+        while chunk := f.read(_CHUNK):
+            buf = carry + chunk
+            cut = buf.rfind(b"<")
+            cut = len(buf) if cut < 0 else cut
+            part, carry = buf[:cut], buf[cut:cut + 64]   # a tag never straddles the cut
+            r, c = _tags(part)
+            rows, cells = rows + r, cells - c
+            if rows > limits.rows or cells < 0:
+                break
+        r, c = _tags(carry)
+        rows, cells = rows + r, cells - c
+    if rows > limits.rows or cells < 0:
+        raise StoreError(_too_large(title, rows, 0, limits))
+    return cells
+
+
+def _tags(xml: bytes) -> tuple[int, int]:
+    """(<row> tags, <c> tags) in a piece of tab XML: bytes.count, or a regex where a
+    namespace prefix (<x:row>) may be in use."""
+    if b":row" in xml or b":c" in xml:
+        return len(_ROW_TAG.findall(xml)), len(_CELL_TAG.findall(xml))
+    return (xml.count(b"<row ") + xml.count(b"<row>") + xml.count(b"<row/>"),
+            xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>"))
+
+
+def tab_titles(z: zipfile.ZipFile) -> dict[str, str]:
+    """Part name -> tab title (xl/worksheets/sheet1.xml -> 'Pegawai'), from the small
+    workbook.xml and its relationships; {} when they are missing, odd or large."""
+    try:
+        from defusedxml.ElementTree import fromstring
+        parts = {}
+        for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+            info = z.getinfo(name)
+            if info.file_size > 2_000_000:
+                return {}
+            parts[name] = fromstring(z.read(name))
+        rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+        targets = {r.get("Id"): r.get("Target", "") for r in parts["xl/_rels/workbook.xml.rels"]}
+        out = {}
+        for sheet in parts["xl/workbook.xml"].iter():
+            if sheet.tag.endswith("}sheet") and sheet.get(rel) in targets:
+                target = targets[sheet.get(rel)].lstrip("/")
+                out[target if target.startswith("xl/") else "xl/" + target] = sheet.get("name", "")
+        return out
+    except Exception:  # noqa: BLE001 - only names for messages; the part name will do
+        return {}
 
 
 def describe_error(e: Exception) -> str:

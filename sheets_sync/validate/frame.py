@@ -33,6 +33,9 @@ _STATUS_BY_RANK = np.array([OK, PERIKSA, SALAH], dtype=object)
 MAX_NOTE = 1000  # a Keterangan cell stays readable
 DISTINCT_TYPES = {"phone", "email", "name"}   # factorising these costs more than it saves
 PARALLEL_ROWS = 20_000
+# Characters of one cell the rules look at; a longer cell is SALAH (CELL_TOO_LONG) without
+# running any rule, so no rule ever sees more (settings: limits.cell_chars, same default).
+MAX_CELL_CHARS = 1_000
 
 
 @dataclass
@@ -112,7 +115,7 @@ class ColumnCheck:
     and what the type's rule says. Arrays are per row."""
 
     def __init__(self, series: pd.Series, fn, fast=None, reference: bool = False,
-                 distinct: bool = False):
+                 distinct: bool = False, max_chars: int = MAX_CELL_CHARS):
         arr = series.to_numpy(dtype=object)
         if reference or distinct:   # reference: every value through the rule; distinct:
             ids, uniq = np.arange(len(arr)), arr   # phones/e-mails/names rarely repeat
@@ -120,10 +123,12 @@ class ColumnCheck:
             ids, uniq = pd.factorize(arr, use_na_sentinel=True)
         n = len(uniq)
         texts = [v.strip() if type(v) is str else (str(v) if type(v) is int else None) for v in uniq]
+        # over the cap: no rule (fast or not) sees the text; non-text values are short
+        too_long = {i for i, t in enumerate(texts) if t is not None and len(t) > max_chars}
         if fast is not None and n and not reference and getattr(fast, "raw", False):
             hits = fast(uniq)
         elif fast is not None and n and not reference:   # '#REF!' and friends never take a fast path
-            hits = fast([t if t and t[0] != "#" else None for t in texts])
+            hits = fast([t if t and t[0] != "#" and len(t) <= max_chars else None for t in texts])
         else:
             hits = [None] * n
         vals = np.array(hits + [None], dtype=object)
@@ -132,7 +137,9 @@ class ColumnCheck:
         cods[n] = "MISSING"   # factorize's NA sentinel (-1) takes the last slot
         for i in [i for i, h in enumerate(hits) if h is None]:   # ~10 %: decided one by one
             v, t = uniq[i], texts[i]
-            if t == "" or (t is None and fields.is_blank(v)):
+            if i in too_long:
+                cods[i], pars[i] = "CELL_TOO_LONG", {"panjang": len(t), "maks": max_chars}
+            elif t == "" or (t is None and fields.is_blank(v)):
                 cods[i] = "MISSING"
             elif t and t[0] == "#" and fields.cell_error(t):
                 cods[i], pars[i] = "CELL_ERROR", {"nilai": fields.cell_error(t)}
@@ -213,14 +220,15 @@ def _each(fn, maxlen: int, texts: list) -> list:
 
 # ------------------------------------------------------------------ validation
 def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool = False,
-                   domains: dict | None = None) -> FormResult:
+                   domains: dict | None = None, max_chars: int = MAX_CELL_CHARS) -> FormResult:
     """Verdicts for one form. reference=True checks every row with phonenumbers and
     email-validator directly (slow; the yardstick for the fast path). `domains` is
-    forms.yaml's email_domains (common / real) for the typo check; default: the form's."""
+    forms.yaml's email_domains (common / real) for the typo check; default: the form's.
+    A cell longer than `max_chars` characters is CELL_TOO_LONG and no rule reads it."""
     df = df.reindex(columns=form.keys)
     cols = [c for c in form.columns if c.type != "row_number"]
     run = lambda c: ColumnCheck(df[c.key], *checker(c, as_of, reference), reference=reference,  # noqa: E731
-                                distinct=c.type in DISTINCT_TYPES)
+                                distinct=c.type in DISTINCT_TYPES, max_chars=max_chars)
     if len(df) >= PARALLEL_ROWS and not reference:
         with ThreadPoolExecutor(2) as pool:   # Arrow kernels release the GIL: use the 2nd core
             checks = dict(zip([c.key for c in cols], pool.map(run, cols)))

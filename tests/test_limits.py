@@ -1,0 +1,328 @@
+"""Limits (issue 10): linear-time field rules, the per-cell character cap, bidi
+controls in names, the settings' `limits:` block, and the .xlsx store's checks
+before openpyxl opens a workbook (sizes, ratio, parts, rows, columns, cells).
+
+Timing checks are per call with a generous budget (a quadratic rule took 31 s for
+one cell of 32,767 digits), run in a watchdog thread so that a regression fails in
+seconds instead of hanging the suite."""
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import yaml
+
+from sheets_sync import logsafe
+from sheets_sync.config import ConfigError, Limits, load_settings, parse_settings
+from sheets_sync.stores import StoreError
+from sheets_sync.stores.xlsx import MAX_ENTRIES, XlsxStore, check_package
+from sheets_sync.validate import fields
+from sheets_sync.validate.frame import MAX_CELL_CHARS, validate_frame
+
+from tests.conftest import AS_OF, clean_row, frame, status_by_row
+from tests.reliability import hostile
+
+ROOT = Path(__file__).resolve().parent.parent
+EXCEL_MAX = 32_767          # characters an Excel cell holds
+PER_CELL = 0.5              # seconds, generous: linear rules take ~0.05 s on 32,767 characters
+
+
+def bounded(fn, seconds: float):
+    """fn() in a watchdog thread: fails after `seconds` instead of waiting for a
+    quadratic rule to finish (the thread is a daemon; the process ends it)."""
+    out: dict = {}
+
+    def run():
+        try:
+            out["value"] = fn()
+        except BaseException as e:  # noqa: BLE001 - re-raised in the test's thread
+            out["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), f"not done within {seconds} s"
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def long_cell(unit: str, n: int = EXCEL_MAX) -> str:
+    return (unit * (n // len(unit) + 1))[:n]
+
+
+# Cells that made the old patterns backtrack: runs of digits, spaces, separators,
+# letters, and junk, some ending in a character that makes a match fail late.
+HOSTILE = {
+    "digits": long_cell("1"), "digits-spaces": long_cell("1 "), "dashes": long_cell("1-"),
+    "dots": long_cell("1."), "slashes": long_cell("1/"), "plus": long_cell("+1"), "brackets": long_cell("(1"),
+    "letters": long_cell("a"), "junk": long_cell("a1 .-/+(@e,;"), "digits-then-x": long_cell("1")[:-1] + "x",
+    "exponent": long_cell("1e"), "at-dots": long_cell("a.b@"), "words-at": long_cell("budi ") + "@gmail.com",
+    "month-words": long_cell("jan 1 "), "tabs": long_cell("1\t"), "bidi": long_cell("a\u202e"),
+}
+KINDS = {   # column type -> (form, column key) that has it
+    "phone": ("pegawai", "no_hp"), "email": ("pegawai", "email"), "address_email": ("penyedia_pbj", "alamat_email"),
+    "date": ("pegawai", "tanggal_mulai"), "name": ("pegawai", "nama"), "text": ("pegawai", "jabatan"),
+    "choice": ("eksper", "kriteria"),
+}
+
+
+def one_cell(forms, form_key: str, key: str, value, **kw):
+    """validate_frame on one otherwise clean row; (seconds, codes of that column)."""
+    form = forms[form_key]
+    df = frame([clean_row(form_key, 1, **{key: value})], form)
+    t0 = time.perf_counter()
+    res = validate_frame(df, form, AS_OF, **kw)
+    seconds = time.perf_counter() - t0
+    return seconds, set(res.problems.loc[res.problems["column"] == key, "code"])
+
+
+# ------------------------------------------------------- linear-time rules
+PATHS = [pytest.param(False, id="fast"), pytest.param(True, id="reference")]
+
+
+@pytest.mark.parametrize("reference", PATHS)
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_field_kind_caps_32767_character_cells(forms, kind, reference):
+    """Through validate_frame as the cycle calls it: over the cap, CELL_TOO_LONG and
+    no rule reads the cell."""
+    form_key, key = KINDS[kind]
+
+    def run():
+        out = []
+        for name, cell in HOSTILE.items():
+            seconds, got = one_cell(forms, form_key, key, cell, reference=reference)
+            assert got == {"CELL_TOO_LONG"}, (name, got)
+            out.append(seconds)
+        return out
+
+    assert max(bounded(run, 30)) < PER_CELL
+
+
+@pytest.mark.parametrize("reference", PATHS)
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_field_rule_is_linear_in_the_cell_length(forms, kind, reference):
+    """With the cap lifted past Excel's maximum the rules themselves see 32,767
+    characters: each cell is decided within the per-cell budget."""
+    form_key, key = KINDS[kind]
+
+    def run():
+        out = []
+        for name, cell in HOSTILE.items():
+            seconds, got = one_cell(forms, form_key, key, cell, reference=reference, max_chars=50_000)
+            assert "CELL_TOO_LONG" not in got
+            out.append((seconds, name))
+        return out
+
+    worst = max(bounded(run, 60))
+    assert worst[0] < PER_CELL, worst
+
+
+def test_ten_phone_cells_of_32767_digits(deployment, forms):
+    """The issue's case: 10 such cells cost 333 s a cycle. Now each is SALAH
+    (CELL_TOO_LONG) and the rule checks stay linear even without the cap."""
+    rows = [clean_row("pegawai", i, no_hp="8" * EXCEL_MAX) for i in range(1, 11)]
+    form = forms["pegawai"]
+    for reference in (False, True):
+        res, seconds = bounded(lambda: timed(validate_frame, frame(rows, form), form, AS_OF, reference=reference), 10)
+        assert seconds < PER_CELL * 10
+        assert set(res.problems.loc[res.problems["column"] == "no_hp", "code"]) == {"CELL_TOO_LONG"}
+        res, seconds = bounded(lambda: timed(validate_frame, frame(rows, form), form, AS_OF,
+                                             reference=reference, max_chars=50_000), 10)
+        assert seconds < PER_CELL * 10
+        assert set(res.problems.loc[res.problems["column"] == "no_hp", "code"]) == {"PHONE_TOO_LONG"}
+    path = deployment.add_opd("PANJANG", {"pegawai": rows})
+    rep = bounded(lambda: deployment.cycle(), 30)
+    assert not rep.errors
+    statuses = status_by_row(path, "Pegawai", forms, "pegawai")
+    assert [s[0] for s in statuses.values()] == ["SALAH"] * 10
+    assert all(str(EXCEL_MAX) in s[1].replace(".", "") for s in statuses.values())
+
+
+def timed(fn, *args, **kw):
+    t0 = time.perf_counter()
+    out = fn(*args, **kw)
+    return out, time.perf_counter() - t0
+
+
+def test_the_cap_comes_from_the_settings(deployment, forms):
+    cfg = yaml.safe_load(deployment.config.read_text())
+    cfg["limits"] = {"cell_chars": 100}
+    deployment.config.write_text(yaml.safe_dump(cfg))
+    path = deployment.add_opd("X", {"pegawai": [clean_row("pegawai", 1, jabatan="Analis " * 20)]})
+    deployment.cycle()
+    assert status_by_row(path, "Pegawai", forms, "pegawai")[3][0] == "SALAH"
+    assert MAX_CELL_CHARS == Limits().cell_chars
+
+
+def test_logs_mask_long_cells_in_linear_time():
+    def run():
+        out = []
+        for cell in HOSTILE.values():
+            t0 = time.perf_counter()
+            logsafe.mask(cell)
+            logsafe.mask("password=" + cell)
+            out.append(time.perf_counter() - t0)
+        return out
+
+    assert max(bounded(run, 30)) < PER_CELL
+
+
+# The patterns as they were (quadratic): the rewritten ones must decide the same.
+OLD_TWO_NUMBERS = re.compile(r"\d[\d\s.\-()]{5,}\s*[/,;|&]\s*[+(]?\d")
+OLD_SCIENTIFIC = re.compile(r"\d[.,]?\d*\s*[eE]\s*[+-]?\s*\d+$")
+OLD_EMAIL_CANDIDATE = re.compile(r"[^\s;,<>()\[\]\"':]+@[^\s;,<>()\[\]\"':]+")
+
+
+def test_rewritten_patterns_decide_as_the_old_ones_on_short_cells():
+    alphabet = "0123456789 .-()/,;|&+eE@a\n\u00a0\u0663x:"
+    rnd = random.Random(10)
+    for _ in range(30_000):
+        s = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 16)))
+        assert bool(OLD_TWO_NUMBERS.search(s)) == bool(fields._TWO_NUMBERS.search(s)), s
+        assert bool(OLD_SCIENTIFIC.search(s)) == fields._scientific(s), repr(s)
+        assert OLD_EMAIL_CANDIDATE.findall(s) == fields.email_candidates(s), s
+
+
+# --------------------------------------------------------------- names
+@pytest.mark.parametrize("mark", [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))])
+def test_bidi_controls_in_names_are_salah(forms, mark):
+    for reference in (False, True):
+        _, got = one_cell(forms, "pegawai", "nama", f"Budi {mark}Santoso", reference=reference)
+        assert got == {"NAME_BIDI"}
+    assert fields.check_name(f"Siti{mark}").code == "NAME_BIDI"
+    assert fields.check_name("Siti Aminah").code is None
+
+
+def test_whatsapp_marks_around_a_phone_stay_accepted():
+    assert fields.check_phone("\u202a+62 812-3456-7890\u202c").value == "+6281234567890"
+
+
+def test_openpyxl_parses_through_defusedxml():
+    assert openpyxl.DEFUSEDXML is True
+    pinned = (ROOT / "requirements.txt").read_text()
+    assert re.search(r"^defusedxml==\d", pinned, re.M)
+
+
+# ------------------------------------------------------------ settings
+def test_limits_have_safe_defaults_and_are_checked(tmp_path):
+    s = parse_settings({}, tmp_path / "settings.yaml")
+    assert s.limits == Limits()
+    s = parse_settings({"limits": {"rows": 5000, "opd_seconds": 60}}, tmp_path / "settings.yaml")
+    assert (s.limits.rows, s.limits.opd_seconds, s.limits.cells) == (5000, 60, Limits().cells)
+    for bad in ({"rowz": 1}, {"rows": 0}, {"rows": "banyak"}, {"cell_chars": True}, [1]):
+        with pytest.raises(ConfigError):
+            parse_settings({"limits": bad}, tmp_path / "settings.yaml")
+
+
+def test_the_example_settings_document_every_limit_with_its_default():
+    example = load_settings(ROOT / "config" / "settings.example.yaml")
+    assert example.limits == Limits()
+    raw = yaml.safe_load((ROOT / "config" / "settings.example.yaml").read_text(encoding="utf-8"))
+    assert set(raw["limits"]) == set(Limits.BOUNDS)
+
+
+# ------------------------------------------------ .xlsx before openpyxl
+def refused(path: Path, limits: Limits | None = None) -> str:
+    with pytest.raises(StoreError) as e:
+        check_package(path, limits or Limits())
+    return e.value.problem.code
+
+
+def read_problem(deployment, forms, code: str, limits: Limits | None = None):
+    store = XlsxStore(deployment.data, forms, limits=limits)
+    opd = next(o for o in store.read_registry()[0] if o.code == code)
+    with pytest.raises(StoreError) as e:
+        store.read_workbook(opd)
+    return e.value.problem
+
+
+def test_an_ordinary_workbook_passes_the_checks(deployment):
+    path = deployment.add_opd("BIASA", {"pegawai": [clean_row("pegawai", i) for i in range(1, 30)]})
+    check_package(path, Limits())
+
+
+def test_zip_bomb_small_enough_in_total_is_refused_by_its_ratio(deployment):
+    path = deployment.add_opd("BOM", {"pegawai": [clean_row("pegawai", 1)]})
+    hostile.zip_bomb(path, "Pegawai", 40 * 1024 * 1024)
+    assert refused(path) == "WB_COMPRESSION"
+    assert refused(path, Limits(part_mb=20)) == "WB_TOO_LARGE"       # a part over its size
+    assert refused(path, Limits(unpacked_mb=20)) == "WB_TOO_LARGE"   # the whole workbook
+    # a ratio allowed by the settings: the cells counted in the streamed XML still stop it
+    assert refused(path, Limits(compression_ratio=10_000)) == "SHEET_TOO_LARGE"
+
+
+def test_a_file_over_its_size_is_refused_before_it_is_opened(deployment):
+    path = deployment.add_opd("BESAR", {"pegawai": [clean_row("pegawai", 1)]})
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_STORED) as z:
+        z.writestr("xl/media/foto.bin", random.Random(1).randbytes(1_200_000))
+    assert refused(path, Limits(file_mb=1)) == "WB_TOO_LARGE"
+
+
+def test_a_zip_of_too_many_parts_is_refused_from_its_last_record(deployment):
+    path = deployment.add_opd("BANYAK", {"pegawai": [clean_row("pegawai", 1)]})
+    with zipfile.ZipFile(path, "a") as z:
+        for i in range(MAX_ENTRIES + 1):
+            z.writestr(f"x/{i}", b"")
+    assert refused(path) == "WB_TOO_LARGE"
+
+
+def test_rows_and_cells_are_counted_in_the_streamed_xml(deployment, forms):
+    path = deployment.add_opd("BARIS", {"pegawai": [clean_row("pegawai", i) for i in range(1, 201)]})
+    assert refused(path, Limits(rows=150)) == "SHEET_TOO_LARGE"
+    assert refused(path, Limits(cells=1_000)) == "SHEET_TOO_LARGE"
+    problem = read_problem(deployment, forms, "BARIS", Limits(rows=150))
+    assert problem.params["tab"] == "Pegawai"
+
+
+def test_a_lone_cell_far_below_stops_the_read_at_the_row_limit(deployment, forms):
+    """One <row r="1048576"> passes the tag count; openpyxl would fill in a million
+    empty rows: the streamed read stops at limits.rows."""
+    path = deployment.add_opd("JAUH", {"pegawai": [clean_row("pegawai", 1)]})
+    hostile.far_cell(path, "Pegawai", "A1048576", 1_048_576)
+    check_package(path, Limits())
+    problem = bounded(lambda: read_problem(deployment, forms, "JAUH"), 20)
+    assert problem.code == "SHEET_TOO_LARGE" and problem.params["tab"] == "Pegawai"
+
+
+def test_a_lone_cell_far_right_stops_the_read_at_the_column_limit(deployment, forms):
+    path = deployment.add_opd("KANAN", {"pegawai": [clean_row("pegawai", 1)]})
+    hostile.far_cell(path, "Pegawai", "XFD40", 40)
+    assert read_problem(deployment, forms, "KANAN").code == "SHEET_TOO_LARGE"
+
+
+def test_a_part_that_does_not_inflate_is_unreadable_not_a_crash(deployment):
+    path = deployment.add_opd("RUSAK", {"pegawai": [clean_row("pegawai", 1)]})
+    part = hostile.tab_part(path, "Pegawai")
+    parts = hostile.members(path)
+    good = dict(parts)[part]
+    hostile.write_zip(path, [(n, (b"\x00garbage-not-deflate" * 10, 0, len(good)) if n == part else d)
+                             for n, d in parts])
+    assert refused(path) == "WB_UNREADABLE"
+
+
+def test_the_limits_reach_the_store_from_the_settings(deployment, forms):
+    cfg = yaml.safe_load(deployment.config.read_text())
+    cfg["limits"] = {"rows": 100}
+    deployment.config.write_text(yaml.safe_dump(cfg))
+    big = deployment.add_opd("BESAR", {"pegawai": [clean_row("pegawai", i) for i in range(1, 151)]})
+    small = deployment.add_opd("KECIL", {"pegawai": [clean_row("pegawai", 1)]})
+    rep = deployment.cycle()
+    assert not rep.errors
+    assert status_by_row(small, "Pegawai", forms, "pegawai")[3][0] == "OK"
+    assert status_by_row(big, "Pegawai", forms, "pegawai") == {}     # nothing written to the refused workbook
+    from sheets_sync.cycle.state import State
+    with State(deployment.settings().state_db) as state:
+        assert [p.code for p in state.opd("BESAR").problems] == ["SHEET_TOO_LARGE"]
+
+
+def test_the_unit_caps_the_worker_memory():
+    from tests.test_deploy import UNIT, directives
+    d = directives(UNIT.read_text())
+    assert d["MemoryMax"] == ["1G"] and d["MemoryHigh"]
