@@ -282,10 +282,10 @@ def test_rows_and_cells_are_counted_in_the_streamed_xml(deployment, forms):
 
 
 def test_a_lone_cell_far_below_stops_the_read_at_the_row_limit(deployment, forms):
-    """One <row r="1048576"> passes the tag count; openpyxl would fill in a million
-    empty rows: the streamed read stops at limits.rows."""
+    """One <row r="1048576"> passes the tag count; a reader fills in a million empty
+    rows above a value there: the read is refused at limits.rows."""
     path = deployment.add_opd("JAUH", {"pegawai": [clean_row("pegawai", 1)]})
-    hostile.far_cell(path, "Pegawai", "A1048576", 1_048_576)
+    hostile.far_cell(path, "Pegawai", "A1048576", 1_048_576, text="x")
     check_package(path, Limits())
     problem = bounded(lambda: read_problem(deployment, forms, "JAUH"), 20)
     assert problem.code == "SHEET_TOO_LARGE" and problem.params["tab"] == "Pegawai"
@@ -293,8 +293,20 @@ def test_a_lone_cell_far_below_stops_the_read_at_the_row_limit(deployment, forms
 
 def test_a_lone_cell_far_right_stops_the_read_at_the_column_limit(deployment, forms):
     path = deployment.add_opd("KANAN", {"pegawai": [clean_row("pegawai", 1)]})
-    hostile.far_cell(path, "Pegawai", "XFD40", 40)
+    hostile.far_cell(path, "Pegawai", "XFD40", 40, text="x")
     assert read_problem(deployment, forms, "KANAN").code == "SHEET_TOO_LARGE"
+
+
+@pytest.mark.parametrize("ref,row", [("A1048576", 1_048_576), ("XFD40", 40)])
+def test_a_lone_empty_formatted_cell_far_away_costs_nothing(deployment, forms, ref, row):
+    """An empty cell that only carries a format (a whole column coloured) is no data:
+    the workbook is read as if it were not there."""
+    path = deployment.add_opd("FORMAT", {"pegawai": [clean_row("pegawai", 1)]})
+    hostile.far_cell(path, "Pegawai", ref, row)
+    store = XlsxStore(deployment.data, forms)
+    opd = next(o for o in store.read_registry()[0] if o.code == "FORMAT")
+    wb = bounded(lambda: store.read_workbook(opd), 20)
+    assert len(wb.sheets["pegawai"].frame) == 1 and not wb.problems
 
 
 def test_a_part_that_does_not_inflate_is_unreadable_not_a_crash(deployment):

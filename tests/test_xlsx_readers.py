@@ -16,7 +16,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from sheets_sync.forms import load_forms
 from sheets_sync.stores import xlsx_read
-from sheets_sync.stores.xlsx import read_grids as openpyxl_grids
+from sheets_sync.stores.xlsx import read_grids_openpyxl as openpyxl_grids
 from sheets_sync.validate.frame import validate_frame
 from sheets_sync.validate.layout import SheetData, locate_form
 from tests.conftest import AS_OF

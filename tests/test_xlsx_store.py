@@ -232,15 +232,16 @@ def test_change_during_the_save_is_detected(deployment, forms, monkeypatch):
     store = XlsxStore(deployment.data, forms)
     opd = store.read_registry()[0][0]
     wb = store.read_workbook(opd)
-    real = xlsx_store.atomic_save
+    from sheets_sync.stores import xlsx_write
+    real = xlsx_write.atomic_write
     edited = {}
 
-    def racing(book, target, before_replace=None):
+    def racing(target, write, before_replace=None, **kw):
         _touch_edit(path)           # staff press Ctrl+S while the worker saves
         edited["bytes"] = path.read_bytes()
-        return real(book, target, before_replace=before_replace)
+        return real(target, write, before_replace=before_replace, **kw)
 
-    monkeypatch.setattr(xlsx_store, "atomic_save", racing)
+    monkeypatch.setattr(xlsx_write, "atomic_write", racing)
     with pytest.raises(StoreError) as e:
         store.write_cells(opd, wb, [CellWrite("Pegawai", 3, 8, "OK")])
     assert e.value.problem.code == "WB_CHANGED"

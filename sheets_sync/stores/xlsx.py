@@ -32,6 +32,7 @@ from sheets_sync.forms import FormSet
 from sheets_sync.validate.layout import Problem
 from sheets_sync.validate.registry import Opd, parse_registry
 from sheets_sync.fileio import atomic_save
+from sheets_sync.stores import xlsx_read, xlsx_write
 from sheets_sync.stores.xlsxio import BOLD, set_value, write_table
 from sheets_sync.stores import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
 
@@ -105,6 +106,13 @@ class XlsxStore:
                 raise StoreError(Problem("WB_CHANGED"))
 
         unchanged()
+        try:   # the common case: only the status cells' XML changes, in proportion to the edit
+            if xlsx_write.patch_cells(path, _texts(writes), before_replace=unchanged):
+                return file_revision(path)
+        except OSError as e:
+            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": describe_error(e)})) from e
+        except (zipfile.BadZipFile, KeyError, ValueError):
+            pass   # openpyxl below says what is wrong with the file
         try:
             book = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", rich_text=True)
         except Exception as e:  # noqa: BLE001 - any unreadable file is one OPD's problem
@@ -139,6 +147,13 @@ class XlsxStore:
 
     def master_revision(self) -> str | None:
         return file_revision(self.master_path)
+
+
+def _texts(writes: list[CellWrite]) -> dict[str, dict[tuple[int, int], object]]:
+    out: dict[str, dict[tuple[int, int], object]] = {}
+    for w in writes:
+        out.setdefault(w.sheet, {})[(w.row, w.col)] = "" if w.value is None else w.value
+    return out
 
 
 # ------------------------------------------------------------ merged status cells
@@ -231,8 +246,28 @@ def file_revision(path: Path) -> str | None:
 def read_grids(path: Path, only: str | None = None, *, limits: Limits | None = None,
                wanted=None) -> dict[str, list[list]]:
     """Every tab's cell values (formulas as their last computed value); only the tab
-    `only`, or the tabs whose title `wanted(title)` accepts. A tab past the limits'
-    rows, columns or cells stops the read (SHEET_TOO_LARGE)."""
+    `only`, or the tabs whose title `wanted(title)` accepts; read with python-calamine
+    (stores/xlsx_read.py), the values mapped to what openpyxl gives. A tab past the
+    limits' rows, columns or cells is refused (SHEET_TOO_LARGE); OPD workbooks are
+    held to the limits before any reading too (check_package)."""
+    limits = limits or Limits()
+    try:
+        grids = xlsx_read.read_grids(path, only=only, wanted=wanted)
+    except xlsx_read.ReadError as e:
+        raise StoreError(Problem("WB_UNREADABLE", {"alasan": describe_error(e)})) from e
+    budget = limits.cells
+    for title, grid in grids.items():
+        width = max((len(r) for r in grid), default=0)
+        budget -= sum(len(r) for r in grid)
+        if len(grid) > limits.rows or width > limits.columns or budget < 0:
+            raise StoreError(_too_large(title, len(grid), width, limits))
+    return grids
+
+
+def read_grids_openpyxl(path: Path, only: str | None = None, *, limits: Limits | None = None,
+                        wanted=None) -> dict[str, list[list]]:
+    """The same with openpyxl's read-only reader, streamed and stopped at the limits:
+    the reference tests/test_xlsx_readers.py holds the fast reader to."""
     limits = limits or Limits()
     try:
         book = load_workbook(path, read_only=True, data_only=True)
@@ -412,6 +447,8 @@ def tab_titles(z: zipfile.ZipFile) -> dict[str, str]:
 
 
 def describe_error(e: Exception) -> str:
+    if isinstance(e, xlsx_read.ReadError) and "Password" in e.kind:
+        return "dilindungi kata sandi"
     if isinstance(e, zipfile.BadZipFile) or "zip" in str(e).lower():
         return "bukan berkas .xlsx yang utuh, atau dilindungi kata sandi"
     if isinstance(e, PermissionError):

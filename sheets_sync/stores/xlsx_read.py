@@ -31,18 +31,23 @@ _ERROR_CELL_T_FIRST = re.compile(rb'<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]{1,3})(\d{
 
 
 class ReadError(Exception):
-    """The workbook cannot be read (corrupt, encrypted, not .xlsx)."""
+    """The workbook cannot be read (corrupt, encrypted, not .xlsx); `kind` names
+    calamine's error (PasswordError, ZipError, XmlError...)."""
+
+    def __init__(self, message: str, kind: str = ""):
+        super().__init__(message)
+        self.kind = kind
 
 
-def read_grids(path, only: str | None = None) -> dict[str, list[list]]:
+def read_grids(path, only: str | None = None, wanted=None) -> dict[str, list[list]]:
     """Every tab's cell values (formulas as their last computed value), as openpyxl's
     read-only reader gives them: rows as lists, blank rows as (), trailing blank rows cut."""
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as e:  # noqa: BLE001 - calamine's errors are many; the caller reports one
-        raise ReadError(str(e)) from e
+        raise ReadError(str(e), type(e).__name__) from e
     try:
-        names = [n for n in book.sheet_names if only is None or n == only]
+        names = [n for n in book.sheet_names if (only is None or n == only) and (wanted is None or wanted(n))]
         errors = _error_cells(path, names)
         out = {}
         for name in names:
@@ -52,7 +57,7 @@ def read_grids(path, only: str | None = None) -> dict[str, list[list]]:
     except ReadError:
         raise
     except Exception as e:  # noqa: BLE001
-        raise ReadError(str(e)) from e
+        raise ReadError(str(e), type(e).__name__) from e
     finally:
         book.close()
 

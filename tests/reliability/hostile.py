@@ -95,6 +95,9 @@ def row_bomb(path: Path, title: str, rows: int = 400_000, first: int = 100) -> N
     _with_rows(path, title, body)
 
 
-def far_cell(path: Path, title: str, ref: str, row: int) -> None:
-    """One empty formatted cell at `ref` (e.g. A1048576 or XFD5) in row `row`."""
-    _with_rows(path, title, b'<row r="%d"><c r="%s"/></row>' % (row, ref.encode()))
+def far_cell(path: Path, title: str, ref: str, row: int, text: str | None = None) -> None:
+    """One cell at `ref` (e.g. A1048576 or XFD5) in row `row`: empty but formatted, or
+    holding `text`."""
+    cell = b'<c r="%s"/>' % ref.encode() if text is None else \
+        b'<c r="%s" t="inlineStr"><is><t>%s</t></is></c>' % (ref.encode(), text.encode())
+    _with_rows(path, title, b'<row r="%d">%s</row>' % (row, cell))
