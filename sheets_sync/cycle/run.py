@@ -196,31 +196,36 @@ def _reports(ctx, opds, mems, final) -> list[OpdReport]:
 def _fault(rep: CycleReport, what: str, e: BaseException) -> None:
     """A fault outside any one OPD (Google's 429/5xx storm, a full disk): recorded, and
     the cycle goes on with what it can do safely."""
-    why = e.problem.text() if isinstance(e, StoreError) else explain(e)
+    why = _why(e)
     rep.errors.append(f"{what}: {why}")
     log.warning("%s gagal: %s; dilewati dan dicoba lagi pada siklus berikutnya", what, why)
+
+
+def _why(e: BaseException) -> str:
+    if isinstance(e, StoreError):
+        return str(e.problem.params.get("alasan") or e.problem.text())
+    return explain(e)
 
 
 def _from_memory(ctx, rep: CycleReport, run_id: int, t0: float, e: BaseException) -> CycleReport:
     """The registry could not be read because of a fault: nothing is read, written or
     forgotten this cycle; the hooks (reminders) run on what the last good cycle knew."""
-    _fault(rep, "Daftar OPD", e)
+    _fault(rep, "Daftar OPD di master tidak dapat dibaca", e)
     opds = [Opd.from_dict(d) for d in ctx.state.get("registry") or []]
-    rep.opds = len(opds)
     if opds and ctx.hooks:
         mems = {o.code: ctx.state.opd(o.code) for o in opds}
         final, _ = _Verdicts(ctx.forms, opds, mems).get()
         reports = _reports(ctx, opds, mems, final)
         for hook in ctx.hooks:
             _guarded(hook, ctx, reports, rep)
-    return _finish(ctx, rep, run_id, t0, {"opd": rep.opds, "galat": rep.errors[:20]})
+    return _finish(ctx, rep, run_id, t0, {"opd": 0, "galat": rep.errors[:20]})
 
 
 def _refuse(mem: OpdMemory) -> bool:
     """A registry row whose workbook is refused: forget what was read where it pointed
     before (nothing of it may stay in the master). True if there was something."""
-    had = bool(mem.results or mem.frames or mem.revision or mem.problems or mem.shown)
-    mem.results, mem.frames, mem.shown, mem.row_hashes, mem.problems = {}, {}, {}, {}, []
+    had = bool(mem.results or mem.frames or mem.revision or mem.problems or mem.shown not in ("", shown({})))
+    mem.results, mem.frames, mem.shown, mem.row_hashes, mem.problems = {}, {}, shown({}), {}, []
     mem.revision = mem.content_hash = None
     mem.complete = True
     return had
@@ -236,8 +241,7 @@ def _stale(ctx, read: list, rep: CycleReport) -> tuple[set, Problem | None]:
         return ctx.store.stale(read), None
     except Exception as e:  # noqa: BLE001
         _fault(rep, "pemeriksaan sebelum menulis status", e)
-        why = e.problem.params.get("alasan", e.problem.code) if isinstance(e, StoreError) else explain(e)
-        return set(), Problem("WB_WRITE_FAILED", {"alasan": f"pemeriksaan sebelum menulis gagal: {why}"})
+        return set(), Problem("WB_WRITE_FAILED", {"alasan": f"pemeriksaan sebelum menulis gagal: {_why(e)}"})
 
 
 def _finish(ctx, rep: CycleReport, run_id: int, t0: float, summary: dict) -> CycleReport:

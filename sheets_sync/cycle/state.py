@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import os
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,7 @@ class OpdMemory:
     changed_at: str | None = None     # WIB text: when its content last changed
     checked_at: str | None = None     # WIB text: when it was last read and validated
     results: dict = field(default_factory=dict)     # form key -> FormResult (own rows)
-    shown: dict = field(default_factory=dict)       # form key -> {row: (status, note)} in the sheet
+    shown: str = ""                   # digest of what the status cells show (writes.shown)
     row_hashes: dict = field(default_factory=dict)  # form key -> set of row content hashes
     problems: list = field(default_factory=list)    # layout.Problem
     complete: bool = False            # False: read again next cycle (a write is pending)
@@ -208,7 +209,7 @@ def encode_memory(mem: OpdMemory) -> bytes:
     body = {
         "v": PAYLOAD_VERSION,
         "results": {k: _result(r) for k, r in mem.results.items()},
-        "shown": {k: [[_enc(row), _enc(s), _enc(n)] for row, (s, n) in v.items()] for k, v in mem.shown.items()},
+        "shown": str(mem.shown or ""),
         "row_hashes": {k: sorted(v) for k, v in mem.row_hashes.items()},
         "problems": [[p.code, {str(a): _enc(b) for a, b in p.params.items()}] for p in mem.problems],
         "complete": bool(mem.complete),
@@ -238,7 +239,7 @@ def decode_memory(payload) -> OpdMemory:
     try:
         return OpdMemory(
             results={str(k): _unresult(v) for k, v in body["results"].items()},
-            shown={str(k): {_dec(r): (_dec(s), _dec(n)) for r, s, n in v} for k, v in body["shown"].items()},
+            shown=str(body["shown"]),
             row_hashes={str(k): {str(h) for h in v} for k, v in body["row_hashes"].items()},
             problems=[Problem(str(c), {str(a): _dec(b) for a, b in dict(p).items()}) for c, p in body["problems"]],
             complete=bool(body["complete"]),
@@ -250,6 +251,7 @@ def decode_memory(payload) -> OpdMemory:
         raise ValueError(f"isi tidak sesuai ({type(e).__name__})") from None
 
 
+_NATIVE = {str, int, bool, type(None)}   # JSON keeps these as they are (1 stays int, 1.0 float)
 _DTYPES = {"object", "str", "string", "int64", "int32", "int16", "int8", "float64", "float32", "bool",
            "boolean"}
 
@@ -264,27 +266,60 @@ def _unresult(d: dict) -> FormResult:
                       _unframe(d["normalized"]), {str(k): _dec(v) for k, v in d["headers"].items()})
 
 
+def _values(values: list) -> dict:
+    """A list of cell values as JSON, by kind so that loading is one pass of C code in
+    the usual cases: "plain" (JSON's own types), "date" and "datetime" (ISO texts),
+    else "tagged" (value by value, see _enc)."""
+    types = set(map(type, values))
+    if types <= _NATIVE or (types <= _NATIVE | {float}
+                            and all(math.isfinite(v) for v in values if type(v) is float)):
+        return {"k": "plain", "v": values}
+    if types <= {dt.date, type(None)}:
+        return {"k": "date", "v": [None if v is None else v.isoformat() for v in values]}
+    if types <= {dt.datetime, type(None)}:
+        return {"k": "datetime", "v": [None if v is None else v.isoformat() for v in values]}
+    if types <= {pd.Timestamp, type(pd.NaT)}:
+        return {"k": "timestamp", "v": [None if v is pd.NaT else v.isoformat() for v in values]}
+    return {"k": "tagged", "v": [_enc(v) for v in values]}
+
+
+def _unvalues(d) -> list:
+    kind, values = d["k"], d["v"]
+    if not isinstance(values, list):
+        raise ValueError("bukan daftar nilai")
+    if kind == "plain":
+        return values
+    if kind == "date":
+        return [None if v is None else dt.date.fromisoformat(v) for v in values]
+    if kind == "datetime":
+        return [None if v is None else dt.datetime.fromisoformat(v) for v in values]
+    if kind == "timestamp":
+        return [pd.NaT if v is None else pd.Timestamp(v) for v in values]
+    if kind == "tagged":
+        return [_dec(v) for v in values]
+    raise ValueError(f"jenis nilai tidak dikenal: {str(kind)[:20]}")
+
+
 def _index(ix: pd.Index) -> dict:
-    return {"name": _enc(ix.name), "dtype": str(ix.dtype), "values": [_enc(v) for v in ix.tolist()]}
+    return {"name": _enc(ix.name), "dtype": str(ix.dtype), "values": _values(ix.tolist())}
 
 
 def _unindex(d: dict) -> pd.Index:
-    return pd.Index(_array([_dec(v) for v in d["values"]]), dtype=_dtype(d["dtype"]), name=_dec(d["name"]))
+    return pd.Index(_array(_unvalues(d["values"])), dtype=_dtype(d["dtype"]), name=_dec(d["name"]))
 
 
 def _series(s: pd.Series) -> dict:
-    return {"name": _enc(s.name), "dtype": str(s.dtype), "index": _index(s.index),
-            "values": [_enc(v) for v in s.tolist()]}
+    return {"name": _enc(s.name), "dtype": str(s.dtype), "index": _index(s.index), "values": _values(s.tolist())}
 
 
 def _unseries(d: dict) -> pd.Series:
-    return pd.Series(_array([_dec(v) for v in d["values"]]), index=_unindex(d["index"]),
+    return pd.Series(_array(_unvalues(d["values"])), index=_unindex(d["index"]),
                      dtype=_dtype(d["dtype"]), name=_dec(d["name"]))
 
 
 def _frame(f: pd.DataFrame) -> dict:
     return {"index": _index(f.index),
-            "columns": [{"name": _enc(c), "dtype": str(f[c].dtype), "values": [_enc(v) for v in f[c].tolist()]}
+            "columns": [{"name": _enc(c), "dtype": str(f[c].dtype), "values": _values(f[c].tolist())}
                         for c in f.columns]}
 
 
@@ -292,7 +327,7 @@ def _unframe(d: dict) -> pd.DataFrame:
     index = _unindex(d["index"])
     cols = {}
     for c in d["columns"]:
-        values = [_dec(v) for v in c["values"]]
+        values = _unvalues(c["values"])
         if len(values) != len(index):
             raise ValueError("panjang kolom tidak sama dengan indeks")
         cols[_dec(c["name"])] = pd.Series(_array(values), index=index, dtype=_dtype(c["dtype"]))
@@ -302,14 +337,19 @@ def _unframe(d: dict) -> pd.DataFrame:
 
 
 def _dtype(name) -> str:
+    if isinstance(name, str) and re.fullmatch(r"datetime64\[(s|ms|us|ns)\]", name):
+        return name
     return name if name in _DTYPES else "object"
 
 
 def _array(values: list) -> np.ndarray:
     """Values as a 1-d object array (np.array would turn a list of tuples into 2-d)."""
     out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        out[i] = v
+    try:
+        out[:] = values
+    except (ValueError, TypeError):
+        for i, v in enumerate(values):
+            out[i] = v
     return out
 
 
