@@ -24,7 +24,7 @@ import secrets
 from pathlib import Path
 
 from sheets_sync.config import WIB
-from sheets_sync.fileio import PRIVATE, atomic_write_text, fsync_dir, private_dir
+from sheets_sync.fileio import PRIVATE, atomic_write_text, forget_leftovers, fsync_dir, private_dir
 from sheets_sync.remind.plan import COUNTED
 
 log = logging.getLogger("sheets_sync.remind")
@@ -156,7 +156,8 @@ class SentRecords:
         slot was handed over before, whatever the state database says)."""
         private_dir(self.folder)
         path = self.path(key)
-        tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp")
+        forget_leftovers(path)          # of a claim killed halfway
+        tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp")   # fileio's temporary name
         body = json.dumps({"opd": key[0], "kind": key[1], "slot_date": key[2], "message_id": mid,
                            "status": "sending", "at": _stamp(now)}, ensure_ascii=False)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE)
@@ -182,6 +183,7 @@ class SentRecords:
     def release(self, key) -> None:
         """The transport refused the message: the slot is due again."""
         self.path(key).unlink(missing_ok=True)
+        forget_leftovers(self.path(key))
         fsync_dir(self.folder)
 
     def all(self) -> list[dict]:

@@ -79,8 +79,9 @@ def parse_addresses(text) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
         return (), []
     good: list[str] = []
     bad: list[tuple[str, str]] = []
-    for part in _SEPARATORS.split(as_text(text)[:MAX_CELL]):
-        part = part.strip()
+    raw = text if isinstance(text, str) else as_text(text)   # split first: as_text joins lines
+    for part in _SEPARATORS.split(raw[:MAX_CELL]):
+        part = as_text(part)
         if not part:
             continue
         addr, why = check_address(part)
