@@ -18,7 +18,7 @@ import pytest
 from sheets_sync import codes, demo, remind
 from sheets_sync.cycle import open_cycle, run_cycle
 from sheets_sync.cycle.state import State
-from sheets_sync.validate.registry import parse_addresses, parse_registry, safe_file_name, unsafe_location
+from sheets_sync.validate.registry import parse_registry
 from tests.conftest import AS_OF, Deployment, clean_rows, table
 
 
@@ -52,6 +52,7 @@ def _point(dep: Deployment, code: str, berkas: str, **more) -> None:
 
 # ------------------------------------------------------------------ pure parsing
 def test_contact_cell_with_a_header_injection_is_one_invalid_address(forms):
+    from sheets_sync.validate.registry import parse_addresses
     grid = [["Kode OPD", "Nama OPD", "E-mail Kontak", "E-mail Kepala OPD", "Formulir", "Berkas / Tautan", "Aktif"],
             ["DINKES", "Dinas Kesehatan", "a@x.go.id\r\nBcc: attacker@x", "kepala@x.go.id; b@x.go.id",
              "pegawai", "DINKES.xlsx", "Ya"],
@@ -74,6 +75,7 @@ def test_contact_cell_with_a_header_injection_is_one_invalid_address(forms):
 
 
 def test_locations_and_file_names_from_codes():
+    from sheets_sync.validate.registry import safe_file_name, unsafe_location
     for bad in ("../../../x.xlsx", "/etc/passwd", "\\\\server\\share\\x.xlsx", "C:\\x.xlsx", "sub/../../x.xlsx",
                 "~/x.xlsx", "x\x00.xlsx"):
         assert unsafe_location(bad), bad

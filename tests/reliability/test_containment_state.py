@@ -29,7 +29,7 @@ import yaml
 from sheets_sync import demo, mail, remind
 from sheets_sync.config import WIB, load_settings
 from sheets_sync.cycle import open_cycle, run_cycle
-from sheets_sync.cycle.state import OpdMemory, State, decode_memory, encode_memory
+from sheets_sync.cycle.state import OpdMemory, State
 from sheets_sync.validate.layout import Problem, content_hash
 from tests.conftest import AS_OF, clean_row, clean_rows
 from tests.doubles import ObservedStore
@@ -73,6 +73,7 @@ class _Planted:
 
 
 def test_memory_round_trips_as_plain_values_with_the_same_hashes(forms):
+    from sheets_sync.cycle.state import decode_memory, encode_memory
     from sheets_sync.validate.frame import validate_frame
 
     rows = clean_rows("pengguna_layanan", 4) + [clean_row("pengguna_layanan", 9, tanggal_layanan=dt.datetime(
@@ -100,25 +101,41 @@ def test_memory_round_trips_as_plain_values_with_the_same_hashes(forms):
             decode_memory(bad if bad else b" ")
 
 
-def test_corrupt_and_pickled_payloads_are_read_again_never_unpickled(three, tmp_path, caplog):
-    from sheets_sync.ops import offline, selfcheck
+def _plant(db: Path, payloads: dict) -> None:
+    con = sqlite3.connect(db)
+    for code, payload in payloads.items():
+        con.execute("UPDATE workbooks SET payload=? WHERE opd=?", (payload, code))
+    con.commit()
+    con.close()
+
+
+def test_a_pickled_payload_is_never_unpickled(three, tmp_path):
+    from sheets_sync.ops import offline
 
     three.cycle()
     settings = three.settings()
     marker = tmp_path / "dijalankan"
-    con = sqlite3.connect(settings.state_db)
-    con.execute("UPDATE workbooks SET payload=? WHERE opd='DINKES'", (pickle.dumps(_Planted(marker)),))
-    con.execute("UPDATE workbooks SET payload=? WHERE opd='DINSOS'", (b'{"v": 2, "results": {"pegawai": ',))
-    con.execute("UPDATE workbooks SET payload=? WHERE opd='DUKCAPIL'", (b'{"v": 7}',))
-    con.commit()
-    con.close()
+    _plant(settings.state_db, {"DINKES": pickle.dumps(_Planted(marker))})
+    rep = three.cycle()
+    assert not marker.exists()
+    assert rep.read == 1 and not rep.errors                      # DINKES read again, nothing else
+    _plant(settings.state_db, {"DINKES": pickle.dumps(_Planted(marker))})
+    offline.export_kpk(settings, tmp_path / "kpk.xlsx")          # the CLI's reading path
+    assert not marker.exists()
+
+
+def test_corrupt_payloads_are_read_again_and_checked(three, caplog):
+    from sheets_sync.ops import selfcheck
+
+    three.cycle()
+    settings = three.settings()
+    _plant(settings.state_db, {"DINKES": pickle.dumps({"lama": 1}), "DINSOS": b'{"v": 2, "results": {"pegawai": ',
+                               "DUKCAPIL": b'{"v": 7}'})
     out = io.StringIO()
     selfcheck.run(three.config, out)
     assert "Memori 3 dari 3 OPD di state tidak terbaca" in out.getvalue()
-    offline.export_kpk(settings, tmp_path / "kpk.xlsx")          # the CLI's reading path
     caplog.set_level(logging.WARNING)
     rep = three.cycle()
-    assert not marker.exists()
     assert rep.read == 3 and not rep.errors
     assert caplog.text.count("dibaca ulang") >= 3
     rep = three.cycle()
@@ -135,25 +152,23 @@ def smtp():
         yield server
 
 
-def _smtp_demo(tmp_path: Path, port: int) -> Path:
-    from sheets_sync.demo.setup import make_demo
-
-    path = make_demo(tmp_path / "spi" / "settings.yaml", n_opds=3, as_of=H3)
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+def _smtp(dep, port: int) -> Path:
+    raw = yaml.safe_load(dep.config.read_text(encoding="utf-8"))
     raw["mail"].update({"transport": "smtp", "host": "127.0.0.1", "port": port, "security": "none",
                         "pause_seconds": 0})
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    return path
+    dep.config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return dep.config
 
 
-def test_lost_or_replaced_state_never_sends_a_slot_twice(tmp_path, smtp, monkeypatch):
+def test_lost_or_replaced_state_never_sends_a_slot_twice(three, smtp, monkeypatch):
     for var in ("MAIL_TRANSPORT", "SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USER", "SMTP_PASSWORD"):
         monkeypatch.delenv(var, raising=False)
-    path = _smtp_demo(tmp_path, smtp.port)
+    three.add_opd("DISDIK", {}, form_keys=["pegawai"])           # not started: late too
+    path = _smtp(three, smtp.port)
     settings = load_settings(path)
     _remind_cycle(settings, H3)
     first = len(smtp.messages)
-    assert first >= 2
+    assert first == 2                                            # DINSOS (a landline) and DISDIK
     with State(settings.state_db) as state:
         tag = state.get("remind_secret")
 
