@@ -224,7 +224,7 @@ def _from_memory(ctx, rep: CycleReport, run_id: int, t0: float, e: BaseException
 def _refuse(mem: OpdMemory) -> bool:
     """A registry row whose workbook is refused: forget what was read where it pointed
     before (nothing of it may stay in the master). True if there was something."""
-    had = bool(mem.results or mem.frames or mem.revision or mem.problems or mem.shown not in ("", shown({})))
+    had = bool(mem.results or mem.frames or mem.revision or mem.problems or mem.shown)
     mem.results, mem.frames, mem.shown, mem.row_hashes, mem.problems = {}, {}, shown({}), {}, []
     mem.revision = mem.content_hash = None
     mem.complete = True

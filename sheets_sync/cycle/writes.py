@@ -14,6 +14,8 @@ def shown(results: dict[str, FormResult]) -> str:
     """What the status cells should say (form -> row -> status, note), as one digest:
     the cycle only asks whether it moved, and a digest keeps the notes (which may quote
     a cell) out of the state database."""
+    if not results:
+        return ""      # as a memory that never showed anything
     h = hashlib.sha256()
     for k in sorted(results):
         r = results[k]
