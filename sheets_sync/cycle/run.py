@@ -214,6 +214,9 @@ def _from_memory(ctx, rep: CycleReport, run_id: int, t0: float, e: BaseException
     opds = [Opd.from_dict(d) for d in ctx.state.get("registry") or []]
     if opds and ctx.hooks:
         mems = {o.code: ctx.state.opd(o.code) for o in opds}
+        for o in opds:   # today's verdicts of the rows last read (a new day ages service dates);
+            if mems[o.code].as_of != ctx.as_of and not o.refused:   # not saved: the next cycle writes them
+                _revalidate(ctx, o, mems[o.code], rep)
         final, _ = _Verdicts(ctx.forms, opds, mems).get()
         reports = _reports(ctx, opds, mems, final)
         for hook in ctx.hooks:
