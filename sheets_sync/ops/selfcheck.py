@@ -98,8 +98,10 @@ def run(config: str | os.PathLike, out=None) -> Checklist:
         _folder(c, "Folder data", settings.data_dir, must_exist=True,
                 fix=f"buat foldernya dan berikan ke pengguna layanan: sudo install -d -o sheets-sync -g "
                     f"sheets-sync {settings.data_dir}; letakkan master dan workbook OPD di sana.")
-    else:
-        c.add(SKIP, "Folder data: tidak dipakai (backend google)")
+    else:   # on Google the data folder holds only the worker's records: reminders sent, the lock
+        _folder(c, "Folder data (catatan pengingat terkirim dan kunci pekerja)", settings.data_dir,
+                must_exist=False, fix=f"sudo install -d -o sheets-sync -g sheets-sync -m 700 {settings.data_dir} "
+                                      f"(dan cantumkan di ReadWritePaths= layanan systemd).")
     _folder(c, "Folder state", settings.state_dir, must_exist=False,
             fix=f"sudo install -d -o sheets-sync -g sheets-sync {settings.state_dir} (dan cantumkan di "
                 f"ReadWritePaths= layanan systemd).")
@@ -374,6 +376,10 @@ def _registry(c: Checklist, settings, store) -> None:
     c.add(OK, f"Master dan Daftar OPD terbaca ({master}): {len(opds)} OPD aktif")
     for note in notes[:5]:
         c.add(WARN, f"Daftar OPD: {note}")
+    for o in opds:    # refused rows and invalid addresses: the Rekap says so too, each cycle
+        for p in o.problems[:3]:
+            c.add(WARN, f"OPD {o.code}: {p.text()}")
+    opds = [o for o in opds if not o.refused]
     try:
         revs = store.revisions(opds)
     except Exception:  # noqa: BLE001 - informative only
