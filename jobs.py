@@ -5,14 +5,17 @@
     python jobs.py --once --as-of 2023-10-12   the cycle as it would run on that date
     python jobs.py --check             check settings, credentials, Google, SMTP, folders; exit 1 if any fails
 
-Only one worker may run on the same data: a lock file in the state folder refuses
-a second one. SIGTERM (systemctl stop) ends the loop after the current cycle.
+Only one worker may run on the same data: a lock beside the data (the data folder,
+or per master spreadsheet on Google: <data_dir>/.sheets_sync/worker*.lock) and one in
+the state folder refuse a second one, also one started with another settings file.
+SIGTERM (systemctl stop) ends the loop after the current cycle.
 """
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
 import logging
+import os
 import signal
 import sys
 import time
@@ -37,11 +40,16 @@ def parse_args(argv=None):
 
 
 class Lock:
-    """An flock on state/worker.lock: released by the kernel even on SIGKILL."""
+    """An flock on a lock file: released by the kernel even on SIGKILL. Raises
+    OSError when the file cannot be created (a read-only folder)."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(path, "a+")
+        from sheets_sync.fileio import PRIVATE, private_dir
+
+        path.parent.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        self.path = path
+        self.file = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE), "a+")
 
     def acquire(self) -> bool:
         try:
@@ -120,13 +128,43 @@ def _safely(fn) -> None:
         log.debug("rincian", exc_info=True)
 
 
-def _describe(e: Exception) -> str:
-    """An error as staff can act on it: a workbook problem in its Indonesian text."""
+def _describe(e: BaseException) -> str:
+    """An error as staff can act on it, in Indonesian: a workbook problem in its text,
+    a state database problem with its fix, anything else in words (codes.explain)."""
+    from sheets_sync.codes import explain
+    from sheets_sync.cycle.state import StateError
     from sheets_sync.stores import StoreError
 
     if isinstance(e, StoreError):
         return e.problem.text()
-    return f"{type(e).__name__}: {e}"
+    if isinstance(e, (StateError, ConfigError)):
+        return str(e)
+    return explain(e)
+
+
+def take_locks(settings) -> tuple[list, int, str]:
+    """The data lock and the state-folder lock, both or neither: (locks, 0, ""), or
+    ([], exit code, an Indonesian reason) when another worker holds one (3) or a lock
+    cannot be made (2)."""
+    from sheets_sync.codes import explain
+
+    locks = []
+    for path in (settings.data_lock_file, settings.lock_file):
+        try:
+            lock = Lock(path)
+        except OSError as e:
+            code, why = 2, (f"berkas kunci {path} tidak dapat dibuat ({explain(e, filename=False)}); folder itu "
+                            f"harus dapat ditulis oleh pengguna layanan (sudo chown -R sheets-sync: {path.parent})")
+        else:
+            if lock.acquire():
+                locks.append(lock)
+                continue
+            lock.file.close()
+            code, why = 3, f"pekerja lain sudah berjalan untuk data ini (kunci {path} dipegang); tidak dijalankan dua kali"
+        for held in locks:
+            held.file.close()
+        return [], code, why
+    return locks, 0, ""
 
 
 def main(argv=None) -> int:
@@ -149,10 +187,10 @@ def main(argv=None) -> int:
     except ValueError:
         log.error("--as-of '%s' bukan tanggal; tulis TTTT-BB-HH, contoh 2023-10-12", args.as_of)
         return 2
-    lock = Lock(settings.lock_file)
-    if not lock.acquire():
-        log.error("pekerja lain sudah berjalan untuk data ini (%s); tidak dijalankan dua kali", settings.lock_file)
-        return 3
+    locks, code, why = take_locks(settings)   # held until the process ends
+    if code:
+        log.error(why)
+        return code
     if args.once:
         try:
             one_cycle(settings, as_of, reminder_hooks(settings, True))

@@ -98,13 +98,23 @@ def _main(argv=None) -> int:
     from sheets_sync import logsafe
 
     logsafe.install(logging.WARNING, "%(levelname)s %(message)s")
+    from sheets_sync.codes import explain
+    from sheets_sync.cycle.state import StateError
+
     try:
         return COMMANDS[args.command](args)
     except ConfigError as e:
         print(f"Pengaturan salah: {e}", file=sys.stderr)
         return 2
+    except StateError as e:
+        print(f"State tidak dapat dipakai: {logsafe.mask(e)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # noqa: BLE001 - no traceback for users; -v style detail in the log at debug
+        logging.getLogger("sheets_sync").debug("rincian", exc_info=True)
+        print(f"Perintah {args.command} gagal: {logsafe.mask(explain(e))}", file=sys.stderr)
+        return 1
 
 
 # ------------------------------------------------------------------ demo
@@ -138,7 +148,11 @@ def cmd_validate(args) -> int:
 
     try:
         results = validate_file(Path(args.file), form_key=args.form, as_of=args.as_of or today_wib())
-    except (OSError, ValueError, KeyError) as e:
+    except OSError as e:
+        from sheets_sync.codes import explain
+        print(f"Berkas tidak bisa diperiksa: {explain(e)}", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError) as e:
         print(f"Berkas tidak bisa diperiksa: {e}", file=sys.stderr)
         return 2
     if args.json:
@@ -165,7 +179,7 @@ def cmd_status(args) -> int:
     if not settings.state_db.exists():
         print("Belum ada siklus yang dijalankan. Jalankan: python jobs.py --once")
         return 1
-    with State(settings.state_db) as state:
+    with State(settings.state_db, read_only=True) as state:
         rows = state.get("rekap") or []
         last = state.last_runs(1)
     print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  Keadaan")

@@ -16,6 +16,12 @@ WORKBOOK = "BERKAS"
 # edit during the check): the worker's business, not the OPD's. The cycle reads such
 # a workbook again next cycle; e-mails do not list them.
 TRANSIENT = frozenset({"WB_CHANGED", "WB_LOCKED", "WB_WRITE_FAILED", "OPD_ERROR"})   # a problem with a whole workbook or tab, shown in the Rekap
+# Registry rows whose workbook the worker refuses to touch (outside the data folder, the
+# master itself, another OPD's workbook): neither read nor written until the row is fixed.
+REFUSED = frozenset({"REG_LOCATION_OUTSIDE", "REG_LOCATION_MASTER", "REG_LOCATION_INVALID",
+                     "REG_LOCATION_SHARED"})
+# Mistakes in the registry row (the Inspektorat's to fix, not the OPD's): in the Rekap, not in e-mails.
+REGISTRY = REFUSED | {"REG_EMAIL_INVALID"}
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,11 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in (
     Code("OPD_TIME_BUDGET", WORKBOOK, 'Pemeriksaan berkas ini melebihi batas waktu ({detik} dtk; batas {batas} dtk) sehingga dilewati; diperiksa lagi setelah berkasnya diubah. Hapus baris/kolom kosong yang berformat atau bagi datanya ke berkas lain.'),
     Code("OPD_ERROR", WORKBOOK, 'Galat tak terduga saat {langkah} berkas ini ({alasan}); OPD lain tetap diproses dan berkas ini dicoba lagi pada siklus berikutnya. Bila berulang, hubungi pengelola sistem.'),
     Code("OPD_NO_FORMS", WORKBOOK, 'OPD tidak punya formulir yang berlaku di Daftar OPD (kolom Formulir).'),
+    Code("REG_LOCATION_OUTSIDE", WORKBOOK, 'Daftar OPD baris {baris}: Berkas / Tautan "{lokasi}" menunjuk ke luar folder data; berkas itu tidak dibaca dan tidak ditulis. Isi nama berkas .xlsx di folder data saja (tanpa "..", tanpa folder awal "/"), contoh {contoh}.'),
+    Code("REG_LOCATION_MASTER", WORKBOOK, 'Daftar OPD baris {baris}: Berkas / Tautan menunjuk ke workbook master, bukan workbook OPD ini; tidak dibaca dan tidak ditulis. Isi berkas/tautan milik OPD ini sendiri.'),
+    Code("REG_LOCATION_INVALID", WORKBOOK, 'Daftar OPD baris {baris}: Berkas / Tautan "{lokasi}" bukan tautan spreadsheet OPD yang dapat dipakai ({alasan}); tidak dibaca dan tidak ditulis. Salin tautan spreadsheet OPD ini dari Google Sheets.'),
+    Code("REG_LOCATION_SHARED", WORKBOOK, 'Daftar OPD baris {baris}: Berkas / Tautan sama dengan milik OPD {opd}; satu workbook hanya untuk satu OPD. Kedua OPD tidak diperiksa sampai salah satunya diperbaiki di Daftar OPD.'),
+    Code("REG_EMAIL_INVALID", WORKBOOK, 'Daftar OPD baris {baris}, kolom {kolom}: "{alamat}" bukan alamat e-mail yang benar ({alasan}); alamat itu tidak dikirimi e-mail dan tidak diberi akses. Tulis alamat lengkap, beberapa alamat dipisah koma, contoh nama@mukomukokab.go.id.'),
 )}
 
 # Views of the catalogue by kind (row codes carry OK/PERIKSA/SALAH; workbook codes do not).
@@ -146,3 +157,30 @@ def long_date(d, weekday: bool = False) -> str:
     """15 Oktober 2023, or with the weekday: Minggu, 15 Oktober 2023."""
     text = f"{d.day} {MONTHS[d.month - 1]} {d.year}"
     return f"{DAYS[d.weekday()]}, {text}" if weekday else text
+
+
+# ------------------------------------------------------------- errors in words
+def explain(e: BaseException, *, filename: bool = True) -> str:
+    """An exception as staff can read it, in Indonesian (never a traceback): for the
+    health file, the CLI and the worker's log. Masking is the caller's (logsafe.mask)."""
+    import errno as _errno
+
+    name = type(e).__name__
+    if isinstance(e, MemoryError):
+        return "memori habis (MemoryError): berkas terlalu besar untuk mesin ini"
+    if isinstance(e, RecursionError):
+        return "struktur data terlalu dalam (RecursionError)"
+    if isinstance(e, OSError):
+        where = f" ({e.filename})" if e.filename and filename else ""
+        words = {_errno.ENOSPC: "disk penuh", _errno.EACCES: "izin ditolak", _errno.EPERM: "izin ditolak",
+                 _errno.EROFS: "sistem berkas hanya-baca", _errno.ENOENT: "tidak ditemukan",
+                 _errno.EISDIR: "berupa folder, bukan berkas", _errno.ENOTDIR: "bukan folder",
+                 _errno.EDQUOT: "kuota disk habis", _errno.EIO: "galat baca/tulis disk"}
+        what = words.get(e.errno)
+        if what is None:
+            what = f"galat sistem berkas/jaringan ({name})"
+        return f"{what}{where}"
+    if isinstance(e, UnicodeError):
+        return "isi berkas bukan teks UTF-8 yang benar"
+    text = str(e).strip()
+    return f"galat tak terduga ({name}{': ' + text[:300] if text else ''})"

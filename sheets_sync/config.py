@@ -12,6 +12,7 @@ settings error names the key and the value as typed.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import stat
@@ -91,7 +92,26 @@ class Settings:
 
     @property
     def lock_file(self) -> Path:
+        """The lock of this state folder (one worker per state database)."""
         return self.state_dir / "worker.lock"
+
+    @property
+    def records_dir(self) -> Path:
+        """The worker's own records beside the data (0700): the reminders sent, the
+        installation tag, the data lock. They outlive the state folder."""
+        return self.data_dir / ".sheets_sync"
+
+    @property
+    def data_lock_file(self) -> Path:
+        """The lock of the data itself: of the data folder (xlsx), of the master
+        spreadsheet (google), so that two settings files with different state
+        folders never run on the same data."""
+        if self.backend == "google":
+            raw = str((self.google or {}).get("master_id") or "")
+            m = re.search(r"/d/([A-Za-z0-9_-]{10,})", raw)
+            master = m.group(1) if m else raw.strip()
+            return self.records_dir / f"worker-{hashlib.sha256(master.encode()).hexdigest()[:16]}.lock"
+        return self.records_dir / "worker.lock"
 
     @property
     def health_file(self) -> Path:
@@ -272,8 +292,15 @@ def read_yaml(path: Path):
     except FileNotFoundError:
         raise ConfigError(f"Berkas pengaturan {path} tidak ditemukan. Salin config/settings.example.yaml "
                           f"lalu sesuaikan.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} adalah folder, bukan berkas pengaturan; tulis jalur berkas .yaml-nya.") from None
+    except PermissionError:
+        raise ConfigError(f"Berkas pengaturan {path} tidak dapat dibaca (izin ditolak). Berikan izin baca "
+                          f"kepada pengguna layanan: sudo chown root:sheets-sync {path}; sudo chmod 640 {path}.") from None
     except UnicodeDecodeError:
         raise ConfigError(f"Berkas pengaturan {path} bukan teks UTF-8; simpan ulang sebagai UTF-8.") from None
+    except OSError as e:
+        raise ConfigError(f"Berkas pengaturan {path} tidak dapat dibaca ({e.strerror or type(e).__name__}).") from None
     try:
         return yaml.load(source, Loader=_Loader)
     except yaml.YAMLError as e:
@@ -384,7 +411,11 @@ def _dotenv(folder: Path) -> None:
 
     for candidate in (folder / ".env", Path.cwd() / ".env"):
         if candidate.is_file():
-            load_dotenv(candidate, override=False)
+            try:
+                load_dotenv(candidate, override=False)
+            except (OSError, UnicodeDecodeError) as e:
+                raise ConfigError(f"Berkas {candidate} tidak dapat dibaca ({type(e).__name__}); berikan izin baca "
+                                  f"kepada pengguna layanan saja: chmod 600 {candidate}.") from None
 
 
 def _mail(raw: dict) -> dict:

@@ -12,13 +12,38 @@ import re
 import tempfile
 from pathlib import Path
 
+PRIVATE = 0o600          # files only the worker reads: state, health, caches, outbox, sent records
+PRIVATE_DIR = 0o700      # and the folders it creates for them
+
+
+def private_dir(folder) -> Path:
+    """`folder`, created (with missing parents) readable by the worker's user only.
+    An existing folder is left as the administrator made it."""
+    folder = Path(folder)
+    missing = []
+    p = folder
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for p in reversed(missing):
+        try:
+            p.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            continue
+        os.chmod(p, PRIVATE_DIR)   # mkdir's mode is filtered by the umask; chmod is not
+    return folder
+
 
 def atomic_write(path, write, *, mode: int | None = None, before_replace=None) -> None:
     """Write `path` atomically. `write(tmp_path)` fills the temporary file; `mode`
     sets its permissions (default: those of the file it replaces, else the umask's);
+    a private mode (no group/other bits) creates missing folders private too;
     `before_replace()` may raise to abandon the write (the target changed meanwhile)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode is not None and not mode & 0o077:
+        private_dir(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     forget_leftovers(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -40,7 +65,7 @@ def atomic_write(path, write, *, mode: int | None = None, before_replace=None) -
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def atomic_write_bytes(path, data: bytes, *, mode: int | None = None) -> None:
@@ -70,7 +95,7 @@ def forget_leftovers(path: Path) -> None:
         pass
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make the rename itself durable (ext4 may otherwise lose it on a power cut)."""
     try:
         fd = os.open(folder, os.O_RDONLY)

@@ -34,7 +34,7 @@ from yagmail.message import prepare_message
 from yagmail.utils import raw
 
 from sheets_sync.config import WIB, ConfigError, shown
-from sheets_sync.fileio import atomic_write_bytes
+from sheets_sync.fileio import PRIVATE, atomic_write_bytes
 from sheets_sync.logsafe import mask, mask_address
 
 TRANSPORTS = ("outbox", "smtp")
@@ -246,7 +246,7 @@ class OutboxTransport:
     def send(self, msg: Message) -> dict:
         data = build(self.cfg, msg)
         try:
-            atomic_write_bytes(self.path(msg.message_id), data)
+            atomic_write_bytes(self.path(msg.message_id), data, mode=PRIVATE)
         except OSError as e:
             raise SendError(f"folder outbox tidak dapat ditulis: {e.strerror or e}", connect=True) from None
         return {}

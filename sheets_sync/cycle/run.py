@@ -19,7 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from sheets_sync import master as mst
-from sheets_sync.codes import TRANSIENT
+from sheets_sync.codes import TRANSIENT, explain
 from sheets_sync.config import ConfigError
 from sheets_sync.cycle.context import Context, stamp
 from sheets_sync.cycle.state import OpdMemory
@@ -60,11 +60,19 @@ def run_cycle(ctx: Context) -> CycleReport:
     t0 = time.monotonic()
     rep = CycleReport()
     run_id = ctx.state.start_run(stamp(ctx.now()))
-    opds, notes = ctx.store.read_registry()
+    try:
+        opds, notes = ctx.store.read_registry()
+    except StoreError as e:
+        if e.problem.code not in TRANSIENT:
+            raise   # a master that cannot be opened at all: the cycle fails with its message
+        return _from_memory(ctx, rep, run_id, t0, e)
+    except Exception as e:  # noqa: BLE001 - a fault (Google's 429/5xx, network), not a mistake in it
+        return _from_memory(ctx, rep, run_id, t0, e)
     rep.errors += notes
-    if not opds and notes:   # unreadable, not empty: going on would forget every OPD and empty the Rekap
-        log.warning("Daftar OPD tidak dapat dibaca; siklus berhenti tanpa mengubah apa pun dan dicoba lagi "
-                    "pada siklus berikutnya")
+    if not opds and notes:   # unreadable, empty, or a needed column missing: going on would forget
+        # every OPD, empty the Rekap, or send no reminder without a word
+        log.warning("Daftar OPD tidak dapat dipakai: %s Siklus berhenti tanpa mengubah apa pun dan dicoba lagi "
+                    "pada siklus berikutnya", " ".join(notes[:3]))
         return _finish(ctx, rep, run_id, t0, {"opd": 0, "galat": rep.errors[:20]})
     rep.opds = len(opds)
     mems = {o.code: ctx.state.opd(o.code) for o in opds}
@@ -100,11 +108,18 @@ class _Verdicts:
 
 def _refresh(ctx, opds, mems, rep) -> tuple[dict, set]:
     """Read and validate the workbooks that changed; re-validate from memory those
-    whose verdicts a new reporting date may move. Returns (read workbooks, dirty codes)."""
-    revs = ctx.store.revisions(opds)
-    to_read = [o for o in opds if _needs_read(mems[o.code], revs.get(o.code), o)]
+    whose verdicts a new reporting date may move. Returns (read workbooks, dirty codes).
+    A refused registry row (codes.REFUSED) is neither looked at nor read."""
+    dirty: set[str] = {o.code for o in opds if o.refused and _refuse(mems[o.code])}
+    opds = [o for o in opds if not o.refused]
+    try:
+        revs = ctx.store.revisions(opds)
+        to_read = [o for o in opds if _needs_read(mems[o.code], revs.get(o.code), o)]
+    except Exception as e:  # noqa: BLE001 - the listing failed: nothing is read this cycle
+        _cycle_fault(rep, "daftar revisi workbook", e)
+        to_read = []
     fresh: dict[str, Workbook] = dict(_read_many(ctx, to_read, mems, rep))
-    dirty: set[str] = set(fresh)
+    dirty |= set(fresh)
     for o in opds:
         if o.code not in fresh and mems[o.code].as_of != ctx.as_of:
             _revalidate(ctx, o, mems[o.code], rep)   # a new day can age a service date
@@ -133,10 +148,13 @@ def _write_statuses(ctx, opds, mems, fresh, verdicts, rep) -> None:
             except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others
                 _fault(o, mems[o.code], rep, "menulis status", e)
     to_write = [o for o in opds if planned.get(o.code)]
-    stale = ctx.store.stale([(o, fresh[o.code]) for o in to_write]) if to_write else set()
+    stale, unchecked = _stale(ctx, [(o, fresh[o.code]) for o in to_write], rep)
     pending = []
     for o in to_write:
-        if o.code in stale:
+        if unchecked is not None:   # not known whether it changed: write nothing, read again next cycle
+            mems[o.code].problems.append(unchecked)
+            mems[o.code].complete = False
+        elif o.code in stale:
             mems[o.code].problems.append(Problem("WB_CHANGED"))
             mems[o.code].complete = False   # statuses of old rows are not written; re-read
         else:
@@ -159,13 +177,79 @@ def _compile(ctx, opds, mems, verdicts, rep) -> list:
     if verdicts.final is None and not changed and not ctx.hooks:
         return []
     final, listing = verdicts.get()
-    reports = [OpdReport(o, final[o.code], mems[o.code].problems, mems[o.code].changed_at,
-                         mems[o.code].checked_at, ctx.store.link(o)) for o in opds]
+    reports = _reports(ctx, opds, mems, final)
     if changed:
         ctx.state.set("registry", [asdict(o) for o in opds])
-        if _master(ctx, reports, listing, rep):
+        try:
+            written = _master(ctx, reports, listing, rep)
+        except Exception as e:  # noqa: BLE001 - no master this cycle; the reminders still run
+            _cycle_fault(rep, "master", e)
+            written = False
+        if written:
             ctx.state.set("master_inputs", inputs)
     return reports
+
+
+def _reports(ctx, opds, mems, final) -> list[OpdReport]:
+    """One OpdReport per OPD: its verdicts, and the problems of its workbook and of its
+    registry row (both shown in the Rekap)."""
+    return [OpdReport(o, final[o.code], mems[o.code].problems + list(o.problems), mems[o.code].changed_at,
+                      mems[o.code].checked_at, ctx.store.link(o)) for o in opds]
+
+
+# ------------------------------------------------------- faults and refusals
+def _cycle_fault(rep: CycleReport, what: str, e: BaseException) -> None:
+    """A fault outside any one OPD (Google's 429/5xx storm, a full disk): recorded, and
+    the cycle goes on with what it can do safely."""
+    why = _why(e)
+    rep.errors.append(f"{what}: {why}")
+    log.warning("%s gagal: %s; dilewati dan dicoba lagi pada siklus berikutnya", what, why)
+
+
+def _why(e: BaseException) -> str:
+    if isinstance(e, StoreError):
+        return str(e.problem.params.get("alasan") or e.problem.text())
+    return explain(e)
+
+
+def _from_memory(ctx, rep: CycleReport, run_id: int, t0: float, e: BaseException) -> CycleReport:
+    """The registry could not be read because of a fault: nothing is read, written or
+    forgotten this cycle; the hooks (reminders) run on what the last good cycle knew."""
+    _cycle_fault(rep, "Daftar OPD di master tidak dapat dibaca", e)
+    opds = [Opd.from_dict(d) for d in ctx.state.get("registry") or []]
+    if opds and ctx.hooks:
+        mems = {o.code: ctx.state.opd(o.code) for o in opds}
+        for o in opds:   # today's verdicts of the rows last read (a new day ages service dates);
+            if mems[o.code].as_of != ctx.as_of and not o.refused:   # not saved: the next cycle writes them
+                _revalidate(ctx, o, mems[o.code], rep)
+        final, _ = _Verdicts(ctx.forms, opds, mems).get()
+        reports = _reports(ctx, opds, mems, final)
+        for hook in ctx.hooks:
+            _guarded(hook, ctx, reports, rep)
+    return _finish(ctx, rep, run_id, t0, {"opd": 0, "galat": rep.errors[:20]})
+
+
+def _refuse(mem: OpdMemory) -> bool:
+    """A registry row whose workbook is refused: forget what was read where it pointed
+    before (nothing of it may stay in the master). True if there was something."""
+    had = bool(mem.results or mem.frames or mem.revision or mem.problems or mem.shown)
+    mem.results, mem.frames, mem.shown, mem.row_hashes, mem.problems = {}, {}, shown({}), {}, []
+    mem.revision = mem.content_hash = None
+    mem.complete = True
+    return had
+
+
+def _stale(ctx, read: list, rep: CycleReport) -> tuple[set, Problem | None]:
+    """(codes whose workbook changed since read, None), or when the one check before
+    the writes fails (Google's 429/5xx after the retries): (empty, the problem to
+    record on each), so that nothing is written blind."""
+    if not read:
+        return set(), None
+    try:
+        return ctx.store.stale(read), None
+    except Exception as e:  # noqa: BLE001
+        _cycle_fault(rep, "pemeriksaan sebelum menulis status", e)
+        return set(), Problem("WB_WRITE_FAILED", {"alasan": f"pemeriksaan sebelum menulis gagal: {_why(e)}"})
 
 
 def _finish(ctx, rep: CycleReport, run_id: int, t0: float, summary: dict) -> CycleReport:
@@ -405,8 +489,9 @@ def _guarded(hook, ctx, reports, rep: CycleReport) -> None:
     try:
         hook(ctx, reports)
     except ConfigError as e:  # a settings mistake: the operator needs the message, not a traceback
-        rep.errors.append(f"{getattr(hook, '__name__', 'hook')}: {type(e).__name__}: {e}")
+        rep.errors.append(f"langkah {getattr(hook, '__name__', 'hook')}: pengaturan salah: {e}")
         log.error("langkah %s: pengaturan salah: %s", getattr(hook, "__name__", "hook"), e)
     except Exception as e:  # noqa: BLE001 - reminders failing must not fail the sync
-        rep.errors.append(f"{getattr(hook, '__name__', 'hook')}: {type(e).__name__}: {e}")
-        log.exception("langkah %s gagal", getattr(hook, "__name__", "hook"))
+        rep.errors.append(f"langkah {getattr(hook, '__name__', 'hook')} gagal: {explain(e)}")
+        log.error("langkah %s gagal: %s", getattr(hook, "__name__", "hook"), explain(e))
+        log.debug("rincian", exc_info=True)

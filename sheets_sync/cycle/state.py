@@ -3,14 +3,38 @@ content hash with the verdicts computed from it, reminders sent, small settings.
 
 Every write is one short transaction in WAL mode, so a process killed at any
 moment leaves a database that opens and passes integrity_check.
+
+What an OPD's memory holds is stored as plain values (JSON, schema-versioned:
+{"v": 2, ...}), never as pickles: loading it cannot run code, and a payload that
+does not load (corrupt, an old pickle, an unknown version) only means "read this
+OPD again" (an empty OpdMemory, one log line), never a failed cycle. DataFrames
+are stored column by column with their dtypes, so a memory loads back to frames
+that hash the same (layout.content_hash) as the ones read from the workbook.
+
+The file is created readable by the worker's user only (0600, its folder 0700):
+it holds the rows the master is compiled from (see README, Keandalan).
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
-import pickle
+import logging
+import math
+import os
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sheets_sync.fileio import PRIVATE, private_dir
+from sheets_sync.validate.frame import FormResult
+from sheets_sync.validate.layout import Problem
+
+log = logging.getLogger("sheets_sync")
+PAYLOAD_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -26,6 +50,11 @@ CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
+class StateError(Exception):
+    """The state database cannot be opened or used; the message (Indonesian) says
+    what to do."""
+
+
 @dataclass
 class OpdMemory:
     """What the last cycle learnt about one OPD's workbook."""
@@ -34,7 +63,7 @@ class OpdMemory:
     changed_at: str | None = None     # WIB text: when its content last changed
     checked_at: str | None = None     # WIB text: when it was last read and validated
     results: dict = field(default_factory=dict)     # form key -> FormResult (own rows)
-    shown: dict = field(default_factory=dict)       # form key -> {row: (status, note)} in the sheet
+    shown: str = ""                   # digest of what the status cells show (writes.shown)
     row_hashes: dict = field(default_factory=dict)  # form key -> set of row content hashes
     problems: list = field(default_factory=list)    # layout.Problem
     complete: bool = False            # False: read again next cycle (a write is pending)
@@ -43,14 +72,48 @@ class OpdMemory:
     frames: dict = field(default_factory=dict)      # form key -> raw input DataFrame
 
 
+def state_error(e: BaseException, path: Path) -> StateError:
+    """An error opening or writing the state database, as the administrator can act on it."""
+    folder = Path(path).parent
+    text = str(e).lower()
+    if isinstance(e, sqlite3.DatabaseError) and ("not a database" in text or "malformed" in text):
+        return StateError(
+            f"basis data state {path} rusak (bukan basis data SQLite yang utuh). Hentikan layanan "
+            f"(systemctl stop sheets-sync), pindahkan berkasnya (mv {path} {path}.rusak) atau pulihkan "
+            f"cadangan, lalu jalankan lagi: siklus berikutnya membaca ulang semua OPD, dan pengingat yang "
+            f"sudah terkirim tetap tercatat di folder data (.sheets_sync/sent) sehingga tidak dikirim dua kali.")
+    if isinstance(e, PermissionError) or "readonly" in text or "read-only" in text or "unable to open" in text \
+            or (isinstance(e, OSError) and e.errno in (13, 1, 30)):
+        return StateError(
+            f"folder state {folder} tidak dapat ditulis (atau berkas {Path(path).name} hanya-baca). Berikan "
+            f"foldernya kepada pengguna layanan: sudo chown -R sheets-sync: {folder}; sudo chmod 700 {folder} "
+            f"(dan cantumkan di ReadWritePaths= layanan systemd).")
+    if "disk" in text and "full" in text or (isinstance(e, OSError) and e.errno == 28):
+        return StateError(f"disk penuh: basis data state {path} tidak dapat ditulis. Kosongkan ruang disk.")
+    if "locked" in text:
+        return StateError(f"basis data state {path} sedang dikunci proses lain terlalu lama; jalankan lagi.")
+    return StateError(f"basis data state {path} tidak dapat dipakai ({type(e).__name__}: {e}).")
+
+
 class State:
-    def __init__(self, path):
+    def __init__(self, path, *, read_only: bool = False):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(SCHEMA)
+        try:
+            if read_only:
+                if not self.path.exists():
+                    raise FileNotFoundError(2, "tidak ditemukan", str(self.path))
+                self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30,
+                                          isolation_level=None)
+                self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            else:
+                private_dir(self.path.parent)
+                _create_private(self.path)
+                self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=FULL")
+                self.db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as e:
+            raise state_error(e, self.path) from None
 
     def close(self):
         self.db.close()
@@ -68,15 +131,18 @@ class State:
             (code,)).fetchone()
         if row is None:
             return OpdMemory()
-        mem = pickle.loads(row[4]) if row[4] else OpdMemory()
+        try:
+            mem = decode_memory(row[4]) if row[4] else OpdMemory()
+        except ValueError as e:
+            log.warning("memori OPD %s di state tidak terbaca (%s); OPD ini dibaca ulang", code, e)
+            return OpdMemory(changed_at=row[2], checked_at=row[3])
         mem.revision, mem.content_hash, mem.changed_at, mem.checked_at = row[:4]
         return mem
 
     def save_opd(self, code: str, mem: OpdMemory) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO workbooks VALUES (?,?,?,?,?,?)",
-            (code, mem.revision, mem.content_hash, mem.changed_at, mem.checked_at,
-             pickle.dumps(mem, protocol=pickle.HIGHEST_PROTOCOL)))
+            (code, mem.revision, mem.content_hash, mem.changed_at, mem.checked_at, encode_memory(mem)))
 
     def forget_others(self, keep: set[str]) -> None:
         """Drop OPDs removed from the registry."""
@@ -84,13 +150,24 @@ class State:
             if code not in keep:
                 self.db.execute("DELETE FROM workbooks WHERE opd=?", (code,))
 
+    def unreadable_payloads(self) -> list[str]:
+        """Codes of the OPDs whose memory does not load (for `jobs.py --check`)."""
+        bad = []
+        for code, payload in self.db.execute("SELECT opd, payload FROM workbooks"):
+            try:
+                if payload:
+                    decode_memory(payload)
+            except ValueError:
+                bad.append(code)
+        return bad
+
     # ---------------------------------------------------------------- runs
     def start_run(self, started: str) -> int:
         return self.db.execute("INSERT INTO runs(started) VALUES (?)", (started,)).lastrowid
 
     def finish_run(self, run_id: int, finished: str, ok: bool, summary: dict) -> None:
         self.db.execute("UPDATE runs SET finished=?, ok=?, summary=? WHERE id=?",
-                        (finished, int(ok), json.dumps(summary, ensure_ascii=False), run_id))
+                        (finished, int(ok), json.dumps(summary, ensure_ascii=False, default=str), run_id))
 
     def last_runs(self, n: int = 5) -> list[tuple]:
         return self.db.execute(
@@ -99,10 +176,240 @@ class State:
     # ------------------------------------------------------------------ kv
     def get(self, key: str, default=None):
         row = self.db.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
+        if not row:
+            return default
+        try:
+            return json.loads(row[0])
+        except (TypeError, ValueError):
+            log.warning("nilai '%s' di state tidak terbaca; dianggap kosong", key)
+            return default
 
     def set(self, key: str, value) -> None:
         self.db.execute("INSERT OR REPLACE INTO kv VALUES (?,?)", (key, json.dumps(value)))
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _create_private(path: Path) -> None:
+    """The database file, created 0600 (SQLite gives its -wal and -shm files the
+    same mode); an older file of ours is narrowed to 0600 too."""
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, PRIVATE)
+    try:
+        if os.fstat(fd).st_mode & 0o077 and os.fstat(fd).st_uid == os.geteuid():
+            os.fchmod(fd, PRIVATE)
+    finally:
+        os.close(fd)
+
+
+# ====================================================================== payload
+def encode_memory(mem: OpdMemory) -> bytes:
+    """An OpdMemory as JSON of plain values (the columns of the row hold revision,
+    content hash and times)."""
+    body = {
+        "v": PAYLOAD_VERSION,
+        "results": {k: _result(r) for k, r in mem.results.items()},
+        "shown": str(mem.shown or ""),
+        "row_hashes": {k: sorted(v) for k, v in mem.row_hashes.items()},
+        "problems": [[p.code, {str(a): _enc(b) for a, b in p.params.items()}] for p in mem.problems],
+        "complete": bool(mem.complete),
+        "forms": list(mem.forms),
+        "as_of": _enc(mem.as_of),
+        "frames": {k: _frame(f) for k, f in mem.frames.items()},
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def decode_memory(payload) -> OpdMemory:
+    """The inverse of encode_memory; ValueError for anything else (a pickle is never
+    unpickled: it is not JSON)."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    if not isinstance(payload, (bytes, bytearray, memoryview)):
+        raise ValueError("isi bukan teks")
+    raw = bytes(payload)
+    if raw[:1] == b"\x80":
+        raise ValueError("format lama (pickle), tidak dimuat")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ValueError("bukan JSON yang utuh") from None
+    if not isinstance(body, dict) or body.get("v") != PAYLOAD_VERSION:
+        raise ValueError(f"versi tidak dikenal ({body.get('v') if isinstance(body, dict) else '?'})")
+    try:
+        return OpdMemory(
+            results={str(k): _unresult(v) for k, v in body["results"].items()},
+            shown=str(body["shown"]),
+            row_hashes={str(k): {str(h) for h in v} for k, v in body["row_hashes"].items()},
+            problems=[Problem(str(c), {str(a): _dec(b) for a, b in dict(p).items()}) for c, p in body["problems"]],
+            complete=bool(body["complete"]),
+            forms=tuple(str(f) for f in body["forms"]),
+            as_of=_dec(body["as_of"]),
+            frames={str(k): _unframe(v) for k, v in body["frames"].items()},
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ValueError(f"isi tidak sesuai ({type(e).__name__})") from None
+
+
+_NATIVE = {str, int, bool, type(None)}   # JSON keeps these as they are (1 stays int, 1.0 float)
+_DTYPES = {"object", "str", "string", "int64", "int32", "int16", "int8", "float64", "float32", "bool",
+           "boolean"}
+
+
+def _result(r: FormResult) -> dict:
+    return {"form": r.form, "status": _series(r.status), "problems": _frame(r.problems),
+            "normalized": _frame(r.normalized), "headers": {str(k): _enc(v) for k, v in r.headers.items()}}
+
+
+def _unresult(d: dict) -> FormResult:
+    return FormResult(str(d["form"]), _unseries(d["status"]), _unframe(d["problems"]),
+                      _unframe(d["normalized"]), {str(k): _dec(v) for k, v in d["headers"].items()})
+
+
+def _values(values: list) -> dict:
+    """A list of cell values as JSON, by kind so that loading is one pass of C code in
+    the usual cases: "plain" (JSON's own types), "date" and "datetime" (ISO texts),
+    else "tagged" (value by value, see _enc)."""
+    types = set(map(type, values))
+    if types <= _NATIVE or (types <= _NATIVE | {float}
+                            and all(math.isfinite(v) for v in values if type(v) is float)):
+        return {"k": "plain", "v": values}
+    if types <= {dt.date, type(None)}:
+        return {"k": "date", "v": [None if v is None else v.isoformat() for v in values]}
+    if types <= {dt.datetime, type(None)}:
+        return {"k": "datetime", "v": [None if v is None else v.isoformat() for v in values]}
+    if types <= {pd.Timestamp, type(pd.NaT)}:
+        return {"k": "timestamp", "v": [None if v is pd.NaT else v.isoformat() for v in values]}
+    return {"k": "tagged", "v": [_enc(v) for v in values]}
+
+
+def _unvalues(d) -> list:
+    kind, values = d["k"], d["v"]
+    if not isinstance(values, list):
+        raise ValueError("bukan daftar nilai")
+    if kind == "plain":
+        return values
+    if kind == "date":
+        return [None if v is None else dt.date.fromisoformat(v) for v in values]
+    if kind == "datetime":
+        return [None if v is None else dt.datetime.fromisoformat(v) for v in values]
+    if kind == "timestamp":
+        return [pd.NaT if v is None else pd.Timestamp(v) for v in values]
+    if kind == "tagged":
+        return [_dec(v) for v in values]
+    raise ValueError(f"jenis nilai tidak dikenal: {str(kind)[:20]}")
+
+
+def _index(ix: pd.Index) -> dict:
+    return {"name": _enc(ix.name), "dtype": str(ix.dtype), "values": _values(ix.tolist())}
+
+
+def _unindex(d: dict) -> pd.Index:
+    return pd.Index(_array(_unvalues(d["values"])), dtype=_dtype(d["dtype"]), name=_dec(d["name"]))
+
+
+def _series(s: pd.Series) -> dict:
+    return {"name": _enc(s.name), "dtype": str(s.dtype), "index": _index(s.index), "values": _values(s.tolist())}
+
+
+def _unseries(d: dict) -> pd.Series:
+    return pd.Series(_array(_unvalues(d["values"])), index=_unindex(d["index"]),
+                     dtype=_dtype(d["dtype"]), name=_dec(d["name"]))
+
+
+def _frame(f: pd.DataFrame) -> dict:
+    return {"index": _index(f.index),
+            "columns": [{"name": _enc(c), "dtype": str(f[c].dtype), "values": _values(f[c].tolist())}
+                        for c in f.columns]}
+
+
+def _unframe(d: dict) -> pd.DataFrame:
+    index = _unindex(d["index"])
+    cols = {}
+    for c in d["columns"]:
+        values = _unvalues(c["values"])
+        if len(values) != len(index):
+            raise ValueError("panjang kolom tidak sama dengan indeks")
+        cols[_dec(c["name"])] = pd.Series(_array(values), index=index, dtype=_dtype(c["dtype"]))
+    if not cols:
+        return pd.DataFrame(index=index)
+    return pd.DataFrame(cols, index=index)
+
+
+def _dtype(name) -> str:
+    if isinstance(name, str) and re.fullmatch(r"datetime64\[(s|ms|us|ns)\]", name):
+        return name
+    return name if name in _DTYPES else "object"
+
+
+def _array(values: list) -> np.ndarray:
+    """Values as a 1-d object array (np.array would turn a list of tuples into 2-d)."""
+    out = np.empty(len(values), dtype=object)
+    try:
+        out[:] = values
+    except (ValueError, TypeError):
+        for i, v in enumerate(values):
+            out[i] = v
+    return out
+
+
+def _enc(v):
+    """A cell value as JSON: native where JSON has the type, else a one-key object."""
+    if v is None or isinstance(v, (str, bool)):
+        return v
+    if isinstance(v, np.generic):
+        v = v.item()
+        if v is None or isinstance(v, (str, bool)):
+            return v
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else {"$f": repr(v)}
+    if isinstance(v, pd.Timestamp):
+        return {"$ts": v.isoformat()}
+    if isinstance(v, dt.datetime):
+        return {"$dt": v.isoformat()}
+    if isinstance(v, dt.date):
+        return {"$d": v.isoformat()}
+    if isinstance(v, dt.time):
+        return {"$t": v.isoformat()}
+    if isinstance(v, dt.timedelta):
+        return {"$td": [v.days, v.seconds, v.microseconds]}
+    if isinstance(v, tuple):
+        return {"$tuple": [_enc(x) for x in v]}
+    if isinstance(v, list):
+        return {"$list": [_enc(x) for x in v]}
+    if isinstance(v, dict):
+        return {"$map": [[_enc(a), _enc(b)] for a, b in v.items()]}
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return str(v)
+
+
+def _dec(v):
+    if not isinstance(v, dict):
+        if isinstance(v, list):
+            raise ValueError("daftar tanpa tanda jenis")
+        return v
+    if len(v) != 1:
+        raise ValueError("tanda jenis tidak dikenal")
+    (tag, x), = v.items()
+    if tag == "$f":
+        return float(x)
+    if tag == "$ts":
+        return pd.Timestamp(x)
+    if tag == "$dt":
+        return dt.datetime.fromisoformat(x)
+    if tag == "$d":
+        return dt.date.fromisoformat(x)
+    if tag == "$t":
+        return dt.time.fromisoformat(x)
+    if tag == "$td":
+        return dt.timedelta(days=x[0], seconds=x[1], microseconds=x[2])
+    if tag == "$tuple":
+        return tuple(_dec(y) for y in x)
+    if tag == "$list":
+        return [_dec(y) for y in x]
+    if tag == "$map":
+        return {_dec(a): _dec(b) for a, b in x}
+    raise ValueError(f"tanda jenis tidak dikenal: {tag[:20]}")

@@ -2,15 +2,26 @@
 shows the verdicts. Pure: the tab as read and its final verdicts in, CellWrites out."""
 from __future__ import annotations
 
+import hashlib
+import json
+
 from sheets_sync.stores import CellWrite
 from sheets_sync.validate.frame import FormResult
 from sheets_sync.validate.layout import SheetData, row_hashes
 
 
-def shown(results: dict[str, FormResult]) -> dict:
-    """What the status cells should say: form -> {row: (status, note)}."""
-    return {k: dict(zip(r.status.index.tolist(), zip(r.status.tolist(), r.notes().tolist())))
-            for k, r in results.items()}
+def shown(results: dict[str, FormResult]) -> str:
+    """What the status cells should say (form -> row -> status, note), as one digest:
+    the cycle only asks whether it moved, and a digest keeps the notes (which may quote
+    a cell) out of the state database."""
+    if not results:
+        return ""      # as a memory that never showed anything
+    h = hashlib.sha256()
+    for k in sorted(results):
+        r = results[k]
+        h.update(json.dumps([k, r.status.index.tolist(), r.status.tolist(), r.notes().tolist()],
+                            ensure_ascii=False, default=str).encode("utf-8"))
+    return h.hexdigest()
 
 
 def plan_writes(sheet: SheetData, res: FormResult, now_text: str, known: set, headers: dict) -> list[CellWrite]:

@@ -30,7 +30,7 @@ import logging
 from pathlib import Path
 
 from sheets_sync.config import WIB
-from sheets_sync.fileio import atomic_write_text
+from sheets_sync.fileio import PRIVATE, atomic_write_text
 from sheets_sync.logsafe import mask
 
 log = logging.getLogger("sheets_sync.ops.health")
@@ -82,7 +82,7 @@ def write(settings, data: dict) -> None:
     """Atomically replace the health file (never raises: health must not stop a cycle)."""
     path = Path(settings.health_file)
     try:
-        atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1))
+        atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1), mode=PRIVATE)
     except OSError as e:
         log.warning("berkas kesehatan %s tidak dapat ditulis: %s", path, e.strerror or e)
 

@@ -22,7 +22,7 @@ from sheets_sync.validate.cross_opd import finalize
 from sheets_sync.stores import StoreError
 from sheets_sync.stores.xlsx import read_grids as read_xlsx_grids, render_sheet
 from sheets_sync.validate.frame import FormResult, validate_frame
-from sheets_sync.fileio import atomic_save, read_text
+from sheets_sync.fileio import PRIVATE, atomic_write, read_text
 
 
 def read_grids(path: Path) -> dict[str, list[list]]:
@@ -87,9 +87,8 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
 
 def last_reports(settings, forms: FormSet) -> list[ostate.OpdReport]:
     """The verdicts of the last cycle, from the state database."""
-    with State(settings.state_db) as state:
-        opds = [Opd(**{**o, "contacts": tuple(o["contacts"]), "heads": tuple(o["heads"]),
-                       "forms": tuple(o["forms"])}) for o in state.get("registry") or []]
+    with State(settings.state_db, read_only=True) as state:
+        opds = [Opd.from_dict(o) for o in state.get("registry") or []]
         mems = {o.code: state.opd(o.code) for o in opds}
     final, _ = finalize(forms, {o.code: mems[o.code].results for o in opds})   # as the cycle does
     return [ostate.OpdReport(o, final[o.code], mems[o.code].problems) for o in opds]
@@ -103,7 +102,7 @@ def export_kpk(settings, out: Path) -> int:
     for spec in progress(sheets, len(sheets), "menulis ekspor", unit="tab"):
         render_sheet(book.create_sheet(spec.title), spec)
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_save(book, out)
+    atomic_write(out, book.save, mode=PRIVATE)   # respondents' data: the Inspektorat's eyes only
     return sum(len(s.rows) for s in sheets)
 
 

@@ -10,7 +10,10 @@ needed here, ! worth a look), each failure followed by how to fix it, and return
 - Google (or the emulator) answers one Drive listing;
 - the master and its Daftar OPD are readable (number of OPDs; missing workbooks);
 - SMTP: connect, EHLO, STARTTLS/SSL, login, QUIT; or the outbox folder is writable;
-- the data and state folders are writable; the state database is intact;
+- the data and state folders are writable; the state database is intact and every
+  OPD's memory in it loads (one that does not is read again by the next cycle: a warning);
+- the settings file, .env, the Google key/token and mail.oauth2_file are not readable
+  by others (a warning: they hold secrets or point to them);
 - the health file of the last cycle (shown, never a failure).
 
 Run it as the service user (sudo -u sheets-sync ...): as root every folder looks
@@ -96,12 +99,15 @@ def run(config: str | os.PathLike, out=None) -> Checklist:
         _folder(c, "Folder data", settings.data_dir, must_exist=True,
                 fix=f"buat foldernya dan berikan ke pengguna layanan: sudo install -d -o sheets-sync -g "
                     f"sheets-sync {settings.data_dir}; letakkan master dan workbook OPD di sana.")
-    else:
-        c.add(SKIP, "Folder data: tidak dipakai (backend google)")
+    else:   # on Google the data folder holds only the worker's records: reminders sent, the lock
+        _folder(c, "Folder data (catatan pengingat terkirim dan kunci pekerja)", settings.data_dir,
+                must_exist=False, fix=f"sudo install -d -o sheets-sync -g sheets-sync -m 700 {settings.data_dir} "
+                                      f"(dan cantumkan di ReadWritePaths= layanan systemd).")
     _folder(c, "Folder state", settings.state_dir, must_exist=False,
             fix=f"sudo install -d -o sheets-sync -g sheets-sync {settings.state_dir} (dan cantumkan di "
                 f"ReadWritePaths= layanan systemd).")
     _state_db(c, settings)
+    _secret_files(c, settings)
 
     # ---------------------------------------------------------------- Google
     store = None
@@ -199,11 +205,79 @@ def _state_db(c: Checklist, settings) -> None:
         result = f"{type(e).__name__}: {e}"
     if result == "ok":
         c.add(OK, f"Basis data state utuh (quick_check ok): {db}")
+        _payloads(c, db)
     else:
         c.add(FAIL, f"Basis data state rusak: {db} ({result})",
               "hentikan layanan (systemctl stop sheets-sync), pulihkan cadangan terakhir "
               "(lihat README: Cadangan), atau pindahkan berkasnya: siklus berikutnya membaca ulang semua OPD "
               "(pengingat yang sudah terkirim tercatat di berkas lama).")
+
+
+def _payloads(c: Checklist, db: Path) -> None:
+    """Every OPD's memory must load (JSON of plain values; a pickle never does)."""
+    from sheets_sync.cycle.state import State, StateError
+
+    try:
+        with State(db, read_only=True) as state:
+            bad = state.unreadable_payloads()
+            total = state.db.execute("SELECT count(*) FROM workbooks").fetchone()[0]
+    except (StateError, sqlite3.Error) as e:
+        c.add(WARN, f"Memori OPD di state tidak dapat diperiksa: {e}")
+        return
+    if bad:
+        c.add(WARN, f"Memori {len(bad)} dari {total} OPD di state tidak terbaca (rusak atau format lama: "
+                    f"{', '.join(bad[:10])}{' …' if len(bad) > 10 else ''}); siklus berikutnya membaca ulang OPD "
+                    f"itu. Bila muncul lagi sesudah satu siklus, ada yang menulis ke {db}: periksa izinnya.")
+    else:
+        c.add(OK, f"Memori OPD di state terbaca: {total} OPD")
+
+
+def _readable_by_others(path: Path) -> str | None:
+    """'semua pengguna' / 'grup <name>' when someone besides the worker's user can read
+    the file; None otherwise. A group that is the user's own private group (no other
+    members, as the systemd set-up makes: sheets-sync) is fine."""
+    import grp
+
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    if st.st_mode & stat.S_IROTH:
+        return "semua pengguna"
+    if st.st_mode & stat.S_IRGRP:
+        try:
+            group = grp.getgrgid(st.st_gid)
+        except KeyError:
+            return f"grup {st.st_gid}"
+        import pwd
+        me = pwd.getpwuid(os.geteuid()).pw_name if hasattr(os, "geteuid") else ""
+        members = set(group.gr_mem) - {me}
+        own = st.st_gid == os.getegid() and not members
+        if not own:
+            return f"grup {group.gr_name}"
+    return None
+
+
+def _secret_files(c: Checklist, settings) -> None:
+    """Settings, .env, keys and tokens: warn when others can read them."""
+    cfg = settings.google or {}
+    found = [("berkas pengaturan", Path(settings.path))]
+    for env in (Path(settings.path).parent / ".env", Path.cwd() / ".env"):
+        if env.is_file() and env.resolve() not in [p.resolve() for _, p in found]:
+            found.append((".env (SMTP_PASSWORD)", env))
+    for what, key in (("kunci Google", cfg.get("credentials") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")),
+                      ("token OAuth Google", cfg.get("oauth_token")),
+                      ("berkas OAuth2 SMTP", (settings.mail or {}).get("oauth2_file"))):
+        if key:
+            path = Path(key)
+            found.append((what, path if path.is_absolute() else (Path(settings.path).parent / path).resolve()))
+    loose = [(what, path, who) for what, path in found if (who := _readable_by_others(path))]
+    for what, path, who in loose:
+        c.add(WARN, f"{what.capitalize()} terbuka, bisa dibaca {who} (mode {stat.S_IMODE(path.stat().st_mode):03o}): {path}. "
+                    f"Perbaiki: chmod 600 {path} (atau 640 dengan grup yang hanya berisi pengguna layanan, "
+                    f"mis. sudo chown root:sheets-sync {path}; sudo chmod 640 {path}).")
+    if not loose:
+        c.add(OK, "Pengaturan, .env dan berkas kunci tidak dapat dibaca pengguna lain")
 
 
 # ------------------------------------------------------------------ Google
@@ -385,6 +459,10 @@ def _registry(c: Checklist, settings, store) -> None:
     c.add(OK, f"Master dan Daftar OPD terbaca ({master}): {len(opds)} OPD aktif")
     for note in notes[:5]:
         c.add(WARN, f"Daftar OPD: {note}")
+    for o in opds:    # refused rows and invalid addresses: the Rekap says so too, each cycle
+        for p in o.problems[:3]:
+            c.add(WARN, f"OPD {o.code}: {p.text()}")
+    opds = [o for o in opds if not o.refused]
     try:
         revs = store.revisions(opds)
     except Exception:  # noqa: BLE001 - informative only
@@ -452,7 +530,9 @@ def _worker(c: Checklist, settings) -> None:
     """Is a worker holding the lock right now? (Never creates the lock file.)"""
     import fcntl
 
-    lock = Path(settings.lock_file)
+    lock = Path(settings.data_lock_file)
+    if not lock.exists():
+        lock = Path(settings.lock_file)
     if not lock.exists():
         c.add(SKIP, "Pekerja: belum pernah berjalan dengan pengaturan ini")
         return

@@ -36,7 +36,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sheets_sync.fileio import atomic_write_text
+from sheets_sync.fileio import PRIVATE, atomic_write_text
 from sheets_sync.progress import progress
 from sheets_sync.config import ConfigError
 from sheets_sync.forms import Form, FormSet, forms_for, norm_header
@@ -44,9 +44,9 @@ from sheets_sync.validate.layout import Problem
 from sheets_sync.provision.spec import (CHOICE_HINT, ProvisionError, DATE_HINT, HEADER_ROW, LOCALE, PETUNJUK, STATUS_COLORS, TIME_ZONE,
                         Layout, OpdResult, Report, column_widths_px, describe, distinct_choices, emit,
                         fingerprint, fresh_layout, found_layout, link_cell,
-                        load_registry, petunjuk_lines, share_message, spreadsheet_name, tab_headers,
+                        load_registry, petunjuk_lines, registry_notes, share_message, spreadsheet_name, tab_headers,
                         wanted_aspects)
-from sheets_sync.validate.registry import Opd
+from sheets_sync.validate.registry import Opd, shown_value
 from sheets_sync.stores import CellWrite, StoreError
 from sheets_sync.stores.google import SHEET_MIME, GoogleStore, value_ranges, quote, spreadsheet_id
 from sheets_sync.stores.google_http import SlidingWindow
@@ -192,18 +192,20 @@ class GoogleProvisioner:
         grid, tab_missing, master_rev = self._registry(listing)
         opds, notes, edit = load_registry(grid, self.forms, registry_csv, keep_links=False, out=self.out,
                                           dry_run=dry_run)
-        rep.notes += notes
-        targets, owner = [], {}
+        rep.notes += notes + registry_notes(opds)
+        targets, owners = [], {}
         for opd in opds:
             try:
                 sid, how = self._target(opd, listing)
-                if sid is not None and sid in owner:
-                    raise ProvisionError(f"tautannya sama dengan OPD {owner[sid]}; satu spreadsheet hanya "
-                                         f"untuk satu OPD")
-                owner.setdefault(sid, opd.code)
+                if sid is not None:
+                    owners.setdefault(sid, []).append(opd.code)
                 targets.append((opd, sid, how))
             except ProvisionError as e:
                 targets.append((opd, None, str(e)))
+        for i, (opd, sid, how) in enumerate(targets):   # one spreadsheet, two OPDs: neither is touched
+            if sid is not None and len(owners[sid]) > 1:
+                others = ", ".join(c for c in owners[sid] if c != opd.code)
+                targets[i] = (opd, None, Problem("REG_LOCATION_SHARED", {"baris": opd.row, "opd": others}).text())
         with ThreadPoolExecutor(self.parallel) as pool:
             futures = [pool.submit(self._one_safe, opd, sid, how, listing, dry_run) for opd, sid, how in targets]
             for (opd, _, _), fut in progress(list(zip(targets, futures)), len(targets), "menyiapkan spreadsheet"):
@@ -265,6 +267,11 @@ class GoogleProvisioner:
         loc = (opd.location or "").strip()
         if loc and looks_like_google(loc):
             sid = spreadsheet_id(loc)
+            if sid == self.store.master_id:      # never renamed, given OPD tabs or shared as an OPD's
+                raise ProvisionError(Problem("REG_LOCATION_MASTER", {"baris": opd.row}).text())
+            if sid == spreadsheet_id(self.folder):
+                raise ProvisionError(Problem("REG_LOCATION_INVALID", {
+                    "baris": opd.row, "lokasi": shown_value(loc), "alasan": "itu folder Drive, bukan spreadsheet"}).text())
             if sid in listing:
                 return sid, "link"
             meta = self._file(sid)
@@ -351,7 +358,7 @@ class GoogleProvisioner:
                     details.append(note)
             changed = bool(reqs) or locale
         shares = rec.get("shared", {}) if rec else None
-        share_notes, shared = self._share_diff(sid, contacts, shares, opd, dry_run)
+        share_notes, shared = self._share_diff(sid, contacts, shares, opd, dry_run, frozen=self._unsure(opd))
         details += share_notes
         changed = changed or bool(share_notes)
         if not dry_run:
@@ -479,16 +486,25 @@ class GoogleProvisioner:
         return self.store.call(lambda: self.http.spreadsheets_get(sid, params=params))
 
     # ---------------------------------------------------------- sharing
-    def _share_diff(self, sid, contacts: list[str], shares: dict | None, opd, dry_run):
+    def _unsure(self, opd: Opd) -> bool:
+        """The contact cell holds something that is not an address ('anyone', a domain,
+        a typo): whom it meant is unknown, so sharing is left exactly as it is."""
+        header = next(c["header"] for c in self.forms.registry["columns"] if c["key"] == "email_kontak")
+        return any(p.code == "REG_EMAIL_INVALID" and p.params.get("kolom") == header for p in opd.problems)
+
+    def _share_diff(self, sid, contacts: list[str], shares: dict | None, opd, dry_run, frozen: bool = False):
         """Share with contacts not shared yet; take back what provision itself shared
         with an address no longer in the registry. Without a record (state lost, a
         spreadsheet found by name) the current permissions are read first, so nobody
-        gets a second invitation."""
+        gets a second invitation. `frozen`: share with nobody new, revoke nobody."""
         if shares is None:
             current = self._permissions(sid)
             shares = {e: pid for e, pid in current.items() if e in contacts}
         add = [e for e in contacts if e not in shares]
         drop = [e for e in shares if e not in contacts]
+        if frozen and (add or drop):
+            return ["akses tidak diubah: kolom E-mail Kontak berisi nilai yang bukan alamat e-mail (berbagi ke "
+                    "semua orang atau ke satu domain tidak diizinkan); perbaiki Daftar OPD lalu jalankan lagi"], shares
         notes = []
         if add:
             notes.append(f"dibagikan ke {len(add)} alamat baru")
@@ -821,4 +837,4 @@ def _load(path: Path) -> dict:
 
 
 def _save(path: Path, data: dict) -> None:
-    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True))
+    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True), mode=PRIVATE)

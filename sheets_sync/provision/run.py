@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from sheets_sync.codes import explain
 from sheets_sync.forms import forms_for
 from sheets_sync.provision.spec import ProvisionError, Report
 
@@ -30,7 +31,10 @@ def cli(args, settings) -> int:
 
     try:
         rep = provision(settings, dry_run=args.dry_run, registry_csv=args.registry_csv, out=out)
-    except (OSError, ValueError, ProvisionError) as e:
+    except OSError as e:
+        print(f"Provision gagal: {explain(e)}", file=sys.stderr)
+        return 2
+    except (ValueError, ProvisionError) as e:
         print(f"Provision gagal: {e}", file=sys.stderr)
         return 2
     return 0 if rep.ok else 1

@@ -24,7 +24,6 @@ import csv
 import hashlib
 import io
 import json
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -37,7 +36,8 @@ from sheets_sync.fileio import read_text
 from sheets_sync.validate.fields import is_blank
 from sheets_sync.forms import FORMS_YAML, Form, FormSet, norm_header
 from sheets_sync.validate.layout import Problem, STATUS_KEYS, locate_form
-from sheets_sync.validate.registry import Opd, find_registry_header, parse_registry, registry_header
+from sheets_sync.validate.registry import (Opd, find_registry_header, parse_registry, registry_header,
+                                          safe_file_name)
 
 TEMPLATES = TEMPLATES_DIR
 DEFAULT_REGISTRY_CSV = FORMS_YAML.parent / "opd.example.csv"
@@ -127,8 +127,9 @@ def describe(aspects, form: Form | None = None) -> list[str]:
 
 
 def workbook_file(opd: Opd) -> str:
-    """The .xlsx file name of an OPD without one in the registry: <KODE>.xlsx."""
-    return re.sub(r'[\\/:*?"<>|\s]+', "-", opd.code).strip("-.") + ".xlsx"
+    """The .xlsx file name of an OPD without one in the registry: <KODE>.xlsx, the
+    code made a plain file name (no folder, no '..', whatever the code holds)."""
+    return safe_file_name(opd.code)
 
 
 def spreadsheet_name(settings, opd: Opd) -> str:
@@ -295,6 +296,12 @@ def load_registry(grid: list[list], forms: FormSet, csv_path, *, keep_links: boo
     out(f"Daftar OPD kosong: {'akan ' if dry_run else ''}diisi {len(rows)} OPD dari {how} {_short(source)}.")
     opds, notes = parse_registry(edit.grid, forms)
     return opds, notes, edit
+
+
+def registry_notes(opds: list[Opd]) -> list[str]:
+    """What provision says about registry rows it cannot use as they are (an invalid
+    contact address is never shared with)."""
+    return [p.text() for o in opds for p in o.problems if p.code == "REG_EMAIL_INVALID"]
 
 
 def _registry_has_rows(grid, forms) -> bool:

@@ -35,8 +35,8 @@ from sheets_sync.forms import Form, FormSet, norm_header
 from sheets_sync.validate.layout import Problem
 from sheets_sync.provision.spec import (CHOICE_HINT, DATE_HINT, PETUNJUK, PILIHAN, STATUS_COLORS, Layout, OpdResult,
                         Report, column_widths_px, describe, distinct_choices, emit, fresh_layout,
-                        found_layout, link_cell, load_registry, workbook_file, petunjuk_lines, tab_headers,
-                        wanted_aspects)
+                        found_layout, link_cell, load_registry, workbook_file, petunjuk_lines, registry_notes,
+                        tab_headers, wanted_aspects)
 from sheets_sync.validate.registry import Opd
 from sheets_sync.stores import StoreError
 from sheets_sync.stores.xlsx import XlsxStore, read_grids, new_master, file_revision, describe_error
@@ -74,7 +74,8 @@ class XlsxProvisioner:
                 raise ValueError(f"{master.name}: {e.problem.params.get('alasan', e.problem.code)}") from None
         opds, notes, edit = load_registry(grid or [], self.forms, registry_csv, keep_links=True, out=self.out,
                                           dry_run=dry_run)
-        rep.notes += notes
+        opds = self.store.contain(opds)   # outside the data folder, the master, two OPDs on one file: refused
+        rep.notes += notes + registry_notes(opds)
         if not dry_run:
             self.store.dir.mkdir(parents=True, exist_ok=True)
         for opd in progress(opds, len(opds), "menyiapkan workbook"):
@@ -86,10 +87,13 @@ class XlsxProvisioner:
         return rep
 
     def _one(self, opd: Opd, edit, dry_run: bool) -> OpdResult:
+        where = self.store.locate(opd) if not opd.refused else opd.refused
+        if isinstance(where, Problem):    # never created, opened or saved
+            return OpdResult(opd.code, "failed", [where.text()])
         if not opd.forms:
             return OpdResult(opd.code, "skipped", ["kolom Formulir tidak menyebut formulir yang dikenal"])
         name = opd.location or workbook_file(opd)
-        path = self.store.dir / name
+        path = where
         if path.suffix.lower() not in (".xlsx", ".xlsm"):
             return OpdResult(opd.code, "failed", [f"{name} bukan berkas .xlsx"])
         if not opd.location:

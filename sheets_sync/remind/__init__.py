@@ -30,6 +30,13 @@ With the outbox transport a 'sending' row is settled by looking for the .eml fil
 named after its Message-ID: there, it is 'sent'; missing, the row is dropped and
 the slot is sent now.
 
+Beside the data. Every slot handed to the transport also gets a small fsynced file
+in <data_dir>/.sheets_sync/sent/ (ledger.SentRecords), created exclusively before
+the message leaves; the installation tag in the Message-IDs lives there too. A
+state database that is truncated, deleted or replaced (a second settings file)
+learns those slots back before planning (restore_ledger), so no slot is sent twice
+and a slot's Message-ID never changes.
+
 Privacy: the template context is built only from counts, sheet row numbers, column
 headers, problem codes, OPD names and settings, never from cell values. Logs mask
 e-mail addresses (s***@gmail.com).
@@ -49,7 +56,7 @@ from sheets_sync.remind.plan import (  # noqa: F401 - re-exported
     DIGEST_KIND, DIGEST_OPD, DONE, Decision, FINAL, LENGKAP, NO_CONTACT, ReminderConfig,
     SEND, Slot, WAIT, check_settings, label, message_id, plan, reminder_config,
     require_deadline, season, stale_before)
-from sheets_sync.remind.ledger import Ledger, install_tag  # noqa: F401 - re-exported
+from sheets_sync.remind.ledger import Ledger, SentRecords, install_tag, restore_ledger  # noqa: F401
 from sheets_sync.remind.calendar import OfficeCalendar  # noqa: F401 - re-exported
 from sheets_sync.remind.text import (  # noqa: F401 - re-exported
     SHORT, TEMPLATES, digest_context, digest_message, dmy, environment, opd_context,
@@ -104,18 +111,20 @@ def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, trans
     deadline = require_deadline(settings)
     mcfg = mail.mail_config(settings)
     ledger = Ledger(state)
-    tag = install_tag(state)
+    records = SentRecords(settings.records_dir)
+    tag = install_tag(state, settings.records_dir)
+    restore_ledger(ledger, records)
     transport = transport or mail.open_transport(mcfg, settings)
     insp = tuple(settings.inspektorat_emails)
     dated = _dated(settings, today, now)
     try:
-        _settle_sending(ledger, transport, settings, summary)
+        _settle_sending(ledger, records, transport, settings, summary, now)
         slots = season(rcfg, deadline)
         by_code = {r.opd.code: r for r in reports}
         closed = rcfg.calendar.closed(today)     # a weekend or holiday: no e-mail today
         decisions = plan([(r.opd, ostate.opd_state(r, forms)) for r in reports], slots, today,
                          ledger.statuses(), insp, stale_before=stale_before(rcfg, today), closed=closed)
-        out = _Sender(ledger, transport, mcfg, now, summary)
+        out = _Sender(ledger, records, transport, mcfg, now, summary)
         outcome = {}
         for d in decisions:
             rep = by_code[d.code]
@@ -187,8 +196,9 @@ def _digest(reports, forms, settings, rcfg, mcfg, today, outcome, insp, tag, now
 class _Sender:
     """Hands messages to the transport one by one: ledger first, pause, cap."""
 
-    def __init__(self, ledger: Ledger, transport, mcfg, now: dt.datetime, summary: Summary):
+    def __init__(self, ledger: Ledger, records: SentRecords, transport, mcfg, now: dt.datetime, summary: Summary):
         self.ledger, self.transport, self.mcfg, self.now, self.summary = ledger, transport, mcfg, now, summary
+        self.records = records
         self.day = now.astimezone(WIB).date()
         self.count = ledger.sent_on(self.day)
         self.tried = 0
@@ -213,10 +223,24 @@ class _Sender:
         self.tried += 1
         if not self.ledger.claim(key, msg.message_id, mask_addresses(msg.recipients), self.now):
             return False        # recorded meanwhile: never twice
+        try:
+            claimed = self.records.claim(key, msg.message_id, self.now)
+        except OSError as e:    # cannot record beside the data: do not send what could not be recorded
+            self.ledger.mark(key, "failed", self.now)
+            self.summary.failed.append(what)
+            log.warning("%s belum dikirim: catatan pengiriman di %s tidak dapat ditulis (%s); dicoba lagi pada "
+                        "siklus berikutnya", what, self.records.folder, e.strerror or e)
+            return False
+        if not claimed:         # handed over before, by a run whose state is lost: never twice
+            earlier = self.records.get(key) or {}
+            self.ledger.mark(key, "sent" if earlier.get("status") == "sent" else "uncertain", self.now)
+            log.warning("%s sudah tercatat di %s; tidak dikirim ulang", what, self.records.folder)
+            return False
         self.count += 1
         try:
             refused = self.transport.send(msg)
         except mail.SendError as e:
+            self.records.release(key)
             self.ledger.mark(key, "failed", self.now)
             self.count -= 1
             self.summary.failed.append(what)
@@ -226,6 +250,7 @@ class _Sender:
             return False
         # A process killed here leaves 'sending': settled by the next run, never resent blindly.
         self.ledger.mark(key, "sent", self.now)
+        self.records.mark_sent(key, msg.message_id, self.now)
         self.summary.sent.append(what)
         log.info("%s terkirim (%s) ke %s", what, self.transport.name, mask_addresses(msg.recipients))
         if refused:
@@ -234,14 +259,17 @@ class _Sender:
         return True
 
 
-def _settle_sending(ledger: Ledger, transport, settings, summary: Summary) -> None:
+def _settle_sending(ledger: Ledger, records: SentRecords, transport, settings, summary: Summary,
+                    now: dt.datetime) -> None:
     """Slots left in 'sending' by an earlier run that died after handing a message over."""
     outbox = mail.OutboxTransport(None, settings.outbox_dir)
     for opd, kind, day, mid in ledger.rows("sending"):
         key = (opd, kind, day)
         if outbox.delivered(mid) or transport.delivered(mid):
             ledger.mark(key, "sent")
+            _quietly(lambda: records.mark_sent(key, mid, now))
         elif transport.name == "outbox":
+            _quietly(lambda: records.release(key))
             ledger.drop(key)        # the .eml was never written: due again now
         else:
             ledger.mark(key, "uncertain")
@@ -249,6 +277,13 @@ def _settle_sending(ledger: Ledger, transport, settings, summary: Summary) -> No
             log.warning("pengingat %s %s (%s) mungkin sudah terkirim: proses berhenti saat mengirim. "
                         "Tidak dikirim ulang; periksa folder Terkirim akun pengirim (Message-ID %s).",
                         opd, kind.upper(), day, mid)
+
+
+def _quietly(fn) -> None:
+    try:
+        fn()
+    except OSError as e:
+        log.warning("catatan pengiriman di folder data tidak dapat diperbarui: %s", e.strerror or e)
 
 
 __all__ = ["hook", "run", "check_settings", "plan", "season", "reminder_config", "render", "Ledger", "Slot",

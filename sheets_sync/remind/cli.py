@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 
 from sheets_sync import mail
+from sheets_sync.fileio import PRIVATE, atomic_write_bytes, atomic_write_text
 from sheets_sync.logsafe import mask_addresses
 from sheets_sync.validate import opd_state as ostate
 from sheets_sync.config import WIB, today_wib
 from sheets_sync.remind.plan import (
     DIGEST_KIND, DIGEST_OPD, FINAL, NO_CONTACT, SEND, WAIT, recipients, label, plan,
     reminder_config, require_deadline, season, stale_before)
-from sheets_sync.remind.ledger import Ledger, install_tag
+from sheets_sync.remind.ledger import Ledger, SentRecords, install_tag
 from sheets_sync.remind.text import digest_message, dmy, long_date, opd_message
 
 
@@ -39,7 +40,7 @@ def main(args, settings) -> int:
         print("Belum ada data OPD di basis data keadaan. Jalankan dulu: python jobs.py --once")
         return 1
     _add_links(settings, forms, reports)
-    with State(settings.state_db) as state:
+    with State(settings.state_db, read_only=True) as state:
         if args.preview:
             return _preview(args, settings, forms, rcfg, mcfg, reports, today, state)
         return _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state)
@@ -60,9 +61,10 @@ def _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state) -> in
     insp = tuple(settings.inspektorat_emails)
     slots = season(rcfg, deadline)
     closed = rcfg.calendar.closed(today)
+    known = {**SentRecords(settings.records_dir).statuses(), **Ledger(state).statuses()}   # a lost state too
     decisions = plan([(r.opd, ostate.opd_state(r, forms)) for r in reports], slots, today,
-                     Ledger(state).statuses(), insp, stale_before=stale_before(rcfg, today), closed=closed)
-    tag = install_tag(state, create=False)
+                     known, insp, stale_before=stale_before(rcfg, today), closed=closed)
+    tag = install_tag(state, settings.records_dir, create=False)
     now = dt.datetime.combine(today, dt.time.fromisoformat(settings.reminder_time), WIB)
     offset = (today - deadline).days
     print(f"Pengingat untuk {long_date(today)} pukul {settings.reminder_time} WIB "
@@ -114,7 +116,7 @@ def _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state) -> in
 
 def _preview(args, settings, forms, rcfg, mcfg, reports, today, state) -> int:
     code = args.preview.strip()
-    tag = install_tag(state, create=False)
+    tag = install_tag(state, settings.records_dir, create=False)
     deadline = require_deadline(settings)
     slots = season(rcfg, deadline)
     if code.casefold() in ("rekap", "digest"):
@@ -172,10 +174,9 @@ def _write_preview(args, settings, mcfg, msg: mail.Message, stem: str, note: str
         base = out.with_suffix("")
     else:
         base = out / f"pratinjau-{re.sub(r'[^A-Za-z0-9._+-]', '_', stem)}"
-    base.parent.mkdir(parents=True, exist_ok=True)
     eml, html = base.with_name(base.name + ".eml"), base.with_name(base.name + ".html")
-    eml.write_bytes(mail.build(mcfg, msg))
-    html.write_text(msg.html, encoding="utf-8")
+    atomic_write_bytes(eml, mail.build(mcfg, msg), mode=PRIVATE)
+    atomic_write_text(html, msg.html, mode=PRIVATE)
     print(f"Pratinjau {note}: {msg.subject}")
     print(eml)
     print(html)

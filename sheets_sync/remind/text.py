@@ -12,7 +12,7 @@ from sheets_sync import mail
 from sheets_sync.config import TEMPLATES_DIR
 from sheets_sync.validate import opd_state as ostate
 from sheets_sync import codes
-from sheets_sync.codes import OK, PERIKSA, SALAH, TRANSIENT
+from sheets_sync.codes import OK, PERIKSA, REGISTRY, SALAH, TRANSIENT
 from sheets_sync.remind.plan import (
     DIGEST_KIND, ReminderConfig, Slot, label, message_id, require_deadline)
 
@@ -128,8 +128,8 @@ def opd_context(rep, forms, settings, rcfg: ReminderConfig, slot: Slot, today: d
         "to_fill": [f["name"] for f in forms_ctx if f["need"] in (NEED_ROWS, NEED_SLOTS)],
         "total": {"ok": total[OK], "periksa": total[PERIKSA], "salah": total[SALAH],
                   "rows": sum(total.values())},
-        "file_problems": [p.text() for p in rep.problems if p.code not in TRANSIENT],
-        "link": rep.link or rep.opd.location or "",
+        "file_problems": [p.text() for p in rep.problems if p.code not in TRANSIENT | REGISTRY],
+        "link": rep.link or ("" if rep.opd.refused else rep.opd.location) or "",
     }
 
 

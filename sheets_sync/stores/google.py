@@ -30,10 +30,11 @@ import gspread
 from gspread.exceptions import APIError
 from gspread.urls import DRIVE_FILES_API_V3_URL, SPREADSHEET_BATCH_UPDATE_URL
 
+from sheets_sync.codes import TRANSIENT
 from sheets_sync.config import ConfigError
-from sheets_sync.fileio import atomic_write_text
+from sheets_sync.fileio import PRIVATE, atomic_write_text
 from sheets_sync.validate.layout import Problem, SheetData, locate_form, row_hashes
-from sheets_sync.validate.registry import Opd, parse_registry
+from sheets_sync.validate.registry import Opd, parse_registry, shown_value
 from sheets_sync.stores import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
 from sheets_sync.stores.google_http import GoogleSession, load_credentials, rate_limited
 
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 SHEET_MIME = "application/vnd.google-apps.spreadsheet"
 FOLDER_MIME = "application/vnd.google-apps.folder"
 MAX_REQUEST_BYTES = 2_000_000
+_ID = re.compile(r"[A-Za-z0-9_-]{10,}")   # a Drive file id: nothing that could change a request's path
 READ_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                "majorDimension": "ROWS"}
 GRID_FIELDS = "sheets(properties(sheetId,title),data(startRow,startColumn,rowData(values(effectiveValue))))"
@@ -142,6 +144,9 @@ class GoogleStore:
             raise
 
     def read_registry(self):
+        """Raises StoreError when Google does not answer (429/5xx/network after the
+        retries): the cycle then goes on from its last good state. A master that
+        is not there or not shared is a note: the cycle stops."""
         self._listing = self.list_files()
         rev = self._listing.get(self.master_id)
         reg = self.cache.get("registry")
@@ -150,11 +155,42 @@ class GoogleStore:
             try:
                 grid = self.batch_get(self.master_id, [sheet])[sheet]
             except StoreError as e:
+                if e.problem.code in TRANSIENT:
+                    raise
                 return [], [f"Spreadsheet master tidak bisa dibaca ({e.problem.code})."]
             reg = {"rev": rev, "grid": grid}
             self.cache["registry"] = reg
             self.save_cache()
-        return parse_registry(reg["grid"], self.forms)
+        opds, notes = parse_registry(reg["grid"], self.forms)
+        return self.contain(opds), notes
+
+    def contain(self, opds: list[Opd]) -> list[Opd]:
+        """Each OPD refused (a codes.REFUSED problem) whose Berkas / Tautan is not a
+        spreadsheet of its own: not a spreadsheet id, the master, the Drive folder, or
+        the spreadsheet of another OPD (both rows refused)."""
+        checked, owners = [], {}
+        for o in opds:
+            sid = spreadsheet_id(o.location)
+            problem = o.refused
+            if problem is None and sid:
+                if not _ID.fullmatch(sid):
+                    problem = Problem("REG_LOCATION_INVALID", {"baris": o.row, "lokasi": shown_value(o.location),
+                                                               "alasan": "bukan tautan atau ID spreadsheet"})
+                elif sid == self.master_id:
+                    problem = Problem("REG_LOCATION_MASTER", {"baris": o.row})
+                elif self.folder_id and sid == spreadsheet_id(str(self.folder_id)):
+                    problem = Problem("REG_LOCATION_INVALID", {"baris": o.row, "lokasi": shown_value(o.location),
+                                                               "alasan": "itu folder Drive, bukan spreadsheet"})
+                else:
+                    owners.setdefault(sid, []).append(o.code)
+            checked.append((o, sid, problem))
+        out = []
+        for o, sid, problem in checked:
+            if problem is None and sid and len(owners[sid]) > 1:
+                problem = Problem("REG_LOCATION_SHARED", {"baris": o.row, "opd": ", ".join(
+                    c for c in owners[sid] if c != o.code)})
+            out.append(o if problem is None or o.refused else o.with_problem(problem))
+        return out
 
     def revisions(self, opds):
         """Every OPD's revision from the listing; a registered spreadsheet the listing
@@ -164,7 +200,7 @@ class GoogleStore:
         if self._listing is None:
             self._listing = self.list_files()
         listing = self._listing
-        lost = sorted({spreadsheet_id(o.location) for o in opds} - set(listing) - {""})
+        lost = sorted({spreadsheet_id(o.location) for o in opds if not o.refused} - set(listing) - {""})
         lost = [sid for sid in lost if sid not in self._missing]
         if lost:
             from concurrent.futures import ThreadPoolExecutor
@@ -175,7 +211,7 @@ class GoogleStore:
                     self._missing[sid] = "trashed" if meta else "gone"
                 else:
                     listing[sid] = revision_of(meta)
-        return {o.code: listing.get(spreadsheet_id(o.location)) for o in opds}
+        return {o.code: None if o.refused else listing.get(spreadsheet_id(o.location)) for o in opds}
 
     def _lookup(self, sid: str) -> dict | None:
         try:
@@ -185,10 +221,14 @@ class GoogleStore:
             return None
 
     def link(self, opd: Opd) -> str:
+        if opd.refused:
+            return ""
         return f"https://docs.google.com/spreadsheets/d/{spreadsheet_id(opd.location)}/edit"
 
     # ---------------------------------------------------------------- read
     def read_workbook(self, opd: Opd) -> Workbook:
+        if opd.refused:   # the master, the folder, another OPD's spreadsheet: never read
+            raise StoreError(opd.refused)
         sid = spreadsheet_id(opd.location)
         if not sid:
             raise StoreError(Problem("WB_NOT_FOUND", {"lokasi": "(kolom Berkas / Tautan kosong)"}))
@@ -261,6 +301,8 @@ class GoogleStore:
         input cells are not the ones validated (sorted, deleted, inserted, edited since
         the read) gets the status cells just written blanked again, and the OPD is
         re-read next cycle (StoreError WB_CHANGED)."""
+        if opd.refused:
+            raise StoreError(opd.refused)
         if not writes:
             return wb.revision
         sid = spreadsheet_id(opd.location)
@@ -399,7 +441,7 @@ class GoogleStore:
         if self.read_only:
             return
         with self._lock:
-            atomic_write_text(self.cache_path, json.dumps(self.cache, default=str))
+            atomic_write_text(self.cache_path, json.dumps(self.cache, default=str), mode=PRIVATE)
 
 
 def _problem(e: APIError) -> Problem:

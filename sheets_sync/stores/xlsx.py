@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import os
 import re
 import struct
 import zipfile
@@ -27,10 +28,11 @@ from pathlib import Path
 from openpyxl import Workbook as NewBook
 from openpyxl import load_workbook
 
+from sheets_sync.codes import explain
 from sheets_sync.config import Limits
 from sheets_sync.forms import FormSet
 from sheets_sync.validate.layout import Problem
-from sheets_sync.validate.registry import Opd, parse_registry
+from sheets_sync.validate.registry import Opd, parse_registry, safe_file_name, shown_value, unsafe_location
 from sheets_sync.fileio import atomic_save
 from sheets_sync.stores import xlsx_read, xlsx_write
 from sheets_sync.stores.xlsxio import BOLD, set_value, write_table
@@ -61,20 +63,72 @@ class XlsxStore:
             raise
         if grid is None:
             return [], [f"Tab '{sheet}' tidak ada di {self.master_path.name}."]
-        return parse_registry(grid, self.forms)
+        opds, notes = parse_registry(grid, self.forms)
+        return self.contain(opds), notes
+
+    # ---------------------------------------------------------- containment
+    def contain(self, opds: list[Opd]) -> list[Opd]:
+        """The registry's OPDs, each refused (a codes.REFUSED problem on it) whose
+        workbook is not a file of its own inside the data folder: a path leading out
+        (.., absolute, a symlink to elsewhere), the master, or the file of another OPD
+        (both rows are refused: which one is right is for the Inspektorat to say)."""
+        located = [(o, self.locate(o)) for o in opds]
+        owners: dict = {}
+        for o, where in located:
+            if isinstance(where, Path):
+                owners.setdefault(_identity(where), []).append(o.code)
+        out = []
+        for o, where in located:
+            if isinstance(where, Problem):
+                o = o if o.refused else o.with_problem(where)
+            elif len(owners[_identity(where)]) > 1:
+                others = ", ".join(c for c in owners[_identity(where)] if c != o.code)
+                o = o.with_problem(Problem("REG_LOCATION_SHARED", {"baris": o.row, "opd": others}))
+            out.append(o)
+        return out
+
+    def locate(self, opd: Opd) -> Path | Problem:
+        """The OPD's workbook, resolved (symlinks followed) and inside the data folder,
+        or the Problem that refuses it."""
+        if opd.refused:
+            return opd.refused
+        name = opd.location or safe_file_name(opd.code)
+        outside = Problem("REG_LOCATION_OUTSIDE", {"baris": opd.row, "lokasi": shown_value(name),
+                                                   "contoh": safe_file_name(opd.code)})
+        if unsafe_location(name):
+            return outside
+        try:
+            root = self.dir.resolve()
+            target = (self.dir / name).resolve()
+        except (OSError, RuntimeError):   # a symlink loop
+            return outside
+        if target == root or not target.is_relative_to(root):
+            return outside
+        if target == self.master_path.resolve() or _same_file(target, self.master_path):
+            return Problem("REG_LOCATION_MASTER", {"baris": opd.row})
+        return target
 
     def path(self, opd: Opd) -> Path:
-        return self.dir / (opd.location or f"{opd.code}.xlsx")
+        """The OPD's workbook; StoreError if the registry row is refused."""
+        where = self.locate(opd)
+        if isinstance(where, Problem):
+            raise StoreError(where)
+        return where
 
     def link(self, opd: Opd) -> str:
-        return str(self.path(opd).resolve())
+        where = self.locate(opd)
+        return "" if isinstance(where, Problem) else str(where)
 
     # ----------------------------------------------------------- revisions
     def revisions(self, opds):
-        return {o.code: file_revision(self.path(o)) for o in opds}
+        out = {}
+        for o in opds:
+            where = self.locate(o)
+            out[o.code] = None if isinstance(where, Problem) else file_revision(where)
+        return out
 
     def stale(self, read):
-        return {o.code for o, wb in read if file_revision(self.path(o)) != wb.revision}
+        return {o.code for o, wb in read if self.revisions([o])[o.code] != wb.revision}
 
     def locked(self, path: Path) -> bool:
         """Excel keeps '~$name' (first letters cut for long names), LibreOffice
@@ -84,7 +138,7 @@ class XlsxStore:
 
     # ---------------------------------------------------------------- read
     def read_workbook(self, opd: Opd) -> Workbook:
-        path = self.path(opd)
+        path = self.path(opd)   # StoreError for a refused registry row: never opened
         rev = file_revision(path)
         if rev is None:
             raise StoreError(Problem("WB_NOT_FOUND", {"lokasi": path.name}))
@@ -132,9 +186,14 @@ class XlsxStore:
         return file_revision(path)
 
     def write_master(self, sheets: list[SheetSpec]) -> str | None:
+        """Raises StoreError (never a bare OSError: a full disk is a write that failed)."""
         if self.locked(self.master_path):
             raise StoreError(Problem("WB_LOCKED"))
-        book = load_workbook(self.master_path) if self.master_path.exists() else new_master(self.forms)
+        try:
+            book = load_workbook(self.master_path) if self.master_path.exists() else new_master(self.forms)
+        except Exception as e:  # noqa: BLE001 - a master that cannot be opened is not written
+            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"{self.master_path.name}: "
+                                                                   f"{describe_error(e)}"})) from e
         for spec in sheets:
             index = None
             if spec.title in book.sheetnames:
@@ -142,7 +201,11 @@ class XlsxStore:
                 del book[spec.title]
             ws = book.create_sheet(spec.title, index)
             render_sheet(ws, spec)
-        atomic_save(book, self.master_path)
+        try:
+            atomic_save(book, self.master_path)
+        except OSError as e:   # disk full, read-only folder: the old master stays as it was
+            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"{self.master_path.name}: "
+                                                                   f"{describe_error(e)}"})) from e
         return file_revision(self.master_path)
 
     def master_revision(self) -> str | None:
@@ -233,6 +296,22 @@ def new_master(forms: FormSet):
     ws.title = forms.registry["sheet"]
     write_table(ws, registry_header(forms), [])
     return book
+
+
+def _identity(path: Path):
+    """What makes two paths one file: device and inode when it exists (hard links too)."""
+    try:
+        st = path.stat()
+        return (st.st_dev, st.st_ino)
+    except OSError:
+        return str(path)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def file_revision(path: Path) -> str | None:
@@ -454,5 +533,5 @@ def describe_error(e: Exception) -> str:
     if isinstance(e, PermissionError):
         return "tidak ada izin membaca/menulis berkas"
     if isinstance(e, OSError):
-        return f"galat berkas: {e.strerror or type(e).__name__}"
+        return f"galat berkas: {explain(e, filename=False)}"
     return f"format tidak dikenali ({type(e).__name__})"

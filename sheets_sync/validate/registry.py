@@ -1,12 +1,30 @@
 """The registry ("Daftar OPD" tab of the master): which OPDs, whom to write to,
-which forms apply, where each OPD's workbook is. Parsed from a grid of cells."""
+which forms apply, where each OPD's workbook is. Parsed from a grid of cells.
+
+The registry is typed by people, so nothing in it is trusted: an e-mail cell is a
+list of addresses each checked with email-validator (an invalid one is reported on
+the OPD and never mailed or shared with), and a *Berkas / Tautan* that could lead
+outside the data folder is refused here already (the stores check what only the
+file system or Drive can tell: symlinks, the master, two OPDs on one workbook)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
+import email_validator
+
+from sheets_sync.codes import REFUSED
+from sheets_sync.logsafe import mask_address
 from sheets_sync.validate.fields import as_text, is_blank
+from sheets_sync.validate.layout import Problem
 from sheets_sync.forms import FormSet, norm_header
+
+MAX_CELL = 2000          # characters of a registry cell looked at (linear work, whatever is pasted)
+# Addresses are separated by commas, semicolons or line breaks (never by a header
+# such as "Bcc:" that a pasted cell may carry: such a part is simply not an address).
+_SEPARATORS = re.compile(r"[,;\r\n\x0b\x0c\x85\u2028\u2029]+")
+_NOT_A_PERSON = ("anyone", "everyone", "public", "publik", "umum", "semua", "semua orang", "siapa saja",
+                 "domain", "anyonewithlink", "anyone with the link")
 
 
 @dataclass(frozen=True)
@@ -18,26 +36,119 @@ class Opd:
     forms: tuple[str, ...] = ()
     location: str = ""          # .xlsx file name or Google spreadsheet link/id
     row: int = 0                # row in Daftar OPD, to point the Inspektorat at it
+    problems: tuple = ()        # layout.Problem: mistakes in this registry row, shown in the Rekap
+
+    @property
+    def refused(self) -> Problem | None:
+        """The reason its workbook must not be touched at all (codes.REFUSED), if any."""
+        return next((p for p in self.problems if p.code in REFUSED), None)
+
+    def with_problem(self, problem: Problem) -> "Opd":
+        return replace(self, problems=self.problems + (problem,))
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Opd":
+        """The inverse of as_dict (the registry the state keeps as JSON)."""
+        return cls(str(d["code"]), str(d["name"]), tuple(d.get("contacts") or ()), tuple(d.get("heads") or ()),
+                   tuple(d.get("forms") or ()), str(d.get("location") or ""), int(d.get("row") or 0),
+                   tuple(Problem(p["code"], dict(p.get("params") or {})) for p in d.get("problems") or ()))
+
+
+def check_address(text: str) -> tuple[str | None, str]:
+    """(the address normalised, '') or (None, why not, in Indonesian)."""
+    if text.casefold().strip(" .") in _NOT_A_PERSON or text.startswith("@") or (
+            "@" not in text and "." in text and " " not in text):
+        return None, "berbagi ke semua orang atau ke satu domain tidak diizinkan; tulis alamat e-mail orangnya"
+    if any(ch.isspace() for ch in text):
+        return None, "berisi spasi atau baris baru"
+    if text.count("@") != 1:
+        return None, "harus memuat tepat satu tanda @"
+    try:
+        return email_validator.validate_email(text, check_deliverability=False).normalized, ""
+    except email_validator.EmailNotValidError:
+        return None, "nama atau domain sesudah @ tidak valid"
+
+
+def parse_addresses(text) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
+    """A contact cell as (valid addresses, [(rejected part, why)]). A part holding
+    several addresses separated by spaces counts only when every one of them is valid."""
+    if is_blank(text):
+        return (), []
+    good: list[str] = []
+    bad: list[tuple[str, str]] = []
+    raw = text if isinstance(text, str) else as_text(text)   # split first: as_text joins lines
+    for part in _SEPARATORS.split(raw[:MAX_CELL]):
+        part = as_text(part)
+        if not part:
+            continue
+        addr, why = check_address(part)
+        found = [addr] if addr else []
+        if addr is None and len(part.split()) > 1:
+            each = [check_address(t) for t in part.split()]
+            if all(a for a, _ in each):
+                found = [a for a, _ in each]
+        if not found:
+            bad.append((part, why))
+        for a in found:
+            if a.casefold() not in {g.casefold() for g in good}:
+                good.append(a)
+    return tuple(good), bad
 
 
 def split_emails(text) -> tuple[str, ...]:
-    if is_blank(text):
-        return ()
-    return tuple(p for p in re.split(r"[\s,;]+", as_text(text)) if p)
+    """The valid addresses of a contact cell (see parse_addresses)."""
+    return parse_addresses(text)[0]
+
+
+def shown_value(text: str, limit: int = 60) -> str:
+    """A value from the registry fit to quote in the Rekap: no control characters,
+    short, an address masked (the Rekap and the logs never show a full address)."""
+    clean = "".join(ch if ch.isprintable() else " " for ch in text)[:limit]
+    return mask_address(clean) if "@" in clean else clean
+
+
+def safe_file_name(code: str) -> str:
+    """<KODE>.xlsx for an OPD without a file name in the registry; the code can hold
+    anything (../, slashes, drive letters), the file name cannot."""
+    stem = re.sub(r'[\\/:*?"<>|\s\x00-\x1f\x7f]+', "-", code).strip("-.")[:100].strip("-.")
+    return (stem or "OPD") + ".xlsx"
+
+
+def unsafe_location(text: str) -> bool:
+    """True for a Berkas / Tautan that names something outside the data folder by its
+    text alone: an absolute path, a drive letter, a home folder, a '..' step, control
+    characters (symlinks are the store's to check: only the file system knows them)."""
+    t = text.strip()
+    if not t:
+        return False
+    if t[0] in "/\\~" or re.match(r"[A-Za-z]:", t) or any(not ch.isprintable() for ch in t):
+        return True
+    return any(part == ".." for part in re.split(r"[\\/]+", t))
 
 
 def parse_registry(grid: list[list], forms: FormSet) -> tuple[list[Opd], list[str]]:
     """OPDs in registry order, and Indonesian notes on rows that could not be used."""
     spec = forms.registry["columns"]
+    sheet = forms.registry["sheet"]
     header_at, cols = find_registry_header(grid, spec)
     if header_at is None:
         wanted = ", ".join(c["header"] for c in spec if c.get("required"))
-        return [], [f"Tab {forms.registry['sheet']}: baris judul ({wanted}) tidak ditemukan."]
-    opds, notes, seen = [], [], set()
+        return [], [f"Tab {sheet}: baris judul ({wanted}) tidak ditemukan."]
+    missing = [c["header"] for c in spec if c.get("needed") and c["key"] not in cols]
+    if missing:   # a renamed header: going on would silently drop what the column holds
+        return [], [f"Tab {sheet}: kolom {', '.join(missing)} tidak ditemukan pada baris judul (baris "
+                    f"{header_at}); mungkin judulnya diganti. Kembalikan judul kolom persis seperti semula. "
+                    f"Daftar OPD tidak dipakai sampai diperbaiki: siklus berhenti tanpa mengubah apa pun."]
+    opds, notes, seen, rows = [], [], set(), 0
+    headers = {c["key"]: c["header"] for c in spec}
     for r, row in enumerate(grid[header_at:], start=header_at + 1):
         get = lambda key: row[cols[key] - 1] if key in cols and cols[key] - 1 < len(row) else None  # noqa: E731
         if all(is_blank(get(c["key"])) for c in spec):
             continue
+        rows += 1
         code, name = as_text(get("kode") or ""), as_text(get("nama") or "")
         if not code or not name:
             notes.append(f"Daftar OPD baris {r}: Kode OPD dan Nama OPD wajib diisi; baris dilewati.")
@@ -53,8 +164,19 @@ def parse_registry(grid: list[list], forms: FormSet) -> tuple[list[Opd], list[st
             notes.append(f"Daftar OPD baris {r}: formulir tidak dikenal: {', '.join(unknown)} "
                          f"(pilihan: {', '.join(f.key for f in forms)}).")
         seen.add(code)
-        opds.append(Opd(code, name, split_emails(get("email_kontak")), split_emails(get("email_kepala")),
-                        form_keys, as_text(get("berkas") or ""), r))
+        problems = []
+        addresses = {}
+        for key in ("email_kontak", "email_kepala"):
+            addresses[key], bad = parse_addresses(get(key))
+            problems += [Problem("REG_EMAIL_INVALID", {"baris": r, "kolom": headers[key],
+                                                       "alamat": shown_value(part), "alasan": why})
+                         for part, why in bad]
+        opds.append(Opd(code, name, addresses["email_kontak"], addresses["email_kepala"], form_keys,
+                        as_text(get("berkas") or "")[:MAX_CELL], r, tuple(problems)))
+    if not rows:
+        notes.append(f"Tab {sheet} tidak berisi satu baris OPD pun (hanya judul kolom). Daftar OPD tidak "
+                     f"dipakai: siklus berhenti tanpa mengubah apa pun (memori OPD dan Rekap tetap). Isi "
+                     f"kembali Daftar OPD atau pulihkan master dari cadangan.")
     return opds, notes
 
 

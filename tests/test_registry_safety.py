@@ -1,0 +1,298 @@
+"""The registry (Daftar OPD) cannot point the worker outside (issue 10, points 3 and 7):
+a Berkas / Tautan leading out of the data folder (.., an absolute path, a symlink, a
+Kode with ../), the master itself, or one workbook for two OPDs is refused by the
+cycle and by provision, on both backends, with a clear problem in the Rekap while
+the other OPDs go on; a contact cell is a list of validated addresses (no header
+injection, no 'anyone')."""
+from __future__ import annotations
+
+import email
+import hashlib
+import os
+from email import policy
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheets_sync import codes, demo, remind
+from sheets_sync.cycle import open_cycle, run_cycle
+from sheets_sync.cycle.state import State
+from sheets_sync.validate.registry import parse_registry
+from tests.conftest import AS_OF, Deployment, clean_rows, table
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def rekap_notes(dep: Deployment) -> dict[str, str]:
+    return {r["Kode OPD"]: r["Catatan"] or "" for r in table(dep.master, "Rekap", "Kode OPD")}
+
+
+def memory(dep: Deployment, code: str):
+    with State(dep.settings().state_db) as state:
+        return state.opd(code)
+
+
+@pytest.fixture
+def deep(tmp_path, forms):
+    """A deployment three folders down, so that ../../../x.xlsx stays inside tmp_path."""
+    dep = Deployment(tmp_path / "a" / "b" / "deploy", forms)
+    dep.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 3, start=1)})
+    return dep
+
+
+def _point(dep: Deployment, code: str, berkas: str, **more) -> None:
+    for row in dep.registry:
+        if row["kode"] == code:
+            row.update({"berkas": berkas, **more})
+    demo.write_master(dep.master, dep.registry)
+
+
+# ------------------------------------------------------------------ pure parsing
+def test_contact_cell_with_a_header_injection_is_one_invalid_address(forms):
+    from sheets_sync.validate.registry import parse_addresses
+    grid = [["Kode OPD", "Nama OPD", "E-mail Kontak", "E-mail Kepala OPD", "Formulir", "Berkas / Tautan", "Aktif"],
+            ["DINKES", "Dinas Kesehatan", "a@x.go.id\r\nBcc: attacker@x", "kepala@x.go.id; b@x.go.id",
+             "pegawai", "DINKES.xlsx", "Ya"],
+            ["DINSOS", "Dinas Sosial", "anyone", "mukomukokab.go.id", "pegawai", "", "Ya"],
+            ["DUKCAPIL", "Dukcapil", "c@x.go.id d@x.go.id", "", "pegawai", "", "Ya"]]
+    opds, notes = parse_registry(grid, forms)
+    by = {o.code: o for o in opds}
+    assert by["DINKES"].contacts == ("a@x.go.id",)
+    assert by["DINKES"].heads == ("kepala@x.go.id", "b@x.go.id")
+    bad = [p for p in by["DINKES"].problems if p.code == "REG_EMAIL_INVALID"]
+    assert len(bad) == 1 and bad[0].params["baris"] == 2 and bad[0].params["kolom"] == "E-mail Kontak"
+    assert "attacker@x" not in bad[0].text()            # quoted masked
+    assert by["DINSOS"].contacts == () and by["DINSOS"].heads == ()
+    assert [p.code for p in by["DINSOS"].problems] == ["REG_EMAIL_INVALID", "REG_EMAIL_INVALID"]
+    assert "semua orang" in by["DINSOS"].problems[0].text()
+    assert by["DUKCAPIL"].contacts == ("c@x.go.id", "d@x.go.id") and not by["DUKCAPIL"].problems
+    # nothing that is not an address survives, whatever the separators
+    good, rejected = parse_addresses("x@y.go.id;\nTo: z@evil.example, <w@evil.example>\n\nCc:q@evil.example")
+    assert good == ("x@y.go.id",) and len(rejected) == 3
+
+
+def test_locations_and_file_names_from_codes():
+    from sheets_sync.validate.registry import safe_file_name, unsafe_location
+    for bad in ("../../../x.xlsx", "/etc/passwd", "\\\\server\\share\\x.xlsx", "C:\\x.xlsx", "sub/../../x.xlsx",
+                "~/x.xlsx", "x\x00.xlsx"):
+        assert unsafe_location(bad), bad
+    for good in ("DINKES.xlsx", "sub/DINKES.xlsx", "Dinas Kesehatan.xlsx", "https://docs.google.com/spreadsheets/d/x"):
+        assert not unsafe_location(good), good
+    assert safe_file_name("../../EVIL") == "EVIL.xlsx"
+    assert safe_file_name("..") == "OPD.xlsx"
+    assert "/" not in safe_file_name("a/b\\c:d") and safe_file_name("DINKES") == "DINKES.xlsx"
+
+
+def test_renamed_or_missing_contact_header_and_empty_registry_are_notes(forms):
+    head = ["Kode OPD", "Nama OPD", "Email PIC", "Formulir", "Berkas / Tautan"]
+    opds, notes = parse_registry([head, ["DINKES", "Dinas Kesehatan", "a@x.go.id", "", ""]], forms)
+    assert opds == [] and "E-mail Kontak" in notes[0]
+    opds, notes = parse_registry([["Kode OPD", "Nama OPD", "E-mail Kontak"], [None, None, None]], forms)
+    assert opds == [] and notes and "tidak berisi satu baris OPD" in notes[0]
+
+
+# ------------------------------------------------------------------ the cycle (.xlsx)
+@pytest.mark.parametrize("where", ["dotdot", "absolute", "symlink-file", "symlink-folder", "kode"])
+def test_a_registry_row_leading_outside_is_refused_and_the_others_go_on(deep, where):
+    outside = deep.root.parent.parent / "x.xlsx"          # tmp_path/a/x.xlsx == data/../../../x.xlsx
+    demo.write_opd_workbook(outside, ["pegawai"], {"pegawai": clean_rows("pegawai", 2, start=50)}, forms=deep.forms)
+    before = digest(outside)
+    deep.add_opd("EVIL", write=False)
+    code = "EVIL"
+    if where == "dotdot":
+        _point(deep, "EVIL", "../../../x.xlsx")
+    elif where == "absolute":
+        _point(deep, "EVIL", str(outside))
+    elif where == "symlink-file":
+        (deep.data / "EVIL.xlsx").symlink_to(outside)
+        _point(deep, "EVIL", "EVIL.xlsx")
+    elif where == "symlink-folder":
+        (deep.data / "sub").symlink_to(outside.parent, target_is_directory=True)
+        _point(deep, "EVIL", "sub/x.xlsx")
+    else:                                                  # a Kode with ../ and no Berkas: a name inside
+        code = "../../../x"
+        _point(deep, "EVIL", "", kode=code)
+    rep = deep.cycle()
+    assert digest(outside) == before                       # never written
+    notes = rekap_notes(deep)
+    assert "Dinas Kesehatan" not in notes and "DINKES" in notes and not notes["DINKES"]
+    if where == "kode":                                    # looked for data/x.xlsx (there is none)
+        assert codes.render("WB_NOT_FOUND", lokasi="x.xlsx") in notes[code]
+        assert rep.read == 2
+    else:
+        assert "menunjuk ke luar folder data" in notes[code], notes[code]
+        assert rep.read == 1                               # DINKES only: the outside file was never opened
+        assert memory(deep, code).results == {}
+    row = next(r for r in table(deep.master, "Rekap", "Kode OPD") if r["Kode OPD"] == code)
+    assert row["Baris"] == 0
+    assert memory(deep, "DINKES").results                  # the other OPD went on
+
+
+def test_berkas_set_to_the_master_is_refused_by_cycle_and_provision(deployment):
+    from sheets_sync.provision import provision
+
+    deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 2)})
+    deployment.add_opd("EVIL", write=False)
+    _point(deployment, "EVIL", "master.xlsx")
+    rep = deployment.cycle()
+    assert rep.read == 1                           # DINKES only: the master is never read as EVIL's
+    notes = rekap_notes(deployment)
+    assert "workbook master" in notes["EVIL"]
+    registry = openpyxl.load_workbook(deployment.master)["Daftar OPD"]
+    assert "Status" not in [c.value for c in registry[1]]      # no status columns written into it
+    before = digest(deployment.master)
+    result = provision(deployment.settings(), out=lambda *a: None)
+    evil = next(r for r in result.results if r.code == "EVIL")
+    assert evil.action == "failed" and "workbook master" in evil.details[0]
+    assert digest(deployment.master) == before    # not given OPD tabs, not saved at all
+
+
+def test_two_opds_on_one_workbook_are_both_refused(deployment):
+    deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 2)})
+    deployment.add_opd("DINSOS", {"pegawai": clean_rows("pegawai", 2, start=20)})
+    (deployment.data / "alias.xlsx").symlink_to(deployment.path("DINKES"))
+    _point(deployment, "DINSOS", "alias.xlsx")     # the same file, by another name
+    before = digest(deployment.path("DINKES"))
+    for _ in range(2):
+        rep = deployment.cycle()
+        assert rep.read == 0 and rep.written_cells == 0
+    assert digest(deployment.path("DINKES")) == before
+    notes = rekap_notes(deployment)
+    assert "milik OPD DINSOS" in notes["DINKES"] and "milik OPD DINKES" in notes["DINSOS"]
+
+
+def test_bcc_injection_in_a_contact_cell_mails_nobody_else(deployment):
+    deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 1)}, form_keys=["pegawai", "eksper"])
+    deployment.registry[0]["email_kontak"] = "dinkes@contoh.go.id\r\nBcc: attacker@evil.example"
+    demo.write_master(deployment.master, deployment.registry)
+    with open_cycle(deployment.settings(), AS_OF, hooks=[remind.hook]) as ctx:
+        rep = run_cycle(ctx)
+    assert not [e for e in rep.errors if "pengingat" in e]
+    files = list((deployment.root / "outbox").glob("*.eml"))
+    assert len(files) == 1
+    raw = files[0].read_bytes()
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert [a.addr_spec for a in msg["To"].addresses] == ["dinkes@contoh.go.id"]
+    assert msg["Bcc"] is None and b"attacker" not in raw and b"evil.example" not in raw
+    assert "bukan alamat e-mail yang benar" in rekap_notes(deployment)["DINKES"]
+
+
+# ------------------------------------------------------------------ provision (.xlsx)
+def test_provision_refuses_rows_leading_outside_and_sanitises_codes(deep):
+    from sheets_sync.provision import provision
+
+    outside = deep.root.parent.parent
+    deep.add_opd("EVIL", write=False)
+    deep.add_opd("KODE", write=False)
+    _point(deep, "EVIL", "../../../baru.xlsx")
+    _point(deep, "KODE", "", kode="../../../kode")
+    result = provision(deep.settings(), out=lambda *a: None)
+    by = {r.code: r for r in result.results}
+    assert by["EVIL"].action == "failed" and "luar folder data" in by["EVIL"].details[0]
+    assert by["../../../kode"].action == "created"
+    assert (deep.data / "kode.xlsx").is_file()
+    assert not (outside / "baru.xlsx").exists() and not (outside / "kode.xlsx").exists()
+    assert sorted(p.name for p in outside.iterdir()) == ["b"]
+
+
+# ------------------------------------------------------------------ Google
+@pytest.fixture
+def gdep(tmp_path, monkeypatch):
+    from sheets_sync.stores.google_http import GoogleSession
+    from tests.backends import Deployment as Both
+    from tests.google_emulator import start_emulator
+    with start_emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", f"127.0.0.1:{emu.port}")
+        yield Both("google", tmp_path, emulator=emu, n_opds=3,
+                   session_factory=lambda: GoogleSession(None, sleep=lambda s: None))
+
+
+def _set_berkas(gdep, row: int, value: str, col: str = "F") -> None:
+    store = gdep._google_store()
+    store.http.values_batch_update(store.master_id, {"valueInputOption": "RAW", "data": [
+        {"range": f"'Daftar OPD'!{col}{row}", "values": [[value]]}]})
+
+
+def test_google_master_folder_and_shared_spreadsheets_are_refused_by_the_cycle(gdep):
+    from tests.backends import rekap
+
+    gdep.cycle()
+    opds = gdep.opds()
+    master = gdep.settings.google["master_id"]
+    _set_berkas(gdep, opds[0].row, f"https://docs.google.com/spreadsheets/d/{master}/edit")
+    _set_berkas(gdep, opds[1].row, opds[2].location)       # one spreadsheet, two OPDs
+    rep = gdep.cycle()
+    assert rep.read == 0 and rep.written_cells == 0
+    by = {o.code: o for o in gdep.opds()}
+    assert by[opds[0].code].refused.code == "REG_LOCATION_MASTER"
+    assert by[opds[1].code].refused.code == by[opds[2].code].refused.code == "REG_LOCATION_SHARED"
+    rows = rekap(gdep)
+    assert rows[opds[0].code][3] == 0                      # nothing of the master read as its rows
+    store = gdep._google_store()
+    header = store.batch_get(store.master_id, ["Daftar OPD"])["Daftar OPD"][0]
+    assert "Status" not in header                          # no status columns written into the master
+
+
+def test_google_provision_never_takes_the_master_for_an_opd(tmp_path, monkeypatch):
+    from tests.google_emulator import start_emulator
+    from tests.test_provision import INSPEKTORAT, GDep
+
+    with start_emulator() as emu:
+        g = GDep(tmp_path, emu, monkeypatch)
+        g.run(registry_csv=g.csv)
+        name_before = g.http.request("get", f"https://www.googleapis.com/drive/v3/files/{g.master}",
+                                     params={"fields": "name"}).json()["name"]
+        perms_before = g.permissions(g.master)
+        g.http.values_batch_update(g.master, {"valueInputOption": "RAW", "data": [
+            {"range": "'Daftar OPD'!F3", "values": [[f"https://docs.google.com/spreadsheets/d/{g.master}/edit"]]}]})
+        lines = []
+        rep = g.run(lines)
+        assert rep.count("failed") == 1 and any("workbook master" in x for x in lines)
+        name = g.http.request("get", f"https://www.googleapis.com/drive/v3/files/{g.master}",
+                              params={"fields": "name"}).json()["name"]
+        assert name == name_before and g.permissions(g.master) == perms_before == set(INSPEKTORAT["email"])
+
+
+def test_google_provision_refuses_anyone_and_keeps_the_old_editor(tmp_path, monkeypatch):
+    from tests.google_emulator import start_emulator
+    from tests.test_provision import GDep
+
+    with start_emulator() as emu:
+        g = GDep(tmp_path, emu, monkeypatch)
+        g.run(registry_csv=g.csv)
+        code = g.registry()[1][0]
+        sid = g.sid(code)
+        before = g.permissions(sid)
+        assert before
+        g.http.values_batch_update(g.master, {"valueInputOption": "RAW", "data": [
+            {"range": "'Daftar OPD'!C2", "values": [["anyone"]]}]})
+        lines = []
+        rep = g.run(lines)
+        assert g.permissions(sid) == before                     # nobody revoked, nobody added
+        assert any("akses tidak diubah" in x for x in lines) or any(
+            "akses tidak diubah" in d for r in rep.results for d in r.details)
+        assert any("semua orang" in n for n in rep.notes)
+
+
+def test_file_modes_of_what_the_worker_writes(deployment):
+    deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 1)}, form_keys=["pegawai", "eksper"])
+    with open_cycle(deployment.settings(), AS_OF, hooks=[remind.hook]) as ctx:
+        run_cycle(ctx)
+    import jobs
+    from sheets_sync.ops import health
+    s = deployment.settings()
+    health.write(s, {"version": 1})
+    lock = jobs.Lock(s.data_lock_file)
+    lock.file.close()
+    mode = lambda p: os.stat(p).st_mode & 0o777  # noqa: E731
+    assert mode(s.state_db) == 0o600 and mode(s.state_dir) == 0o700
+    assert mode(s.health_file) == 0o600
+    emls = list(s.outbox_dir.glob("*.eml"))
+    assert emls and all(mode(p) == 0o600 for p in emls) and mode(s.outbox_dir) == 0o700
+    sent = list((s.records_dir / "sent").glob("*.json"))
+    assert sent and all(mode(p) == 0o600 for p in sent)
+    assert mode(s.records_dir) == 0o700 and mode(s.records_dir / "install-tag") == 0o600
+    assert mode(s.data_lock_file) == 0o600
