@@ -111,6 +111,8 @@ def _main(argv=None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        raise   # the reader stopped early (| head): run_quietly ends the command quietly
     except Exception as e:  # noqa: BLE001 - no traceback for users; -v style detail in the log at debug
         logging.getLogger("sheets_sync").debug("rincian", exc_info=True)
         print(f"Perintah {args.command} gagal: {logsafe.mask(explain(e))}", file=sys.stderr)

@@ -35,7 +35,9 @@ from tests.conftest import AS_OF, clean_row, clean_rows
 from tests.doubles import ObservedStore
 from tests.smtp_server import smtp_server
 
-H3, H1 = dt.date(2023, 10, 12), dt.date(2023, 10, 14)     # deadline 15/10 (the fixtures')
+# deadline Sunday 15/10/2023 (the fixtures'): H-3 goes on Thursday 12/10, and H-1 and H on
+# Friday 13/10, the last working day before it (office calendar)
+H3, H1 = dt.date(2023, 10, 12), dt.date(2023, 10, 13)
 
 
 @pytest.fixture
@@ -200,8 +202,9 @@ def test_lost_or_replaced_state_never_sends_a_slot_twice(three, smtp, monkeypatc
         assert state.get("remind_secret") == tag
     domain = mail.mail_config(settings).message_id_domain
     for m in new:
-        code = m.message["X-SPI-Slot"].split()[0]
-        assert m.message["Message-ID"] == remind.message_id(settings, tag, code, "h-1", H1, domain)
+        code, label, nominal = m.message["X-SPI-Slot"].split()     # the slot's own day, not the day it went
+        assert m.message["Message-ID"] == remind.message_id(settings, tag, code, label.lower(),
+                                                            dt.date.fromisoformat(nominal), domain)
 
 
 def test_a_second_settings_file_on_the_same_data_is_refused_by_the_lock(tmp_path):
