@@ -184,3 +184,30 @@ def test_content_hash(forms):
     status_only[2] = status_only[2] + ["OK", "", "kemarin"]
     d = locate_form(status_only, forms["pegawai"], forms, "P")
     assert d.content_hash == a.content_hash                        # status cells are not input
+
+
+def test_the_row_loop_and_the_columnar_path_agree(forms):
+    """Small tabs go through a plain loop, big ones column at a time: same frames."""
+    import random
+
+    from sheets_sync.validate import layout
+    from tests.test_bad_input import NASTY
+    rng = random.Random(7)
+    for key in ("pegawai", "pengguna_layanan", "penyedia_pbj", "eksper"):
+        form = forms[key]
+        header = [c.header for c in form.columns] + list(forms.status_headers.values())
+        pool = NASTY[:-3] + [None, "", " ", 0, 1, 2.0, "3", "(4)", True, 81234567890, "0812-3456-7890",
+                             form.columns[1].header, form.columns[2].header]
+        grid = [[form.title], header]
+        for _ in range(300):
+            grid.append([rng.choice(pool) for _ in range(rng.randint(0, len(header)))])
+        grid.insert(40, [str(i) for i in range(1, len(form.columns) + 1)])     # a numbering row
+        grid.insert(80, list(header))                                          # a repeated header
+        found = layout.find_header(grid, form)
+        status_cols = {k: len(form.columns) + i for i, k in enumerate(layout.STATUS_KEYS, start=1)}
+        a = layout._data_rows(grid, found[0], found[1], status_cols, form)
+        b = layout._data_columns(grid, found[0], found[1], status_cols, form)
+        for x, y in zip(a, b):
+            assert x.index.tolist() == y.index.tolist()
+            assert x.astype(object).where(x.notna(), None).to_numpy().tolist() == \
+                y.astype(object).where(y.notna(), None).to_numpy().tolist()

@@ -137,10 +137,46 @@ def _status_columns(header: list, last_form_col: int, forms: FormSet, used=lambd
     return found
 
 
+COLUMNAR_FROM_ROWS = 2_000   # below this a plain loop is cheaper than pandas' fixed costs
+
+
 def _data(grid, header_row, cols, status_cols, form):
-    """The data rows below the header as two DataFrames (inputs, status cells), built
-    column at a time: blank detection, the skipped rows and the column selection are
-    pandas operations, not a loop over cells."""
+    """The data rows below the header as two DataFrames (inputs, status cells): a
+    plain loop for a small tab, column at a time for a big one (the same result;
+    tests/test_layout.py holds them together)."""
+    if len(grid) - header_row < COLUMNAR_FROM_ROWS:
+        return _data_rows(grid, header_row, cols, status_cols, form)
+    return _data_columns(grid, header_row, cols, status_cols, form)
+
+
+def _data_rows(grid, header_row, cols, status_cols, form):
+    keys = list(cols)
+    records, statuses, index = [], [], []
+    header_texts = {norm_header(c.header) for c in form.columns}
+    for r in range(header_row, len(grid)):
+        row = grid[r]
+        # Blank is None whatever the backend says: Sheets returns "" for an empty
+        # cell left of a filled one and omits trailing ones; the hash must not care.
+        values = [None if is_blank(v := _cell(row, cols[k])) else v for k in keys]
+        status = [_cell(row, status_cols[k]) for k in STATUS_KEYS]
+        if all(is_blank(v) for v in values) and all(is_blank(v) for v in status):
+            continue
+        if _stray_header(values, header_texts) or _column_numbers(values, keys, cols):
+            continue
+        index.append(r + 1)
+        records.append(values)
+        statuses.append(status)
+    idx = pd.Index(index, dtype="int64", name="row")
+    frame = pd.DataFrame(records, index=idx, columns=keys, dtype=object) if records else \
+        pd.DataFrame({k: pd.Series(dtype=object) for k in keys}, index=idx)
+    current = pd.DataFrame(statuses, index=idx, columns=list(STATUS_KEYS), dtype=object) \
+        if statuses else pd.DataFrame({k: pd.Series(dtype=object) for k in STATUS_KEYS}, index=idx)
+    return frame, current
+
+
+def _data_columns(grid, header_row, cols, status_cols, form):
+    """Column at a time: blank detection, the skipped rows and the column selection
+    are pandas/Arrow operations, not a Python call per cell."""
     keys = list(cols)
     body = _table(grid[header_row:])
     body.index = pd.RangeIndex(header_row + 1, header_row + 1 + len(body))
