@@ -7,7 +7,6 @@ module refers to columns by key (and, for mistakes, by column type).
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import random
 import re
@@ -21,8 +20,10 @@ from pathlib import Path
 import yaml
 
 from sheets_sync.codes import MONTHS
+from sheets_sync.fileio import read_text
+from sheets_sync.validate.registry import parse_registry_csv
 from sheets_sync.validate.fields import SHEETS_EPOCH
-from sheets_sync.forms import FORMS_YAML, Form, FormSet, load_forms, norm_choice, norm_header
+from sheets_sync.forms import FORMS_YAML, Form, FormSet, load_forms, norm_choice
 
 OPD_CSV = FORMS_YAML.parent / "opd.example.csv"
 START_MIN = dt.date(1995, 1, 1)  # earliest start date of a serving civil servant here
@@ -704,12 +705,10 @@ def write_master(path, registry_rows: list[dict]) -> Path:
 # --- the demo regency -----------------------------------------------------------------
 
 def _read_registry_csv(path=None) -> list[dict]:
-    _, cols = _registry_spec()
-    with open(path or OPD_CSV, encoding="utf-8", newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader)
-        keys = [next((k for k, h in cols if norm_header(h) == norm_header(t)), None) for t in header]
-        return [{k: v.strip() for k, v in zip(keys, line) if k} for line in reader if any(line)]
+    fs = load_forms()
+    keys = [c["key"] for c in fs.registry["columns"]]
+    rows = parse_registry_csv(read_text(path or OPD_CSV), fs)
+    return [dict(zip(keys, row)) for row in rows]
 
 
 def form_keys_of(reg: dict, forms: FormSet | None = None) -> list[str]:

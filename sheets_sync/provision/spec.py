@@ -20,9 +20,7 @@ bootstrap and the report. xlsx.py and google.py do the work; run.py chooses one.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,9 +32,10 @@ from sheets_sync.codes import long_date
 from sheets_sync.config import TEMPLATES_DIR
 from sheets_sync.fileio import read_text
 from sheets_sync.validate.fields import is_blank
-from sheets_sync.forms import FORMS_YAML, Form, FormSet, norm_header
+from sheets_sync.forms import FORMS_YAML, Form, FormSet
 from sheets_sync.validate.layout import Problem, STATUS_KEYS, locate_form
-from sheets_sync.validate.registry import (Opd, find_registry_header, parse_registry, registry_header,
+from sheets_sync.validate.registry import (Opd, find_registry_header, parse_registry, parse_registry_csv,
+                                          registry_header,
                                           safe_file_name)
 
 TEMPLATES = TEMPLATES_DIR
@@ -230,21 +229,10 @@ def share_message(settings, opd: Opd | None) -> str:
 # ------------------------------------------------------------------ registry
 def read_registry_csv(path: Path, forms: FormSet) -> list[list]:
     """The CSV's rows in registry column order (header not included)."""
-    text = read_text(path)
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
-    if not rows:
-        return []
-    spec = forms.registry["columns"]
-    where = {}
-    for i, h in enumerate(rows[0]):
-        for c in spec:
-            if norm_header(h) == norm_header(c["header"]):
-                where.setdefault(c["key"], i)
-    missing = [c["header"] for c in spec if c.get("required") and c["key"] not in where]
-    if missing:
-        raise ValueError(f"{path}: kolom {', '.join(missing)} tidak ada di baris judul CSV.")
-    return [[(r[where[c["key"]]].strip() if c["key"] in where and where[c["key"]] < len(r) else "")
-             for c in spec] for r in rows[1:]]
+    try:
+        return parse_registry_csv(read_text(path), forms)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
 
 
 @dataclass

@@ -8,6 +8,9 @@ outside the data folder is refused here already (the stores check what only the
 file system or Drive can tell: symlinks, the master, two OPDs on one workbook)."""
 from __future__ import annotations
 
+import csv
+import io
+
 import re
 from dataclasses import asdict, dataclass, replace
 
@@ -209,3 +212,22 @@ def _forms(text, forms: FormSet) -> tuple[tuple[str, ...], list[str]]:
 
 def registry_header(forms: FormSet) -> list[str]:
     return [c["header"] for c in forms.registry["columns"]]
+
+
+def parse_registry_csv(text: str, forms: FormSet) -> list[list]:
+    """A registry typed as CSV (config/opd.example.csv): its rows in registry column
+    order, header not included; the one CSV reader for provision and the demo."""
+    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    if not rows:
+        return []
+    spec = forms.registry["columns"]
+    where = {}
+    for i, h in enumerate(rows[0]):
+        for c in spec:
+            if norm_header(h) == norm_header(c["header"]):
+                where.setdefault(c["key"], i)
+    missing = [c["header"] for c in spec if c.get("required") and c["key"] not in where]
+    if missing:
+        raise ValueError(f"kolom {', '.join(missing)} tidak ada di baris judul CSV.")
+    return [[(r[where[c["key"]]].strip() if c["key"] in where and where[c["key"]] < len(r) else "")
+             for c in spec] for r in rows[1:]]
