@@ -110,56 +110,90 @@ def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, trans
         return summary
     deadline = require_deadline(settings)
     mcfg = mail.mail_config(settings)
-    ledger = Ledger(state)
-    records = SentRecords(settings.records_dir)
+    ledger, records = Ledger(state), SentRecords(settings.records_dir)
     tag = install_tag(state, settings.records_dir)
     restore_ledger(ledger, records)
     transport = transport or mail.open_transport(mcfg, settings)
-    insp = tuple(settings.inspektorat_emails)
-    dated = _dated(settings, today, now)
+    day = _Day(settings, forms, rcfg, mcfg, ledger, tag, today, now, summary,
+               _Sender(ledger, records, transport, mcfg, now, summary))
     try:
         _settle_sending(ledger, records, transport, settings, summary, now)
-        slots = season(rcfg, deadline)
-        by_code = {r.opd.code: r for r in reports}
         closed = rcfg.calendar.closed(today)     # a weekend or holiday: no e-mail today
-        decisions = plan([(r.opd, ostate.opd_state(r, forms)) for r in reports], slots, today,
-                         ledger.statuses(), insp, stale_before=stale_before(rcfg, today), closed=closed)
-        out = _Sender(ledger, records, transport, mcfg, now, summary)
-        outcome = {}
+        decisions = plan([(r.opd, ostate.opd_state(r, forms)) for r in reports], season(rcfg, deadline), today,
+                         ledger.statuses(), day.insp, stale_before=stale_before(rcfg, today), closed=closed)
+        by_code = {r.opd.code: r for r in reports}
         for d in decisions:
-            rep = by_code[d.code]
-            for s in d.skip:
-                key = (d.code, s.kind, s.date.isoformat())
-                ledger.record(key, message_id(settings, tag, d.code, s.kind, s.date, mcfg.message_id_domain),
-                              "skipped", now)
-                summary.skipped.append(f"{d.code} {s.label}")
-            outcome[d.code] = _outcome(d)
-            if d.action == LENGKAP:
-                ledger.record((d.code, d.slot.kind, d.slot.date.isoformat()),
-                              message_id(settings, tag, d.code, d.slot.kind, d.slot.date,
-                                         mcfg.message_id_domain), "not_needed", now)
-            elif d.action == NO_CONTACT:
-                summary.no_contact.append(d.code)
-                what = "kepala OPD maupun kontak" if d.slot.escalation else "kontak"
-                log.warning("OPD %s (%s) terlambat tetapi tidak punya e-mail %s di Daftar OPD; "
-                            "pengingat %s tidak dikirim", d.code, d.state, what, d.slot.label)
-            elif d.action == SEND:
-                try:
-                    msg = opd_message(rep, forms, settings, rcfg, mcfg, d.slot, today, d.to, d.cc, tag, dated)
-                except Exception as e:  # noqa: BLE001 - one OPD's template fault never stops the others
-                    log.error("pengingat %s untuk %s tidak dapat dibuat: %s: %s", d.slot.label, d.code,
-                              type(e).__name__, mask(e))
-                    summary.failed.append(f"{d.code} {d.slot.label}")
-                    continue
-                ok = out.deliver((d.code, d.slot.kind, d.slot.date.isoformat()), msg, f"{d.code} {d.slot.label}")
-                outcome[d.code] = f"{d.slot.label} terkirim" if ok else f"{d.slot.label} tertunda"
+            day.act(d, by_code[d.code])
         if rcfg.digest and not closed:
-            _digest(reports, forms, settings, rcfg, mcfg, today, outcome, insp, tag, now, ledger, out)
+            day.digest(reports)
     finally:
         transport.close()
     log.info(summary.line())
     state.set("reminders_last", summary.as_dict())
     return summary
+
+
+@dataclass
+class _Day:
+    """One day's reminder step: what it acts with, and what each decision does."""
+    settings: object
+    forms: object
+    rcfg: ReminderConfig
+    mcfg: object
+    ledger: Ledger
+    tag: str
+    today: dt.date
+    now: dt.datetime
+    summary: Summary
+    out: "_Sender"
+    outcome: dict = field(default_factory=dict)   # OPD code -> what happened, for the digest
+
+    @property
+    def insp(self) -> tuple[str, ...]:
+        return tuple(self.settings.inspektorat_emails)
+
+    def act(self, d: Decision, rep) -> None:
+        for s in d.skip:          # older slots passed while the worker was down
+            self.record(d.code, s, "skipped")
+            self.summary.skipped.append(f"{d.code} {s.label}")
+        self.outcome[d.code] = _outcome(d)
+        if d.action == LENGKAP:
+            self.record(d.code, d.slot, "not_needed")
+        elif d.action == NO_CONTACT:
+            self.summary.no_contact.append(d.code)
+            what = "kepala OPD maupun kontak" if d.slot.escalation else "kontak"
+            log.warning("OPD %s (%s) terlambat tetapi tidak punya e-mail %s di Daftar OPD; "
+                        "pengingat %s tidak dikirim", d.code, d.state, what, d.slot.label)
+        elif d.action == SEND:
+            self.send(d, rep)
+
+    def record(self, code: str, slot: Slot, status: str) -> None:
+        mid = message_id(self.settings, self.tag, code, slot.kind, slot.date, self.mcfg.message_id_domain)
+        self.ledger.record((code, slot.kind, slot.date.isoformat()), mid, status, self.now)
+
+    def send(self, d: Decision, rep) -> None:
+        try:
+            msg = opd_message(rep, self.forms, self.settings, self.rcfg, self.mcfg, d.slot, self.today, d.to,
+                              d.cc, self.tag, _dated(self.settings, self.today, self.now))
+        except Exception as e:  # noqa: BLE001 - one OPD's template fault never stops the others
+            log.error("pengingat %s untuk %s tidak dapat dibuat: %s: %s", d.slot.label, d.code,
+                      type(e).__name__, mask(e))
+            self.summary.failed.append(f"{d.code} {d.slot.label}")
+            return
+        ok = self.out.deliver((d.code, d.slot.kind, d.slot.date.isoformat()), msg, f"{d.code} {d.slot.label}")
+        self.outcome[d.code] = f"{d.slot.label} terkirim" if ok else f"{d.slot.label} tertunda"
+
+    def digest(self, reports) -> None:
+        """The Inspektorat's daily digest, once a day."""
+        key = (DIGEST_OPD, DIGEST_KIND, self.today.isoformat())
+        if self.ledger.status(key) in FINAL:
+            return
+        if not self.insp:
+            log.warning("rekap harian tidak dikirim: inspektorat.email kosong di pengaturan")
+            return
+        msg = digest_message(reports, self.forms, self.settings, self.rcfg, self.mcfg, self.today, self.outcome,
+                             self.insp, self.tag, _dated(self.settings, self.today, self.now))
+        self.out.deliver(key, msg, "rekap harian")
 
 
 def _dated(settings, today: dt.date, now: dt.datetime) -> dt.datetime:
@@ -180,17 +214,6 @@ def _outcome(d: Decision) -> str:
     if d.action == NO_CONTACT:
         return "tanpa e-mail kontak"
     return f"{d.slot.label} akan dikirim"
-
-
-def _digest(reports, forms, settings, rcfg, mcfg, today, outcome, insp, tag, now, ledger, out) -> None:
-    key = (DIGEST_OPD, DIGEST_KIND, today.isoformat())
-    if ledger.status(key) in FINAL:
-        return
-    if not insp:
-        log.warning("rekap harian tidak dikirim: inspektorat.email kosong di pengaturan")
-        return
-    msg = digest_message(reports, forms, settings, rcfg, mcfg, today, outcome, insp, tag, _dated(settings, today, now))
-    out.deliver(key, msg, "rekap harian")
 
 
 class _Sender:
