@@ -28,6 +28,15 @@ def _preload() -> None:
     from sheets_sync.cycle import run as sync
     from sheets_sync.validate import frame as validate
     from sheets_sync.stores import google, xlsx  # noqa: F401
+    # what a worker process warms up in its first cycle and keeps: the compiled e-mail
+    # templates and the holiday calendar of the demo's years
+    from sheets_sync.remind import calendar, text
+    for name in ("reminder", "digest"):
+        for part in ("_subject.txt.j2", ".txt.j2", ".html.j2"):
+            text.environment().get_template(name + part)
+    import datetime as dt
+    for year in range(2022, 2028):
+        calendar.office_calendar().closed(dt.date(year, 1, 1))
 
 
 def _child(argv: list[str], log: str) -> None:
