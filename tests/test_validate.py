@@ -397,7 +397,8 @@ def test_phone_and_email_columns_follow_the_reference_rules(data):
     for row, p, e in zip(res.status.index, phones, emails):
         for key, raw, ref, missing in (("no_hp", p, fields.phone_reference(p), "REQUIRED"),
                                        ("email", e, fields.email_reference(e), "MISSING_EXPECTED")):
-            got = codes_at(res, row, key) - {"DUPLICATE_PHONE", "DUPLICATE_EMAIL"}
+            # duplicates and the near-miss domain check (gmail.con) are rules of their own, tested elsewhere
+            got = codes_at(res, row, key) - {"DUPLICATE_PHONE", "DUPLICATE_EMAIL", "EMAIL_DOMAIN_TYPO"}
             if fields.cell_error(raw):
                 assert got == {"CELL_ERROR"}
             elif ref.code == "MISSING":

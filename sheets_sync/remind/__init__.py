@@ -111,6 +111,7 @@ def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, trans
     deadline = require_deadline(settings)
     mcfg = mail.mail_config(settings)
     ledger, records = Ledger(state), SentRecords(settings.records_dir)
+    records.sweep()
     tag = install_tag(state, settings.records_dir)
     restore_ledger(ledger, records)
     transport = transport or mail.open_transport(mcfg, settings)

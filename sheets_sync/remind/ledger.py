@@ -133,6 +133,15 @@ class SentRecords:
     def __init__(self, folder):
         self.folder = Path(folder) / "sent"
 
+    def sweep(self) -> None:
+        """Remove the temporary files of a worker killed while writing a record (one
+        worker per data folder holds the lock, so any .tmp here is a leftover)."""
+        try:
+            for p in self.folder.glob(".*.tmp"):
+                p.unlink(missing_ok=True)
+        except OSError:
+            pass
+
     def path(self, key) -> Path:
         opd, kind, day = (str(k) for k in key)
         safe = re.sub(r"[^A-Za-z0-9-]", "_", opd)[:40]

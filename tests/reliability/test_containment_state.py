@@ -418,3 +418,14 @@ def test_check_warns_on_secrets_readable_by_others(three):
     out = io.StringIO()
     selfcheck.run(three.config, out)
     assert "tidak dapat dibaca pengguna lain" in out.getvalue()
+
+
+def test_a_record_left_half_written_by_a_kill_is_swept(tmp_path):
+    from sheets_sync.remind.ledger import SentRecords
+    records = SentRecords(tmp_path)
+    records.folder.mkdir(parents=True)
+    (records.folder / ".2023-10-12-DINKES-h-3-11d12652ed20.15xbo3jk.tmp").write_text("{")
+    kept = records.folder / "2023-10-12-DINKES-h-3-11d12652ed20.json"
+    kept.write_text("{}")
+    records.sweep()
+    assert [p.name for p in records.folder.iterdir()] == [kept.name]
