@@ -18,6 +18,7 @@ for that OPD alone.
 from __future__ import annotations
 
 import bisect
+import io
 import logging
 import os
 import re
@@ -190,7 +191,8 @@ class XlsxStore:
         if self.locked(self.master_path):
             raise StoreError(Problem("WB_LOCKED"))
         try:
-            book = load_workbook(self.master_path) if self.master_path.exists() else new_master(self.forms)
+            book = load_workbook(_without_tabs(self.master_path, {spec.title for spec in sheets})) \
+            if self.master_path.exists() else new_master(self.forms)
         except Exception as e:  # noqa: BLE001 - a master that cannot be opened is not written
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"{self.master_path.name}: "
                                                                    f"{describe_error(e)}"})) from e
@@ -260,6 +262,23 @@ def _open_status_merges(ws, targets: dict[int, list[int]], span) -> None:
 def _any_between(rows: list[int], low: int, high: int) -> bool:
     i = bisect.bisect_left(rows, low)
     return i < len(rows) and rows[i] <= high
+
+
+_EMPTY_TAB = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+              b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>')
+
+
+def _without_tabs(path: Path, titles: set[str]) -> io.BytesIO:
+    """The master with the tabs about to be regenerated emptied, in memory: openpyxl
+    then parses only what a person keeps there (Daftar OPD), not the thousands of
+    rows of the compiled tabs it would throw away. The file on disk is untouched."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as w:
+        parts = {part for part, title in tab_titles(z).items() if title in titles}
+        for info in z.infolist():
+            w.writestr(info, _EMPTY_TAB if info.filename in parts else z.read(info.filename))
+    out.seek(0)
+    return out
 
 
 def render_sheet(ws, spec: SheetSpec) -> None:
