@@ -35,7 +35,7 @@ demo: setup
 
 # every test, in parallel (one worker per core), the 10 slowest listed at the end
 test: setup-dev
-	$(BIN)/python -m pytest -q -n $(WORKERS) --dist worksteal --durations=10 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(WORKERS) --dist load --durations=10 $(PYTEST_ARGS)
 
 # the inner loop: unit tests only (pure core, no cycles or servers), well under 30 s
 test-fast: setup-dev

@@ -198,7 +198,15 @@ UNIT_MODULES = {"test_architecture", "test_fields", "test_layout", "test_pasted_
                 "test_validate", "test_logsafe", "test_emulator_strict", "test_deploy"}
 
 
+# The long tests (tens of seconds each) start first, so that with `-n 2 --dist load` they
+# run side by side on different workers instead of meeting at the end of the run.
+LONG_FIRST = ("test_sigkill_during_cycles_xlsx", "test_sigkill_during_cycles_google_emulator",
+              "test_season_under_google_and_smtp_faults", "test_season_replayed_day_by_day")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.stem in UNIT_MODULES:
             item.add_marker(pytest.mark.unit)
+    rank = {name: i for i, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda it: rank.get(it.name, len(rank)))   # stable: the rest keep their order
