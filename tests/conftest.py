@@ -23,7 +23,15 @@ if str(ROOT) not in sys.path:
 # or GOOGLE_EMULATOR_STRICT=0 for a whole run): the worker is proven against what Google accepts.
 os.environ.setdefault("GOOGLE_EMULATOR_STRICT", "1")
 
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
 from sheets_sync import demo  # noqa: E402
+
+# On CI (CI=true) the property tests draw the same examples every run, so a red run is
+# reproducible and a green one is not luck; on a developer's machine they explore anew.
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 from sheets_sync.config import load_settings  # noqa: E402
 from sheets_sync.forms import load_forms  # noqa: E402
 
