@@ -19,10 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import email.charset
 import email.policy
+import os
 import re
 import smtplib
 import socket
 import ssl
+from functools import lru_cache
 from dataclasses import dataclass, field
 from email.mime.text import MIMEText
 from email.utils import format_datetime
@@ -270,7 +272,7 @@ class SmtpTransport:
         """A yagmail client (no connection yet). TLS certificates are verified:
         smtplib alone would accept any certificate."""
         cfg = self.cfg
-        tls = ssl.create_default_context(cafile=cfg.ca_file or None)
+        tls = _tls_context(cfg.ca_file or None, _stamp_of(cfg.ca_file))
         starttls = cfg.security == "starttls" and {"context": tls}
         if starttls and cfg.oauth2_file:
             starttls = True     # yagmail's OAuth2 login only starts TLS for True (certificate not verified)
@@ -324,6 +326,22 @@ class SmtpTransport:
             except Exception:  # noqa: BLE001 - closing a broken connection
                 pass
             self.client = None
+
+
+@lru_cache(maxsize=4)
+def _tls_context(ca_file: str | None, stamp) -> ssl.SSLContext:
+    """One verifying TLS context per CA bundle (and its version on disk): loading the
+    system's certificates costs tens of milliseconds, and a context serves every
+    connection."""
+    return ssl.create_default_context(cafile=ca_file)
+
+
+def _stamp_of(path: str) -> tuple | None:
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size) if st else None
 
 
 def open_transport(cfg: MailConfig, settings):
