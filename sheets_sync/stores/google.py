@@ -613,25 +613,24 @@ def revision_of(f: dict) -> str:
 
 def _request_chunks(reqs: list[dict]):
     """batchUpdate request lists under 2 MB each."""
-    chunk, size = [], 0
-    for r in reqs:
-        n = len(json.dumps(r, default=str))
-        if chunk and size + n > MAX_REQUEST_BYTES:
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(r)
-        size += n
-    if chunk:
-        yield chunk
+    return _by_size(reqs)
 
 
 def _chunks(data: list[dict]):
-    """Split a values:batchUpdate so that each request stays under 2 MB."""
+    """Split a values:batchUpdate so that each request stays under 2 MB; a range too
+    big on its own is split by rows."""
+    return _by_size(data, lambda item: _split(item) if item.get("values") and len(item["values"]) > 1 else None)
+
+
+def _by_size(items: list[dict], split=None):
+    """Runs of items whose JSON stays under MAX_REQUEST_BYTES; `split(item)` may break
+    one item that is too big on its own into smaller ones (None: it cannot)."""
     chunk, size = [], 0
-    for item in data:
+    for item in items:
         n = len(json.dumps(item, default=str))
-        if n > MAX_REQUEST_BYTES and item.get("values") and len(item["values"]) > 1:
-            yield from _chunks(_split(item))
+        parts = split(item) if split and n > MAX_REQUEST_BYTES else None
+        if parts:
+            yield from _by_size(parts, split)
             continue
         if chunk and size + n > MAX_REQUEST_BYTES:
             yield chunk
