@@ -21,6 +21,12 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"'{text}' bukan tanggal; tulis TTTT-BB-HH, contoh 2023-10-15") from None
 
 
+def _config_arg(parser) -> None:
+    """--config, the same on every command that works on a deployment."""
+    parser.add_argument("--config", default=DEFAULT_CONFIG, metavar="BERKAS",
+                        help="berkas pengaturan (bawaan settings.yaml)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="python -m sheets_sync", description="Basis data calon responden SPI: validasi, rekap, pengingat.")
     sub = p.add_subparsers(dest="command", metavar="PERINTAH", title="perintah")
@@ -49,16 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Menampilkan kemajuan setiap OPD dari siklus terakhir dan isi berkas "
                                    "kesehatan (state/health.json). Kode keluar 1 bila siklus berhasil "
                                    "terakhir lebih lama dari 3 × interval sinkron.")
-    s.add_argument("--config", default=DEFAULT_CONFIG, metavar="BERKAS", help="berkas pengaturan (bawaan settings.yaml)")
+    _config_arg(s)
 
     e = sub.add_parser("export", help="tulis data untuk KPK dalam kolom Lampiran III",
                        description="Menulis baris yang diterima (OK dan PERIKSA) semua OPD ke satu .xlsx.")
-    e.add_argument("--config", default=DEFAULT_CONFIG, metavar="BERKAS", help="berkas pengaturan (bawaan settings.yaml)")
+    _config_arg(e)
     e.add_argument("--out", required=True, metavar="BERKAS", help="berkas .xlsx keluaran")
     r = sub.add_parser("remind", help="pengingat e-mail: lihat siapa dapat apa, atau pratinjau",
                        description="Menampilkan pengingat yang akan dikirim (--dry-run) atau membuat "
                                    "pratinjau satu e-mail (--preview KODE_OPD).")
-    r.add_argument("--config", default=DEFAULT_CONFIG, metavar="BERKAS", help="berkas pengaturan (bawaan settings.yaml)")
+    _config_arg(r)
     r.add_argument("--as-of", type=_date, metavar="TANGGAL", help="tanggal (bawaan hari ini, WIB)")
     r.add_argument("--dry-run", action="store_true", help="hanya tampilkan, jangan kirim")
     r.add_argument("--preview", metavar="KODE_OPD", help="tulis satu e-mail ke berkas untuk dilihat")
@@ -66,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     pv = sub.add_parser("provision", help="buat atau perbaiki workbook setiap OPD dari Daftar OPD",
                         description="Membuat workbook/spreadsheet OPD yang belum ada dan melengkapi yang sudah "
                                     "ada (tab, validasi, proteksi, warna status) tanpa mengubah isian.")
-    pv.add_argument("--config", default=DEFAULT_CONFIG, metavar="BERKAS", help="berkas pengaturan (bawaan settings.yaml)")
+    _config_arg(pv)
     pv.add_argument("--dry-run", action="store_true", help="hanya tampilkan apa yang akan dilakukan")
     pv.add_argument("--registry-csv", metavar="BERKAS_CSV",
                     help="isi Daftar OPD dari CSV ini bila masih kosong (bawaan: config/opd.example.csv)")
@@ -75,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "dan menunggu jawaban Google di http://localhost:PORTA. Di VM tanpa peramban: "
                                    "ssh -L PORTA:localhost:PORTA pengguna@vm dari laptop, lalu buka URL-nya di "
                                    "laptop. Token ditulis dengan mode 600 ke google.oauth_token.")
-    a.add_argument("--config", default=DEFAULT_CONFIG, metavar="BERKAS", help="berkas pengaturan (bawaan settings.yaml)")
+    _config_arg(a)
     a.add_argument("--client-secret", metavar="BERKAS.json",
                    help="JSON klien OAuth jenis Desktop app (bawaan: google.oauth_client)")
     a.add_argument("--port", type=int, default=8085, metavar="PORTA", help="porta loopback (bawaan 8085)")
@@ -84,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "sel, membagikannya ke inspektorat.email, mencarinya lewat daftar Drive "
                                     "pekerja, memeriksa lokal/zona waktu, lalu menghapusnya. ✓/✗ per langkah; "
                                     "kode keluar 1 bila ada yang gagal.")
-    pl.add_argument("--config", default=DEFAULT_CONFIG, metavar="BERKAS", help="berkas pengaturan (bawaan settings.yaml)")
+    _config_arg(pl)
     return p
 
 
