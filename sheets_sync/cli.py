@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Menulis baris yang diterima (OK dan PERIKSA) semua OPD ke satu .xlsx.")
     _config_arg(e)
     e.add_argument("--out", required=True, metavar="BERKAS", help="berkas .xlsx keluaran")
+    e.add_argument("--template", metavar="BERKAS_YAML",
+                   help="tata letak kolom KPK (bawaan: export_template di pengaturan, atau "
+                        "config/export/lampiran3.yaml)")
     r = sub.add_parser("remind", help="pengingat e-mail: lihat siapa dapat apa, atau pratinjau",
                        description="Menampilkan pengingat yang akan dikirim (--dry-run) atau membuat "
                                    "pratinjau satu e-mail (--preview KODE_OPD).")
@@ -210,7 +213,7 @@ def cmd_export(args) -> int:
     from sheets_sync.ops.offline import export_kpk
 
     settings = load_settings(args.config)
-    n = export_kpk(settings, Path(args.out))
+    n = export_kpk(settings, Path(args.out), Path(args.template) if args.template else None)
     print(f"Ekspor KPK ditulis ke {args.out}: {n} baris.")
     return 0
 

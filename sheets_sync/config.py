@@ -79,6 +79,7 @@ class Settings:
     reminders: dict = field(default_factory=dict)
     google: dict = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    export_template: Path | None = None   # KPK export layout (None: config/export/lampiran3.yaml)
 
     @property
     def inspektorat_emails(self) -> list[str]:
@@ -322,6 +323,7 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
     known = {"backend", "tahun", "data_dir", "master", "state_dir", "outbox_dir", "forms_file",
              "sync_interval_minutes", "reminder_time", "deadline", "tanggal_laporan", "inspektorat",
              "mail", "reminders", "google", "surat_edaran", "limits"}
+    known |= {"export_template"}
     unknown = sorted(set(raw) - known, key=str)
     if unknown:
         raise ConfigError(f"Kunci tidak dikenal di {path.name}: {', '.join(map(str, unknown))}. "
@@ -358,6 +360,7 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
         reminders=_section(raw, "reminders"), google=_section(raw, "google"),
         surat_edaran=_surat_edaran(_section(raw, "surat_edaran"), year),
         limits=_limits(raw.get("limits")),
+        export_template=resolve(raw.get("export_template")),
     )
 
 

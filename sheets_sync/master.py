@@ -8,6 +8,7 @@ import datetime as dt
 import pandas as pd
 
 from sheets_sync.codes import OK, PERIKSA, SALAH
+from sheets_sync.export_layout import ExportLayout, OutColumn, OutSheet, parse_layout
 from sheets_sync.forms import FormSet
 from sheets_sync.stores import SheetSpec
 from sheets_sync.validate.opd_state import ACCEPTED, OpdReport, opd_state, slots, slots_filled
@@ -118,19 +119,31 @@ def _cell(v):
 
 
 # ------------------------------------------------------------------- export
-def kpk_export(reports: list[OpdReport], forms: FormSet) -> list[SheetSpec]:
-    """The KPK update in the Lampiran III columns: accepted rows of every OPD."""
-    out = []
-    for form in forms:
-        rows = []
+def kpk_export(reports: list[OpdReport], forms: FormSet, layout: ExportLayout | None = None) -> list[SheetSpec]:
+    """The KPK update: accepted rows of every OPD, in the columns of `layout`
+    (config/export/*.yaml); without one, the Lampiran III columns of forms.yaml."""
+    layout = layout or parse_layout({"sheets": [{"form": f.key} for f in forms]}, forms)
+    return [_export_sheet(sheet, reports, forms) for sheet in layout.sheets]
+
+
+def _export_sheet(sheet: OutSheet, reports: list[OpdReport], forms: FormSet) -> SheetSpec:
+    keys = sorted({c.arg for c in sheet.columns if c.source == "from"})
+    rows = []
+    for key in sheet.forms:
         for rep in reports:
-            res = rep.results.get(form.key)
+            res = rep.results.get(key)
             if res is None:
                 continue
-            norm = res.normalized.reindex(columns=[c.key for c in form.columns])[res.status.isin(ACCEPTED)]
+            norm = res.normalized.reindex(columns=keys)[res.status.isin(ACCEPTED)]
             for values in norm.astype(object).where(norm.notna(), "").to_numpy().tolist():
-                n = len(rows) + 1
-                rows.append([n if c.type == "row_number" else v for c, v in zip(form.columns, values)])
-        out.append(SheetSpec(form.sheet, [c.header for c in form.columns], rows,
-                             [5] + [26] * (len(form.columns) - 1), note=form.title))
-    return out
+                found = dict(zip(keys, values))
+                rows.append([_export_value(c, found, len(rows) + 1, forms[key], rep) for c in sheet.columns])
+    return SheetSpec(sheet.title, [c.header for c in sheet.columns], rows, [c.width for c in sheet.columns],
+                     note=sheet.note)
+
+
+def _export_value(col: OutColumn, found: dict, n: int, form, rep: OpdReport):
+    if col.source == "from":
+        return found[col.arg]    # a form of a shared tab without this column: blank (reindex)
+    return {"row_number": n, "value": col.arg, "form": form.title,
+            "opd": rep.opd.code if col.arg == "code" else rep.opd.name}[col.source]
