@@ -90,6 +90,7 @@ class FormSet:
     defaults: dict
     registry: dict = field(default_factory=dict)  # sheet + columns of "Daftar OPD"
     email_domains: dict = field(default_factory=dict)  # common (typo targets) / real
+    obligations: tuple = ()   # the circular's other duties, tracked in the registry (dicts)
 
     def __getitem__(self, key: str) -> Form:
         try:
@@ -141,7 +142,23 @@ def parse_forms(data: dict) -> FormSet:
             email_domains=data.get("email_domains") or {},
         )
     return FormSet(forms=forms, status_headers=dict(data["status_columns"]), defaults=defaults,
-                   registry=data.get("registry") or {}, email_domains=data.get("email_domains") or {})
+                   registry=data.get("registry") or {}, email_domains=data.get("email_domains") or {},
+                   obligations=_obligations(data))
+
+
+def _obligations(data: dict) -> tuple:
+    """forms.yaml `obligations`, each naming registry columns that exist."""
+    keys = {c["key"] for c in (data.get("registry") or {}).get("columns") or ()}
+    out = []
+    for ob in data.get("obligations") or ():
+        for k in ("key", "done", "short", "text"):
+            if not ob.get(k):
+                raise ValueError(f"obligations: '{k}' wajib diisi ({ob})")
+        missing = [c for c in (ob["done"], ob.get("evidence")) if c and c not in keys]
+        if missing:
+            raise ValueError(f"obligations.{ob['key']}: kolom registry {', '.join(missing)} tidak ada")
+        out.append(dict(ob))
+    return tuple(out)
 
 
 @lru_cache(maxsize=8)

@@ -26,13 +26,36 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline) ->
         rows.append([rep.opd.code, rep.opd.name, ", ".join(forms[k].sheet for k in rep.opd.forms),
                      sum(counts.values()), counts[OK], counts[PERIKSA], counts[SALAH],
                      opd_state(rep, forms), expert, rep.changed_at or "", rep.checked_at or "",
-                     " ".join(p.text() for p in rep.problems), rep.link])
+                     " ".join(p.text() for p in rep.problems), rep.link] + _obligation_cells(rep, forms))
     note = f"Rekap calon responden SPI. Tanggal laporan: {as_of:%d/%m/%Y}."
     if deadline:
         note += f" Batas pengiriman: {deadline:%d/%m/%Y}."
-    return SheetSpec("Rekap", REKAP_HEADER, rows, [12, 34, 28, 8, 8, 10, 8, 16, 10, 20, 20, 50, 30],
+    extra = [ob["short"] for ob in forms.obligations]
+    return SheetSpec("Rekap", REKAP_HEADER + extra, rows,
+                     [12, 34, 28, 8, 8, 10, 8, 16, 10, 20, 20, 50, 30] + [22] * len(extra),
                      chart={"title": "Kemajuan pengisian per OPD", "categories_col": 1,
-                            "series_cols": [5, 6, 7], "anchor": "O3"}, note=note)
+                            "series_cols": [5, 6, 7], "anchor": _letter(len(REKAP_HEADER + extra) + 2) + "3"},
+                     note=note)
+
+
+def _letter(col: int) -> str:
+    """A1 column letters (1 -> A, 27 -> AA): the chart sits right of the table."""
+    out = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _obligation_cells(rep: OpdReport, forms: FormSet) -> list[str]:
+    """Per obligation of forms.yaml: Sudah (with its evidence), Belum, or blank when the
+    registry has no column for it (not tracked)."""
+    tracked = {k: (done, ev) for k, done, ev in rep.opd.obligations}
+    cells = []
+    for ob in forms.obligations:
+        done, evidence = tracked.get(ob["key"], (None, ""))
+        cells.append("" if done is None else ("Sudah" + (f" ({evidence})" if evidence else "")) if done else "Belum")
+    return cells
 
 
 def _expert_slots(rep: OpdReport, forms: FormSet) -> str:
