@@ -438,13 +438,15 @@ def _mail(raw: dict) -> dict:
     return mail
 
 
-def set_setting(path, section: str, key: str, value: str) -> None:
+def set_setting(path, section: str | None, key: str, value: str) -> None:
     """Write `section.key: value` into a settings file by editing that one line (or
     adding it under `section:`), so that comments and layout stay as the admin left
     them. The result is parsed again; if it does not say what we meant, the file is
     left unchanged and a ConfigError says what to write by hand."""
     from sheets_sync.fileio import atomic_write_text
 
+    if section is None:
+        return _set_top_setting(Path(path), key, value)
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
@@ -481,4 +483,33 @@ def set_setting(path, section: str, key: str, value: str) -> None:
     if not ok:
         raise ConfigError(f"{path.name} tidak dapat disunting otomatis; tulis sendiri di bagian {section}: "
                           f"{key}: {value}")
+    atomic_write_text(path, new, mode=stat.S_IMODE(path.stat().st_mode))
+
+
+def _set_top_setting(path: Path, key: str, value: str) -> None:
+    """set_setting for a top-level key (tahun, deadline): its one line edited, the
+    comment after the value kept in its column; a missing key is appended."""
+    from sheets_sync.fileio import atomic_write_text
+
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    scalar = value if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.:/-]*", value) else '"' + value.replace('"', '\\"') + '"'
+    for i, line in enumerate(lines):
+        m = re.match(rf"{re.escape(key)}:([ \t]*)([^#\n]*?)([ \t]*)(#.*)?(\n?)$", line)
+        if m:
+            width = len(m.group(2)) + len(m.group(3))
+            gap = " " * max(1, width - len(scalar)) if m.group(4) else ""
+            lines[i] = f"{key}:{m.group(1) or ' '}{scalar}{gap}{m.group(4) or ''}{m.group(5)}"
+            break
+    else:
+        lines.append(f"{key}: {scalar}\n")
+    new = "".join(lines)
+    try:
+        ok = str((yaml.load(new, Loader=_Loader) or {}).get(key)) == value
+    except yaml.YAMLError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"{path.name} tidak dapat disunting otomatis; tulis sendiri {key}: {value}")
     atomic_write_text(path, new, mode=stat.S_IMODE(path.stat().st_mode))

@@ -64,6 +64,7 @@ class Form:
     complete: dict = field(default_factory=dict, hash=False, compare=False)
     at_least_one: tuple[str, ...] = ()
     email_domains: dict = field(default_factory=dict, hash=False, compare=False)  # for the typo check
+    carry_over: bool = False      # rows live on into next season (`season new`); else emptied
 
     def column(self, key: str) -> Column:
         for c in self.columns:
@@ -140,6 +141,7 @@ def parse_forms(data: dict) -> FormSet:
             complete=raw.get("complete") or {"min_rows": 1},
             at_least_one=tuple(raw.get("at_least_one") or ()),
             email_domains=data.get("email_domains") or {},
+            carry_over=raw.get("carry_over") is True,
         )
     return FormSet(forms=forms, status_headers=dict(data["status_columns"]), defaults=defaults,
                    registry=data.get("registry") or {}, email_domains=data.get("email_domains") or {},

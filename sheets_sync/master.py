@@ -18,7 +18,7 @@ REKAP_HEADER = ["Kode OPD", "Nama OPD", "Formulir", "Baris", "OK", "PERIKSA", "S
                 "Slot Ahli", "Perubahan terakhir", "Diperiksa terakhir", "Catatan", "Berkas"]
 
 
-def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline) -> SheetSpec:
+def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline, previous: dict | None = None) -> SheetSpec:
     rows = []
     for rep in reports:
         counts = {s: sum(int((r.status == s).sum()) for r in rep.results.values()) for s in (OK, PERIKSA, SALAH)}
@@ -26,11 +26,13 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline) ->
         rows.append([rep.opd.code, rep.opd.name, ", ".join(forms[k].sheet for k in rep.opd.forms),
                      sum(counts.values()), counts[OK], counts[PERIKSA], counts[SALAH],
                      opd_state(rep, forms), expert, rep.changed_at or "", rep.checked_at or "",
-                     " ".join(p.text() for p in rep.problems), rep.link] + _obligation_cells(rep, forms))
+                     " ".join(p.text() for p in rep.problems), rep.link] + _obligation_cells(rep, forms)
+                    + ([season_change(rep, forms, previous)] if previous else []))
     note = f"Rekap calon responden SPI. Tanggal laporan: {as_of:%d/%m/%Y}."
     if deadline:
         note += f" Batas pengiriman: {deadline:%d/%m/%Y}."
     extra = [ob["short"] for ob in forms.obligations]
+    extra += [f"Dibanding musim {previous['year']}"] if previous else []
     return SheetSpec("Rekap", REKAP_HEADER + extra, rows,
                      [12, 34, 28, 8, 8, 10, 8, 16, 10, 20, 20, 50, 30] + [22] * len(extra),
                      chart={"title": "Kemajuan pengisian per OPD", "categories_col": 1,
@@ -45,6 +47,25 @@ def _letter(col: int) -> str:
         col, rem = divmod(col - 1, 26)
         out = chr(65 + rem) + out
     return out
+
+
+# Below this share of last season's accepted rows, a form is flagged in the Rekap: a
+# database that should live on (point 9 of the circular) shrank, or is not filled yet.
+DROP_FLAG = 0.5
+
+
+def season_change(rep: OpdReport, forms: FormSet, previous: dict) -> str:
+    """Accepted rows per form now against last season's, e.g. 'Pegawai 12 (2023: 15);
+    Pengguna Layanan 3 (2023: 40) TURUN TAJAM'. previous: {year, rows: {OPD: {form: n}}}."""
+    before = (previous.get("rows") or {}).get(rep.opd.code) or {}
+    parts = []
+    for key in rep.opd.forms:
+        res = rep.results.get(key)
+        now = 0 if res is None else int(res.status.isin(ACCEPTED).sum())
+        then = int(before.get(key) or 0)
+        text = f"{forms[key].sheet} {now} ({previous['year']}: {then})"
+        parts.append(text + (" TURUN TAJAM" if then and now < DROP_FLAG * then else ""))
+    return "; ".join(parts)
 
 
 def _obligation_cells(rep: OpdReport, forms: FormSet) -> list[str]:
@@ -127,8 +148,8 @@ def cross_sheet(listing: pd.DataFrame, forms: FormSet) -> SheetSpec:
     return SheetSpec("Lintas OPD", ["Jenis", "Nilai", "OPD", "Letak"], rows, [10, 30, 30, 80])
 
 
-def compile_master(reports, forms: FormSet, listing, as_of, deadline) -> list[SheetSpec]:
-    sheets = [rekap(reports, forms, as_of, deadline), masalah(reports, forms)]
+def compile_master(reports, forms: FormSet, listing, as_of, deadline, previous: dict | None = None) -> list[SheetSpec]:
+    sheets = [rekap(reports, forms, as_of, deadline, previous), masalah(reports, forms)]
     sheets += [form_sheet(f.key, reports, forms) for f in forms]
     extra = expert_sheet(reports, forms)
     sheets += ([extra] if extra else []) + [cross_sheet(listing, forms)]
