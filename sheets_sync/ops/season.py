@@ -47,7 +47,7 @@ class SeasonError(Exception):
 
 def new_season(settings_path, year: int, deadline: dt.date | None = None, *, dry_run: bool = False,
                today: dt.date | None = None, as_of: dt.date | None = None, out=print, on_step=None,
-               store=None) -> dict:
+               store=None, first_cycle: bool = True) -> dict:
     """Start season `year` (see the module's doc). Returns the journal. on_step(name)
     is called before each step and on_step(name + ':selesai') after it (tests crash there)."""
     settings = load_settings(settings_path)
@@ -69,7 +69,8 @@ def new_season(settings_path, year: int, deadline: dt.date | None = None, *, dry
     finally:
         for f in locks:
             f.close()
-    _first_cycle(Path(settings_path), store, as_of, out)
+    if first_cycle:
+        _first_cycle(Path(settings_path), store, as_of, out)
     return journal
 
 
