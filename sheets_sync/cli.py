@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "terakhir lebih lama dari 3 × interval sinkron.")
     _config_arg(s)
 
-    e = sub.add_parser("export", help="tulis data untuk KPK dalam kolom Lampiran III",
+    e = sub.add_parser("export", help="tulis data untuk KPK (kolom Lampiran III atau template ekspor)",
                        description="Menulis baris yang diterima (OK dan PERIKSA) semua OPD ke satu .xlsx.")
     _config_arg(e)
     e.add_argument("--out", required=True, metavar="BERKAS", help="berkas .xlsx keluaran")
