@@ -32,9 +32,10 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline, pr
     if deadline:
         note += f" Batas pengiriman: {deadline:%d/%m/%Y}."
     extra = [ob["short"] for ob in forms.obligations]
+    widths = [22] * len(extra) + ([60] if previous else [])
     extra += [f"Dibanding musim {previous['year']}"] if previous else []
     return SheetSpec("Rekap", REKAP_HEADER + extra, rows,
-                     [12, 34, 28, 8, 8, 10, 8, 16, 10, 20, 20, 50, 30] + [22] * len(extra),
+                     [12, 34, 28, 8, 8, 10, 8, 16, 10, 20, 20, 50, 30] + widths,
                      chart={"title": "Kemajuan pengisian per OPD", "categories_col": 1,
                             "series_cols": [5, 6, 7], "anchor": _letter(len(REKAP_HEADER + extra) + 2) + "3"},
                      note=note)

@@ -78,8 +78,28 @@ def _outbox(dep) -> list[str]:
     return sorted(p.name for p in folder.glob("*.eml")) if folder.exists() else []
 
 
+def _pegawai_cells(dep):
+    """(OPD, tab, first data row, {header: column}) of an OPD with employees."""
+    for opd in dep.opds():
+        grid = dep.grids(opd).get("Pegawai")
+        if grid and len(grid) > 3:
+            head = next(i for i, r in enumerate(grid) if FORMS.status_headers["status"] in r)
+            return opd, head + 2, {v: c + 1 for c, v in enumerate(grid[head]) if isinstance(v, str)}
+    raise AssertionError("no Pegawai rows")
+
+
+def _cell(dep, opd, row, col):
+    return dep.grids(opd)["Pegawai"][row - 1][col - 1]
+
+
 def test_rollover_on_both_backends(dep):
+    # an employee who starts after the 2023 reporting date, before the 2024 one: SALAH, then OK
+    opd, row, cols = _pegawai_cells(dep)
+    start = FORMS["pegawai"].column("tanggal_mulai").header
+    dep.set_cell(opd, "Pegawai", row, cols[start], "01/12/2023")
     dep.cycle(hooks=[remind.hook])                        # season 2023, H-3: reminders go out
+    status_col = cols[FORMS.status_headers["status"]]
+    assert _cell(dep, opd, row, status_col) == "SALAH"
     sent_2023 = _outbox(dep)
     assert sent_2023 and all(n.startswith("spi-2023-") for n in sent_2023)
     before = _inputs(dep)
@@ -98,6 +118,7 @@ def test_rollover_on_both_backends(dep):
         else:
             assert after[(code, title)] == [], (code, title)
     assert any(rows for (c, t), rows in before.items() if t in EMPTIED)
+    assert _cell(dep, opd, row, status_col) == "OK"          # re-validated against 08/01/2024
     # archives: the master (dated) and every workbook, as they were
     codes = sorted(o.code for o in dep.opds())
     if dep.kind == "xlsx":

@@ -92,7 +92,7 @@ def _journal(path: Path, settings, year: int, deadline, today: dt.date, out) -> 
         if deadline and deadline.isoformat() != journal["deadline"]:
             out(f"Catatan: batas waktu tetap {journal['deadline']} seperti pada percobaan pertama.")
         return journal
-    if year <= settings.year:
+    if not settings.year < year <= 2100:
         raise SeasonError(f"--year {year} harus sesudah musim berjalan ({settings.year}, kunci tahun di "
                           f"{settings.path.name}).")
     return {"from": settings.year, "to": year, "deadline": (deadline or _same_day(settings.deadline, year)).isoformat(),
@@ -267,7 +267,8 @@ def _report(journal: dict, forms: FormSet, settings, out) -> None:
         kept = sum(r["dibawa"].get(key, 0) for r in rolled)
         gone = sum(r["dikosongkan"].get(key, 0) for r in rolled)
         if forms[key].carry_over:
-            out(f"- {forms[key].sheet}: {kept} baris dibawa apa adanya; statusnya diperiksa ulang siklus berikutnya")
+            out(f"- {forms[key].sheet}: {kept} baris dibawa apa adanya; statusnya diperiksa ulang "
+                f"terhadap tanggal laporan musim baru")
         else:
             out(f"- {forms[key].sheet}: {gone} baris dikosongkan (tersimpan di arsip)")
     for code, r in journal["opds"].items():
