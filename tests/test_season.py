@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
+import signal
 import stat
 
 import openpyxl
@@ -165,7 +167,21 @@ def _fingerprint(dep) -> tuple:
             sorted(p.name for p in (dep.settings.records_dir / "sent-2023").glob("*.json")))
 
 
-def test_rollover_interrupted_at_every_step_finishes_the_same(tmp_path):
+def _killed_at(dep, point: str) -> None:
+    """Run the rollover in a forked child that SIGKILLs itself at `point`: no finally
+    block, no flush, the locks dropped by the kernel, as a power cut or OOM kill."""
+    pid = os.fork()
+    if pid == 0:                                   # the child
+        try:
+            _roll(dep, on_step=lambda name: name == point and os.kill(os.getpid(), signal.SIGKILL),
+                  first_cycle=False)
+        finally:
+            os._exit(3)                            # the point was never reached
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, (point, status)
+
+
+def test_rollover_killed_at_every_step_finishes_the_same(tmp_path):
     ref = Deployment("xlsx", tmp_path / "ref", n_opds=3)
     ref.cycle(hooks=[remind.hook])
     shutil.copytree(tmp_path / "ref", tmp_path / "template")     # season 2023 after a cycle
@@ -177,15 +193,11 @@ def test_rollover_interrupted_at_every_step_finishes_the_same(tmp_path):
     for i, point in enumerate(p for p in points if not p.startswith("opd:") or p.startswith(first)):
         shutil.copytree(tmp_path / "template", tmp_path / f"k{i}")
         dep = Deployment.at(tmp_path / f"k{i}" / "settings.yaml")
-
-        def crash(name, at=point):
-            if name == at:
-                raise KeyboardInterrupt(f"killed at {at}")   # not an Exception: nothing may catch it
-        with pytest.raises(KeyboardInterrupt):
-            _roll(dep, on_step=crash, first_cycle=False)
+        _killed_at(dep, point)
         _roll(dep, first_cycle=False)
         assert _fingerprint(dep) == want, point
         assert load_settings(dep.settings_path).year == 2024
+        assert not list((tmp_path / f"k{i}").rglob("*.tmp")), point
 
 
 def test_rollover_on_google_interrupted_after_copies_makes_no_second_copy(tmp_path, monkeypatch):
@@ -223,3 +235,24 @@ def test_cli_refuses_wrong_years_and_a_running_worker(tmp_path, capsys):
     assert load_settings(cfg).year == 2023
     assert cli.main(["season", "new", "--year", "2024", "--dry-run", "--config", cfg]) == 0
     assert "tidak ada yang diubah" in capsys.readouterr().out
+
+
+@pytest.mark.unit
+def test_rekap_comparison_flags_a_drop_below_half(forms):
+    import pandas as pd
+
+    from sheets_sync import master
+    from sheets_sync.validate.frame import FormResult
+    from sheets_sync.validate.opd_state import OpdReport
+    from sheets_sync.validate.registry import Opd
+
+    def res(key, n):
+        return FormResult(key, pd.Series(["OK"] * n + ["SALAH"], dtype=object), pd.DataFrame(), pd.DataFrame(), {})
+    rep = OpdReport(Opd("DINKES", "Dinas Kesehatan", forms=("pegawai", "pengguna_layanan")),
+                    {"pegawai": res("pegawai", 10), "pengguna_layanan": res("pengguna_layanan", 4)}, [])
+    previous = {"year": 2023, "rows": {"DINKES": {"pegawai": 20, "pengguna_layanan": 9}}}
+    assert master.season_change(rep, forms, previous) == (
+        "Pegawai 10 (2023: 20); Pengguna Layanan 4 (2023: 9) TURUN TAJAM")
+    spec = master.rekap([rep], forms, NEW_DAY, None, previous)
+    assert spec.header[-1] == "Dibanding musim 2023" and spec.rows[0][-1].endswith("TURUN TAJAM")
+    assert "Dibanding musim 2023" not in master.rekap([rep], forms, NEW_DAY, None).header
