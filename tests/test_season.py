@@ -256,3 +256,22 @@ def test_rekap_comparison_flags_a_drop_below_half(forms):
     spec = master.rekap([rep], forms, NEW_DAY, None, previous)
     assert spec.header[-1] == "Dibanding musim 2023" and spec.rows[0][-1].endswith("TURUN TAJAM")
     assert "Dibanding musim 2023" not in master.rekap([rep], forms, NEW_DAY, None).header
+
+
+def test_a_broken_workbook_holds_the_season_not_the_other_opds(tmp_path):
+    dep = Deployment("xlsx", tmp_path, n_opds=3)
+    dep.cycle()
+    broken, *others = dep.opds()
+    path = dep.settings.data_dir / broken.location
+    good = path.read_bytes()
+    path.write_bytes(b"PK\x03\x04 bukan xlsx")
+    with pytest.raises(SeasonError, match=f"Belum selesai.*{broken.code}.*musim belum diganti"):
+        _roll(dep, first_cycle=False)
+    journal = json.loads((dep.settings.records_dir / "musim" / "2024.json").read_text(encoding="utf-8"))
+    assert journal["done"] == ["previous", "master"] + [f"opd:{o.code}" for o in others]
+    assert load_settings(dep.settings_path).year == 2023 and dep.settings.state_db.exists()
+    path.write_bytes(good)                                       # the OPD's file restored
+    _roll(dep, first_cycle=False)
+    assert load_settings(dep.settings_path).year == 2024
+    assert f"2023/{broken.code}.xlsx" in _archives(dep)
+    openpyxl.load_workbook(dep.settings.data_dir / "arsip" / "2023" / f"{broken.code}.xlsx")   # the good one

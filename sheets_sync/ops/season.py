@@ -146,8 +146,12 @@ def _run(settings, forms: FormSet, store, opds: list[Opd], journal: dict, path: 
     old = journal["from"]
     _save(path, journal)
     _step("previous", journal, path, on_step, lambda: journal.update(previous=_previous(settings, old)))
-    _step("master", journal, path, on_step, lambda: journal["archive"].update(
-        master=store.archive_copy(None, _archive_name(settings, old, journal["started"]))))
+    try:
+        _step("master", journal, path, on_step, lambda: journal["archive"].update(
+            master=store.archive_copy(None, _archive_name(settings, old, journal["started"]))))
+    except StoreError as e:
+        raise SeasonError(f"Master belum dapat diarsipkan ({mask(e.problem.text())}); belum ada yang diubah. "
+                          f"Perbaiki lalu jalankan perintah yang sama lagi.") from None
     failed = []
     for opd in opds:
         try:
@@ -191,8 +195,8 @@ def _roll_opd(settings, forms: FormSet, store, opd: Opd, old: int) -> dict:
         return {"dilewati": opd.refused.text()}
     if store.revisions([opd]).get(opd.code) is None:
         return {"dilewati": "workbook belum ada"}
+    wb = store.read_workbook(opd)          # first: an unreadable file is neither archived nor emptied
     copy = store.archive_copy(opd, _archive_name(settings, old, "", opd))
-    wb = store.read_workbook(opd)
     writes, carried, emptied = [], {}, {}
     for key, sheet in wb.sheets.items():
         rows = [int(r) for r in sheet.frame.index]
