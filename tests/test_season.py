@@ -106,9 +106,11 @@ def test_rollover_on_both_backends(dep):
     assert sent_2023 and all(n.startswith("spi-2023-") for n in sent_2023)
     before = _inputs(dep)
     settings_text = dep.settings_path.read_text(encoding="utf-8")
+    state_bytes = dep.settings.state_db.read_bytes()
 
     journal, _ = _roll(dep, dry_run=True)                 # a dry run changes nothing
     assert journal["done"] == [] and _inputs(dep) == before and _archives(dep) == []
+    assert dep.settings.state_db.read_bytes() == state_bytes
     assert dep.settings_path.read_text(encoding="utf-8") == settings_text
     assert not (dep.settings.records_dir / "musim").exists()
 
@@ -279,3 +281,23 @@ def test_a_broken_workbook_holds_the_season_not_the_other_opds(tmp_path):
     assert load_settings(dep.settings_path).year == 2024
     assert f"2023/{broken.code}.xlsx" in _archives(dep)
     openpyxl.load_workbook(dep.settings.data_dir / "arsip" / "2023" / f"{broken.code}.xlsx")   # the good one
+
+
+@pytest.mark.unit
+def test_settings_year_and_deadline_rewritten_keeping_comments(tmp_path):
+    from sheets_sync.config import CONFIG_DIR, set_setting
+
+    path = tmp_path / "settings.yaml"
+    example = (CONFIG_DIR / "settings.example.yaml").read_text(encoding="utf-8")
+    path.write_text(example, encoding="utf-8")
+    set_setting(path, None, "tahun", "2024")
+    set_setting(path, None, "deadline", "2024-10-15")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    old = example.splitlines()
+    changed = [(a, b) for a, b in zip(old, lines) if a != b]
+    assert len(lines) == len(old) and len(changed) == 2
+    assert changed[0][1].startswith("tahun: 2024 ") and changed[1][1].startswith("deadline: 2024-10-15 ")
+    for before, after in changed:          # the comment stays in its column
+        assert after.index("#") == before.index("#") and after.split("#", 1)[1] == before.split("#", 1)[1]
+    settings = load_settings(path)
+    assert (settings.year, settings.deadline) == (2024, dt.date(2024, 10, 15))
