@@ -18,7 +18,8 @@ REKAP_HEADER = ["Kode OPD", "Nama OPD", "Formulir", "Baris", "OK", "PERIKSA", "S
                 "Slot Ahli", "Perubahan terakhir", "Diperiksa terakhir", "Catatan", "Berkas"]
 
 
-def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline, previous: dict | None = None) -> SheetSpec:
+def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline,
+          previous: dict | None = None) -> SheetSpec:
     rows = []
     for rep in reports:
         counts = {s: sum(int((r.status == s).sum()) for r in rep.results.values()) for s in (OK, PERIKSA, SALAH)}

@@ -30,6 +30,7 @@ import json
 import os
 from pathlib import Path
 
+from sheets_sync.codes import explain
 from sheets_sync.config import WIB, ConfigError, load_settings, parse_date, read_yaml, set_setting
 from sheets_sync.cycle.context import make_store
 from sheets_sync.cycle.state import State
@@ -159,6 +160,8 @@ def _run(settings, forms: FormSet, store, opds: list[Opd], journal: dict, path: 
                 {o.code: _roll_opd(settings, forms, store, o, old)}))
         except StoreError as e:
             failed.append(f"{opd.code}: {mask(e.problem.text())}")
+        except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others
+            failed.append(f"{opd.code}: {mask(explain(e))}")
     if failed:
         raise SeasonError("Belum selesai: workbook OPD berikut belum dapat diarsipkan/dikosongkan (OPD lain "
                           "sudah): " + "; ".join(failed) + ". Perbaiki lalu jalankan perintah yang sama lagi; "
