@@ -57,10 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "terakhir lebih lama dari 3 × interval sinkron.")
     _config_arg(s)
 
-    e = sub.add_parser("export", help="tulis data untuk KPK dalam kolom Lampiran III",
+    e = sub.add_parser("export", help="tulis data untuk KPK (kolom Lampiran III atau template ekspor)",
                        description="Menulis baris yang diterima (OK dan PERIKSA) semua OPD ke satu .xlsx.")
     _config_arg(e)
     e.add_argument("--out", required=True, metavar="BERKAS", help="berkas .xlsx keluaran")
+    e.add_argument("--template", metavar="BERKAS_YAML",
+                   help="tata letak kolom KPK (bawaan: export_template di pengaturan, atau "
+                        "config/export/lampiran3.yaml)")
     r = sub.add_parser("remind", help="pengingat e-mail: lihat siapa dapat apa, atau pratinjau",
                        description="Menampilkan pengingat yang akan dikirim (--dry-run) atau membuat "
                                    "pratinjau satu e-mail (--preview KODE_OPD).")
@@ -91,6 +94,21 @@ def build_parser() -> argparse.ArgumentParser:
                                     "pekerja, memeriksa lokal/zona waktu, lalu menghapusnya. ✓/✗ per langkah; "
                                     "kode keluar 1 bila ada yang gagal.")
     _config_arg(pl)
+    se = sub.add_parser("season", help="musim SPI: mulai musim baru (basis data responden dibawa)",
+                        description="season new --year TAHUN: arsipkan master dan workbook musim ini, bawa baris "
+                                    "Pegawai dan Eksper ke musim baru (diperiksa ulang), kosongkan formulir yang "
+                                    "terikat waktu, mulai catatan pengingat baru, perbarui tahun dan deadline di "
+                                    "pengaturan. Hentikan pekerja dulu. Aman dijalankan ulang bila terhenti.")
+    se_sub = se.add_subparsers(dest="season_command", metavar="LANGKAH", title="langkah")
+    se_sub.required = True
+    sn = se_sub.add_parser("new", help="mulai musim baru", description=se.description)
+    sn.add_argument("--year", type=int, required=True, metavar="TAHUN", help="tahun musim baru, mis. 2024")
+    sn.add_argument("--deadline", type=_date, metavar="TANGGAL",
+                    help="batas pengiriman musim baru (bawaan: tanggal dan bulan yang sama, tahun baru)")
+    sn.add_argument("--as-of", type=_date, metavar="TANGGAL",
+                    help="tanggal laporan siklus pertama musim baru (bawaan hari ini, WIB)")
+    sn.add_argument("--dry-run", action="store_true", help="hanya tampilkan apa yang akan dilakukan")
+    _config_arg(sn)
     return p
 
 
@@ -210,7 +228,7 @@ def cmd_export(args) -> int:
     from sheets_sync.ops.offline import export_kpk
 
     settings = load_settings(args.config)
-    n = export_kpk(settings, Path(args.out))
+    n = export_kpk(settings, Path(args.out), Path(args.template) if args.template else None)
     print(f"Ekspor KPK ditulis ke {args.out}: {n} baris.")
     return 0
 
@@ -251,4 +269,15 @@ def cmd_pilot(args) -> int:
     return pilot(load_settings(args.config))
 
 
-COMMANDS = {"auth": cmd_auth, "pilot": cmd_pilot, "provision": cmd_provision, "remind": cmd_remind, "demo": cmd_demo, "validate": cmd_validate, "status": cmd_status, "export": cmd_export}
+def cmd_season(args) -> int:
+    from sheets_sync.ops.season import SeasonError, new_season
+
+    try:
+        new_season(args.config, args.year, args.deadline, dry_run=args.dry_run, as_of=args.as_of)
+    except SeasonError as e:
+        print(f"Pergantian musim: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+COMMANDS = {"season": cmd_season, "auth": cmd_auth, "pilot": cmd_pilot, "provision": cmd_provision, "remind": cmd_remind, "demo": cmd_demo, "validate": cmd_validate, "status": cmd_status, "export": cmd_export}

@@ -79,6 +79,7 @@ class Settings:
     reminders: dict = field(default_factory=dict)
     google: dict = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    export_template: Path | None = None   # KPK export layout (None: config/export/lampiran3.yaml)
 
     @property
     def inspektorat_emails(self) -> list[str]:
@@ -322,6 +323,7 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
     known = {"backend", "tahun", "data_dir", "master", "state_dir", "outbox_dir", "forms_file",
              "sync_interval_minutes", "reminder_time", "deadline", "tanggal_laporan", "inspektorat",
              "mail", "reminders", "google", "surat_edaran", "limits"}
+    known |= {"export_template"}
     unknown = sorted(set(raw) - known, key=str)
     if unknown:
         raise ConfigError(f"Kunci tidak dikenal di {path.name}: {', '.join(map(str, unknown))}. "
@@ -358,6 +360,7 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
         reminders=_section(raw, "reminders"), google=_section(raw, "google"),
         surat_edaran=_surat_edaran(_section(raw, "surat_edaran"), year),
         limits=_limits(raw.get("limits")),
+        export_template=resolve(raw.get("export_template")),
     )
 
 
@@ -435,13 +438,15 @@ def _mail(raw: dict) -> dict:
     return mail
 
 
-def set_setting(path, section: str, key: str, value: str) -> None:
+def set_setting(path, section: str | None, key: str, value: str) -> None:
     """Write `section.key: value` into a settings file by editing that one line (or
     adding it under `section:`), so that comments and layout stay as the admin left
     them. The result is parsed again; if it does not say what we meant, the file is
     left unchanged and a ConfigError says what to write by hand."""
     from sheets_sync.fileio import atomic_write_text
 
+    if section is None:
+        return _set_top_setting(Path(path), key, value)
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
@@ -478,4 +483,33 @@ def set_setting(path, section: str, key: str, value: str) -> None:
     if not ok:
         raise ConfigError(f"{path.name} tidak dapat disunting otomatis; tulis sendiri di bagian {section}: "
                           f"{key}: {value}")
+    atomic_write_text(path, new, mode=stat.S_IMODE(path.stat().st_mode))
+
+
+def _set_top_setting(path: Path, key: str, value: str) -> None:
+    """set_setting for a top-level key (tahun, deadline): its one line edited, the
+    comment after the value kept in its column; a missing key is appended."""
+    from sheets_sync.fileio import atomic_write_text
+
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    scalar = value if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.:/-]*", value) else '"' + value.replace('"', '\\"') + '"'
+    for i, line in enumerate(lines):
+        m = re.match(rf"{re.escape(key)}:([ \t]*)([^#\n]*?)([ \t]*)(#.*)?(\n?)$", line)
+        if m:
+            width = len(m.group(2)) + len(m.group(3))
+            gap = " " * max(1, width - len(scalar)) if m.group(4) else ""
+            lines[i] = f"{key}:{m.group(1) or ' '}{scalar}{gap}{m.group(4) or ''}{m.group(5)}"
+            break
+    else:
+        lines.append(f"{key}: {scalar}\n")
+    new = "".join(lines)
+    try:
+        ok = str((yaml.load(new, Loader=_Loader) or {}).get(key)) == value
+    except yaml.YAMLError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"{path.name} tidak dapat disunting otomatis; tulis sendiri {key}: {value}")
     atomic_write_text(path, new, mode=stat.S_IMODE(path.stat().st_mode))

@@ -64,6 +64,7 @@ class Form:
     complete: dict = field(default_factory=dict, hash=False, compare=False)
     at_least_one: tuple[str, ...] = ()
     email_domains: dict = field(default_factory=dict, hash=False, compare=False)  # for the typo check
+    carry_over: bool = False      # rows live on into next season (`season new`); else emptied
 
     def column(self, key: str) -> Column:
         for c in self.columns:
@@ -90,6 +91,7 @@ class FormSet:
     defaults: dict
     registry: dict = field(default_factory=dict)  # sheet + columns of "Daftar OPD"
     email_domains: dict = field(default_factory=dict)  # common (typo targets) / real
+    obligations: tuple = ()   # the circular's other duties, tracked in the registry (dicts)
 
     def __getitem__(self, key: str) -> Form:
         try:
@@ -139,9 +141,26 @@ def parse_forms(data: dict) -> FormSet:
             complete=raw.get("complete") or {"min_rows": 1},
             at_least_one=tuple(raw.get("at_least_one") or ()),
             email_domains=data.get("email_domains") or {},
+            carry_over=raw.get("carry_over") is True,
         )
     return FormSet(forms=forms, status_headers=dict(data["status_columns"]), defaults=defaults,
-                   registry=data.get("registry") or {}, email_domains=data.get("email_domains") or {})
+                   registry=data.get("registry") or {}, email_domains=data.get("email_domains") or {},
+                   obligations=_obligations(data))
+
+
+def _obligations(data: dict) -> tuple:
+    """forms.yaml `obligations`, each naming registry columns that exist."""
+    keys = {c["key"] for c in (data.get("registry") or {}).get("columns") or ()}
+    out = []
+    for ob in data.get("obligations") or ():
+        for k in ("key", "done", "short", "text"):
+            if not ob.get(k):
+                raise ValueError(f"obligations: '{k}' wajib diisi ({ob})")
+        missing = [c for c in (ob["done"], ob.get("evidence")) if c and c not in keys]
+        if missing:
+            raise ValueError(f"obligations.{ob['key']}: kolom registry {', '.join(missing)} tidak ada")
+        out.append(dict(ob))
+    return tuple(out)
 
 
 @lru_cache(maxsize=8)

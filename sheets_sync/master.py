@@ -8,6 +8,7 @@ import datetime as dt
 import pandas as pd
 
 from sheets_sync.codes import OK, PERIKSA, SALAH
+from sheets_sync.export_layout import ExportLayout, OutColumn, OutSheet, parse_layout
 from sheets_sync.forms import FormSet
 from sheets_sync.stores import SheetSpec
 from sheets_sync.validate.opd_state import ACCEPTED, OpdReport, opd_state, slots, slots_filled
@@ -17,7 +18,8 @@ REKAP_HEADER = ["Kode OPD", "Nama OPD", "Formulir", "Baris", "OK", "PERIKSA", "S
                 "Slot Ahli", "Perubahan terakhir", "Diperiksa terakhir", "Catatan", "Berkas"]
 
 
-def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline) -> SheetSpec:
+def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline,
+          previous: dict | None = None) -> SheetSpec:
     rows = []
     for rep in reports:
         counts = {s: sum(int((r.status == s).sum()) for r in rep.results.values()) for s in (OK, PERIKSA, SALAH)}
@@ -25,13 +27,58 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline) ->
         rows.append([rep.opd.code, rep.opd.name, ", ".join(forms[k].sheet for k in rep.opd.forms),
                      sum(counts.values()), counts[OK], counts[PERIKSA], counts[SALAH],
                      opd_state(rep, forms), expert, rep.changed_at or "", rep.checked_at or "",
-                     " ".join(p.text() for p in rep.problems), rep.link])
+                     " ".join(p.text() for p in rep.problems), rep.link] + _obligation_cells(rep, forms)
+                    + ([season_change(rep, forms, previous)] if previous else []))
     note = f"Rekap calon responden SPI. Tanggal laporan: {as_of:%d/%m/%Y}."
     if deadline:
         note += f" Batas pengiriman: {deadline:%d/%m/%Y}."
-    return SheetSpec("Rekap", REKAP_HEADER, rows, [12, 34, 28, 8, 8, 10, 8, 16, 10, 20, 20, 50, 30],
+    extra = [ob["short"] for ob in forms.obligations]
+    widths = [22] * len(extra) + ([60] if previous else [])
+    extra += [f"Dibanding musim {previous['year']}"] if previous else []
+    return SheetSpec("Rekap", REKAP_HEADER + extra, rows,
+                     [12, 34, 28, 8, 8, 10, 8, 16, 10, 20, 20, 50, 30] + widths,
                      chart={"title": "Kemajuan pengisian per OPD", "categories_col": 1,
-                            "series_cols": [5, 6, 7], "anchor": "O3"}, note=note)
+                            "series_cols": [5, 6, 7], "anchor": _letter(len(REKAP_HEADER + extra) + 2) + "3"},
+                     note=note)
+
+
+def _letter(col: int) -> str:
+    """A1 column letters (1 -> A, 27 -> AA): the chart sits right of the table."""
+    out = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+# Below this share of last season's accepted rows, a form is flagged in the Rekap: a
+# database that should live on (point 9 of the circular) shrank, or is not filled yet.
+DROP_FLAG = 0.5
+
+
+def season_change(rep: OpdReport, forms: FormSet, previous: dict) -> str:
+    """Accepted rows per form now against last season's, e.g. 'Pegawai 12 (2023: 15);
+    Pengguna Layanan 3 (2023: 40) TURUN TAJAM'. previous: {year, rows: {OPD: {form: n}}}."""
+    before = (previous.get("rows") or {}).get(rep.opd.code) or {}
+    parts = []
+    for key in rep.opd.forms:
+        res = rep.results.get(key)
+        now = 0 if res is None else int(res.status.isin(ACCEPTED).sum())
+        then = int(before.get(key) or 0)
+        text = f"{forms[key].sheet} {now} ({previous['year']}: {then})"
+        parts.append(text + (" TURUN TAJAM" if then and now < DROP_FLAG * then else ""))
+    return "; ".join(parts)
+
+
+def _obligation_cells(rep: OpdReport, forms: FormSet) -> list[str]:
+    """Per obligation of forms.yaml: Sudah (with its evidence), Belum, or blank when the
+    registry has no column for it (not tracked)."""
+    tracked = {k: (done, ev) for k, done, ev in rep.opd.obligations}
+    cells = []
+    for ob in forms.obligations:
+        done, evidence = tracked.get(ob["key"], (None, ""))
+        cells.append("" if done is None else ("Sudah" + (f" ({evidence})" if evidence else "")) if done else "Belum")
+    return cells
 
 
 def _expert_slots(rep: OpdReport, forms: FormSet) -> str:
@@ -103,8 +150,8 @@ def cross_sheet(listing: pd.DataFrame, forms: FormSet) -> SheetSpec:
     return SheetSpec("Lintas OPD", ["Jenis", "Nilai", "OPD", "Letak"], rows, [10, 30, 30, 80])
 
 
-def compile_master(reports, forms: FormSet, listing, as_of, deadline) -> list[SheetSpec]:
-    sheets = [rekap(reports, forms, as_of, deadline), masalah(reports, forms)]
+def compile_master(reports, forms: FormSet, listing, as_of, deadline, previous: dict | None = None) -> list[SheetSpec]:
+    sheets = [rekap(reports, forms, as_of, deadline, previous), masalah(reports, forms)]
     sheets += [form_sheet(f.key, reports, forms) for f in forms]
     extra = expert_sheet(reports, forms)
     sheets += ([extra] if extra else []) + [cross_sheet(listing, forms)]
@@ -118,19 +165,31 @@ def _cell(v):
 
 
 # ------------------------------------------------------------------- export
-def kpk_export(reports: list[OpdReport], forms: FormSet) -> list[SheetSpec]:
-    """The KPK update in the Lampiran III columns: accepted rows of every OPD."""
-    out = []
-    for form in forms:
-        rows = []
+def kpk_export(reports: list[OpdReport], forms: FormSet, layout: ExportLayout | None = None) -> list[SheetSpec]:
+    """The KPK update: accepted rows of every OPD, in the columns of `layout`
+    (config/export/*.yaml); without one, the Lampiran III columns of forms.yaml."""
+    layout = layout or parse_layout({"sheets": [{"form": f.key} for f in forms]}, forms)
+    return [_export_sheet(sheet, reports, forms) for sheet in layout.sheets]
+
+
+def _export_sheet(sheet: OutSheet, reports: list[OpdReport], forms: FormSet) -> SheetSpec:
+    keys = sorted({c.arg for c in sheet.columns if c.source == "from"})
+    rows = []
+    for key in sheet.forms:
         for rep in reports:
-            res = rep.results.get(form.key)
+            res = rep.results.get(key)
             if res is None:
                 continue
-            norm = res.normalized.reindex(columns=[c.key for c in form.columns])[res.status.isin(ACCEPTED)]
+            norm = res.normalized.reindex(columns=keys)[res.status.isin(ACCEPTED)]
             for values in norm.astype(object).where(norm.notna(), "").to_numpy().tolist():
-                n = len(rows) + 1
-                rows.append([n if c.type == "row_number" else v for c, v in zip(form.columns, values)])
-        out.append(SheetSpec(form.sheet, [c.header for c in form.columns], rows,
-                             [5] + [26] * (len(form.columns) - 1), note=form.title))
-    return out
+                found = dict(zip(keys, values))
+                rows.append([_export_value(c, found, len(rows) + 1, forms[key], rep) for c in sheet.columns])
+    return SheetSpec(sheet.title, [c.header for c in sheet.columns], rows, [c.width for c in sheet.columns],
+                     note=sheet.note)
+
+
+def _export_value(col: OutColumn, found: dict, n: int, form, rep: OpdReport):
+    if col.source == "from":
+        return found[col.arg]    # a form of a shared tab without this column: blank (reindex)
+    return {"row_number": n, "value": col.arg, "form": form.title,
+            "opd": rep.opd.code if col.arg == "code" else rep.opd.name}[col.source]

@@ -44,6 +44,14 @@ class Deployment:
                                         parent=parent))
         self.settings = load_settings(self.settings_path)
 
+    @classmethod
+    def at(cls, settings_path: Path) -> "Deployment":
+        """An .xlsx deployment already on disk (e.g. a copied folder)."""
+        dep = cls.__new__(cls)
+        dep.kind, dep.emulator, dep.session_factory = "xlsx", None, None
+        dep.settings_path, dep.settings = settings_path, load_settings(settings_path)
+        return dep
+
     # -------------------------------------------------------------- cycles
     def context(self, as_of=AS_OF):
         store = None

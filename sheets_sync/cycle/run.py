@@ -467,7 +467,8 @@ def _written(o: Opd, wb: Workbook, final: dict, mem: OpdMemory, revision) -> Non
 # ------------------------------------------------------------------ master
 def _master(ctx, reports, listing, rep: CycleReport) -> bool:
     deadline = ctx.settings.deadline
-    sheets = mst.compile_master(reports, ctx.forms, listing, ctx.as_of, deadline)
+    sheets = mst.compile_master(reports, ctx.forms, listing, ctx.as_of, deadline,
+                                previous=ctx.state.get("previous_season"))   # set by `season new`
     ctx.state.set("rekap", sheets[0].rows)
     # JSON, not pickle: pickle bytes depend on object identity, not only on values.
     canon = json.dumps([(s.title, s.header, s.rows, s.note) for s in sheets], default=str, ensure_ascii=False)

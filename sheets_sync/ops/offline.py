@@ -11,6 +11,8 @@ import io
 from openpyxl import Workbook
 
 from sheets_sync import master as mst
+from sheets_sync.config import CONFIG_DIR, ConfigError, read_yaml
+from sheets_sync.export_layout import ExportLayout, parse_layout
 
 from sheets_sync.validate import opd_state as ostate
 from sheets_sync.forms import Form, FormSet, forms_for, load_forms
@@ -94,9 +96,18 @@ def last_reports(settings, forms: FormSet) -> list[ostate.OpdReport]:
     return [ostate.OpdReport(o, final[o.code], mems[o.code].problems) for o in opds]
 
 
-def export_kpk(settings, out: Path) -> int:
+def export_layout(settings, forms: FormSet, template: Path | None = None) -> ExportLayout:
+    """The export's layout: --template, else settings' export_template, else Lampiran III."""
+    path = Path(template or settings.export_template or CONFIG_DIR / "export" / "lampiran3.yaml")
+    if not path.is_file():
+        raise ConfigError(f"Template ekspor {path} tidak ditemukan; contoh ada di config/export/.")
+    return parse_layout(read_yaml(path), forms, f"Template ekspor {path.name}")
+
+
+def export_kpk(settings, out: Path, template: Path | None = None) -> int:
     forms = forms_for(settings)
-    sheets = mst.kpk_export(last_reports(settings, forms), forms)
+    layout = export_layout(settings, forms, template)     # checked before the state is read
+    sheets = mst.kpk_export(last_reports(settings, forms), forms, layout)
     book = Workbook()
     book.remove(book.active)
     for spec in progress(sheets, len(sheets), "menulis ekspor", unit="tab"):

@@ -130,6 +130,8 @@ def opd_context(rep, forms, settings, rcfg: ReminderConfig, slot: Slot, today: d
                   "rows": sum(total.values())},
         "file_problems": [p.text() for p in rep.problems if p.code not in TRANSIENT | REGISTRY],
         "link": rep.link or ("" if rep.opd.refused else rep.opd.location) or "",
+        # texts from forms.yaml, never cell values
+        "obligations": [ob["text"] for ob in forms.obligations if ob["key"] in rep.opd.obligations_due()],
     }
 
 

@@ -77,6 +77,15 @@ class Store(Protocol):
 
     def link(self, opd: Opd) -> str: ...
 
+    def archive_copy(self, opd: Opd | None, name: str) -> str:
+        """A copy of an OPD's workbook (None: the master) kept as `name` in the archive
+        (season rollover); an archive of that name already there is kept, not made
+        again. Returns where the copy is (file path or spreadsheet id)."""
+
+    def clear_cells(self, opd: Opd, wb: Workbook, writes: list[CellWrite]) -> None:
+        """Empty input cells on purpose (a time-bound form at season rollover): like
+        write_cells, but the inputs moving is the point, not a reason to refuse."""
+
 
 def workbook_from_grids(opd: Opd, revision: str, grids: dict[str, list[list]], forms) -> Workbook:
     """Find each form that applies to the OPD among a workbook's tabs (any backend)."""

@@ -379,6 +379,31 @@ class GoogleStore:
     def master_revision(self) -> str | None:
         return None   # knowing it after our own write would cost a request; the row cache covers it
 
+    def archive_copy(self, opd: Opd | None, name: str) -> str:
+        """Drive files.copy into the season's folder, named `name`; a copy of that name
+        already in the folder (a rollover resumed after a crash) is reused."""
+        sid = self.master_id if opd is None else spreadsheet_id(opd.location)
+        q = f"name = '{_q(name)}' and mimeType='{SHEET_MIME}' and trashed=false"
+        if self.folder_id:
+            q += f" and '{self.folder_id}' in parents"
+        found = self.call(lambda: self.http.request("get", DRIVE_FILES_API_V3_URL, params={
+            "q": q, "fields": "files(id)", "supportsAllDrives": True, "includeItemsFromAllDrives": True,
+            **self.listing_scope()}).json()).get("files") or []
+        if found:
+            return found[0]["id"]
+        body = {"name": name, **({"parents": [self.folder_id]} if self.folder_id else {})}
+        return self.call(lambda: self.http.request("post", f"{DRIVE_FILES_API_V3_URL}/{sid}/copy", json=body,
+                                                   params={"supportsAllDrives": True, "fields": "id"}).json())["id"]
+
+    def clear_cells(self, opd: Opd, wb: Workbook, writes: list[CellWrite]) -> None:
+        """One plain batchUpdate: emptying inputs needs no confirmation by content."""
+        if opd.refused:
+            raise StoreError(opd.refused)
+        sid = spreadsheet_id(opd.location)
+        ids = self._sheet_ids(sid, {w.sheet for w in writes})
+        for chunk in _request_chunks(cell_requests(writes, ids)):
+            self.call(lambda: self.http.batch_update(sid, {"requests": chunk}))
+
     def write_master(self, sheets: list[SheetSpec]) -> None:
         """Only the rows that differ from what was last written, in one
         values:batchUpdate (chunked at 2 MB); rows that disappeared are blanked."""
@@ -530,6 +555,11 @@ class _RowSet(set):
 
     def __contains__(self, item) -> bool:
         return set.__contains__(self, item) or set.__contains__(self, (item[0], None))
+
+
+def _q(text: str) -> str:
+    """A value inside a Drive query's single quotes."""
+    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def cell_requests(writes: list[CellWrite], ids: dict[str, int]) -> list[dict]:

@@ -22,6 +22,8 @@ import io
 import logging
 import os
 import re
+import shutil
+import stat
 import struct
 import zipfile
 from pathlib import Path
@@ -34,7 +36,7 @@ from sheets_sync.config import Limits
 from sheets_sync.forms import FormSet
 from sheets_sync.validate.layout import Problem
 from sheets_sync.validate.registry import Opd, parse_registry, safe_file_name, shown_value, unsafe_location
-from sheets_sync.fileio import atomic_save
+from sheets_sync.fileio import atomic_save, atomic_write
 from sheets_sync.stores import xlsx_read, xlsx_write
 from sheets_sync.stores.xlsxio import BOLD, set_value, write_table
 from sheets_sync.stores import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
@@ -185,6 +187,21 @@ class XlsxStore:
         except OSError as e:
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": describe_error(e)})) from e
         return file_revision(path)
+
+    def archive_copy(self, opd: Opd | None, name: str) -> str:
+        """<data_dir>/arsip/<name>, copied atomically (a copy there is complete)."""
+        source = self.master_path if opd is None else self.path(opd)
+        target = self.dir / "arsip" / name
+        if not target.exists():
+            try:
+                mode = stat.S_IMODE(source.stat().st_mode)     # as readable as the original, no more
+                atomic_write(target, lambda tmp: shutil.copyfile(source, tmp), mode=mode)
+            except OSError as e:
+                raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": describe_error(e)})) from e
+        return str(target)
+
+    def clear_cells(self, opd: Opd, wb: Workbook, writes: list[CellWrite]) -> None:
+        self.write_cells(opd, wb, writes)   # a file's revision tells an edit since the read
 
     def write_master(self, sheets: list[SheetSpec]) -> str | None:
         """Raises StoreError (never a bare OSError: a full disk is a write that failed)."""

@@ -40,6 +40,9 @@ class Opd:
     location: str = ""          # .xlsx file name or Google spreadsheet link/id
     row: int = 0                # row in Daftar OPD, to point the Inspektorat at it
     problems: tuple = ()        # layout.Problem: mistakes in this registry row, shown in the Rekap
+    # the circular's other duties the Inspektorat tracks here: ((key, done, evidence), ...),
+    # only those whose column the registry has
+    obligations: tuple = ()
 
     @property
     def refused(self) -> Problem | None:
@@ -57,7 +60,12 @@ class Opd:
         """The inverse of as_dict (the registry the state keeps as JSON)."""
         return cls(str(d["code"]), str(d["name"]), tuple(d.get("contacts") or ()), tuple(d.get("heads") or ()),
                    tuple(d.get("forms") or ()), str(d.get("location") or ""), int(d.get("row") or 0),
-                   tuple(Problem(p["code"], dict(p.get("params") or {})) for p in d.get("problems") or ()))
+                   tuple(Problem(p["code"], dict(p.get("params") or {})) for p in d.get("problems") or ()),
+                   tuple((str(k), bool(done), str(ev)) for k, done, ev in d.get("obligations") or ()))
+
+    def obligations_due(self) -> list[str]:
+        """Keys of the tracked duties not (yet) marked done."""
+        return [k for k, done, _ in self.obligations if not done]
 
 
 def check_address(text: str) -> tuple[str | None, str]:
@@ -175,12 +183,29 @@ def parse_registry(grid: list[list], forms: FormSet) -> tuple[list[Opd], list[st
                                                        "alamat": shown_value(part), "alasan": why})
                          for part, why in bad]
         opds.append(Opd(code, name, addresses["email_kontak"], addresses["email_kepala"], form_keys,
-                        as_text(get("berkas") or "")[:MAX_CELL], r, tuple(problems)))
+                        as_text(get("berkas") or "")[:MAX_CELL], r, tuple(problems),
+                        _obligations(forms, cols, get)))
     if not rows:
         notes.append(f"Tab {sheet} tidak berisi satu baris OPD pun (hanya judul kolom). Daftar OPD tidak "
                      f"dipakai: siklus berhenti tanpa mengubah apa pun (memori OPD dan Rekap tetap). Isi "
                      f"kembali Daftar OPD atau pulihkan master dari cadangan.")
     return opds, notes
+
+
+# What the Inspektorat types for "done" (a ticked checkbox reads as True).
+_DONE = ("sudah", "ya", "y", "yes", "true", "1", "selesai", "done", "ada", "✓", "✔", "v")
+
+
+def _obligations(forms: FormSet, cols: dict, get) -> tuple:
+    out = []
+    for ob in forms.obligations:
+        if ob["done"] not in cols:
+            continue                      # a master without the column: not tracked
+        value = get(ob["done"])
+        done = "" if value is None else as_text(value).casefold().strip(" .")[:40]
+        evidence = as_text(get(ob.get("evidence")) or "")[:MAX_CELL] if ob.get("evidence") else ""
+        out.append((ob["key"], done in _DONE or done.startswith("sudah"), evidence))
+    return tuple(out)
 
 
 def find_registry_header(grid, spec):
