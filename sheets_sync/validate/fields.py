@@ -464,32 +464,34 @@ def choice_lookup(choices, aliases=None) -> dict[str, str]:
     """key -> choice: each choice, its short form before the bracket ("Saber Pungli
     Kepolisian") and the aliases (OCR slips). A short form shared by two different
     choices maps to AMBIGUOUS; a full text always wins over a short form."""
-    table: dict[str, str] = {}
+    table: dict[str, str] = {choice_key(c): c for c in choices}
+    full = set(table)
     for c in choices:
         short = str(c).split("(", 1)[0]
-        if short != c and short.strip():
-            k = choice_key(short)
+        k = choice_key(short)
+        if short != c and k and k not in full:
             table[k] = c if table.get(k, c) == c else AMBIGUOUS
-    for c in choices:
-        table[choice_key(c)] = c
     for alias, target in (aliases or {}).items():
         table[choice_key(alias)] = target
     return table
 
 
-def slot_list(table: dict[str, str]) -> str:
-    """The choices for a message: numbered, each in its short form."""
-    seen = list(dict.fromkeys(v for v in table.values() if v))
-    return "; ".join(f"{i}. {str(c).split('(', 1)[0].strip()}" for i, c in enumerate(seen, 1))
+def slot_list(slots) -> str:
+    """The slots for a message: numbered as in the circular, each in its short form."""
+    return "; ".join(f"{i}. {str(c).split('(', 1)[0].strip()}" for i, c in enumerate(slots, 1))
 
 
-def check_choice(v, table: dict[str, str], count: int = 0) -> Check:
+def check_choice(v, table: dict[str, str], count: int = 0, slots=()) -> Check:
+    """A choice written loosely: numbering before it, any spacing, the short form,
+    an alias. No match, or a text pointing at two slots, is SALAH with the list
+    (`slots`: the choices in order; default the table's)."""
     text = as_text(v)
     key = choice_key(_LEADING_NUMBER.sub("", text, count=1))
     hit = table.get(key)
     if hit:
         return Check(hit)
-    params = {"jumlah": count or len(set(v for v in table.values() if v)), "pilihan": slot_list(table)}
+    slots = slots or list(dict.fromkeys(c for c in table.values() if c))
+    params = {"jumlah": count or len(set(v for v in table.values() if v)), "pilihan": slot_list(slots)}
     two = hit == AMBIGUOUS or len(_partly(key, table)) > 1
     return Check(None, "CHOICE_AMBIGUOUS" if two else "CHOICE_INVALID", params)
 

@@ -211,7 +211,7 @@ def checker(col: Column, as_of: dt.date, reference: bool = False):
     if col.type == "choice":
         choices = col.rules.get("choices", [])
         table = fields.choice_lookup(choices, col.rules.get("choice_aliases"))
-        return partial(fields.check_choice, table=table, count=len(choices)), None
+        return partial(fields.check_choice, table=table, count=len(choices), slots=tuple(choices)), None
     if col.type == "address_email":
         email = fields.email_reference if reference else fields.check_email
         return partial(fields.check_address_email, max_length=maxlen, email_check=email), None
