@@ -74,11 +74,11 @@ def is_placeholder(t: str, words: frozenset) -> bool:
 _FILLER_STARTS = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212_.\u2026")
 
 
-def placeholder_starts(words: frozenset) -> frozenset:
-    """First characters a placeholder may start with (both cases): a cheap filter so
-    that phones and most names never get normalised."""
-    firsts = {w[0] for w in words if w}
-    return _FILLER_STARTS | firsts | {c.upper() for c in firsts}
+def placeholder_heads(words: frozenset) -> frozenset:
+    """The first two characters (lower case) a placeholder may start with: a cheap
+    filter so that phones and almost every name never get normalised."""
+    return frozenset(w[:2] for w in words if w) | {a + b for a in _FILLER_STARTS for b in _FILLER_STARTS} \
+        | _FILLER_STARTS
 
 
 def cell_error(v) -> str | None:

@@ -126,9 +126,9 @@ class ColumnCheck:
         # over the cap: no rule (fast or not) sees the text; non-text values are short
         too_long = {i for i, t in enumerate(texts) if t is not None and len(t) > max_chars}
         # "-", "tidak ada"...: empty, so the column's missing rule decides (not its type rule)
-        firsts = fields.placeholder_starts(empty)
-        for i, t in enumerate(texts):
-            if t and t[0] in firsts and fields.is_placeholder(t, empty):
+        heads = fields.placeholder_heads(empty)   # a cheap first look; few texts go further
+        for i in [i for i, t in enumerate(texts) if t and t[:2].lower() in heads]:
+            if fields.is_placeholder(texts[i], empty):
                 texts[i] = ""
         if fast is not None and n and not reference and getattr(fast, "raw", False):
             hits = fast(uniq)
