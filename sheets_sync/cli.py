@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--form", metavar="FORMULIR", help="kunci formulir: pegawai, pengguna_layanan, penyedia_pbj, eksper")
     v.add_argument("--as-of", type=_date, metavar="TANGGAL", help="tanggal laporan (bawaan hari ini, WIB)")
     v.add_argument("--json", action="store_true", help="keluaran JSON, satu objek per baris data")
+    v.add_argument("--config", metavar="BERKAS",
+                   help="berkas pengaturan yang aturan musimnya (aturan:) dipakai (bawaan: aturan Surat Edaran)")
 
     s = sub.add_parser("status", help="tampilkan kemajuan setiap OPD dan kesehatan pekerja",
                        description="Menampilkan kemajuan setiap OPD dari siklus terakhir dan isi berkas "
@@ -155,10 +157,17 @@ def cmd_validate(args) -> int:
     from sheets_sync.ops.offline import validate_file
 
     try:
-        results = validate_file(Path(args.file), form_key=args.form, as_of=args.as_of or today_wib())
+        forms = None
+        if args.config:       # the season rules of a deployment (aturan:), else the circular's
+            from sheets_sync.forms import forms_for
+            forms = forms_for(load_settings(args.config))
+        results = validate_file(Path(args.file), form_key=args.form, as_of=args.as_of or today_wib(), forms=forms)
     except OSError as e:
         from sheets_sync.codes import explain
         print(f"Berkas tidak bisa diperiksa: {explain(e)}", file=sys.stderr)
+        return 2
+    except ConfigError as e:
+        print(f"Pengaturan salah: {e}", file=sys.stderr)
         return 2
     except (ValueError, KeyError) as e:
         print(f"Berkas tidak bisa diperiksa: {e}", file=sys.stderr)

@@ -154,6 +154,10 @@ def parse_forms(data: dict, rules: dict | None = None) -> FormSet:
             at_least_one=tuple(raw.get("at_least_one") or ()),
             email_domains=data.get("email_domains") or {}, placeholders=placeholders,
         )
+    unknown = sorted(set(aturan.get("minimal_baris") or {}) - set(forms))
+    if unknown:
+        raise ConfigError(f"aturan.minimal_baris: formulir {', '.join(unknown)} tidak dikenal; "
+                          f"pilihan: {', '.join(forms)}.")
     return FormSet(forms=forms, status_headers=dict(data["status_columns"]), defaults=defaults,
                    registry=data.get("registry") or {}, email_domains=data.get("email_domains") or {},
                    rules=aturan)

@@ -10,7 +10,7 @@ import pandas as pd
 from sheets_sync.codes import OK, PERIKSA, SALAH
 from sheets_sync.forms import FormSet
 from sheets_sync.stores import SheetSpec
-from sheets_sync.validate.opd_state import ACCEPTED, OpdReport, opd_state, slots, slots_filled
+from sheets_sync.validate.opd_state import ACCEPTED, OpdReport, opd_state, rows_short_text, slots, slots_filled
 
 # ------------------------------------------------------------------- master
 REKAP_HEADER = ["Kode OPD", "Nama OPD", "Formulir", "Baris", "OK", "PERIKSA", "SALAH", "Keadaan",
@@ -25,7 +25,7 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline) ->
         rows.append([rep.opd.code, rep.opd.name, ", ".join(forms[k].sheet for k in rep.opd.forms),
                      sum(counts.values()), counts[OK], counts[PERIKSA], counts[SALAH],
                      opd_state(rep, forms), expert, rep.changed_at or "", rep.checked_at or "",
-                     " ".join(p.text() for p in rep.problems), rep.link])
+                     " ".join([p.text() for p in rep.problems] + [rows_short_text(rep, forms)]).strip(), rep.link])
     note = f"Rekap calon responden SPI. Tanggal laporan: {as_of:%d/%m/%Y}."
     if deadline:
         note += f" Batas pengiriman: {deadline:%d/%m/%Y}."

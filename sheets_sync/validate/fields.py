@@ -471,8 +471,10 @@ def choice_lookup(choices, aliases=None) -> dict[str, str]:
         k = choice_key(short)
         if short != c and k and k not in full:
             table[k] = c if table.get(k, c) == c else AMBIGUOUS
+    targets = set(table.values())
     for alias, target in (aliases or {}).items():
-        table[choice_key(alias)] = target
+        if target in targets:       # a season's own slot list (aturan.slot_ahli) may lack it
+            table[choice_key(alias)] = target
     return table
 
 
