@@ -339,6 +339,8 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
             written = parse_date(raw.get("deadline"), "deadline")
         except ConfigError:
             written = None         # "15 Oktober": this year's; a wrong date is told below
+        if written is None and not raw.get("deadline"):
+            written = _last_round_year(raw.get("putaran"))
         year = written.year if written else (today or today_wib()).year
     else:
         try:
@@ -401,6 +403,15 @@ def _rule(key: str, value):
             not all(isinstance(v, str) and v.strip() and len(v) <= 300 for v in value):
         raise ConfigError(f"{name}: tulis daftar kriteria (1–100 baris teks), satu per baris diawali \"- \".")
     return [" ".join(v.split()) for v in value]
+
+
+def _last_round_year(raw):
+    """The last round's deadline if it is written with its year (the season's year)."""
+    try:
+        return parse_date(raw[-1].get("batas"), "putaran") if isinstance(raw, list) and raw and \
+            isinstance(raw[-1], dict) else None
+    except ConfigError:
+        return None
 
 
 def _putaran(raw, year: int) -> tuple:

@@ -17,7 +17,7 @@ REKAP_HEADER = ["Kode OPD", "Nama OPD", "Formulir", "Baris", "OK", "PERIKSA", "S
                 "Slot Ahli", "Perubahan terakhir", "Diperiksa terakhir", "Catatan", "Berkas"]
 
 
-def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline) -> SheetSpec:
+def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline, round_name: str = "") -> SheetSpec:
     rows = []
     for rep in reports:
         counts = {s: sum(int((r.status == s).sum()) for r in rep.results.values()) for s in (OK, PERIKSA, SALAH)}
@@ -27,6 +27,8 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline) ->
                      opd_state(rep, forms), expert, rep.changed_at or "", rep.checked_at or "",
                      " ".join([p.text() for p in rep.problems] + [rows_short_text(rep, forms)]).strip(), rep.link])
     note = f"Rekap calon responden SPI. Tanggal laporan: {as_of:%d/%m/%Y}."
+    if round_name:
+        note += f" Putaran: {round_name}."
     if deadline:
         note += f" Batas pengiriman: {deadline:%d/%m/%Y}."
     return SheetSpec("Rekap", REKAP_HEADER, rows, [12, 34, 28, 8, 8, 10, 8, 16, 10, 20, 20, 50, 30],
@@ -103,8 +105,8 @@ def cross_sheet(listing: pd.DataFrame, forms: FormSet) -> SheetSpec:
     return SheetSpec("Lintas OPD", ["Jenis", "Nilai", "OPD", "Letak"], rows, [10, 30, 30, 80])
 
 
-def compile_master(reports, forms: FormSet, listing, as_of, deadline) -> list[SheetSpec]:
-    sheets = [rekap(reports, forms, as_of, deadline), masalah(reports, forms)]
+def compile_master(reports, forms: FormSet, listing, as_of, deadline, round_name: str = "") -> list[SheetSpec]:
+    sheets = [rekap(reports, forms, as_of, deadline, round_name), masalah(reports, forms)]
     sheets += [form_sheet(f.key, reports, forms) for f in forms]
     extra = expert_sheet(reports, forms)
     sheets += ([extra] if extra else []) + [cross_sheet(listing, forms)]

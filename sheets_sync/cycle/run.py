@@ -266,9 +266,22 @@ def _master_touched(ctx) -> bool:
     return current is not None and ours is not None and current != ours
 
 
+def _current_round(ctx) -> tuple:
+    """(deadline, round name) the Rekap shows: those of the current collection round
+    (settings `putaran`), else the season's deadline and no name."""
+    from sheets_sync.remind.plan import current_round, reminder_config, season_rounds
+    if not ctx.settings.putaran:
+        return ctx.settings.deadline, ""
+    try:
+        rnd = current_round(reminder_config(ctx.settings), season_rounds(ctx.settings), ctx.today)
+    except ConfigError:        # bad reminder settings: the worker said so at start
+        return ctx.settings.deadline, ""
+    return rnd.deadline, rnd.title
+
+
 def _master_inputs(ctx, opds, mems) -> str:
     """Everything the master is computed from, hashed: unchanged means skip compiling it."""
-    parts = [str(ctx.as_of), str(ctx.settings.deadline)]
+    parts = [str(ctx.as_of), str(ctx.settings.deadline), str(_current_round(ctx))]
     for o in opds:
         m = mems[o.code]
         parts.append(json.dumps([asdict(o), m.content_hash, str(m.as_of), m.changed_at, m.checked_at,
@@ -466,8 +479,8 @@ def _written(o: Opd, wb: Workbook, final: dict, mem: OpdMemory, revision) -> Non
 
 # ------------------------------------------------------------------ master
 def _master(ctx, reports, listing, rep: CycleReport) -> bool:
-    deadline = ctx.settings.deadline
-    sheets = mst.compile_master(reports, ctx.forms, listing, ctx.as_of, deadline)
+    deadline, round_name = _current_round(ctx)
+    sheets = mst.compile_master(reports, ctx.forms, listing, ctx.as_of, deadline, round_name)
     ctx.state.set("rekap", sheets[0].rows)
     # JSON, not pickle: pickle bytes depend on object identity, not only on values.
     canon = json.dumps([(s.title, s.header, s.rows, s.note) for s in sheets], default=str, ensure_ascii=False)
