@@ -84,7 +84,7 @@ def test_tenure_below_the_minimum_is_periksa_for_asn_only():
     assert codes_at(res, 3) == {"TENURE_SHORT"} and res.status[3] == "PERIKSA"
     assert "baru 3 bulan" in res.problems.loc[res.problems["row"] == 3, "message"].iloc[0]
     assert res.status[4] == "OK" and res.status[5] == "OK"
-    assert codes_at(res, 6) == {"TENURE_SHORT", "MISSING_EXPECTED"}
+    assert codes_at(res, 6) == {"TENURE_SHORT"}                    # empty status: taken for ASN
 
 
 def test_tenure_rule_on_a_sheet_without_the_status_column():
@@ -183,3 +183,20 @@ def test_cli_validate_uses_the_settings_rules(tmp_path, capsys):
     assert cli.main(base + ["--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert "aturan.pengguna_layanan_bulan" in err and "Traceback" not in err
+
+
+def test_changing_a_season_rule_rechecks_unedited_workbooks(deployment, forms):
+    from tests.conftest import status_by_row
+    deployment.add_opd("DUKCAPIL", {"pengguna_layanan": [
+        clean_row("pengguna_layanan", 1, tanggal_layanan="12/05/2023")]})
+    deployment.cycle()
+    status = status_by_row(deployment.path("DUKCAPIL"), "Pengguna Layanan", forms, "pengguna_layanan")
+    assert status[3][0] == "SALAH"
+    cfg = yaml.safe_load(deployment.config.read_text(encoding="utf-8"))
+    cfg["aturan"] = {"pengguna_layanan_bulan": 12}
+    deployment.config.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    rep = deployment.cycle()                     # no edit to the workbook, same reporting date
+    assert rep.validated == 1
+    status = status_by_row(deployment.path("DUKCAPIL"), "Pengguna Layanan", forms, "pengguna_layanan")
+    assert status[3][0] == "OK"
+    assert deployment.cycle().validated == 0     # and then idle again

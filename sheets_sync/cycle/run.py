@@ -76,8 +76,13 @@ def run_cycle(ctx: Context) -> CycleReport:
         return _finish(ctx, rep, run_id, t0, {"opd": 0, "galat": rep.errors[:20]})
     rep.opds = len(opds)
     mems = {o.code: ctx.state.opd(o.code) for o in opds}
+    rules = _rules_key(ctx.forms)
+    if ctx.state.get("rules_key") != rules:   # season rules or forms changed: every verdict again
+        for m in mems.values():
+            m.as_of = None
     verdicts = _Verdicts(ctx.forms, opds, mems)
     fresh, dirty = _refresh(ctx, opds, mems, rep)
+    ctx.state.set("rules_key", rules)
     if dirty:   # verdicts can only move when some OPD's rows or date did
         _write_statuses(ctx, opds, mems, fresh, verdicts, rep)
     for code in dirty | set(fresh):
@@ -89,6 +94,16 @@ def run_cycle(ctx: Context) -> CycleReport:
         _guarded(hook, ctx, rep.reports, rep)
     return _finish(ctx, rep, run_id, t0, {"opd": rep.opds, "dibaca": rep.read, "sel": rep.written_cells,
                                           "masalah": rep.problems, "galat": rep.errors[:20]})
+
+
+def _rules_key(forms) -> str:
+    """A fingerprint of what verdicts follow besides the rows and the date: the season
+    rules (aturan) and every column's definition."""
+    body = [forms.rules,
+            [(f.key, f.complete, f.at_least_one, sorted(f.placeholders),
+              [(c.key, c.header, c.type, c.if_missing, c.header_optional, c.rules) for c in f.columns])
+             for f in forms]]
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class _Verdicts:

@@ -234,6 +234,13 @@ def current_round(cfg: ReminderConfig, rounds: list[Round], today: dt.date,
     return rounds[-1] if rounds else None
 
 
+def round_slots(cfg: ReminderConfig, settings, today: dt.date) -> tuple[Round, list[Slot]]:
+    """The current round on `today` and its slots: what reminders follow."""
+    require_deadline(settings)
+    rnd = current_round(cfg, season_rounds(settings), today)
+    return rnd, season(cfg, rnd.deadline, round_no=rnd.number)
+
+
 def ended_rounds(cfg: ReminderConfig, rounds: list[Round], today: dt.date,
                  calendar: OfficeCalendar | None = None) -> list[Round]:
     return [r for r in rounds if round_end(cfg, r, calendar) < today]
