@@ -196,12 +196,19 @@ def cmd_status(args) -> int:
     if not settings.state_db.exists():
         print("Belum ada siklus yang dijalankan. Jalankan: python jobs.py --once")
         return 1
+    from sheets_sync.remind.rounds import recorded_rounds
     with State(settings.state_db, read_only=True) as state:
         rows = state.get("rekap") or []
         last = state.last_runs(1)
+        ended = recorded_rounds(state)
     print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  Keadaan")
     for r in rows:
         print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]}")
+    for r in ended:   # collection rounds over (settings `putaran`), as they were then
+        states = ", ".join(f"{k} {v}" for k, v in sorted((r.get("keadaan") or {}).items()))
+        dmy = lambda iso: "/".join(reversed(str(iso).split("-")))  # noqa: E731 - 2023-09-15 -> 15/09/2023
+        print(f"Putaran {r.get('nama')} (batas {dmy(r.get('batas'))}) selesai, dicatat {dmy(r.get('dicatat'))}: "
+              f"{states}")
     if last:
         print(f"Siklus terakhir: {last[0][2] or last[0][1]}")
     from sheets_sync.ops import health

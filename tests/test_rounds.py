@@ -144,3 +144,17 @@ def test_the_rekap_shows_the_current_round(deployment):
     note = sheet_rows(deployment.master, "Rekap")[0][0]
     assert "Putaran: Pengguna layanan 1 bulan terakhir" in note and "15/10/2023" in note
     assert table(deployment.master, "Rekap", "Kode OPD")[0]["Keadaan"] == "LENGKAP"
+
+
+def test_status_lists_ended_rounds(tmp_path, capsys):
+    from sheets_sync import cli
+    s = settings_for(tmp_path)
+    forms = load_forms()
+    with State(s.state_db) as state:
+        assert remind.note_ended_rounds(state, s, forms, reports(forms), dt.date(2023, 9, 18)) == []
+        assert len(remind.note_ended_rounds(state, s, forms, reports(forms), dt.date(2023, 9, 19))) == 1
+        assert remind.note_ended_rounds(state, s, forms, reports(forms), dt.date(2023, 9, 20)) == []   # once
+    cli.main(["status", "--config", str(s.path)])
+    out = capsys.readouterr().out
+    assert "Putaran Pemutakhiran September (batas 15/09/2023) selesai, dicatat 19/09/2023: " \
+           "BELUM MENGISI 2, LENGKAP 1" in out
