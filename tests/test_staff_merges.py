@@ -83,3 +83,25 @@ def test_google_store_reads_merges(tmp_path, forms, monkeypatch):
         col = wb.sheets["pegawai"].status_columns["status"]
         store.write_cells(opd, wb, [CellWrite("Pegawai", r, col, "OK") for r in (4, 5)])
         assert [row[col - 1] for row in store.batch_get(sid, ["Pegawai"])["Pegawai"][3:5]] == ["OK", "OK"]
+
+
+def test_provision_repairs_a_lampiran_iii_b_tab_without_adding_columns(deployment, forms):
+    """A tab in the circular's exact columns (no phone/e-mail): provision repairs what it
+    can (formats, dropdowns) and never crashes on the columns it lacks."""
+    from sheets_sync.provision.run import provision
+    deployment.add_opd("DUKCAPIL", form_keys=["pengguna_layanan"], write=False)
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Pengguna Layanan"
+    header = [c.header for c in forms["pengguna_layanan"].columns if c.key not in ("no_hp", "email")]
+    ws.append(header)
+    ws.append([1, "Dukcapil", "Perekaman KTP-el", "02/10/2023", "Joko Susilo"])
+    book.save(deployment.path("DUKCAPIL"))
+    lines: list[str] = []
+    provision(deployment.settings(), out=lines.append)     # before: KeyError on the absent columns
+    assert any(line.startswith("DUKCAPIL") and "diperbaiki" in line for line in lines), lines
+    after = openpyxl.load_workbook(deployment.path("DUKCAPIL"))["Pengguna Layanan"]
+    assert [c.value for c in after[1]][:5] == header                  # staff's columns as they were
+    deployment.cycle()
+    status = status_by_row(deployment.path("DUKCAPIL"), "Pengguna Layanan", forms, "pengguna_layanan")
+    assert status[2][0] == "PERIKSA" and "KPK tidak dapat menghubungi" in status[2][1]
