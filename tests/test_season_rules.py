@@ -200,3 +200,14 @@ def test_changing_a_season_rule_rechecks_unedited_workbooks(deployment, forms):
     status = status_by_row(deployment.path("DUKCAPIL"), "Pengguna Layanan", forms, "pengguna_layanan")
     assert status[3][0] == "OK"
     assert deployment.cycle().validated == 0     # and then idle again
+
+
+def test_petunjuk_tells_the_season_rules(tmp_path):
+    from sheets_sync.provision.spec import petunjuk_lines
+    s = parse_settings({"aturan": KPK}, tmp_path / "settings.yaml")
+    text = "\n".join(petunjuk_lines(s, forms_for(s), ["pegawai", "pengguna_layanan"]))
+    assert "dalam 12 bulan terakhir" in text and "responden ASN minimal 12 bulan" in text
+    assert "paling sedikit 3 baris" in text and "Status Kepegawaian: pilih dari daftar" in text
+    plain = parse_settings({}, tmp_path / "settings.yaml")
+    text = "\n".join(petunjuk_lines(plain, forms_for(plain), ["pegawai", "pengguna_layanan"]))
+    assert "dalam 1 bulan terakhir" in text and "ASN minimal" not in text and "paling sedikit" not in text
