@@ -210,4 +210,4 @@ def test_petunjuk_tells_the_season_rules(tmp_path):
     assert "paling sedikit 3 baris" in text and "Status Kepegawaian: pilih dari daftar" in text
     plain = parse_settings({}, tmp_path / "settings.yaml")
     text = "\n".join(petunjuk_lines(plain, forms_for(plain), ["pegawai", "pengguna_layanan"]))
-    assert "dalam 1 bulan terakhir" in text and "ASN minimal" not in text and "paling sedikit" not in text
+    assert "dalam 1 bulan terakhir" in text and "ASN minimal" not in text and "lengkap bila paling" not in text
