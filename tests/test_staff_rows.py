@@ -141,6 +141,11 @@ TABLE = fields.choice_lookup(SLOTS, FORMS["eksper"].column("kriteria").rules["ch
     ("Asosiasi Pengusaha", 4),
     ("Jurnalis / Wartawan media lokal terbesar", 10),
     ("Agenzia pengusaha (KADIN, HIPMI, APINDO) atau pengusaha yang berpengaruh", 4),
+    # rows copied from the scanned circular's table, its number in front
+    ("1 Pensiunan maksimal 5 tahun terakhir (Prajabat minimal eselon II untuk KA./Provinsi atau eselon III "
+     "untuk Kabupaten/Kota)", 0),
+    ("13 Perwakilan Lembaga Swadaya Masyarakat (LSM/ NGO antikorupsi terbesar yang bekerjasama dengan Pemda)", 12),
+    ("9 Saber Pungli Kejaksaan (Kejari untuk Kab/Kota, Kejari untuk Provinsi)", 8),
 ])
 def test_kriteria_as_staff_write_it(typed, slot):
     assert fields.check_choice(typed, TABLE) == fields.Check(SLOTS[slot])
@@ -159,6 +164,12 @@ def test_kriteria_matching_no_slot_lists_the_slots(typed):
     assert c.code == "CHOICE_INVALID"
     assert c.params["jumlah"] == 13 and "1. Pensiunan" in c.params["pilihan"]
     assert "2. Auditor BPK; 3. Auditor BPK" in c.params["pilihan"]        # numbered as the circular
+
+
+def test_a_choice_that_starts_with_a_number_keeps_it():
+    table = fields.choice_lookup(["5 tahun terakhir", "Aktivis"])
+    assert fields.check_choice("5 tahun terakhir", table).value == "5 tahun terakhir"
+    assert fields.check_choice("2. 5 tahun terakhir", table).value == "5 tahun terakhir"
 
 
 def test_a_short_form_two_slots_share_matches_neither():

@@ -448,9 +448,10 @@ def months_before(day: dt.date, months: int) -> dt.date:
 
 
 # --------------------------------------------------------------------- choices
-# Numbering staff put before a choice: "1.", "12)", "(3)", "a.", "iv.", "-", "•".
-_LEADING_NUMBER = re.compile(r"^\s*(?:\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})\s*[.)]|[-\u2010-\u2015*\u2022\u00b7\u25cf\u25aa>]+)\s*",
-                             re.I)
+# Numbering staff put before a choice: "1.", "12)", "(3)", "a.", "iv.", "-", "•", or "1 "
+# as in the circular's table.
+_LEADING_NUMBER = re.compile(r"^\s*(?:\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})\s*[.)]|\d{1,2}\s|"
+                             r"[-\u2010-\u2015*\u2022\u00b7\u25cf\u25aa>]+)\s*", re.I)
 AMBIGUOUS = ""   # a key that names more than one choice
 
 
@@ -488,8 +489,9 @@ def check_choice(v, table: dict[str, str], count: int = 0, slots=()) -> Check:
     an alias. No match, or a text pointing at two slots, is SALAH with the list
     (`slots`: the choices in order; default the table's)."""
     text = as_text(v)
+    hit = table.get(choice_key(text))       # as written first: a choice may start with a number
     key = choice_key(_LEADING_NUMBER.sub("", text, count=1))
-    hit = table.get(key)
+    hit = hit or table.get(key)
     if hit:
         return Check(hit)
     slots = slots or list(dict.fromkeys(c for c in table.values() if c))
