@@ -2,7 +2,6 @@
 config/forms.yaml (the circular's defaults) and a settings file's `aturan:` over it."""
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest

@@ -11,7 +11,7 @@ from sheets_sync.forms import load_forms
 from sheets_sync.validate import fields
 from sheets_sync.validate.frame import validate_frame
 from sheets_sync.validate.layout import locate_form
-from tests.conftest import AS_OF, clean_row, frame
+from tests.conftest import AS_OF, clean_row
 from tests.test_validate import assert_consistent, codes_at, run
 
 FORMS = load_forms()

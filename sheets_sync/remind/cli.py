@@ -13,7 +13,7 @@ from sheets_sync.validate import opd_state as ostate
 from sheets_sync.config import WIB, today_wib
 from sheets_sync.remind.plan import (
     DIGEST_KIND, DIGEST_OPD, FINAL, NO_CONTACT, SEND, WAIT, recipients, label, plan,
-    reminder_config, require_deadline, round_slots, season, stale_before)
+    reminder_config, require_deadline, round_slots, stale_before)
 from sheets_sync.remind.ledger import Ledger, SentRecords, install_tag
 from sheets_sync.remind.text import digest_message, dmy, long_date, opd_message
 

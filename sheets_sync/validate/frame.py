@@ -134,7 +134,6 @@ class ColumnCheck:
             hits = fast(uniq)
         elif fast is not None and n and not reference:   # '#REF!' and friends never take a fast path
             hits = fast([t if t and t[0] != "#" and len(t) <= max_chars else None for t in texts])
-
         else:
             hits = [None] * n
         vals = np.array(hits + [None], dtype=object)
