@@ -77,12 +77,14 @@ def run_cycle(ctx: Context) -> CycleReport:
     rep.opds = len(opds)
     mems = {o.code: ctx.state.opd(o.code) for o in opds}
     rules = _rules_key(ctx.forms)
-    if ctx.state.get("rules_key") != rules:   # season rules or forms changed: every verdict again
+    rules_moved = ctx.state.get("rules_key") != rules
+    if rules_moved:   # season rules or forms changed: every verdict again (from memory)
         for m in mems.values():
             m.as_of = None
     verdicts = _Verdicts(ctx.forms, opds, mems)
     fresh, dirty = _refresh(ctx, opds, mems, rep)
-    ctx.state.set("rules_key", rules)
+    if rules_moved:
+        ctx.state.set("rules_key", rules)
     if dirty:   # verdicts can only move when some OPD's rows or date did
         _write_statuses(ctx, opds, mems, fresh, verdicts, rep)
     for code in dirty | set(fresh):
