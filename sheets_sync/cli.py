@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--form", metavar="FORMULIR", help="kunci formulir: pegawai, pengguna_layanan, penyedia_pbj, eksper")
     v.add_argument("--as-of", type=_date, metavar="TANGGAL", help="tanggal laporan (bawaan hari ini, WIB)")
     v.add_argument("--json", action="store_true", help="keluaran JSON, satu objek per baris data")
+    v.add_argument("--config", metavar="BERKAS",
+                   help="berkas pengaturan yang aturan musimnya (aturan:) dipakai (bawaan: aturan Surat Edaran)")
 
     s = sub.add_parser("status", help="tampilkan kemajuan setiap OPD dan kesehatan pekerja",
                        description="Menampilkan kemajuan setiap OPD dari siklus terakhir dan isi berkas "
@@ -173,10 +175,17 @@ def cmd_validate(args) -> int:
     from sheets_sync.ops.offline import validate_file
 
     try:
-        results = validate_file(Path(args.file), form_key=args.form, as_of=args.as_of or today_wib())
+        forms = None
+        if args.config:       # the season rules of a deployment (aturan:), else the circular's
+            from sheets_sync.forms import forms_for
+            forms = forms_for(load_settings(args.config))
+        results = validate_file(Path(args.file), form_key=args.form, as_of=args.as_of or today_wib(), forms=forms)
     except OSError as e:
         from sheets_sync.codes import explain
         print(f"Berkas tidak bisa diperiksa: {explain(e)}", file=sys.stderr)
+        return 2
+    except ConfigError as e:
+        print(f"Pengaturan salah: {e}", file=sys.stderr)
         return 2
     except (ValueError, KeyError) as e:
         print(f"Berkas tidak bisa diperiksa: {e}", file=sys.stderr)
@@ -205,12 +214,19 @@ def cmd_status(args) -> int:
     if not settings.state_db.exists():
         print("Belum ada siklus yang dijalankan. Jalankan: python jobs.py --once")
         return 1
+    from sheets_sync.remind.rounds import recorded_rounds
     with State(settings.state_db, read_only=True) as state:
         rows = state.get("rekap") or []
         last = state.last_runs(1)
+        ended = recorded_rounds(state)
     print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  Keadaan")
     for r in rows:
         print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]}")
+    for r in ended:   # collection rounds over (settings `putaran`), as they were then
+        states = ", ".join(f"{k} {v}" for k, v in sorted((r.get("keadaan") or {}).items()))
+        dmy = lambda iso: "/".join(reversed(str(iso).split("-")))  # noqa: E731 - 2023-09-15 -> 15/09/2023
+        print(f"Putaran {r.get('nama')} (batas {dmy(r.get('batas'))}) selesai, dicatat {dmy(r.get('dicatat'))}: "
+              f"{states}")
     if last:
         print(f"Siklus terakhir: {last[0][2] or last[0][1]}")
     from sheets_sync.ops import health

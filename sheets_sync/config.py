@@ -80,6 +80,8 @@ class Settings:
     google: dict = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     export_template: Path | None = None   # KPK export layout (None: config/export/lampiran3.yaml)
+    aturan: dict = field(default_factory=dict)         # season rules over forms.yaml's `aturan`
+    putaran: tuple = ()                                # collection rounds: ((nama, batas date), ...)
 
     @property
     def inspektorat_emails(self) -> list[str]:
@@ -322,7 +324,7 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
     base = path.parent
     known = {"backend", "tahun", "data_dir", "master", "state_dir", "outbox_dir", "forms_file",
              "sync_interval_minutes", "reminder_time", "deadline", "tanggal_laporan", "inspektorat",
-             "mail", "reminders", "google", "surat_edaran", "limits"}
+             "mail", "reminders", "google", "surat_edaran", "limits", "aturan", "putaran"}
     known |= {"export_template"}
     unknown = sorted(set(raw) - known, key=str)
     if unknown:
@@ -339,6 +341,8 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
             written = parse_date(raw.get("deadline"), "deadline")
         except ConfigError:
             written = None         # "15 Oktober": this year's; a wrong date is told below
+        if written is None and not raw.get("deadline"):
+            written = _last_round_year(raw.get("putaran"))
         year = written.year if written else (today or today_wib()).year
     else:
         try:
@@ -347,6 +351,9 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
             raise ConfigError(f"tahun: '{shown(year_raw)}' bukan tahun; tulis auto (tahun berjalan) atau "
                               f"tahunnya, contoh 2024.") from None
     deadline = parse_date(raw.get("deadline"), "deadline", year)
+    putaran = _putaran(raw.get("putaran"), year)
+    if deadline is None and putaran:
+        deadline = putaran[-1][1]      # the season ends with its last round
     resolve = lambda p: (base / p).resolve() if p else None  # noqa: E731
     return Settings(
         path=path, backend=backend, year=year, year_auto=year_auto,
@@ -359,9 +366,78 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
         inspektorat=_section(raw, "inspektorat"), mail=_mail(_section(raw, "mail")),
         reminders=_section(raw, "reminders"), google=_section(raw, "google"),
         surat_edaran=_surat_edaran(_section(raw, "surat_edaran"), year),
-        limits=_limits(raw.get("limits")),
+        limits=_limits(raw.get("limits")), aturan=_aturan(raw.get("aturan")), putaran=putaran,
         export_template=resolve(raw.get("export_template")),
     )
+
+
+# Season rules a settings file may set (`aturan:`), with what each value must be.
+ATURAN = {"pengguna_layanan_bulan": ("int", 1, 36), "masa_kerja_asn_bulan": ("int", 0, 120),
+          "status_kepegawaian": ("bool",), "minimal_baris": ("rows",), "slot_ahli": ("list",)}
+
+
+def _aturan(raw) -> dict:
+    """The `aturan:` block: season rules over forms.yaml's (see config/forms.yaml)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError("aturan: harus berisi pasangan kunci: nilai, contoh 'pengguna_layanan_bulan: 12'.")
+    unknown = sorted(set(raw) - set(ATURAN), key=str)
+    if unknown:
+        raise ConfigError(f"Kunci tidak dikenal di aturan: {', '.join(map(str, unknown))}. "
+                          f"Kunci yang dikenal: {', '.join(ATURAN)}.")
+    return {key: _rule(key, value) for key, value in raw.items()}
+
+
+def _rule(key: str, value):
+    kind = ATURAN[key]
+    name = f"aturan.{key}"
+    if kind[0] == "int":
+        return _int({key: value}, key, 0, kind[1], kind[2], name)
+    if kind[0] == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name}: '{shown(value)}' harus true atau false.")
+        return value
+    if kind[0] == "rows":
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name}: tulis per formulir, contoh {{pengguna_layanan: 30}}.")
+        return {str(k): _int(value, k, 0, 1, 100_000, f"{name}.{k}") for k in value}
+    if not isinstance(value, list) or not value or len(value) > 100 or \
+            not all(isinstance(v, str) and v.strip() and len(v) <= 300 for v in value):
+        raise ConfigError(f"{name}: tulis daftar kriteria (1–100 baris teks), satu per baris diawali \"- \".")
+    return [" ".join(v.split()) for v in value]
+
+
+def _last_round_year(raw):
+    """The last round's deadline if it is written with its year (the season's year)."""
+    try:
+        return parse_date(raw[-1].get("batas"), "putaran") if isinstance(raw, list) and raw and \
+            isinstance(raw[-1], dict) else None
+    except ConfigError:
+        return None
+
+
+def _putaran(raw, year: int) -> tuple:
+    """`putaran:` [{nama, batas}, ...]: the season's collection rounds, in date order."""
+    if raw in (None, [], ""):
+        return ()
+    if not isinstance(raw, list) or len(raw) > 24:
+        raise ConfigError("putaran: tulis daftar (paling banyak 24), tiap butir dengan nama dan batas, contoh\n"
+                          "  putaran:\n    - {nama: Pemutakhiran Mei, batas: 31 Mei}\n"
+                          "    - {nama: Pengguna layanan 1 bulan terakhir, batas: 15 Oktober}")
+    out = []
+    for i, item in enumerate(raw, start=1):
+        if not isinstance(item, dict) or set(item) - {"nama", "batas"} or not item.get("batas"):
+            raise ConfigError(f"putaran butir {i}: tulis {{nama: ..., batas: ...}} (kunci yang dikenal: nama, batas).")
+        name = " ".join(shown(item.get("nama")).split())[:100] or f"Putaran {i}"
+        out.append((name, parse_date(item["batas"], f"putaran butir {i} ({name}).batas", year)))
+    for (n1, d1), (n2, d2) in zip(out, out[1:]):
+        if d2 <= d1:
+            raise ConfigError(f"putaran: batas '{n2}' ({d2:%d/%m/%Y}) harus sesudah batas '{n1}' "
+                              f"({d1:%d/%m/%Y}); urutkan putaran menurut tanggal.")
+    if len({n for n, _ in out}) != len(out):
+        raise ConfigError("putaran: nama putaran harus berbeda satu sama lain.")
+    return tuple(out)
 
 
 def _section(raw: dict, key: str) -> dict:

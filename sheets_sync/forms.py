@@ -4,6 +4,7 @@ Column headers live only in that file; everything else refers to column keys.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -65,6 +66,7 @@ class Form:
     at_least_one: tuple[str, ...] = ()
     email_domains: dict = field(default_factory=dict, hash=False, compare=False)  # for the typo check
     carry_over: bool = False      # rows live on into next season (`season new`); else emptied
+    placeholders: frozenset = frozenset()   # normalised "none" words (forms.yaml `placeholders`)
 
     def column(self, key: str) -> Column:
         for c in self.columns:
@@ -92,6 +94,7 @@ class FormSet:
     registry: dict = field(default_factory=dict)  # sheet + columns of "Daftar OPD"
     email_domains: dict = field(default_factory=dict)  # common (typo targets) / real
     obligations: tuple = ()   # the circular's other duties, tracked in the registry (dicts)
+    rules: dict = field(default_factory=dict)  # the season rules (`aturan`) these forms were built with
 
     def __getitem__(self, key: str) -> Form:
         try:
@@ -127,25 +130,40 @@ def _column(raw: dict, defaults: dict, where: str) -> Column:
     )
 
 
-def parse_forms(data: dict) -> FormSet:
+def norm_placeholder(text: str) -> str:
+    """Placeholders compare ignoring case, runs of spaces and surrounding full stops."""
+    return " ".join(text.casefold().split()).strip(" .")
+
+
+def parse_forms(data: dict, rules: dict | None = None) -> FormSet:
+    """The forms of forms.yaml `data`; `rules` overrides its `aturan` (a settings
+    file's season rules, already checked by config.py)."""
     defaults = data.get("defaults") or {}
+    aturan = season_rules(data, rules)
     forms = {}
+    placeholders = frozenset(norm_placeholder(str(p)) for p in data.get("placeholders") or ())
     for key, raw in (data.get("forms") or {}).items():
-        cols = tuple(_column(c, defaults, f"forms.{key}.{c.get('key')}") for c in raw["columns"])
+        raws = [_resolved(c, aturan, f"forms.{key}.{c.get('key')}") for c in raw["columns"]
+                if not c.get("enabled_by") or aturan.get(c["enabled_by"])]
+        cols = tuple(_column(c, defaults, f"forms.{key}.{c.get('key')}") for c in raws)
         keys = [c.key for c in cols]
         if len(set(keys)) != len(keys):
             raise ValueError(f"forms.{key}: kunci kolom ganda: {keys}")
         forms[key] = Form(
             key=key, title=raw.get("title", key), sheet=raw.get("sheet", key), columns=cols,
             sheet_aliases=tuple(raw.get("sheet_aliases") or ()),
-            complete=raw.get("complete") or {"min_rows": 1},
+            complete=_complete(raw, key, aturan),
             at_least_one=tuple(raw.get("at_least_one") or ()),
-            email_domains=data.get("email_domains") or {},
+            email_domains=data.get("email_domains") or {}, placeholders=placeholders,
             carry_over=raw.get("carry_over") is True,
         )
+    unknown = sorted(set(aturan.get("minimal_baris") or {}) - set(forms))
+    if unknown:
+        raise ConfigError(f"aturan.minimal_baris: formulir {', '.join(unknown)} tidak dikenal; "
+                          f"pilihan: {', '.join(forms)}.")
     return FormSet(forms=forms, status_headers=dict(data["status_columns"]), defaults=defaults,
                    registry=data.get("registry") or {}, email_domains=data.get("email_domains") or {},
-                   obligations=_obligations(data))
+                   obligations=_obligations(data), rules=aturan)
 
 
 def _obligations(data: dict) -> tuple:
@@ -163,8 +181,41 @@ def _obligations(data: dict) -> tuple:
     return tuple(out)
 
 
+# ------------------------------------------------------------ season rules
+def season_rules(data: dict, override: dict | None = None) -> dict:
+    """forms.yaml's `aturan` with a settings file's `aturan` on top (key by key)."""
+    out = dict(data.get("aturan") or {})
+    out.update(override or {})
+    return out
+
+
+def _resolved(raw: dict, aturan: dict, where: str) -> dict:
+    """A column whose rule values may say {aturan: name}: that season rule's value."""
+    rules = raw.get("rules")
+    if not rules or not any(isinstance(v, dict) and "aturan" in v for v in rules.values()):
+        return raw
+    out = dict(rules)
+    for k, v in rules.items():
+        if isinstance(v, dict) and "aturan" in v:
+            if v["aturan"] not in aturan:
+                raise ValueError(f"{where}.rules.{k}: aturan '{v['aturan']}' tidak ada di bagian aturan")
+            out[k] = aturan[v["aturan"]]
+    return {**raw, "rules": out}
+
+
+def _complete(raw: dict, key: str, aturan: dict) -> dict:
+    """A form's `complete` rule; aturan.minimal_baris {form key: rows} raises min_rows."""
+    rule = dict(raw.get("complete") or {"min_rows": 1})
+    minimum = (aturan.get("minimal_baris") or {}).get(key)
+    if minimum and "min_rows" in rule:
+        rule["min_rows"] = int(minimum)
+    return rule
+
+
 @lru_cache(maxsize=8)
-def load_forms(path: str | None = None) -> FormSet:
+def load_forms(path: str | None = None, rules: tuple = ()) -> FormSet:
+    """`rules`: a settings file's season rules as sorted (key, value) pairs (hashable
+    for the cache; values JSON text)."""
     with open(path or FORMS_YAML, encoding="utf-8") as f:
         source = f.read()
     try:
@@ -172,10 +223,13 @@ def load_forms(path: str | None = None) -> FormSet:
     except yaml.YAMLError as e:
         raise ConfigError(f"Berkas formulir {path or FORMS_YAML} tidak bisa dibaca (YAML), "
                           f"{yaml_error_text(e, source)}") from None
-    return parse_forms(data)
+    return parse_forms(data, {k: json.loads(v) for k, v in rules})
 
 
 def forms_for(settings) -> FormSet:
     """The forms a deployment uses: its settings' forms_file, else the bundled
-    config/forms.yaml. Every command and the cycle load forms through here."""
-    return load_forms(str(settings.forms_file) if settings.forms_file else None)
+    config/forms.yaml, with the settings' season rules (`aturan`). Every command and
+    the cycle load forms through here."""
+    rules = tuple(sorted((k, json.dumps(v, sort_keys=True, default=str))
+                         for k, v in settings.aturan.items()))
+    return load_forms(str(settings.forms_file) if settings.forms_file else None, rules)

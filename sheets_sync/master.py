@@ -11,14 +11,14 @@ from sheets_sync.codes import OK, PERIKSA, SALAH
 from sheets_sync.export_layout import ExportLayout, OutColumn, OutSheet, parse_layout
 from sheets_sync.forms import FormSet
 from sheets_sync.stores import SheetSpec
-from sheets_sync.validate.opd_state import ACCEPTED, OpdReport, opd_state, slots, slots_filled
+from sheets_sync.validate.opd_state import ACCEPTED, OpdReport, opd_state, rows_short_text, slots, slots_filled
 
 # ------------------------------------------------------------------- master
 REKAP_HEADER = ["Kode OPD", "Nama OPD", "Formulir", "Baris", "OK", "PERIKSA", "SALAH", "Keadaan",
                 "Slot Ahli", "Perubahan terakhir", "Diperiksa terakhir", "Catatan", "Berkas"]
 
 
-def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline,
+def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline, round_name: str = "",
           previous: dict | None = None) -> SheetSpec:
     rows = []
     for rep in reports:
@@ -27,9 +27,11 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline,
         rows.append([rep.opd.code, rep.opd.name, ", ".join(forms[k].sheet for k in rep.opd.forms),
                      sum(counts.values()), counts[OK], counts[PERIKSA], counts[SALAH],
                      opd_state(rep, forms), expert, rep.changed_at or "", rep.checked_at or "",
-                     " ".join(p.text() for p in rep.problems), rep.link] + _obligation_cells(rep, forms)
-                    + ([season_change(rep, forms, previous)] if previous else []))
+                     " ".join([p.text() for p in rep.problems] + [rows_short_text(rep, forms)]).strip(), rep.link]
+                    + _obligation_cells(rep, forms) + ([season_change(rep, forms, previous)] if previous else []))
     note = f"Rekap calon responden SPI. Tanggal laporan: {as_of:%d/%m/%Y}."
+    if round_name:
+        note += f" Putaran: {round_name}."
     if deadline:
         note += f" Batas pengiriman: {deadline:%d/%m/%Y}."
     extra = [ob["short"] for ob in forms.obligations]
@@ -150,8 +152,9 @@ def cross_sheet(listing: pd.DataFrame, forms: FormSet) -> SheetSpec:
     return SheetSpec("Lintas OPD", ["Jenis", "Nilai", "OPD", "Letak"], rows, [10, 30, 30, 80])
 
 
-def compile_master(reports, forms: FormSet, listing, as_of, deadline, previous: dict | None = None) -> list[SheetSpec]:
-    sheets = [rekap(reports, forms, as_of, deadline, previous), masalah(reports, forms)]
+def compile_master(reports, forms: FormSet, listing, as_of, deadline, round_name: str = "",
+                   previous: dict | None = None) -> list[SheetSpec]:
+    sheets = [rekap(reports, forms, as_of, deadline, round_name, previous), masalah(reports, forms)]
     sheets += [form_sheet(f.key, reports, forms) for f in forms]
     extra = expert_sheet(reports, forms)
     sheets += ([extra] if extra else []) + [cross_sheet(listing, forms)]

@@ -177,7 +177,8 @@ def test_logs_mask_long_cells_in_linear_time():
 # The patterns as they were (quadratic): the rewritten ones must decide the same.
 OLD_TWO_NUMBERS = re.compile(r"\d[\d\s.\-()]{5,}\s*[/,;|&]\s*[+(]?\d")
 OLD_SCIENTIFIC = re.compile(r"\d[.,]?\d*\s*[eE]\s*[+-]?\s*\d+$")
-OLD_EMAIL_CANDIDATE = re.compile(r"[^\s;,<>()\[\]\"':]+@[^\s;,<>()\[\]\"':]+")
+# (delimiters as they are now: "/" and "|" separate an address from its e-mail, issue 14)
+OLD_EMAIL_CANDIDATE = re.compile(r"[^\s;,<>()\[\]\"':/|]+@[^\s;,<>()\[\]\"':/|]+")
 
 
 def test_rewritten_patterns_decide_as_the_old_ones_on_short_cells():

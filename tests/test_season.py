@@ -259,7 +259,7 @@ def test_rekap_comparison_flags_a_drop_below_half(forms):
     previous = {"year": 2023, "rows": {"DINKES": {"pegawai": 20, "pengguna_layanan": 9}}}
     assert master.season_change(rep, forms, previous) == (
         "Pegawai 10 (2023: 20); Pengguna Layanan 4 (2023: 9) TURUN TAJAM")
-    spec = master.rekap([rep], forms, NEW_DAY, None, previous)
+    spec = master.rekap([rep], forms, NEW_DAY, None, previous=previous)
     assert spec.header[-1] == "Dibanding musim 2023" and spec.rows[0][-1].endswith("TURUN TAJAM")
     assert "Dibanding musim 2023" not in master.rekap([rep], forms, NEW_DAY, None).header
 

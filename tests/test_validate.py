@@ -121,7 +121,7 @@ def test_required_fields(forms, form_key, key, empty):
 
 @pytest.mark.parametrize("form_key,key", [("pegawai", "nama"), ("pengguna_layanan", "nama"),
                                           ("penyedia_pbj", "nama_cp"), ("eksper", "nama")])
-@pytest.mark.parametrize("value", ["12345", "-", "...", 1987, "0812-3456-7890", "(-)"])
+@pytest.mark.parametrize("value", ["12345", 1987, "0812-3456-7890", "(-)"])   # "-", "...": placeholders
 def test_name_without_letters_is_salah(forms, form_key, key, value):
     res = run(forms, form_key, [clean_row(form_key, 1, **{key: value})])
     assert res.status[3] == "SALAH"
@@ -401,7 +401,8 @@ def test_phone_and_email_columns_follow_the_reference_rules(data):
             got = codes_at(res, row, key) - {"DUPLICATE_PHONE", "DUPLICATE_EMAIL", "EMAIL_DOMAIN_TYPO"}
             if fields.cell_error(raw):
                 assert got == {"CELL_ERROR"}
-            elif ref.code == "MISSING":
+            elif ref.code == "MISSING" or (isinstance(raw, str) and fields.is_placeholder(
+                    raw.strip(), forms["pegawai"].placeholders)):    # "-", "tidak ada": empty
                 assert got == {missing}
             elif ref.code:
                 assert got == {ref.code}, (raw, ref, got)
@@ -436,6 +437,7 @@ MESSAGE_CASES = {
     "DATE_TOO_EARLY": ("pegawai", {"tanggal_mulai": "01/01/1900"}),
     "DATE_TOO_OLD": ("pengguna_layanan", {"tanggal_layanan": "01/01/2023"}),
     "CHOICE_INVALID": ("eksper", {"kriteria": "Wartawan"}),
+    "CHOICE_AMBIGUOUS": ("eksper", {"kriteria": "Saber Pungli"}),
 }
 
 
@@ -451,4 +453,7 @@ def test_every_message_has_its_placeholders_filled(forms, code):
 
 
 def test_message_cases_cover_every_row_code():
-    assert set(MESSAGE_CASES) | {"DUPLICATE_PHONE", "DUPLICATE_EMAIL", "CROSS_OPD_DUPLICATE"} == set(codes.ROW_CODES)
+    # CONTACT_UNREACHABLE and TENURE_SHORT need a sheet without columns or a season rule:
+    # their messages are checked in tests/test_staff_rows.py
+    assert set(MESSAGE_CASES) | {"DUPLICATE_PHONE", "DUPLICATE_EMAIL", "CROSS_OPD_DUPLICATE",
+                                 "CONTACT_UNREACHABLE", "TENURE_SHORT"} == set(codes.ROW_CODES)

@@ -76,8 +76,15 @@ def run_cycle(ctx: Context) -> CycleReport:
         return _finish(ctx, rep, run_id, t0, {"opd": 0, "galat": rep.errors[:20]})
     rep.opds = len(opds)
     mems = {o.code: ctx.state.opd(o.code) for o in opds}
+    rules = _rules_key(ctx.forms)
+    rules_moved = ctx.state.get("rules_key") != rules
+    if rules_moved:   # season rules or forms changed: every verdict again (from memory)
+        for m in mems.values():
+            m.as_of = None
     verdicts = _Verdicts(ctx.forms, opds, mems)
     fresh, dirty = _refresh(ctx, opds, mems, rep)
+    if rules_moved:
+        ctx.state.set("rules_key", rules)
     if dirty:   # verdicts can only move when some OPD's rows or date did
         _write_statuses(ctx, opds, mems, fresh, verdicts, rep)
     for code in dirty | set(fresh):
@@ -89,6 +96,16 @@ def run_cycle(ctx: Context) -> CycleReport:
         _guarded(hook, ctx, rep.reports, rep)
     return _finish(ctx, rep, run_id, t0, {"opd": rep.opds, "dibaca": rep.read, "sel": rep.written_cells,
                                           "masalah": rep.problems, "galat": rep.errors[:20]})
+
+
+def _rules_key(forms) -> str:
+    """A fingerprint of what verdicts follow besides the rows and the date: the season
+    rules (aturan) and every column's definition."""
+    body = [forms.rules,
+            [(f.key, f.complete, f.at_least_one, sorted(f.placeholders),
+              [(c.key, c.header, c.type, c.if_missing, c.header_optional, c.rules) for c in f.columns])
+             for f in forms]]
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class _Verdicts:
@@ -266,9 +283,22 @@ def _master_touched(ctx) -> bool:
     return current is not None and ours is not None and current != ours
 
 
+def _current_round(ctx) -> tuple:
+    """(deadline, round name) the Rekap shows: those of the current collection round
+    (settings `putaran`), else the season's deadline and no name."""
+    from sheets_sync.remind.plan import current_round, reminder_config, season_rounds
+    if not ctx.settings.putaran:
+        return ctx.settings.deadline, ""
+    try:
+        rnd = current_round(reminder_config(ctx.settings), season_rounds(ctx.settings), ctx.today)
+    except ConfigError:        # bad reminder settings: the worker said so at start
+        return ctx.settings.deadline, ""
+    return rnd.deadline, rnd.title
+
+
 def _master_inputs(ctx, opds, mems) -> str:
     """Everything the master is computed from, hashed: unchanged means skip compiling it."""
-    parts = [str(ctx.as_of), str(ctx.settings.deadline)]
+    parts = [str(ctx.as_of), str(ctx.settings.deadline), str(_current_round(ctx))]
     for o in opds:
         m = mems[o.code]
         parts.append(json.dumps([asdict(o), m.content_hash, str(m.as_of), m.changed_at, m.checked_at,
@@ -466,8 +496,8 @@ def _written(o: Opd, wb: Workbook, final: dict, mem: OpdMemory, revision) -> Non
 
 # ------------------------------------------------------------------ master
 def _master(ctx, reports, listing, rep: CycleReport) -> bool:
-    deadline = ctx.settings.deadline
-    sheets = mst.compile_master(reports, ctx.forms, listing, ctx.as_of, deadline,
+    deadline, round_name = _current_round(ctx)
+    sheets = mst.compile_master(reports, ctx.forms, listing, ctx.as_of, deadline, round_name,
                                 previous=ctx.state.get("previous_season"))   # set by `season new`
     ctx.state.set("rekap", sheets[0].rows)
     # JSON, not pickle: pickle bytes depend on object identity, not only on values.

@@ -27,14 +27,15 @@ from sheets_sync.validate.frame import FormResult, validate_frame
 from sheets_sync.fileio import PRIVATE, atomic_write, read_text
 
 
-def read_grids(path: Path) -> dict[str, list[list]]:
-    """Tabs of a .xlsx, or the one table of a .csv (',' or ';' separated)."""
+def read_grids(path: Path, merges: dict | None = None) -> dict[str, list[list]]:
+    """Tabs of a .xlsx, or the one table of a .csv (',' or ';' separated); `merges`
+    receives the .xlsx tabs' merged ranges."""
     if path.suffix.lower() == ".csv":
         text = read_text(path)
         # StringIO, not splitlines(): a quoted cell may hold line breaks (address + e-mail)
         return {path.stem: [list(r) for r in csv.reader(io.StringIO(text), _dialect(text))]}
     try:
-        return read_xlsx_grids(path)
+        return read_xlsx_grids(path, merges=merges)
     except StoreError as e:
         raise ValueError(e.problem.text()) from None
 
@@ -70,13 +71,14 @@ def guess_form(grid: list[list], forms: FormSet, title: str) -> Form | None:
 def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormSet | None = None):
     """[(tab title, FormResult)] for every tab holding a form."""
     forms = forms or load_forms()
-    grids = read_grids(path)
+    merges: dict = {}
+    grids = read_grids(path, merges)
     out = []
     for title, grid in grids.items():
         form = forms[form_key] if form_key else guess_form(grid, forms, title)
         if form is None:
             continue
-        found = locate_form(grid, form, forms, title)
+        found = locate_form(grid, form, forms, title, merges.get(title, ()))
         if isinstance(found, Problem):
             if form_key and len(grids) == 1:
                 raise ValueError(found.text())

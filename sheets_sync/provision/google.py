@@ -42,7 +42,7 @@ from sheets_sync.config import ConfigError
 from sheets_sync.forms import Form, FormSet, forms_for, norm_header
 from sheets_sync.validate.layout import Problem
 from sheets_sync.provision.spec import (CHOICE_HINT, ProvisionError, DATE_HINT, HEADER_ROW, LOCALE, PETUNJUK, STATUS_COLORS, TIME_ZONE,
-                        Layout, OpdResult, Report, column_widths_px, describe, distinct_choices, emit,
+                        Layout, OpdResult, Report, column_widths_px, describe, distinct_choices, emit, on_sheet,
                         fingerprint, fresh_layout, found_layout, link_cell,
                         load_registry, petunjuk_lines, registry_notes, share_message, spreadsheet_name, tab_headers,
                         wanted_aspects)
@@ -452,7 +452,7 @@ class GoogleProvisioner:
                 notes.append(f"tab {title}: judul kolom tidak dikenali, tidak diperbaiki")
                 continue
             sheet_id = sheet["properties"].get("sheetId", 0)
-            missing = [a for a in wanted_aspects(form) if not _has(sheet, sheet_id, cells, form, lay, a)]
+            missing = [a for a in on_sheet(wanted_aspects(form), lay) if not _has(sheet, sheet_id, cells, form, lay, a)]
             if missing:
                 reqs += aspect_requests(sheet_id, form, lay, missing)
                 what.append(f"tab {title}: " + ", ".join(describe(missing, form)))

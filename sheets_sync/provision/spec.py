@@ -82,8 +82,9 @@ def column_widths_px(form: Form) -> list[int]:
     for c in form.columns:
         if c.type == "row_number":
             out.append(50)
-        elif c.type == "choice":
-            out.append(360)
+        elif c.type == "choice":   # as wide as its longest choice (Kriteria Ahli: 360)
+            longest = max([len(c.header)] + [len(x) for x in distinct_choices(c)])
+            out.append(max(110, min(360, 8 * longest + 16)))
         elif c.type in ("name", "address_email"):
             out.append(240)
         else:
@@ -100,6 +101,14 @@ def wanted_aspects(form: Form) -> list[str]:
         if c.type in ("date", "choice"):
             out.append(f"validation:{c.key}")
     return out + ["protect:status", "protect:header"] + [f"cf:{s}" for s in STATUS_COLORS]
+
+
+def on_sheet(aspects: list[str], lay) -> list[str]:
+    """The aspects a found tab can have: not those of an optional column it lacks (the
+    circular's Lampiran III B has no phone or e-mail column; a season rule may add
+    Status Kepegawaian). Staff's columns are never added to a tab that exists."""
+    return [a for a in aspects if a.partition(":")[0] not in ("format", "validation")
+            or a.partition(":")[2] in lay.columns]
 
 
 def describe(aspects, form: Form | None = None) -> list[str]:

@@ -34,7 +34,7 @@ from sheets_sync.progress import progress
 from sheets_sync.forms import Form, FormSet, norm_header
 from sheets_sync.validate.layout import Problem
 from sheets_sync.provision.spec import (CHOICE_HINT, DATE_HINT, PETUNJUK, PILIHAN, STATUS_COLORS, Layout, OpdResult,
-                        Report, column_widths_px, describe, distinct_choices, emit, fresh_layout,
+                        Report, column_widths_px, describe, distinct_choices, emit, fresh_layout, on_sheet,
                         found_layout, link_cell, load_registry, workbook_file, petunjuk_lines, registry_notes,
                         tab_headers, wanted_aspects)
 from sheets_sync.validate.registry import Opd
@@ -186,7 +186,7 @@ def provision_book(book, opd: Opd, forms: FormSet, settings, *, new: bool) -> li
                 done.append(f"!tab {ws.title}: judul kolom tidak dikenali, tidak diperbaiki")
                 continue
             lay = found
-        missing = [a for a in xlsx_aspects(form) if not _has(ws, form, lay, a)]
+        missing = [a for a in on_sheet(xlsx_aspects(form), lay) if not _has(ws, form, lay, a)]
         _apply(ws, form, lay, missing, names)
         if created and not new:
             done.append(f"tab {form.sheet} dibuat")

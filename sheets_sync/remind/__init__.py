@@ -53,9 +53,10 @@ from sheets_sync.logsafe import mask, mask_addresses
 from sheets_sync.validate import opd_state as ostate
 from sheets_sync.config import WIB
 from sheets_sync.remind.plan import (  # noqa: F401 - re-exported
-    DIGEST_KIND, DIGEST_OPD, DONE, Decision, FINAL, LENGKAP, NO_CONTACT, ReminderConfig,
-    SEND, Slot, WAIT, check_settings, label, message_id, plan, reminder_config,
-    require_deadline, season, stale_before)
+    DIGEST_KIND, DIGEST_OPD, DONE, Decision, FINAL, LENGKAP, NO_CONTACT, ReminderConfig, Round,
+    SEND, Slot, WAIT, check_settings, current_round, ended_rounds, label, message_id, plan, reminder_config,
+    require_deadline, round_slots, season, season_rounds, stale_before)
+from sheets_sync.remind.rounds import note_ended_rounds, recorded_rounds  # noqa: F401 - re-exported
 from sheets_sync.remind.ledger import Ledger, SentRecords, install_tag, restore_ledger  # noqa: F401
 from sheets_sync.remind.calendar import OfficeCalendar  # noqa: F401 - re-exported
 from sheets_sync.remind.text import (  # noqa: F401 - re-exported
@@ -105,10 +106,11 @@ def hook(ctx, reports) -> Summary:
 def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, transport=None) -> Summary:
     rcfg = reminder_config(settings)
     summary = Summary(dmy(today))
+    note_ended_rounds(state, settings, forms, reports, today)   # history, reminders on or off
     if not rcfg.enabled:
         log.info("pengingat dimatikan (reminders.enabled: false)")
         return summary
-    deadline = require_deadline(settings)
+    _, slots = round_slots(rcfg, settings, today)        # reminders follow the current round
     mcfg = mail.mail_config(settings)
     ledger, records = Ledger(state), SentRecords(settings.records_dir)
     records.sweep()
@@ -120,7 +122,8 @@ def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, trans
     try:
         _settle_sending(ledger, records, transport, settings, summary, now)
         closed = rcfg.calendar.closed(today)     # a weekend or holiday: no e-mail today
-        decisions = plan([(r.opd, ostate.opd_state(r, forms)) for r in reports], season(rcfg, deadline), today,
+        decisions = plan([(r.opd, ostate.opd_state(r, forms)) for r in reports],
+                         slots, today,
                          ledger.statuses(), day.insp, stale_before=stale_before(rcfg, today), closed=closed)
         by_code = {r.opd.code: r for r in reports}
         for d in decisions:

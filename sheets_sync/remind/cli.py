@@ -13,7 +13,7 @@ from sheets_sync.validate import opd_state as ostate
 from sheets_sync.config import WIB, today_wib
 from sheets_sync.remind.plan import (
     DIGEST_KIND, DIGEST_OPD, FINAL, NO_CONTACT, SEND, WAIT, recipients, label, plan,
-    reminder_config, require_deadline, season, stale_before)
+    reminder_config, require_deadline, round_slots, stale_before)
 from sheets_sync.remind.ledger import Ledger, SentRecords, install_tag
 from sheets_sync.remind.text import digest_message, dmy, long_date, opd_message
 
@@ -29,7 +29,7 @@ def main(args, settings) -> int:
 
     rcfg = reminder_config(settings)
     mcfg = mail.mail_config(settings)
-    deadline = require_deadline(settings)
+    require_deadline(settings)
     today = args.as_of or today_wib()
     if not settings.state_db.exists():
         print("Belum ada siklus yang dijalankan. Jalankan dulu: python jobs.py --once")
@@ -43,7 +43,7 @@ def main(args, settings) -> int:
     with State(settings.state_db, read_only=True) as state:
         if args.preview:
             return _preview(args, settings, forms, rcfg, mcfg, reports, today, state)
-        return _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state)
+        return _dry_run(settings, forms, rcfg, mcfg, reports, today, state)
 
 
 def _add_links(settings, forms, reports) -> None:
@@ -57,9 +57,10 @@ def _add_links(settings, forms, reports) -> None:
             r.link = r.opd.location
 
 
-def _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state) -> int:
+def _dry_run(settings, forms, rcfg, mcfg, reports, today, state) -> int:
     insp = tuple(settings.inspektorat_emails)
-    slots = season(rcfg, deadline)
+    rnd, slots = round_slots(rcfg, settings, today)     # the current collection round's
+    deadline = rnd.deadline
     closed = rcfg.calendar.closed(today)
     known = {**SentRecords(settings.records_dir).statuses(), **Ledger(state).statuses()}   # a lost state too
     decisions = plan([(r.opd, ostate.opd_state(r, forms)) for r in reports], slots, today,
@@ -68,7 +69,8 @@ def _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state) -> in
     now = dt.datetime.combine(today, dt.time.fromisoformat(settings.reminder_time), WIB)
     offset = (today - deadline).days
     print(f"Pengingat untuk {long_date(today)} pukul {settings.reminder_time} WIB "
-          f"({label(offset)}; batas {dmy(deadline)}), transport {mcfg.transport}. Tidak ada yang dikirim.")
+          f"({label(offset)}; {'putaran ' + rnd.title + ', ' if settings.putaran else ''}batas {dmy(deadline)}), "
+          f"transport {mcfg.transport}. Tidak ada yang dikirim.")
     print(f"Jadwal (hari kerja): {schedule_line(slots)}")
     if closed:
         print(f"Hari ini bukan hari kerja ({closed}): tidak ada pengingat maupun rekap harian hari ini.")
@@ -117,8 +119,7 @@ def _dry_run(settings, forms, rcfg, mcfg, reports, today, deadline, state) -> in
 def _preview(args, settings, forms, rcfg, mcfg, reports, today, state) -> int:
     code = args.preview.strip()
     tag = install_tag(state, settings.records_dir, create=False)
-    deadline = require_deadline(settings)
-    slots = season(rcfg, deadline)
+    _, slots = round_slots(rcfg, settings, today)
     if code.casefold() in ("rekap", "digest"):
         now = dt.datetime.combine(today, dt.time.fromisoformat(settings.reminder_time), WIB)
         msg = digest_message(reports, forms, settings, rcfg, mcfg, today, {}, settings.inspektorat_emails or

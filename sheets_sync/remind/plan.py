@@ -154,6 +154,7 @@ class Slot:
     escalation: bool
     send_on: dt.date | None = None     # None: the nominal date
     merged_into: int | None = None     # offset of the later slot sent the same day instead
+    round: int = 1                     # the collection round (putaran) it belongs to
 
     @property
     def day(self) -> dt.date:
@@ -162,7 +163,10 @@ class Slot:
 
     @property
     def kind(self) -> str:
-        return "h" if self.offset == 0 else f"h{self.offset:+d}"
+        """Part of the ledger key: 'h-3'; in a later round 'p2-h-3', so that a slot of
+        round 2 is never taken for round 1's (round 1 keeps the key it always had)."""
+        base = "h" if self.offset == 0 else f"h{self.offset:+d}"
+        return base if self.round <= 1 else f"p{self.round}-{base}"
 
     @property
     def label(self) -> str:
@@ -177,18 +181,69 @@ def label(offset: int) -> str:
     return "H" if offset == 0 else f"H{offset:+d}"
 
 
-def season(cfg: ReminderConfig, deadline: dt.date, calendar: OfficeCalendar | None = None) -> list[Slot]:
-    """The season's slots, each on a working day of `calendar` (cfg.calendar by default)."""
+def season(cfg: ReminderConfig, deadline: dt.date, calendar: OfficeCalendar | None = None,
+           round_no: int = 1) -> list[Slot]:
+    """The season's (or one round's) slots, each on a working day of `calendar`
+    (cfg.calendar by default)."""
     cal = calendar or cfg.calendar
     slots = []
     for offset, escalation in sorted([(o, False) for o in cfg.slots] + [(o, True) for o in cfg.escalation]):
         nominal = deadline + dt.timedelta(days=offset)
         day = cal.on_or_after(nominal) if offset > 0 else cal.on_or_before(nominal)
-        slots.append(Slot(offset, nominal, escalation, day))
+        slots.append(Slot(offset, nominal, escalation, day, round=round_no))
     latest = {}
     for s in slots:                                   # sorted by offset: the last one per day wins
         latest[s.day] = s.offset
     return [s if latest[s.day] == s.offset else replace(s, merged_into=latest[s.day]) for s in slots]
+
+
+# ================================================================== rounds
+@dataclass(frozen=True)
+class Round:
+    """A collection round (putaran) of the season: settings `putaran:`, or one round
+    whose deadline is `deadline` (name '')."""
+    number: int           # 1-based
+    name: str
+    deadline: dt.date
+
+    @property
+    def title(self) -> str:
+        return self.name or f"Putaran {self.number}"
+
+
+def season_rounds(settings) -> list[Round]:
+    if settings.putaran:
+        return [Round(i, name, day) for i, (name, day) in enumerate(settings.putaran, start=1)]
+    return [Round(1, "", settings.deadline)] if settings.deadline else []
+
+
+def round_end(cfg: ReminderConfig, rnd: Round, calendar: OfficeCalendar | None = None) -> dt.date:
+    """The last day of a round: its last reminder's working day (the last escalation),
+    never before its deadline."""
+    days = [s.day for s in season(cfg, rnd.deadline, calendar, rnd.number)]
+    return max(days + [rnd.deadline])
+
+
+def current_round(cfg: ReminderConfig, rounds: list[Round], today: dt.date,
+                  calendar: OfficeCalendar | None = None) -> Round | None:
+    """The first round not yet over on `today` (its deadline plus the escalation
+    days); after the last round, the last one."""
+    for rnd in rounds:
+        if today <= round_end(cfg, rnd, calendar):
+            return rnd
+    return rounds[-1] if rounds else None
+
+
+def round_slots(cfg: ReminderConfig, settings, today: dt.date) -> tuple[Round, list[Slot]]:
+    """The current round on `today` and its slots: what reminders follow."""
+    require_deadline(settings)
+    rnd = current_round(cfg, season_rounds(settings), today)
+    return rnd, season(cfg, rnd.deadline, round_no=rnd.number)
+
+
+def ended_rounds(cfg: ReminderConfig, rounds: list[Round], today: dt.date,
+                 calendar: OfficeCalendar | None = None) -> list[Round]:
+    return [r for r in rounds if round_end(cfg, r, calendar) < today]
 
 
 SEND, DONE, LENGKAP, NO_CONTACT, WAIT = "send", "done", "lengkap", "no_contact", "wait"

@@ -14,7 +14,7 @@ from sheets_sync.validate import opd_state as ostate
 from sheets_sync import codes
 from sheets_sync.codes import OK, PERIKSA, REGISTRY, SALAH, TRANSIENT
 from sheets_sync.remind.plan import (
-    DIGEST_KIND, ReminderConfig, Slot, label, message_id, require_deadline)
+    DIGEST_KIND, ReminderConfig, Slot, current_round, label, message_id, require_deadline, season_rounds)
 
 TEMPLATES = TEMPLATES_DIR / "email"
 # The short meaning of each problem code, for e-mails: a row number and a column
@@ -49,7 +49,9 @@ def long_date(d: dt.date) -> str:
 
 
 def _common(settings, rcfg: ReminderConfig, today: dt.date) -> dict:
-    deadline = require_deadline(settings)
+    require_deadline(settings)
+    rnd = current_round(rcfg, season_rounds(settings), today)    # e-mails follow the current round
+    deadline = rnd.deadline
     offset = (today - deadline).days
     insp = settings.inspektorat or {}
     emails = insp.get("email") or []
@@ -61,6 +63,7 @@ def _common(settings, rcfg: ReminderConfig, today: dt.date) -> dict:
         "prefix": rcfg.subject_prefix.replace("{tahun}", str(settings.year)),
         "today": dmy(today), "today_long": long_date(today),
         "deadline": dmy(deadline), "deadline_long": long_date(deadline),
+        "round": rnd.title if settings.putaran else "",
         "offset": offset, "label": label(offset),
         "days_left": max(-offset, 0), "days_late": max(offset, 0),
         # the deadline falls on a day off and no working day is left before it

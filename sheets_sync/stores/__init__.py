@@ -87,8 +87,10 @@ class Store(Protocol):
         write_cells, but the inputs moving is the point, not a reason to refuse."""
 
 
-def workbook_from_grids(opd: Opd, revision: str, grids: dict[str, list[list]], forms) -> Workbook:
-    """Find each form that applies to the OPD among a workbook's tabs (any backend)."""
+def workbook_from_grids(opd: Opd, revision: str, grids: dict[str, list[list]], forms,
+                        merges: dict | None = None) -> Workbook:
+    """Find each form that applies to the OPD among a workbook's tabs (any backend);
+    `merges`: {tab: merged ranges}, whose values fill the rows they cover."""
     wb = Workbook(opd.code, revision)
     for key in opd.forms:
         form = forms[key]
@@ -96,7 +98,7 @@ def workbook_from_grids(opd: Opd, revision: str, grids: dict[str, list[list]], f
         if title is None:
             wb.problems.append(Problem("SHEET_MISSING", {"tab": form.sheet, "formulir": form.title}))
             continue
-        found = locate_form(grids[title], form, forms, title)
+        found = locate_form(grids[title], form, forms, title, (merges or {}).get(title, ()))
         if isinstance(found, Problem):
             wb.problems.append(found)
         else:

@@ -45,7 +45,7 @@ MAX_REQUEST_BYTES = 2_000_000
 _ID = re.compile(r"[A-Za-z0-9_-]{10,}")   # a Drive file id: nothing that could change a request's path
 READ_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                "majorDimension": "ROWS"}
-GRID_FIELDS = "sheets(properties(sheetId,title),data(startRow,startColumn,rowData(values(effectiveValue))))"
+GRID_FIELDS = "sheets(properties(sheetId,title),merges,data(startRow,startColumn,rowData(values(effectiveValue))))"
 FILE_FIELDS = "id,version,modifiedTime,trashed"
 STORAGE_QUOTA_TEXT = ("Google menolak membuat berkas (403 storageQuotaExceeded): service account tidak punya ruang "
                       "Drive sejak 2024. Pakai folder di Drive bersama (shared drive) dengan service account sebagai "
@@ -94,6 +94,7 @@ class GoogleStore:
         self._listing: dict[str, str] | None = None
         self._missing: dict[str, str] = {}   # id -> why it is not there (lookups of this cycle)
         self._ids: dict[str, dict[str, int]] = {}   # id -> tab title -> sheetId, from this cycle's reads
+        self._merges: dict[str, dict] = {}   # id -> tab title -> merged ranges, from its last grid_get
         self.read_only = read_only       # a self-check writes nothing, not even this cache
 
     # ------------------------------------------------------------- listing
@@ -249,7 +250,9 @@ class GoogleStore:
             titles = self._tab_titles(sid, refresh=True)   # a tab was renamed since we cached
             wanted = self._wanted_tabs(opd, titles)
             grids = self.grid_get(sid, wanted) if wanted else {}
-        return workbook_from_grids(opd, rev, grids, self.forms)
+        with self._lock:
+            merges = self._merges.pop(sid, {})
+        return workbook_from_grids(opd, rev, grids, self.forms, merges)
 
     def grid_get(self, sid: str, titles: list[str]) -> dict[str, list[list]]:
         """The values of whole tabs (as values.get UNFORMATTED_VALUE gives them) with
@@ -260,6 +263,7 @@ class GoogleStore:
         grids, ids = grids_of(meta)
         with self._lock:
             self._ids.setdefault(sid, {}).update(ids)
+            self._merges[sid] = merges_of(meta)
         return {t: grids.get(t, []) for t in titles}
 
     def _wanted_tabs(self, opd: Opd, titles: list[str]) -> list[str]:
@@ -343,7 +347,8 @@ class GoogleStore:
             before: SheetData | None = by_title.get(title)
             if before is None:
                 continue
-            now = locate_form(after.get(title, []), self.forms[before.form], self.forms, title)
+            now = locate_form(after.get(title, []), self.forms[before.form], self.forms, title,
+                              filled=before.filled)
             rows_before = dict(zip(before.frame.index.tolist(), row_hashes(before.frame)))
             if isinstance(now, Problem) or now.header_row != before.header_row or \
                     now.columns != before.columns or now.status_columns != before.status_columns:
@@ -619,6 +624,18 @@ def grids_of(meta: dict) -> tuple[dict[str, list[list]], dict[str, int]]:
                 grid[r] = line
         grids[title] = grid
     return grids, ids
+
+
+def merges_of(meta: dict) -> dict[str, list[tuple[int, int, int, int]]]:
+    """{title: merged ranges (first row, first col, last row, last col), 1-based} from
+    a spreadsheets.get asked for `merges` (GridRange ends are exclusive, 0-based)."""
+    out = {}
+    for sheet in meta.get("sheets", []) or []:
+        title = (sheet.get("properties") or {}).get("title")
+        out[title] = [(m.get("startRowIndex", 0) + 1, m.get("startColumnIndex", 0) + 1,
+                       m.get("endRowIndex", 0), m.get("endColumnIndex", 0))
+                      for m in sheet.get("merges") or [] if isinstance(m, dict)]
+    return out
 
 
 def _effective(cell: dict):

@@ -147,8 +147,10 @@ class XlsxStore:
             raise StoreError(Problem("WB_NOT_FOUND", {"lokasi": path.name}))
         check_package(path, self.limits)
         forms = [self.forms[k] for k in opd.forms]
-        grids = read_grids(path, limits=self.limits, wanted=lambda t: any(f.matches_sheet(t) for f in forms))
-        return workbook_from_grids(opd, rev, grids, self.forms)
+        merges: dict = {}
+        grids = read_grids(path, limits=self.limits, wanted=lambda t: any(f.matches_sheet(t) for f in forms),
+                           merges=merges)
+        return workbook_from_grids(opd, rev, grids, self.forms, merges)
 
     # --------------------------------------------------------------- write
     def write_cells(self, opd: Opd, wb: Workbook, writes: list[CellWrite]):
@@ -359,15 +361,16 @@ def file_revision(path: Path) -> str | None:
 
 
 def read_grids(path: Path, only: str | None = None, *, limits: Limits | None = None,
-               wanted=None) -> dict[str, list[list]]:
+               wanted=None, merges: dict | None = None) -> dict[str, list[list]]:
     """Every tab's cell values (formulas as their last computed value); only the tab
     `only`, or the tabs whose title `wanted(title)` accepts; read with python-calamine
     (stores/xlsx_read.py), the values mapped to what openpyxl gives. A tab past the
     limits' rows, columns or cells is refused (SHEET_TOO_LARGE); OPD workbooks are
-    held to the limits before any reading too (check_package)."""
+    held to the limits before any reading too (check_package). `merges`, if given,
+    receives each tab's merged ranges."""
     limits = limits or Limits()
     try:
-        grids = xlsx_read.read_grids(path, only=only, wanted=wanted)
+        grids = xlsx_read.read_grids(path, only=only, wanted=wanted, merges=merges)
     except xlsx_read.ReadError as e:
         raise StoreError(Problem("WB_UNREADABLE", {"alasan": describe_error(e)})) from e
     budget = limits.cells
@@ -380,9 +383,10 @@ def read_grids(path: Path, only: str | None = None, *, limits: Limits | None = N
 
 
 def read_grids_openpyxl(path: Path, only: str | None = None, *, limits: Limits | None = None,
-                        wanted=None) -> dict[str, list[list]]:
+                        wanted=None, merges: dict | None = None) -> dict[str, list[list]]:
     """The same with openpyxl's read-only reader, streamed and stopped at the limits:
-    the reference tests/test_xlsx_readers.py holds the fast reader to."""
+    the reference tests/test_xlsx_readers.py holds the fast reader to. Read-only
+    worksheets know no merged cells: `merges` are read from the sheet XML."""
     limits = limits or Limits()
     try:
         book = load_workbook(path, read_only=True, data_only=True)
@@ -393,6 +397,8 @@ def read_grids_openpyxl(path: Path, only: str | None = None, *, limits: Limits |
         for ws in book.worksheets:
             if (only is None or ws.title == only) and (wanted is None or wanted(ws.title)):
                 out[ws.title] = _grid(ws, limits, budget)
+        if merges is not None:
+            merges.update(xlsx_read.merged_ranges_xml(path, list(out)))
         return out
     except StoreError:
         raise

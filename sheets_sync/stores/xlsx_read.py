@@ -39,9 +39,11 @@ class ReadError(Exception):
         self.kind = kind
 
 
-def read_grids(path, only: str | None = None, wanted=None) -> dict[str, list[list]]:
+def read_grids(path, only: str | None = None, wanted=None, merges: dict | None = None) -> dict[str, list[list]]:
     """Every tab's cell values (formulas as their last computed value), as openpyxl's
-    read-only reader gives them: rows as lists, blank rows as (), trailing blank rows cut."""
+    read-only reader gives them: rows as lists, blank rows as (), trailing blank rows cut.
+    `merges`, if given, receives {tab: merged ranges (first row, first col, last row,
+    last col), 1-based} of the tabs read."""
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as e:  # noqa: BLE001 - calamine's errors are many; the caller reports one
@@ -53,6 +55,8 @@ def read_grids(path, only: str | None = None, wanted=None) -> dict[str, list[lis
         for name in names:
             sheet = book.get_sheet_by_name(name)
             out[name] = _grid(sheet.to_python(skip_empty_area=False), errors.get(name, {}))
+            if merges is not None:
+                merges[name] = _ranges(sheet.merged_cell_ranges or [])
         return out
     except ReadError:
         raise
@@ -69,7 +73,35 @@ def merged_ranges(path, title: str) -> list[tuple[int, int, int, int]]:
         ranges = book.get_sheet_by_name(title).merged_cell_ranges or []
     finally:
         book.close()
+    return _ranges(ranges)
+
+
+def _ranges(ranges) -> list[tuple[int, int, int, int]]:
     return [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in ranges]
+
+
+_MERGE_CELL = re.compile(rb'<mergeCell\b[^>]{0,200}?\bref="([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})"')
+
+
+def merged_ranges_xml(path, names) -> dict[str, list[tuple[int, int, int, int]]]:
+    """{tab: merged ranges} read from the sheet XML itself (openpyxl's read-only
+    reader does not give them): the <mergeCells> block follows the cell data, so
+    only the text after its last cell is searched (linear, once)."""
+    out = {}
+    try:
+        with zipfile.ZipFile(path) as z:
+            parts = sheet_parts(z)
+            for name in names:
+                part = parts.get(name)
+                if part is None:
+                    continue
+                xml = z.read(part)
+                start = xml.rfind(b"</sheetData>")
+                out[name] = [(int(r0), _col_number(c0.decode()), int(r1), _col_number(c1.decode()))
+                             for c0, r0, c1, r1 in _MERGE_CELL.findall(xml, max(start, 0))]
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return {}
+    return out
 
 
 def _grid(rows: list[list], errors: dict[tuple[int, int], str]) -> list:

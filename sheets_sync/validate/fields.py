@@ -24,7 +24,7 @@ import pandas as pd
 import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumberType, ValidationResult
 
-from sheets_sync.forms import norm_choice
+from sheets_sync.forms import norm_choice, norm_placeholder
 
 
 class Check(NamedTuple):
@@ -59,6 +59,28 @@ def as_text(v) -> str:
     return " ".join(str(v).split())
 
 
+# A cell of only dashes, dots or underscores ("---", "…") says "none" as well.
+_FILLER = re.compile("[\\-\u2010-\u2015\u2212_.\u2026]+")
+PLACEHOLDER_MAX = 40   # longer texts are never a "none" word: no work for them
+
+
+def is_placeholder(t: str, words: frozenset) -> bool:
+    """A stripped text that staff typed to say "none" (forms.yaml `placeholders`)."""
+    if not t or len(t) > PLACEHOLDER_MAX:
+        return False
+    return norm_placeholder(t) in words or _FILLER.fullmatch(t) is not None
+
+
+_FILLER_STARTS = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212_.\u2026")
+
+
+def placeholder_heads(words: frozenset) -> frozenset:
+    """The first two characters (lower case) a placeholder may start with: a cheap
+    filter so that phones and almost every name never get normalised."""
+    return frozenset(w[:2] for w in words if w) | {a + b for a in _FILLER_STARTS for b in _FILLER_STARTS} \
+        | _FILLER_STARTS
+
+
 def cell_error(v) -> str | None:
     """Spreadsheet error values (#REF!, #N/A...) that a formula left in the cell."""
     if isinstance(v, str) and len(v) < 20 and CELL_ERROR_RE.match(v.strip()):
@@ -84,7 +106,13 @@ def has_bidi_controls(t: str) -> bool:
 
 
 def check_name(v, max_length: int = 300) -> Check:
+    # A number is never a name, whatever its float form: an 18-digit NIP that Excel
+    # keeps as 1.99e+17 reads as text with a letter 'e' in it.
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return Check(None, "NAME_NO_LETTERS")
     c = check_text(v, max_length)
+    if c.code is None and _scientific(c.value):
+        return Check(None, "NAME_NO_LETTERS")
     if c.code is None and has_bidi_controls(c.value):
         return Check(None, "NAME_BIDI")
     if c.code is None and not _LETTER.search(c.value):
@@ -210,6 +238,8 @@ def fast_text(s: str, max_length: int = 300) -> str | None:
 
 def fast_name(s: str, max_length: int = 300) -> str | None:
     t = " ".join(s.split())
+    if t[:1].isdigit() and _scientific(t):   # "1,99E+17": a NIP as a spreadsheet shows it
+        return None
     return t if len(t) <= max_length and _LETTER.search(t) and not has_bidi_controls(t) else None
 
 
@@ -306,7 +336,9 @@ def _email_reason(s: str) -> str:
     return "ada karakter yang tidak boleh"
 
 
-_EMAIL_DELIMITERS = re.compile(r"[\s;,<>()\[\]\"':]+")
+# "/" and "|" are legal in an address's local part, but in a cell that holds an
+# address and an e-mail they separate the two ("Jl. Merdeka 1/budi@gmail.com").
+_EMAIL_DELIMITERS = re.compile(r"[\s;,<>()\[\]\"':/|]+")
 
 
 def email_candidates(text: str) -> list[str]:
@@ -416,17 +448,67 @@ def months_before(day: dt.date, months: int) -> dt.date:
 
 
 # --------------------------------------------------------------------- choices
-_LEADING_NUMBER = re.compile(r"^\s*\d{1,2}\s*[.)]\s*")
+# Numbering staff put before a choice: "1.", "12)", "(3)", "a.", "iv.", "-", "•", or "1 "
+# as in the circular's table.
+_LEADING_NUMBER = re.compile(r"^\s*(?:\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})\s*[.)]|\d{1,2}\s|"
+                             r"[-\u2010-\u2015*\u2022\u00b7\u25cf\u25aa>]+)\s*", re.I)
+AMBIGUOUS = ""   # a key that names more than one choice
+
+
+def choice_key(text: str) -> str:
+    """Choices compare ignoring case, every space ("bekerja sama" = "bekerjasama")
+    and a trailing full stop."""
+    return norm_choice(text).replace(" ", "")
 
 
 def choice_lookup(choices, aliases=None) -> dict[str, str]:
-    table = {norm_choice(c): c for c in choices}
+    """key -> choice: each choice, its short form before the bracket ("Saber Pungli
+    Kepolisian") and the aliases (OCR slips). A short form shared by two different
+    choices maps to AMBIGUOUS; a full text always wins over a short form."""
+    table: dict[str, str] = {choice_key(c): c for c in choices}
+    full = set(table)
+    for c in choices:
+        short = str(c).split("(", 1)[0]
+        k = choice_key(short)
+        if short != c and k and k not in full:
+            table[k] = c if table.get(k, c) == c else AMBIGUOUS
+    targets = set(table.values())
     for alias, target in (aliases or {}).items():
-        table[norm_choice(alias)] = target
+        if target in targets:       # a season's own slot list (aturan.slot_ahli) may lack it
+            table[choice_key(alias)] = target
     return table
 
 
-def check_choice(v, table: dict[str, str], count: int = 0) -> Check:
-    key = norm_choice(_LEADING_NUMBER.sub("", as_text(v)))
-    hit = table.get(key)
-    return Check(hit) if hit else Check(None, "CHOICE_INVALID", {"jumlah": count or len(set(table.values()))})
+def slot_list(slots) -> str:
+    """The slots for a message: numbered as in the circular, each in its short form."""
+    return "; ".join(f"{i}. {str(c).split('(', 1)[0].strip()}" for i, c in enumerate(slots, 1))
+
+
+def check_choice(v, table: dict[str, str], count: int = 0, slots=()) -> Check:
+    """A choice written loosely: numbering before it, any spacing, the short form,
+    an alias. No match, or a text pointing at two slots, is SALAH with the list
+    (`slots`: the choices in order; default the table's)."""
+    text = as_text(v)
+    hit = table.get(choice_key(text))       # as written first: a choice may start with a number
+    key = choice_key(_LEADING_NUMBER.sub("", text, count=1))
+    hit = hit or table.get(key)
+    if hit:
+        return Check(hit)
+    slots = slots or list(dict.fromkeys(c for c in table.values() if c))
+    params = {"jumlah": count or len(set(v for v in table.values() if v)), "pilihan": slot_list(slots)}
+    two = hit == AMBIGUOUS or len(_partly(key, table)) > 1
+    return Check(None, "CHOICE_AMBIGUOUS" if two else "CHOICE_INVALID", params)
+
+
+def _partly(key: str, table: dict[str, str]) -> set[str]:
+    """Choices a text that matched none points at: it starts one's short form
+    ("Saber Pungli") or holds one's short form ("DPRD / Aktivis"). Never a match
+    by itself (that would not be safe), only to tell "two slots" from "no slot"."""
+    if len(key) < 4:
+        return set()
+    out = set()
+    for c in dict.fromkeys(v for v in table.values() if v):
+        short = choice_key(str(c).split("(", 1)[0])
+        if len(short) >= 4 and (short.startswith(key) or short in key):
+            out.add(c)
+    return out

@@ -115,7 +115,7 @@ class ColumnCheck:
     and what the type's rule says. Arrays are per row."""
 
     def __init__(self, series: pd.Series, fn, fast=None, reference: bool = False,
-                 distinct: bool = False, max_chars: int = MAX_CELL_CHARS):
+                 distinct: bool = False, max_chars: int = MAX_CELL_CHARS, empty: frozenset = frozenset()):
         arr = series.to_numpy(dtype=object)
         if reference or distinct:   # reference: every value through the rule; distinct:
             ids, uniq = np.arange(len(arr)), arr   # phones/e-mails/names rarely repeat
@@ -125,6 +125,11 @@ class ColumnCheck:
         texts = [v.strip() if type(v) is str else (str(v) if type(v) is int else None) for v in uniq]
         # over the cap: no rule (fast or not) sees the text; non-text values are short
         too_long = {i for i, t in enumerate(texts) if t is not None and len(t) > max_chars}
+        # "-", "tidak ada"...: empty, so the column's missing rule decides (not its type rule)
+        heads = fields.placeholder_heads(empty)   # a cheap first look; few texts go further
+        for i in [i for i, t in enumerate(texts) if t and t[:2].lower() in heads]:
+            if fields.is_placeholder(texts[i], empty):
+                texts[i] = ""
         if fast is not None and n and not reference and getattr(fast, "raw", False):
             hits = fast(uniq)
         elif fast is not None and n and not reference:   # '#REF!' and friends never take a fast path
@@ -162,7 +167,7 @@ def _date_rules(v, rules: dict, as_of: dt.date) -> Check:
         return Check(None, "DATE_TOO_EARLY", shown(batas=f"{_as_date(rules['min_date']):%d/%m/%Y}"))
     months = rules.get("max_age_months")
     if months and d < fields.months_before(as_of, int(months)):
-        return Check(None, "DATE_TOO_OLD", shown())
+        return Check(None, "DATE_TOO_OLD", shown(bulan=int(months)))
     return c
 
 
@@ -205,7 +210,7 @@ def checker(col: Column, as_of: dt.date, reference: bool = False):
     if col.type == "choice":
         choices = col.rules.get("choices", [])
         table = fields.choice_lookup(choices, col.rules.get("choice_aliases"))
-        return partial(fields.check_choice, table=table, count=len(choices)), None
+        return partial(fields.check_choice, table=table, count=len(choices), slots=tuple(choices)), None
     if col.type == "address_email":
         email = fields.email_reference if reference else fields.check_email
         return partial(fields.check_address_email, max_length=maxlen, email_check=email), None
@@ -225,10 +230,14 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool
     email-validator directly (slow; the yardstick for the fast path). `domains` is
     forms.yaml's email_domains (common / real) for the typo check; default: the form's.
     A cell longer than `max_chars` characters is CELL_TOO_LONG and no rule reads it."""
+    # Optional columns the sheet does not have (Lampiran III B has no phone or e-mail
+    # column) are absent, not empty: no "missing" problem for each of their cells.
+    absent = {c.key for c in form.columns if c.header_optional and c.key not in df.columns}
     df = df.reindex(columns=form.keys)
     cols = [c for c in form.columns if c.type != "row_number"]
     run = lambda c: ColumnCheck(df[c.key], *checker(c, as_of, reference), reference=reference,  # noqa: E731
-                                distinct=c.type in DISTINCT_TYPES, max_chars=max_chars)
+                                distinct=c.type in DISTINCT_TYPES, max_chars=max_chars,
+                                empty=form.placeholders)
     if len(df) >= PARALLEL_ROWS and not reference:
         with ThreadPoolExecutor(2) as pool:   # Arrow kernels release the GIL: use the 2nd core
             checks = dict(zip([c.key for c in cols], pool.map(run, cols)))
@@ -243,6 +252,7 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool
     found: list[tuple] = []  # (positions, column key, codes, params)
     contact_missing = np.column_stack([checks[k].blank[keep] for k in form.at_least_one]).all(axis=1) \
         if form.at_least_one and len(df) else np.zeros(len(df), dtype=bool)
+    unreachable = bool(form.at_least_one) and all(k in absent for k in form.at_least_one)
 
     for col in form.columns:
         if col.type == "row_number":
@@ -252,7 +262,7 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool
         blank, errs = ch.blank[keep], ch.error[keep]
         vals, cods, pars = ch.values[keep], ch.codes[keep], ch.params[keep]
         found.append((np.flatnonzero(errs), col.key, cods[errs], pars[errs]))
-        if col.if_missing:
+        if col.if_missing and col.key not in absent:
             miss = blank & ~contact_missing if col.key in form.at_least_one else blank
             code = "REQUIRED" if col.if_missing == SALAH else "MISSING_EXPECTED"
             found.append((np.flatnonzero(miss), col.key, np.full(miss.sum(), code, object), None))
@@ -267,8 +277,10 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool
     if form.at_least_one:
         names = " atau ".join(form.column(k).header for k in form.at_least_one)
         pos = np.flatnonzero(contact_missing)
-        found.append((pos, form.at_least_one[0], np.full(len(pos), "CONTACT_MISSING", object),
+        code = "CONTACT_UNREACHABLE" if unreachable else "CONTACT_MISSING"
+        found.append((pos, form.at_least_one[0], np.full(len(pos), code, object),
                       np.full(len(pos), {"kolom": names}, object)))
+    found += _short_tenure(norm, form, as_of)
 
     normalized = pd.DataFrame(norm, index=index, dtype=object)  # keep None; no Arrow strings
     found += _duplicates(normalized, form)
@@ -276,6 +288,36 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool
     problems = _problem_frame(found, index, form)
     return FormResult(form.key, _statuses(index, problems), problems, normalized,
                       {c.key: c.header for c in form.columns})
+
+
+def _short_tenure(norm: dict, form: Form, as_of: dt.date) -> list[tuple]:
+    """Season rule masa_kerja_asn_bulan: a date column with min_tenure_months is
+    PERIKSA when less than that many months before the report date, for rows whose
+    tenure_column holds one of tenure_values (ASN) or is empty or absent (the
+    circular's form has no such column: everyone is taken for ASN)."""
+    out = []
+    for col in form.of_type("date"):
+        months = int(col.rules.get("min_tenure_months") or 0)
+        if months <= 0:
+            continue
+        since = fields.months_before(as_of, months)
+        dates = norm[col.key]
+        kind = norm.get(col.rules.get("tenure_column"))
+        wanted = set(col.rules.get("tenure_values") or ())
+        pos = [i for i, d in enumerate(dates) if d is not None and d > since
+               and (kind is None or kind[i] is None or kind[i] in wanted)]
+        if not pos:
+            continue
+        params = [{"tanggal": f"{dates[i]:%d/%m/%Y}", "minimal": months,
+                   "lama": _months_between(dates[i], as_of)} for i in pos]
+        out.append((np.array(pos, dtype=np.int64), col.key, np.full(len(pos), "TENURE_SHORT", object),
+                    np.array(params, dtype=object)))
+    return out
+
+
+def _months_between(start: dt.date, end: dt.date) -> int:
+    """Whole calendar months from start to end (3 Jan -> 2 Feb is 0)."""
+    return (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
 
 
 def _duplicates(normalized: pd.DataFrame, form: Form) -> list[tuple]:

@@ -46,6 +46,7 @@ class SheetData:
     current: pd.DataFrame         # status/message/checked as the sheet shows them now
     content_hash: str = ""
     status_header_now: dict = field(default_factory=dict)  # key -> header cell value now
+    filled: dict = field(default_factory=dict)   # (row, col) -> value a merged cell gave it
 
 
 def find_header(grid: list[list], form: Form) -> tuple[int, dict[str, int]] | None:
@@ -66,8 +67,11 @@ def find_header(grid: list[list], form: Form) -> tuple[int, dict[str, int]] | No
     return best
 
 
-def locate_form(grid: list[list], form: Form, forms: FormSet, title: str):
-    """SheetData for the form in this grid, or a Problem saying why not."""
+def locate_form(grid: list[list], form: Form, forms: FormSet, title: str, merges=(), filled=None):
+    """SheetData for the form in this grid, or a Problem saying why not. `merges`: the
+    tab's merged ranges (first row, first col, last row, last col; 1-based), whose
+    value is given to every row they cover in a data column; `filled`: such values
+    found by an earlier read, put back (a write's answer holds only some rows)."""
     found = find_header(grid, form)
     if found is None:
         missing = [c.header for c in form.columns if not c.header_optional]
@@ -83,10 +87,49 @@ def locate_form(grid: list[list], form: Form, forms: FormSet, title: str):
         return Problem("HEADER_ORDER", {"tab": title, "kolom": ", ".join(moved)})
     status_cols = _status_columns(grid[header_row - 1], max(placed), forms,
                                   lambda: _free_from(grid, header_row, forms))
+    typed = {c for k, c in cols.items() if not form.column(k).prefilled}
+    fills = merge_fills(grid, merges, header_row, set(cols.values()), typed) if merges else dict(filled or {})
+    if fills:
+        grid = with_fills(grid, fills)
     frame, current = _data(grid, header_row, cols, status_cols, form)
     header_now = {k: _cell(grid[header_row - 1], c) for k, c in status_cols.items()}
     return SheetData(form.key, title, header_row, cols, status_cols, frame, current,
-                     content_hash(frame), header_now)
+                     content_hash(frame), header_now, fills)
+
+
+def merge_fills(grid: list[list], merges, header_row: int, data_cols: set[int], typed: set[int]) -> dict:
+    """{(row, col): value} for the rows a vertical merge covers below its first row,
+    in the form's data columns (staff merge "Unit Kerja" over a block of rows; the
+    file keeps the value in the first row only). A covered row with nothing else
+    typed in the form's columns (`typed`: not the prefilled No) stays empty: merging
+    over blank rows adds no rows."""
+    out = {}
+    for r0, c0, r1, _c1 in merges:
+        if r1 <= r0 or r0 <= header_row or c0 not in data_cols or r0 > len(grid):
+            continue
+        value = _cell(grid[r0 - 1], c0)
+        if is_blank(value):
+            continue
+        for r in range(r0 + 1, min(r1, len(grid)) + 1):
+            row = grid[r - 1]
+            if is_blank(_cell(row, c0)) and any(not is_blank(_cell(row, c)) for c in typed if c != c0):
+                out[(r, c0)] = value
+    return out
+
+
+def with_fills(grid: list[list], fills: dict) -> list[list]:
+    """A copy of the grid (only the touched rows copied) with the fills in blank cells."""
+    grid = list(grid)
+    for (r, c), value in fills.items():
+        if r > len(grid):
+            continue
+        row = list(grid[r - 1])
+        if len(row) < c:
+            row.extend([None] * (c - len(row)))
+        if is_blank(row[c - 1]):
+            row[c - 1] = value
+        grid[r - 1] = row
+    return grid
 
 
 def _free_from(grid, header_row: int, forms: FormSet) -> int:

@@ -53,6 +53,30 @@ def form_complete(res: FormResult | None, forms: FormSet, form_key: str) -> bool
     return accepted >= int(rule.get("min_rows", 1))
 
 
+def rows_short(rep: OpdReport, forms: FormSet) -> list[tuple[str, int, int]]:
+    """[(form key, accepted rows, minimum)] of the OPD's forms below their minimum
+    number of rows (complete.min_rows, raised by the season rule minimal_baris)."""
+    out = []
+    for key in rep.opd.forms:
+        rule = forms[key].complete
+        if "all_choices" in rule:
+            continue
+        res = rep.results.get(key)
+        have = 0 if res is None else int(res.status.isin(ACCEPTED).sum())
+        need = int(rule.get("min_rows", 1))
+        if have < need:
+            out.append((key, have, need))
+    return out
+
+
+def rows_short_text(rep: OpdReport, forms: FormSet) -> str:
+    """'Pengguna Layanan: baru 3 dari minimal 30 baris.' for the Rekap (forms that
+    ask for more than one row; one row missing is what BELUM MENGISI already says)."""
+    parts = [f"{forms[k].sheet}: baru {have} dari minimal {need} baris" for k, have, need in rows_short(rep, forms)
+             if need > 1]
+    return "; ".join(parts) + "." if parts else ""
+
+
 def opd_state(rep: OpdReport, forms: FormSet) -> str:
     rows = sum(len(r.status) for r in rep.results.values())
     salah = sum(int((r.status == SALAH).sum()) for r in rep.results.values())
