@@ -190,9 +190,14 @@ def cmd_status(args) -> int:
     with State(settings.state_db, read_only=True) as state:
         rows = state.get("rekap") or []
         last = state.last_runs(1)
-    print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  Keadaan")
+    from sheets_sync.master import REKAP_HEADER
+    at = REKAP_HEADER.index("Berkas")
+    print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  {'Keadaan':<16} Berkas")
     for r in rows:
-        print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]}")
+        print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]:<16} {r[at] if len(r) > at else ''}")
+    if rows and settings.backend == "xlsx" and not settings.file_address:
+        print("Catatan: alamat_berkas belum diisi di pengaturan, jadi OPD hanya melihat nama berkasnya. Isi "
+              "dengan alamat folder data seperti yang dibuka OPD (mis. \\\\server\\SPI), lihat README.")
     if last:
         print(f"Siklus terakhir: {last[0][2] or last[0][1]}")
     from sheets_sync.ops import health

@@ -79,6 +79,8 @@ class Settings:
     reminders: dict = field(default_factory=dict)
     google: dict = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    file_address: str = ""           # `alamat_berkas`: the data folder as OPDs reach it (xlsx)
+    lock_hours: int = 2              # `kunci_kedaluwarsa_jam`: an older lock file no longer blocks
 
     @property
     def inspektorat_emails(self) -> list[str]:
@@ -322,6 +324,7 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
     known = {"backend", "tahun", "data_dir", "master", "state_dir", "outbox_dir", "forms_file",
              "sync_interval_minutes", "reminder_time", "deadline", "tanggal_laporan", "inspektorat",
              "mail", "reminders", "google", "surat_edaran", "limits"}
+    known |= XLSX_KEYS
     unknown = sorted(set(raw) - known, key=str)
     if unknown:
         raise ConfigError(f"Kunci tidak dikenal di {path.name}: {', '.join(map(str, unknown))}. "
@@ -358,7 +361,22 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
         reminders=_section(raw, "reminders"), google=_section(raw, "google"),
         surat_edaran=_surat_edaran(_section(raw, "surat_edaran"), year),
         limits=_limits(raw.get("limits")),
+        file_address=_file_address(raw.get("alamat_berkas")),
+        lock_hours=_int(raw, "kunci_kedaluwarsa_jam", 2, 1, 720),
     )
+
+
+XLSX_KEYS = {"alamat_berkas", "kunci_kedaluwarsa_jam"}
+
+
+def _file_address(value) -> str:
+    """`alamat_berkas`: where OPDs open the data folder (\\\\server\\SPI, a synced
+    folder's URL). Shown to them instead of any path on this server."""
+    text = shown(value).strip()
+    if len(text) > 500 or any(ord(ch) < 32 for ch in text):
+        raise ConfigError(f"alamat_berkas: '{text[:80]}' bukan alamat folder; tulis mis. \\\\server\\SPI "
+                          f"atau https://drive.contoh.go.id/spi/ (paling banyak 500 karakter, satu baris).")
+    return text
 
 
 def _section(raw: dict, key: str) -> dict:

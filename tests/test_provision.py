@@ -109,13 +109,17 @@ def test_xlsx_workbook_layout(xdep):
     form = forms["pengguna_layanan"]
     assert ws["A1"].value == form.title
     assert [c.value for c in ws[2]] == tab_headers(form, forms)
-    assert ws.freeze_panes == "A3" and ws["A2"].font.b
+    # header rows and the columns up to Nama frozen: at the Status column the name stays in view
+    assert ws.freeze_panes == "F3" and form.columns[4].key == "nama" and ws["A2"].font.b
     assert ws.protection.sheet and ws.protection.password is None
     phone = [c.key for c in form.columns].index("no_hp") + 1
     dims = {d.min: d for d in ws.column_dimensions.values()}
     assert dims[phone].number_format == "@" and dims[phone].protection.locked is False
     status = len(form.columns) + 1
     assert status not in dims or dims[status].protection.locked
+    # Keterangan wraps, wide enough for a message and its example (~54 characters a line)
+    note = dims[status + 1]
+    assert note.alignment.wrap_text and note.alignment.vertical == "top" and 50 <= note.width <= 60
     dvs = ws.data_validations.dataValidation
     date_col = openpyxl.utils.get_column_letter([c.key for c in form.columns].index("tanggal_layanan") + 1)
     dv = next(d for d in dvs if f"{date_col}3" in d.sqref)

@@ -48,5 +48,21 @@ def plan_writes(sheet: SheetData, res: FormResult, now_text: str, known: set, he
     return out
 
 
+def first_problem(results: dict[str, FormResult], form_keys) -> tuple[str, int, str | None] | None:
+    """(form key, sheet row, column key) of the cell a link should open: the first SALAH
+    row of the first form that has one, else the first PERIKSA row; None when all is OK."""
+    for wanted in ("SALAH", "PERIKSA"):
+        for key in form_keys:
+            res = results.get(key)
+            if res is None or not len(res.status):
+                continue
+            rows = res.status.index[res.status.to_numpy() == wanted]
+            if len(rows):
+                row = int(rows.min())
+                cols = res.problems.loc[res.problems["row"] == row, "column"]
+                return key, row, (str(cols.iloc[0]) if len(cols) and cols.iloc[0] else None)
+    return None
+
+
 def _text(v) -> str:
     return "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()

@@ -40,10 +40,10 @@ from sheets_sync.fileio import PRIVATE, atomic_write_text
 from sheets_sync.progress import progress
 from sheets_sync.config import ConfigError
 from sheets_sync.forms import Form, FormSet, forms_for, norm_header
-from sheets_sync.validate.layout import Problem
+from sheets_sync.validate.layout import STATUS_KEYS, Problem
 from sheets_sync.provision.spec import (CHOICE_HINT, ProvisionError, DATE_HINT, HEADER_ROW, LOCALE, PETUNJUK, STATUS_COLORS, TIME_ZONE,
                         Layout, OpdResult, Report, column_widths_px, describe, distinct_choices, emit,
-                        fingerprint, fresh_layout, found_layout, link_cell,
+                        fingerprint, fresh_layout, found_layout, frozen_columns, link_cell,
                         load_registry, petunjuk_lines, registry_notes, share_message, spreadsheet_name, tab_headers,
                         wanted_aspects)
 from sheets_sync.validate.registry import Opd, shown_value
@@ -642,7 +642,8 @@ def new_tab_requests(sheet_id: int, form: Form, forms: FormSet, index: int | Non
     """A form tab: headers in rows 1-2, widths, and every aspect."""
     headers = tab_headers(form, forms)
     props = {"sheetId": sheet_id, "title": form.sheet,
-             "gridProperties": {"rowCount": GRID_ROWS, "columnCount": max(26, len(headers)), "frozenRowCount": HEADER_ROW}}
+             "gridProperties": {"rowCount": GRID_ROWS, "columnCount": max(26, len(headers)), "frozenRowCount": HEADER_ROW,
+                                "frozenColumnCount": frozen_columns(form)}}
     if index is not None:
         props["index"] = index
     n = len(form.columns)
@@ -658,6 +659,10 @@ def new_tab_requests(sheet_id: int, form: Form, forms: FormSet, index: int | Non
         reqs.append({"updateDimensionProperties": {
             "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
             "properties": {"pixelSize": px}, "fields": "pixelSize"}})
+    note = n + 1 + STATUS_KEYS.index("message")   # Keterangan wraps; Sheets fits the row heights
+    reqs.append({"repeatCell": {"range": _gr(sheet_id, HEADER_ROW, GRID_ROWS, note - 1, note),
+                                "cell": {"userEnteredFormat": {"wrapStrategy": "WRAP", "verticalAlignment": "TOP"}},
+                                "fields": "userEnteredFormat.wrapStrategy,userEnteredFormat.verticalAlignment"}})
     return reqs + aspect_requests(sheet_id, form, fresh_layout(form), wanted_aspects(form))
 
 

@@ -32,10 +32,10 @@ from openpyxl.worksheet.protection import SheetProtection
 
 from sheets_sync.progress import progress
 from sheets_sync.forms import Form, FormSet, norm_header
-from sheets_sync.validate.layout import Problem
-from sheets_sync.provision.spec import (CHOICE_HINT, DATE_HINT, PETUNJUK, PILIHAN, STATUS_COLORS, Layout, OpdResult,
+from sheets_sync.validate.layout import STATUS_KEYS, Problem
+from sheets_sync.provision.spec import (CHOICE_HINT, DATE_HINT, HEADER_ROW, PETUNJUK, PILIHAN, STATUS_COLORS, Layout, OpdResult,
                         Report, column_widths_px, describe, distinct_choices, emit, fresh_layout,
-                        found_layout, link_cell, load_registry, workbook_file, petunjuk_lines, registry_notes,
+                        found_layout, frozen_columns, link_cell, load_registry, workbook_file, petunjuk_lines, registry_notes,
                         tab_headers, wanted_aspects)
 from sheets_sync.validate.registry import Opd
 from sheets_sync.stores import StoreError
@@ -59,7 +59,7 @@ def xlsx_aspects(form: Form) -> list[str]:
 class XlsxProvisioner:
     def __init__(self, settings, forms: FormSet, out=print):
         self.settings, self.forms, self.out = settings, forms, out
-        self.store = XlsxStore(settings.data_dir, forms, settings.master)
+        self.store = XlsxStore(settings.data_dir, forms, settings.master, lock_hours=settings.lock_hours)
 
     # -------------------------------------------------------------- run
     def run(self, *, dry_run: bool = False, registry_csv=None) -> Report:
@@ -233,7 +233,10 @@ def _new_form_tab(book, form: Form, forms: FormSet):
         cell.fill = STATUS_FILL if c > n else HEADER_FILL
     for c, px in enumerate(column_widths_px(form), start=1):
         _col(ws, c).width = round(px / 7, 1)
-    ws.freeze_panes = "A3"
+    # Keterangan wraps (the column's style: the worker's status cells take it), its
+    # rows grow to fit since no row gets a fixed height
+    _col(ws, n + 1 + STATUS_KEYS.index("message")).alignment = WRAP
+    ws.freeze_panes = f"{get_column_letter(frozen_columns(form) + 1)}{HEADER_ROW + 1}"
     return ws
 
 

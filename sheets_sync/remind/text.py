@@ -130,7 +130,13 @@ def opd_context(rep, forms, settings, rcfg: ReminderConfig, slot: Slot, today: d
                   "rows": sum(total.values())},
         "file_problems": [p.text() for p in rep.problems if p.code not in TRANSIENT | REGISTRY],
         "link": rep.link or ("" if rep.opd.refused else rep.opd.location) or "",
+        "link_bare": _bare_name(rep.link or rep.opd.location or ""),
     }
+
+
+def _bare_name(link: str) -> bool:
+    """A file name without the folder OPDs open it from (settings alamat_berkas unset)."""
+    return bool(link) and not any(ch in link for ch in "/\\:")
 
 
 # What a form needs next, in the order an OPD must deal with it: a form with SALAH

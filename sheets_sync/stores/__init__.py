@@ -75,7 +75,10 @@ class Store(Protocol):
         """The master's revision now, if cheap to know (None: not tracked), so that a
         person's edit to the master can be noticed."""
 
-    def link(self, opd: Opd) -> str: ...
+    def link(self, opd: Opd, at=None) -> str:
+        """Where the OPD opens its workbook, as the OPD reaches it (never a path on the
+        worker's server); at: (form key, row, column key) of a cell to open, if the
+        backend can address one (Google)."""
 
 
 def workbook_from_grids(opd: Opd, revision: str, grids: dict[str, list[list]], forms) -> Workbook:

@@ -220,10 +220,33 @@ class GoogleStore:
             log.warning("spreadsheet %s: tidak dapat diperiksa (%s)", sid[:8] + "…", e.problem.code)
             return None
 
-    def link(self, opd: Opd) -> str:
+    def link(self, opd: Opd, at=None) -> str:
+        """The spreadsheet's address; with `at` (form key, row, column key: the first
+        problem, cycle/writes.first_problem) the address of that cell in its tab, when
+        a read of the tab told us its id and columns."""
         if opd.refused:
             return ""
-        return f"https://docs.google.com/spreadsheets/d/{spreadsheet_id(opd.location)}/edit"
+        sid = spreadsheet_id(opd.location)
+        url = f"https://docs.google.com/spreadsheets/d/{sid}/edit"
+        cell = self._cell_of(sid, at) if at else None
+        return url if cell is None else f"{url}#gid={cell[0]}&range={cell[1]}"
+
+    def _cell_of(self, sid: str, at) -> tuple[int, str] | None:
+        key, row, column = at
+        tabs = self.cache.get("cells", {}).get(sid, {})
+        title = next((t for t in tabs if self.forms[key].matches_sheet(t)), None)
+        if title is None:
+            return None
+        tab = tabs[title]
+        return tab["gid"], f"{col_letter(tab['cols'].get(column) or tab['status'])}{int(row)}"
+
+    def _remember_cells(self, sid: str, wb: Workbook) -> None:
+        """Each read tab's id and columns (cached with the tab list), for links to a cell."""
+        with self._lock:
+            ids = self._ids.get(sid, {})
+            self.cache.setdefault("cells", {})[sid] = {
+                s.title: {"gid": ids[s.title], "status": s.status_columns["status"], "cols": dict(s.columns)}
+                for s in wb.sheets.values() if s.title in ids}
 
     # ---------------------------------------------------------------- read
     def read_workbook(self, opd: Opd) -> Workbook:
@@ -249,7 +272,9 @@ class GoogleStore:
             titles = self._tab_titles(sid, refresh=True)   # a tab was renamed since we cached
             wanted = self._wanted_tabs(opd, titles)
             grids = self.grid_get(sid, wanted) if wanted else {}
-        return workbook_from_grids(opd, rev, grids, self.forms)
+        wb = workbook_from_grids(opd, rev, grids, self.forms)
+        self._remember_cells(sid, wb)
+        return wb
 
     def grid_get(self, sid: str, titles: list[str]) -> dict[str, list[list]]:
         """The values of whole tabs (as values.get UNFORMATTED_VALUE gives them) with

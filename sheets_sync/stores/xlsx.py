@@ -18,11 +18,14 @@ for that OPD alone.
 from __future__ import annotations
 
 import bisect
+import copy
 import io
 import logging
 import os
 import re
+import socket
 import struct
+import time
 import zipfile
 from pathlib import Path
 
@@ -46,11 +49,16 @@ class XlsxStore:
     name = "xlsx"
     parallel = 1   # openpyxl is CPU-bound: threads would only contend for the GIL
 
-    def __init__(self, data_dir, forms: FormSet, master: str = "master.xlsx", limits: Limits | None = None):
+    def __init__(self, data_dir, forms: FormSet, master: str = "master.xlsx", limits: Limits | None = None,
+                 *, address: str = "", lock_hours: float = 2, clock=time.time, host: str | None = None):
         self.dir = Path(data_dir)
         self.forms = forms
         self.master_path = self.dir / master
         self.limits = limits or Limits()
+        self.address = address          # settings `alamat_berkas`: the folder as OPDs reach it
+        self.lock_seconds = lock_hours * 3600
+        self.clock = clock
+        self.host = host if host is not None else socket.gethostname()
 
     # ------------------------------------------------------------ registry
     def read_registry(self):
@@ -116,9 +124,14 @@ class XlsxStore:
             raise StoreError(where)
         return where
 
-    def link(self, opd: Opd) -> str:
+    def link(self, opd: Opd, at=None) -> str:
+        """Where the OPD opens its workbook: `alamat_berkas` + the file's name inside
+        the data folder, never a path on this server (`at`, a problem cell, has no
+        address inside a file)."""
         where = self.locate(opd)
-        return "" if isinstance(where, Problem) else str(where)
+        if isinstance(where, Problem):
+            return ""
+        return shared_address(self.address, where.relative_to(self.dir.resolve()).parts)
 
     # ----------------------------------------------------------- revisions
     def revisions(self, opds):
@@ -133,9 +146,11 @@ class XlsxStore:
 
     def locked(self, path: Path) -> bool:
         """Excel keeps '~$name' (first letters cut for long names), LibreOffice
-        '.~lock.name#' beside a workbook that is open."""
+        '.~lock.name#' beside a workbook that is open. A lock file a crashed program
+        left behind would block the writes for ever, so one counts only while it is
+        fresh (lock_fresh: its age, and for LibreOffice the host written in it)."""
         names = {f"~${path.name}", f"~${path.name[2:]}", f".~lock.{path.name}#"}
-        return any((path.parent / n).exists() for n in names)
+        return any(lock_fresh(path.parent / n, self.clock(), self.lock_seconds, self.host) for n in names)
 
     # ---------------------------------------------------------------- read
     def read_workbook(self, opd: Opd) -> Workbook:
@@ -179,7 +194,7 @@ class XlsxStore:
             book.close()
             raise
         for w in writes:
-            set_value(book[w.sheet], w.row, w.col, w.value)
+            _column_style(book[w.sheet], set_value(book[w.sheet], w.row, w.col, w.value))
         try:
             atomic_save(book, path, before_replace=unchanged)
         except OSError as e:
@@ -212,6 +227,78 @@ class XlsxStore:
 
     def master_revision(self) -> str | None:
         return file_revision(self.master_path)
+
+
+# ------------------------------------------------------------------ addresses
+def shared_address(base: str, parts: tuple[str, ...]) -> str:
+    """A file inside the data folder as OPDs reach it: the folder's address (a network
+    share \\\\server\\SPI, a mounted path, a synced folder's URL) joined the way that
+    address is written; without one, just the name inside the data folder."""
+    base = base.strip()
+    if not base:
+        return "/".join(parts)
+    if "://" in base:
+        from urllib.parse import quote
+        return base.rstrip("/") + "/" + "/".join(quote(p) for p in parts)
+    sep = "\\" if "\\" in base else "/"
+    return base.rstrip(sep) + sep + sep.join(parts)
+
+
+# ------------------------------------------------------------------ lock files
+def lock_fresh(lock: Path, now: float, max_age: float, host: str) -> bool:
+    """Whether a lock file says someone has the workbook open now. The rule (README:
+    "Berkas terkunci"): no file, no lock; a lock older than max_age seconds (settings
+    kunci_kedaluwarsa_jam, 2 hours) is a leftover of a crash; a LibreOffice lock
+    ("user,host,...", no pid in it) written on this very host while no LibreOffice
+    runs here is a leftover too. Excel's ~$ file holds no host: age only."""
+    try:
+        st = lock.lstat()
+    except OSError:
+        return False
+    if now - st.st_mtime > max_age:
+        log.info("berkas kunci %s berumur lebih dari %d jam: dianggap sisa dan diabaikan",
+                 lock.name, max_age // 3600)
+        return False
+    if lock.name.startswith(".~lock.") and _lock_host(lock) == host.casefold() and not _office_running():
+        log.info("berkas kunci %s dari komputer ini, LibreOffice tidak berjalan: diabaikan", lock.name)
+        return False
+    return True
+
+
+def _lock_host(lock: Path) -> str | None:
+    """The host field of a LibreOffice lock file: "name,user,host,date,profile-url;"
+    (the name may be empty), from a bounded read."""
+    try:
+        with open(lock, "rb") as f:
+            fields = f.read(4096).decode("utf-8", "replace").split(",")
+    except OSError:
+        return None
+    return fields[2].strip().casefold() if len(fields) > 3 else None
+
+
+def _office_running() -> bool:
+    """Whether a LibreOffice process runs on this host (Linux /proc); True when it
+    cannot be told, so that a lock is never ignored on a guess."""
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return True
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/comm", "rb") as f:
+                if f.read(64).strip().lower().startswith((b"soffice", b"oosplash")):
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def _column_style(ws, cell) -> None:
+    """A new cell takes its column's alignment (Keterangan's wrap), as the XML path
+    gives it the column's whole style."""
+    dim = ws.column_dimensions.get(cell.column_letter)
+    if not cell.has_style and dim is not None and dim.has_style:
+        cell.alignment = copy.copy(dim.alignment)
 
 
 def _texts(writes: list[CellWrite]) -> dict[str, dict[tuple[int, int], object]]:

@@ -30,6 +30,8 @@ _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 _STYLE = re.compile(rb'\bs="(\d+)"')
 _SPANS = re.compile(rb'\s+spans="[^"]*"')
 _MERGE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"')
+_COLS = re.compile(rb"<col\b[^>]*>")
+_COL_ATTR = re.compile(rb'\b(min|max|style)="(\d+)"')
 _DIMENSION = re.compile(rb'<dimension\b[^>]*\bref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"[^>]*/>')
 
 
@@ -77,6 +79,7 @@ def patch_sheet(xml: bytes, cells: dict[tuple[int, int], str]) -> bytes:
     if start < 0 or end < 0:
         raise Unsupported("sheetData")
     _refuse_merged(xml, end, cells)
+    styles = _column_styles(xml, start)
     rows = _rows(xml, start, end)
     by_row: dict[int, dict[int, str]] = {}
     for (r, c), value in cells.items():
@@ -86,15 +89,28 @@ def patch_sheet(xml: bytes, cells: dict[tuple[int, int], str]) -> bytes:
     for r in sorted(by_row):
         if r in rows:
             a, b = rows[r]
-            pieces += [xml[pos:a], _patch_row(xml[a:b], r, by_row[r])]
+            pieces += [xml[pos:a], _patch_row(xml[a:b], r, by_row[r], styles)]
             pos = b
         else:
             new_rows.append(r)
     pieces.append(xml[pos:])
     out = b"".join(pieces)
     if new_rows:
-        out = _insert_rows(out, {r: by_row[r] for r in new_rows})
+        out = _insert_rows(out, {r: by_row[r] for r in new_rows}, styles)
     return _grow_dimension(out, cells)
+
+
+def _column_styles(xml: bytes, before: int) -> dict[int, bytes]:
+    """Column -> the style its <col> gives (Keterangan's wrap): a cell the worker adds
+    takes it, as a cell typed into that column would."""
+    out: dict[int, bytes] = {}
+    for m in _COLS.finditer(xml, 0, before):
+        attrs = dict(_COL_ATTR.findall(m.group(0)))
+        if b"style" in attrs and b"min" in attrs:
+            lo, hi = int(attrs[b"min"]), int(attrs.get(b"max", attrs[b"min"]))
+            if hi - lo < 16_384:
+                out.update({c: attrs[b"style"] for c in range(lo, hi + 1)})
+    return out
 
 
 def _refuse_merged(xml: bytes, after: int, cells) -> None:
@@ -124,7 +140,7 @@ def _rows(xml: bytes, start: int, end: int) -> dict[int, tuple[int, int]]:
     return rows
 
 
-def _patch_row(row: bytes, r: int, values: dict[int, str]) -> bytes:
+def _patch_row(row: bytes, r: int, values: dict[int, str], styles: dict[int, bytes] | None = None) -> bytes:
     head_end = row.find(b">") + 1
     head = row[:head_end]
     if head.endswith(b"/>"):
@@ -141,7 +157,7 @@ def _patch_row(row: bytes, r: int, values: dict[int, str]) -> bytes:
     have = dict(cells)
     for c, value in values.items():
         style = _STYLE.search(have[c][: have[c].find(b">") + 1]) if c in have else None
-        have[c] = _cell(r, c, value, style.group(1) if style else None)
+        have[c] = _cell(r, c, value, style.group(1) if style else (styles or {}).get(c))
     return head + b"".join(have[c] for c in sorted(have)) + b"</row>"
 
 
@@ -155,7 +171,7 @@ def _cell(r: int, c: int, value: str, style: bytes | None) -> bytes:
             + b"</t></is></c>")
 
 
-def _insert_rows(xml: bytes, rows: dict[int, dict[int, str]]) -> bytes:
+def _insert_rows(xml: bytes, rows: dict[int, dict[int, str]], styles: dict[int, bytes] | None = None) -> bytes:
     """Rows that did not exist yet, each before the first row after it (rare: a
     status for a row the sheet XML never listed)."""
     for r in sorted(rows):
@@ -165,7 +181,7 @@ def _insert_rows(xml: bytes, rows: dict[int, dict[int, str]]) -> bytes:
         later = [a for n, (a, _) in _rows(xml, start, end).items() if n > r]
         at = min(later) if later else end
         new = b'<row r="' + str(r).encode() + b'">' + b"".join(
-            _cell(r, c, v, None) for c, v in sorted(rows[r].items())) + b"</row>"
+            _cell(r, c, v, (styles or {}).get(c)) for c, v in sorted(rows[r].items())) + b"</row>"
         xml = xml[:at] + new + xml[at:]
     return xml
 
