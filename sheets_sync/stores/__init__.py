@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sheets_sync.validate.layout import Problem, SheetData, locate_form
+from sheets_sync.validate.layout import Problem, SheetData, locate_form, notice_cell
 from sheets_sync.validate.registry import Opd
 
 
@@ -27,6 +27,7 @@ class Workbook:
     revision: str
     sheets: dict[str, SheetData] = field(default_factory=dict)   # form key -> data
     problems: list[Problem] = field(default_factory=list)        # per missing/broken tab
+    notices: dict = field(default_factory=dict)   # broken tab title -> (row, col, value now, Problem)
 
 
 @dataclass
@@ -35,6 +36,7 @@ class CellWrite:
     row: int
     col: int
     value: object
+    optional: bool = False   # a nicety (the summary line): dropped, not refused, where it cannot go
 
 
 @dataclass
@@ -93,6 +95,9 @@ def workbook_from_grids(opd: Opd, revision: str, grids: dict[str, list[list]], f
         found = locate_form(grids[title], form, forms, title)
         if isinstance(found, Problem):
             wb.problems.append(found)
+            at = notice_cell(grids[title], form, forms)
+            if at is not None:   # the tab itself tells the OPD, not only the Rekap
+                wb.notices[title] = (*at, found)
         else:
             wb.sheets[key] = found
     return wb

@@ -533,10 +533,14 @@ def confirm_ranges(wb: Workbook, writes: list[CellWrite]) -> list[str]:
         last_input = max(sheet.columns.values())
         out.append(f"{quote(sheet.title)}!A{sheet.header_row}:{col_letter(max(sheet.status_columns.values()))}"
                    f"{sheet.header_row}")
-        runs = _runs([r for r in rows if r != sheet.header_row])
+        runs = _runs([r for r in rows if r > sheet.header_row])   # not the summary line above it
         if len(runs) > MAX_CONFIRM_RANGES:
             runs = [(runs[0][0], runs[-1][1])]
         out += [f"{quote(sheet.title)}!A{a}:{col_letter(last_input)}{b}" for a, b in runs]
+    read = {s.title for s in wb.sheets.values()}
+    # a notice on a tab that was not read as a form: its own cell, so that the answer
+    # never becomes the whole spreadsheet (no range at all would ask for everything)
+    out += [f"{quote(w.sheet)}!{col_letter(w.col)}{w.row}" for w in writes if w.sheet not in read]
     return out
 
 

@@ -18,7 +18,6 @@ for that OPD alone.
 from __future__ import annotations
 
 import bisect
-import copy
 import io
 import logging
 import os
@@ -39,7 +38,7 @@ from sheets_sync.validate.layout import Problem
 from sheets_sync.validate.registry import Opd, parse_registry, safe_file_name, shown_value, unsafe_location
 from sheets_sync.fileio import atomic_save
 from sheets_sync.stores import xlsx_read, xlsx_write
-from sheets_sync.stores.xlsxio import BOLD, set_value, write_table
+from sheets_sync.stores.xlsxio import BOLD, like_column, set_value, write_table
 from sheets_sync.stores import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
 
 log = logging.getLogger(__name__)
@@ -177,7 +176,8 @@ class XlsxStore:
 
         unchanged()
         try:   # the common case: only the status cells' XML changes, in proportion to the edit
-            if xlsx_write.patch_cells(path, _texts(writes), before_replace=unchanged):
+            if xlsx_write.patch_cells(path, _texts(writes), before_replace=unchanged, fit=_note_columns(wb),
+                                      optional={(w.sheet, w.row, w.col) for w in writes if w.optional}):
                 return file_revision(path)
         except OSError as e:
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": describe_error(e)})) from e
@@ -187,14 +187,22 @@ class XlsxStore:
             book = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", rich_text=True)
         except Exception as e:  # noqa: BLE001 - any unreadable file is one OPD's problem
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": describe_error(e)})) from e
+        writes = [w for w in writes if not (w.optional and _merged(book[w.sheet], w.row, w.col))]
         try:
             for title, targets in _by_sheet(writes).items():
                 _open_status_merges(book[title], targets, _status_span(wb, title))
         except StoreError:
             book.close()
             raise
+        notes = _note_columns(wb)
         for w in writes:
-            _column_style(book[w.sheet], set_value(book[w.sheet], w.row, w.col, w.value))
+            ws = book[w.sheet]
+            cell = set_value(ws, w.row, w.col, w.value)
+            if not cell.has_style:   # a new cell: the column's style, as the XML path gives it
+                like_column(ws, cell)
+            if notes.get(w.sheet) == w.col and cell.alignment.wrap_text:
+                width = ws.column_dimensions[cell.column_letter].width or 8.43
+                ws.row_dimensions[w.row].height = xlsx_write.note_height(str(w.value or ""), width)
         try:
             atomic_save(book, path, before_replace=unchanged)
         except OSError as e:
@@ -293,12 +301,13 @@ def _office_running() -> bool:
     return False
 
 
-def _column_style(ws, cell) -> None:
-    """A new cell takes its column's alignment (Keterangan's wrap), as the XML path
-    gives it the column's whole style."""
-    dim = ws.column_dimensions.get(cell.column_letter)
-    if not cell.has_style and dim is not None and dim.has_style:
-        cell.alignment = copy.copy(dim.alignment)
+def _note_columns(wb: Workbook) -> dict[str, int]:
+    """tab -> its Keterangan column, whose wrapped text sets the row's height."""
+    return {s.title: s.status_columns["message"] for s in wb.sheets.values()}
+
+
+def _merged(ws, row: int, col: int) -> bool:
+    return any(r.min_row <= row <= r.max_row and r.min_col <= col <= r.max_col for r in ws.merged_cells.ranges)
 
 
 def _texts(writes: list[CellWrite]) -> dict[str, dict[tuple[int, int], object]]:
