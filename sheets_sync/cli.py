@@ -140,6 +140,9 @@ def cmd_demo(args) -> int:
         return 1
     print(f"Data demo dibuat: {args.opds} OPD. Pengaturan: {out}")
     print(f"Jalankan satu siklus: python jobs.py --once --config {out}")
+    if args.backend != "google":
+        for line in _demo_files(out.parent):
+            print(line)
     from sheets_sync.remind.calendar import office_calendar
     cal = office_calendar()
     if cal.closed(as_of):
@@ -148,6 +151,20 @@ def cmd_demo(args) -> int:
               f"dikirim hari ini. Untuk melihatnya: python jobs.py --once --config {out} "
               f"--as-of {workday.isoformat()}")
     return 0
+
+
+def _demo_files(folder: Path) -> list[str]:
+    """What to open after the demo's first cycle, and what each shows."""
+    data = folder / "data"
+    books = sorted(p.name for p in data.glob("*.xlsx") if p.name != "master.xlsx")
+    out = ["Setelah siklus, buka (LibreOffice/Excel):",
+           f"  {data / 'master.xlsx'}: yang dilihat Inspektorat (Rekap, Masalah, tab per formulir)"]
+    if books:
+        out.append(f"  {data / books[0]}: yang dilihat satu OPD (tab Petunjuk, lalu tab formulir dengan kolom "
+                   f"Status, Keterangan, Diperiksa dan ringkasan di baris 1); OPD lain: {', '.join(books[1:4])}"
+                   + (" …" if len(books) > 4 else ""))
+    out.append(f"  {folder / 'outbox'}: e-mail pengingat (.eml) yang akan dikirim")
+    return out
 
 
 # -------------------------------------------------------------- validate
