@@ -166,3 +166,29 @@ def test_demo_command_names_the_files_to_open(tmp_path, capsys):
     assert "master.xlsx" in out and "Petunjuk" in out and "outbox" in out
     named = re.findall(r"(\S+\.xlsx):", out)
     assert named and all((tmp_path / "d" / "data").joinpath(n.rsplit("/", 1)[-1]).exists() for n in named)
+
+
+def test_google_title_merged_over_the_summary_cell_settles(tmp_path, monkeypatch):
+    """A title merged across the columns covers the cell above Status: no summary there,
+    and the OPD is not written again every cycle for a line that cannot read back."""
+    with start_emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.url.replace("http://", ""))
+        dep = Deployment("google", tmp_path, emulator=emu, n_opds=1)
+        forms = load_forms()
+        [opd] = dep.opds()
+        store, sid = dep._google_store(), dep._sid(opd)
+        meta = store.http.spreadsheets_get(sid, params={"fields": "sheets.properties"})
+        reqs = [{"mergeCells": {"range": {"sheetId": s["properties"]["sheetId"], "startRowIndex": 0,
+                                          "endRowIndex": 1, "startColumnIndex": 0, "endColumnIndex": 12},
+                                "mergeType": "MERGE_ALL"}} for s in meta["sheets"]]
+        store.http.batch_update(sid, {"requests": reqs})
+        dep.cycle()
+        dep.cycle()
+        n = dep.requests()
+        rep = dep.cycle()
+        assert (rep.read, rep.written_cells) == (0, 0) and dep.requests() - n <= 1
+        for key in opd.forms:
+            grid = dep.grids(opd)[forms[key].sheet]
+            hr, sc = _status_col(grid, forms)
+            assert not _cell(grid, hr - 1, sc)
+            assert any(_cell(grid, r, sc) in ("OK", "PERIKSA", "SALAH") for r in range(hr + 1, len(grid) + 1))

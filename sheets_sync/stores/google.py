@@ -45,7 +45,7 @@ MAX_REQUEST_BYTES = 2_000_000
 _ID = re.compile(r"[A-Za-z0-9_-]{10,}")   # a Drive file id: nothing that could change a request's path
 READ_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                "majorDimension": "ROWS"}
-GRID_FIELDS = "sheets(properties(sheetId,title),data(startRow,startColumn,rowData(values(effectiveValue))))"
+GRID_FIELDS = "sheets(properties(sheetId,title),merges,data(startRow,startColumn,rowData(values(effectiveValue))))"
 FILE_FIELDS = "id,version,modifiedTime,trashed"
 STORAGE_QUOTA_TEXT = ("Google menolak membuat berkas (403 storageQuotaExceeded): service account tidak punya ruang "
                       "Drive sejak 2024. Pakai folder di Drive bersama (shared drive) dengan service account sebagai "
@@ -94,6 +94,7 @@ class GoogleStore:
         self._listing: dict[str, str] | None = None
         self._missing: dict[str, str] = {}   # id -> why it is not there (lookups of this cycle)
         self._ids: dict[str, dict[str, int]] = {}   # id -> tab title -> sheetId, from this cycle's reads
+        self._merges: dict[str, dict[str, list]] = {}   # id -> tab title -> merged ranges, likewise
         self.read_only = read_only       # a self-check writes nothing, not even this cache
 
     # ------------------------------------------------------------- listing
@@ -274,7 +275,22 @@ class GoogleStore:
             grids = self.grid_get(sid, wanted) if wanted else {}
         wb = workbook_from_grids(opd, rev, grids, self.forms)
         self._remember_cells(sid, wb)
+        self._no_line_in_merges(sid, wb)
         return wb
+
+    def _no_line_in_merges(self, sid: str, wb: Workbook) -> None:
+        """The line above a Status header is not written inside a merged range (a title
+        merged across the columns): it would not read back, and be written every cycle."""
+        merges = self._merges.get(sid, {})
+
+        def merged(title, row, col) -> bool:
+            return any(m.get("startRowIndex", 0) < row <= m.get("endRowIndex", 0) and
+                       m.get("startColumnIndex", 0) < col <= m.get("endColumnIndex", 0)
+                       for m in merges.get(title, []))
+        for sheet in wb.sheets.values():
+            if sheet.above is not None and merged(sheet.title, *sheet.above[:2]):
+                sheet.above = None
+        wb.notices = {t: n for t, n in wb.notices.items() if not merged(t, n[0], n[1])}
 
     def grid_get(self, sid: str, titles: list[str]) -> dict[str, list[list]]:
         """The values of whole tabs (as values.get UNFORMATTED_VALUE gives them) with
@@ -285,6 +301,7 @@ class GoogleStore:
         grids, ids = grids_of(meta)
         with self._lock:
             self._ids.setdefault(sid, {}).update(ids)
+            self._merges[sid] = {s["properties"]["title"]: s.get("merges") or [] for s in meta.get("sheets", [])}
         return {t: grids.get(t, []) for t in titles}
 
     def _wanted_tabs(self, opd: Opd, titles: list[str]) -> list[str]:
