@@ -161,3 +161,13 @@ def test_first_problem_prefers_salah_then_the_first_row(forms):
     ok = validate_frame(frame(clean_rows("pegawai", 2), form), form, AS_OF)
     assert first_problem({"pegawai": ok}, ["pegawai"]) is None
     assert isinstance(res.status, pd.Series)
+
+
+def test_petunjuk_says_when_statuses_appear_on_each_backend(tmp_path, forms):
+    from sheets_sync.provision.spec import petunjuk_lines
+    for backend, says, never in (("xlsx", "HANYA bila berkas ini sedang tertutup", "tidak perlu ditutup"),
+                                 ("google", "Spreadsheet tidak perlu ditutup", "tertutup")):
+        settings = parse_settings({"backend": backend, "sync_interval_minutes": 5}, tmp_path / "s.yaml")
+        text = "\n".join(petunjuk_lines(settings, forms, ["pegawai"]))
+        assert says in text and never not in text and "setiap 5 menit" in text
+        assert "beberapa menit setelah Anda mengetik." not in text or backend == "google"
