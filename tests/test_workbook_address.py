@@ -125,6 +125,10 @@ def test_summary_rewritten_only_when_it_has_news(forms):
     assert summary_write(sheet, res, "14/10/2023 09:10 WIB", others=True)          # beside status writes
     sheet, res = _sheet(forms, above=old, salah_row=3)
     assert summary_write(sheet, res, "14/10/2023 09:10 WIB", others=False)         # counts moved
+    sheet, res = _sheet(forms, above=NOTICE_PREFIX + " Tab 'Pegawai': …")
+    assert summary_write(sheet, res, "14/10/2023 09:10 WIB", others=False)         # the header is back
+    sheet, res = _sheet(forms)
+    assert summary_write(sheet, res, "14/10/2023 09:10 WIB", others=False) == []   # empty, nothing written
 
 
 def test_a_header_in_the_first_row_has_no_summary(forms):

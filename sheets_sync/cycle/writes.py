@@ -51,8 +51,9 @@ def plan_writes(sheet: SheetData, res: FormResult, now_text: str, known: set, he
 
 # The one line above the Status header: a summary of the tab, or why its statuses stopped
 # moving. The worker writes there only when the cell is empty or holds one of these (so
-# it never overwrites what a person typed), and only beside other status writes or
-# when the counts moved, so that a tab nobody edits is not written every cycle.
+# it never overwrites what a person typed), and only beside other status writes of the
+# tab, or to replace a notice or a summary whose counts moved: a tab nobody edits is not
+# written every cycle, and an empty tab gets no "0 baris" write of its own.
 NOTICE_PREFIX = "PERHATIAN: status di tab ini tidak diperbarui."
 _SUMMARY = re.compile(r"\d{1,7} baris: \d{1,7} OK, \d{1,7} PERIKSA, \d{1,7} SALAH")
 
@@ -74,9 +75,13 @@ def summary_write(sheet: SheetData, res: FormResult, now_text: str, others: bool
         return []
     row, col, now = sheet.above
     text = summary_text(res, now_text)
-    counts = _SUMMARY.match(_text(now))
-    if not others and counts is not None and counts.group(0) == _SUMMARY.match(text).group(0):
-        return []
+    if not others:
+        shown_now = _text(now)
+        counts = _SUMMARY.match(shown_now)
+        news = shown_now.startswith(NOTICE_PREFIX) or (
+            counts is not None and counts.group(0) != _SUMMARY.match(text).group(0))
+        if not news:
+            return []
     return [CellWrite(sheet.title, row, col, text, optional=True)]
 
 
