@@ -670,17 +670,13 @@ def write_opd_workbook(path, form_keys, rows_by_form: dict, *, forms: FormSet | 
     return path
 
 
-def fill_opd_workbook(path, rows_by_form: dict, *, forms: FormSet | None = None) -> Path:
-    """The demo rows typed into a provisioned workbook (its Petunjuk, validations,
-    protection and colours kept): from the row under each form's header, each cell
-    styled by its column as a cell a person types in would be."""
-    from openpyxl import load_workbook
-
+def fill_opd_book(book, rows_by_form: dict, *, forms: FormSet | None = None):
+    """The demo rows typed into a provisioned workbook (an openpyxl book; its Petunjuk,
+    validations, protection and colours kept): from the row under each form's header,
+    each cell styled by its column as a cell a person types in would be."""
     from sheets_sync.stores.xlsxio import like_column, set_value
 
     fs = forms or load_forms()
-    path = Path(path)
-    book = load_workbook(path)
     for key, rows in rows_by_form.items():
         form = fs[key]
         ws = next(w for w in book.worksheets if form.matches_sheet(w.title))
@@ -692,8 +688,7 @@ def fill_opd_workbook(path, rows_by_form: dict, *, forms: FormSet | None = None)
             for j, v in enumerate(values, start=1):
                 if v is not None:
                     like_column(ws, set_value(ws, first + i - 1, j, v))
-    book.save(path)
-    return path
+    return book
 
 
 @lru_cache(maxsize=1)

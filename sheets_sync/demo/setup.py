@@ -58,18 +58,22 @@ def _write_settings(config_out: Path, settings: dict) -> None:
 def _xlsx_demo(config_out: Path, n_opds: int, as_of: dt.date, seed: int) -> None:
     """The demo OPDs' workbooks as users get them: the registry first, then `provision`
     (Petunjuk tab, validations, protection, colours), then the demo rows typed in."""
+    from openpyxl import Workbook
+
     from sheets_sync.config import load_settings
-    from sheets_sync.demo import demo_plan, fill_opd_workbook, write_master
+    from sheets_sync.demo import demo_plan, fill_opd_book, write_master
     from sheets_sync.forms import forms_for
-    from sheets_sync.provision.xlsx import XlsxProvisioner
+    from sheets_sync.provision.xlsx import provision_book
+    from sheets_sync.stores.xlsx import XlsxStore
 
     regs, rows, _ = demo_plan(n_opds, as_of=as_of, seed=seed)
     data = config_out.parent / "data"
     write_master(data / "master.xlsx", regs)
     settings = load_settings(config_out)
     forms = forms_for(settings)
-    rep = XlsxProvisioner(settings, forms, out=lambda *_: None).run()
-    if not rep.ok:   # the demo's own registry: a failure here is a bug, not an OPD's problem
-        raise RuntimeError("; ".join(r.line(False) for r in rep.results if r.action == "failed"))
-    for reg in regs:
-        fill_opd_workbook(data / reg["berkas"], rows[reg["kode"]], forms=forms)
+    store = XlsxStore(data, forms, settings.master)
+    opds, _ = store.read_registry()
+    for opd in opds:   # what `provision` makes of a new OPD, filled in memory: one save each
+        book = Workbook()
+        provision_book(book, opd, forms, settings, new=True)
+        fill_opd_book(book, rows[opd.code], forms=forms).save(store.path(opd))
