@@ -41,6 +41,7 @@ from sheets_sync.validate.registry import Opd
 from sheets_sync.stores import StoreError
 from sheets_sync.stores.xlsx import XlsxStore, read_grids, new_master, file_revision, describe_error
 from sheets_sync.fileio import atomic_save
+from sheets_sync.stores.xlsx_write import note_height
 from sheets_sync.stores.xlsxio import BOLD, set_value
 
 LAST_ROW = 1048576
@@ -233,6 +234,9 @@ def _new_form_tab(book, form: Form, forms: FormSet):
         cell.fill = STATUS_FILL if c > n else HEADER_FILL
     for c, px in enumerate(column_widths_px(form), start=1):
         _col(ws, c).width = round(px / 7, 1)
+    # the header row tall enough for its wrapped headers (Excel/LibreOffice do not fit it on opening)
+    heights = [note_height(h, round(px / 7, 1)) for h, px in zip(headers, column_widths_px(form))]
+    ws.row_dimensions[HEADER_ROW].height = max([h for h in heights if h] + [None], key=lambda h: h or 0)
     # Keterangan wraps (the column's style: the worker's status cells take it), its
     # rows grow to fit since no row gets a fixed height
     _col(ws, n + 1 + STATUS_KEYS.index("message")).alignment = WRAP
