@@ -236,6 +236,9 @@ def test_xlsx_existing_demo_workbook_is_completed_in_place(tmp_path, forms, depl
     ws = openpyxl.load_workbook(path)["Pegawai"]
     assert ws.protection.sheet and any("D3" in d.sqref for d in ws.data_validations.dataValidation)
     assert all(ws.cell(r, 3).protection.locked is False for r in (3, 4, 5))
+    # the view of issue 13: panes frozen up to Nama Pegawai (was rows only), Keterangan wrapped
+    assert ws.freeze_panes == "D3"
+    assert ws.column_dimensions[openpyxl.utils.get_column_letter(len(forms["pegawai"].columns) + 2)].alignment.wrap_text
     assert deployment.cycle().written_cells > 0
 
 

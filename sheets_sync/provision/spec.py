@@ -124,6 +124,10 @@ def describe(aspects, form: Form | None = None) -> list[str]:
             text = "proteksi baris judul"
         elif kind == "cf":
             text = "warna status"
+        elif a == "view:wrap":
+            text = "kolom Keterangan dibungkus"
+        elif a == "view:freeze":
+            text = "baris judul dan kolom nama dibekukan"
         else:
             text = a
         if text not in out:

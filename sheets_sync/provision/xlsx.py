@@ -53,8 +53,10 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def xlsx_aspects(form: Form) -> list[str]:
-    """Sheet protection covers the header rows and the status columns at once."""
-    return [a for a in wanted_aspects(form) if a != "protect:header"]
+    """Sheet protection covers the header rows and the status columns at once. The view
+    (Keterangan wrapped, panes frozen up to the name column) is repaired here only: a
+    workbook made before it gets it on the next provision."""
+    return [a for a in wanted_aspects(form) if a != "protect:header"] + ["view:wrap", "view:freeze"]
 
 
 class XlsxProvisioner:
@@ -320,6 +322,10 @@ def _has(ws, form: Form, lay: Layout, aspect: str) -> bool:
         return any(dv.type == want and coord in dv.sqref for dv in ws.data_validations.dataValidation)
     if aspect == "protect:status":
         return bool(ws.protection.sheet)
+    if aspect == "view:wrap":
+        return _col_alignment(ws, lay.status["message"]).wrap_text is True
+    if aspect == "view:freeze":   # the old default (header rows only) is repaired; any other
+        return ws.freeze_panes != f"A{first}"   # choice, none included, is a person's and kept
     if kind == "cf":
         coord = f"{get_column_letter(lay.status['status'])}{first}"
         return any(coord in cf.sqref and any(rule.formula == [f'"{key}"'] for rule in cf.rules)
@@ -341,6 +347,11 @@ def _apply(ws, form: Form, lay: Layout, aspects: list[str], names: dict) -> None
             ws.add_data_validation(_validation(form, key, names, f"{letter}{first}:{letter}{LAST_ROW}"))
         elif aspect == "protect:status":
             _protect(ws, lay)
+        elif aspect == "view:wrap":
+            _col(ws, lay.status["message"]).alignment = WRAP
+        elif aspect == "view:freeze":
+            name = next((c.key for c in form.columns[:frozen_columns(form)][::-1] if c.key in lay.columns), None)
+            ws.freeze_panes = f"{get_column_letter(lay.columns[name] + 1 if name else 1)}{first}"
         elif kind == "cf":
             letter = get_column_letter(lay.status["status"])
             fill, font = STATUS_COLORS[key]
@@ -389,6 +400,14 @@ def _protect(ws, lay: Layout) -> None:
             cell.protection = LOCKED
     ws.protection = SheetProtection(sheet=True, formatCells=True, formatColumns=False, formatRows=False,
                                     insertRows=False, deleteRows=False, sort=False, autoFilter=False)
+
+
+def _col_alignment(ws, c: int):
+    for d in ws.column_dimensions.values():
+        lo, hi = d.min or 0, d.max or 0
+        if lo <= c <= hi:
+            return d.alignment
+    return Alignment()
 
 
 def _col_format(ws, c: int) -> str:
