@@ -120,6 +120,9 @@ def test_xlsx_address_in_rekap_and_status_never_the_servers_path(tmp_path, capsy
     out = capsys.readouterr().out
     assert ADDRESS + "\\DINKES.xlsx" in out and str(tmp_path) not in out
     assert "alamat_berkas belum diisi" not in out
+    from sheets_sync.ops import selfcheck
+    lines = [x.text for x in selfcheck.run(dep.settings_path).lines]
+    assert any(x.startswith(f"Alamat berkas untuk OPD: {ADDRESS}") for x in lines), lines
 
 
 def test_demo_workbooks_are_the_provisioned_ones(tmp_path):
