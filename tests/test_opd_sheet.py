@@ -141,14 +141,33 @@ def test_demo_workbooks_are_the_provisioned_ones(tmp_path):
     assert ws.freeze_panes == "D3"                     # rows 1-2 and No, Unit Kerja, Nama stay in view
     letter = openpyxl.utils.get_column_letter(note_col)
     assert ws.column_dimensions[letter].width > 50
+    _notes_fit(ws, note_col)                           # written by the XML path
+    typed = ws.cell(3, 3)                               # a demo row typed in: an unlocked input cell
+    assert typed.value and typed.protection.locked is False
+
+
+def _notes_fit(ws, note_col: int) -> None:
+    """Every note wraps (the column's style) and a long one has a row tall enough."""
     notes = [(r, ws.cell(r, note_col)) for r in range(3, ws.max_row + 1) if ws.cell(r, note_col).value]
     assert notes
-    for r, cell in notes:   # written by the XML path: the column's wrap, and a row tall enough
+    for r, cell in notes:
         assert cell.alignment.wrap_text, r
         if len(cell.value) > 70:
             assert (ws.row_dimensions[r].height or 15) >= 30, (r, cell.value)
-    typed = ws.cell(3, 3)                               # a demo row typed in: an unlocked input cell
-    assert typed.value and typed.protection.locked is False
+
+
+def test_notes_fit_on_the_openpyxl_write_path_too(tmp_path, monkeypatch):
+    from sheets_sync.stores import xlsx_write
+    monkeypatch.setattr(xlsx_write, "patch_cells", lambda *a, **k: False)   # a sheet the XML editor leaves alone
+    dep = Deployment("xlsx", tmp_path, n_opds=3)
+    assert dep.cycle().written_cells
+    forms = load_forms()
+    note_col = len(forms["pegawai"].columns) + 2
+    books = [openpyxl.load_workbook(dep.settings.data_dir / o.location) for o in dep.opds() if "pegawai" in o.forms]
+    ws = next(b[forms["pegawai"].sheet] for b in books
+              if any(c.value for c in b[forms["pegawai"].sheet][openpyxl.utils.get_column_letter(note_col)][2:]))
+    _notes_fit(ws, note_col)
+    assert SUMMARY.match(ws.cell(1, note_col - 1).value)
 
 
 def test_person_text_above_the_header_is_kept(deployment, forms):

@@ -200,7 +200,8 @@ class XlsxStore:
             cell = set_value(ws, w.row, w.col, w.value)
             if not cell.has_style:   # a new cell: the column's style, as the XML path gives it
                 like_column(ws, cell)
-            if notes.get(w.sheet) == w.col and cell.alignment.wrap_text:
+            col, first = notes.get(w.sheet, (None, 0))
+            if w.col == col and w.row >= first and cell.alignment.wrap_text:
                 width = ws.column_dimensions[cell.column_letter].width or 8.43
                 ws.row_dimensions[w.row].height = xlsx_write.note_height(str(w.value or ""), width)
         try:
@@ -301,9 +302,9 @@ def _office_running() -> bool:
     return False
 
 
-def _note_columns(wb: Workbook) -> dict[str, int]:
-    """tab -> its Keterangan column, whose wrapped text sets the row's height."""
-    return {s.title: s.status_columns["message"] for s in wb.sheets.values()}
+def _note_columns(wb: Workbook) -> dict[str, tuple[int, int]]:
+    """tab -> (its Keterangan column, first data row): the note sets its row's height."""
+    return {s.title: (s.status_columns["message"], s.header_row + 1) for s in wb.sheets.values()}
 
 
 def _merged(ws, row: int, col: int) -> bool:

@@ -42,10 +42,11 @@ class Unsupported(Exception):
 
 
 def patch_cells(path, writes: dict[str, dict[tuple[int, int], str]], before_replace=None,
-                fit: dict[str, int] | None = None, optional=frozenset()) -> bool:
+                fit: dict[str, tuple[int, int]] | None = None, optional=frozenset()) -> bool:
     """Set the given cells ({tab: {(row, col): text}}) of the workbook at `path`,
-    atomically; '' empties a cell (its style stays). fit: {tab: column} whose wrapped
-    text sets the height of the rows written (Keterangan); optional: (tab, row, col)
+    atomically; '' empties a cell (its style stays). fit: {tab: (column, first data row)}:
+    the column whose wrapped text sets the height of the data rows written (Keterangan);
+    optional: (tab, row, col)
     cells left out, not refused, when a merged range covers them (the summary line).
     False: not done, use openpyxl."""
     if any(not isinstance(v, str) for cells in writes.values() for v in cells.values()):
@@ -80,7 +81,7 @@ def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
 
 
 # ------------------------------------------------------------------ one sheet
-def patch_sheet(xml: bytes, cells: dict[tuple[int, int], str], fit: int | None = None,
+def patch_sheet(xml: bytes, cells: dict[tuple[int, int], str], fit: tuple[int, int] | None = None,
                 optional=frozenset()) -> bytes:
     """The sheet XML with the cells set: one pass to find the rows, then splices."""
     start = xml.find(b"<sheetData")
@@ -89,7 +90,7 @@ def patch_sheet(xml: bytes, cells: dict[tuple[int, int], str], fit: int | None =
         raise Unsupported("sheetData")
     cells = _refuse_merged(xml, end, cells, optional)
     styles = _column_styles(xml, start)
-    heights = _heights(cells, fit, _column_width(xml, start, fit)) if fit and fit in styles else {}
+    heights = _heights(cells, fit, _column_width(xml, start, fit[0])) if fit and fit[0] in styles else {}
     rows = _rows(xml, start, end)
     by_row: dict[int, dict[int, str]] = {}
     for (r, c), value in cells.items():
@@ -153,8 +154,9 @@ def note_height(text: str, width_chars: float) -> float | None:
     return LINE_POINTS * lines if lines > 1 else None
 
 
-def _heights(cells, fit: int, width: float) -> dict[int, float | None]:
-    return {r: note_height(v, width) for (r, c), v in cells.items() if c == fit}
+def _heights(cells, fit: tuple[int, int], width: float) -> dict[int, float | None]:
+    col, first = fit
+    return {r: note_height(v, width) for (r, c), v in cells.items() if c == col and r >= first}
 
 
 def _column_width(xml: bytes, before: int, col: int | None) -> float:
