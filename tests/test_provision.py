@@ -627,3 +627,27 @@ def test_google_needs_a_folder(tmp_path, emulator, monkeypatch):
 
 def test_provision_error_is_an_exception():
     assert issubclass(ProvisionError, Exception)
+
+
+def test_google_view_of_an_older_spreadsheet_is_repaired(gdep):
+    """A spreadsheet provisioned before the view (issue 13): header rows frozen only,
+    Keterangan not wrapped. provision freezes up to the name column and wraps it."""
+    gdep.run(registry_csv=gdep.csv)
+    sid = gdep.sid("DINKES")
+    peg = gdep.tab_id(sid, "Pegawai")
+    note = len(load_forms()["pegawai"].columns) + 1          # 0-based Keterangan
+    gdep.http.batch_update(sid, {"requests": [
+        {"updateSheetProperties": {"properties": {"sheetId": peg, "gridProperties": {
+            "frozenRowCount": 2, "frozenColumnCount": 0}}, "fields": "gridProperties.frozenColumnCount"}},
+        {"repeatCell": {"range": {"sheetId": peg, "startRowIndex": 2, "startColumnIndex": note,
+                                  "endColumnIndex": note + 1},
+                        "cell": {"userEnteredFormat": {"wrapStrategy": "OVERFLOW_CELL"}},
+                        "fields": "userEnteredFormat.wrapStrategy"}}]})
+    lines = []
+    assert gdep.run(lines).count("repaired") == 1, lines
+    line = next(x for x in lines if x.startswith("DINKES"))
+    assert "kolom Keterangan dibungkus" in line and "baris judul dan kolom nama dibekukan" in line
+    meta = gdep.meta(sid, fields="sheets(properties,data(rowData(values(userEnteredFormat(wrapStrategy)))))")
+    sheet = next(s for s in meta["sheets"] if s["properties"]["title"] == "Pegawai")
+    assert sheet["properties"]["gridProperties"]["frozenColumnCount"] == 3      # up to Nama Pegawai
+    assert gdep.run().count("unchanged") == 4

@@ -51,7 +51,7 @@ STATUS_COLORS = {   # background, text: the usual "good / neutral / bad" cell st
     "PERIKSA": ("FFEB9C", "9C5700"),
     "SALAH": ("FFC7CE", "9C0006"),
 }
-SPEC_VERSION = 1              # bump when what a provisioned workbook holds changes
+SPEC_VERSION = 2              # bump when what a provisioned workbook holds changes (2: the view)
 
 
 class ProvisionError(Exception):
