@@ -31,7 +31,11 @@ demo: setup
 	$(BIN)/python jobs.py --once --config $(DEMO_DIR)/settings.yaml
 	$(BIN)/python -m sheets_sync status --config $(DEMO_DIR)/settings.yaml
 	$(BIN)/python -m sheets_sync remind --dry-run --config $(DEMO_DIR)/settings.yaml
-	@echo "Buka $(DEMO_DIR)/data/master.xlsx (Rekap, Masalah) dan $(DEMO_DIR)/outbox/ (pengingat)."
+	@echo ""
+	@echo "Selesai. Buka dengan LibreOffice/Excel:"
+	@echo "  $(DEMO_DIR)/data/master.xlsx   yang dilihat Inspektorat: Rekap, Masalah, tab per formulir"
+	@echo "  $(DEMO_DIR)/data/DINKES.xlsx   yang dilihat satu OPD: Petunjuk, lalu Status/Keterangan di kanan dan ringkasan di baris 1"
+	@echo "  $(DEMO_DIR)/outbox/            e-mail pengingat (.eml) yang akan dikirim"
 
 # every test, in parallel (one worker per core), the 10 slowest listed at the end
 test: setup-dev

@@ -160,6 +160,9 @@ def cmd_demo(args) -> int:
         return 1
     print(f"Data demo dibuat: {args.opds} OPD. Pengaturan: {out}")
     print(f"Jalankan satu siklus: python jobs.py --once --config {out}")
+    if args.backend != "google":
+        for line in _demo_files(out.parent):
+            print(line)
     from sheets_sync.remind.calendar import office_calendar
     cal = office_calendar()
     if cal.closed(as_of):
@@ -168,6 +171,20 @@ def cmd_demo(args) -> int:
               f"dikirim hari ini. Untuk melihatnya: python jobs.py --once --config {out} "
               f"--as-of {workday.isoformat()}")
     return 0
+
+
+def _demo_files(folder: Path) -> list[str]:
+    """What to open after the demo's first cycle, and what each shows."""
+    data = folder / "data"
+    books = sorted(p.name for p in data.glob("*.xlsx") if p.name != "master.xlsx")
+    out = ["Setelah siklus, buka (LibreOffice/Excel):",
+           f"  {data / 'master.xlsx'}: yang dilihat Inspektorat (Rekap, Masalah, tab per formulir)"]
+    if books:
+        out.append(f"  {data / books[0]}: yang dilihat satu OPD (tab Petunjuk, lalu tab formulir dengan kolom "
+                   f"Status, Keterangan, Diperiksa dan ringkasan di baris 1); OPD lain: {', '.join(books[1:4])}"
+                   + (" …" if len(books) > 4 else ""))
+    out.append(f"  {folder / 'outbox'}: e-mail pengingat (.eml) yang akan dikirim")
+    return out
 
 
 # -------------------------------------------------------------- validate
@@ -219,14 +236,19 @@ def cmd_status(args) -> int:
         rows = state.get("rekap") or []
         last = state.last_runs(1)
         ended = recorded_rounds(state)
-    print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  Keadaan")
+    from sheets_sync.master import REKAP_HEADER
+    at = REKAP_HEADER.index("Berkas")
+    print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  {'Keadaan':<16} Berkas")
     for r in rows:
-        print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]}")
+        print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]:<16} {r[at] if len(r) > at else ''}")
     for r in ended:   # collection rounds over (settings `putaran`), as they were then
         states = ", ".join(f"{k} {v}" for k, v in sorted((r.get("keadaan") or {}).items()))
         dmy = lambda iso: "/".join(reversed(str(iso).split("-")))  # noqa: E731 - 2023-09-15 -> 15/09/2023
         print(f"Putaran {r.get('nama')} (batas {dmy(r.get('batas'))}) selesai, dicatat {dmy(r.get('dicatat'))}: "
               f"{states}")
+    if rows and settings.backend == "xlsx" and not settings.file_address:
+        print("Catatan: alamat_berkas belum diisi di pengaturan, jadi OPD hanya melihat nama berkasnya. Isi "
+              "dengan alamat folder data seperti yang dibuka OPD (mis. \\\\server\\SPI), lihat README.")
     if last:
         print(f"Siklus terakhir: {last[0][2] or last[0][1]}")
     from sheets_sync.ops import health

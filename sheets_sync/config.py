@@ -82,6 +82,8 @@ class Settings:
     export_template: Path | None = None   # KPK export layout (None: config/export/lampiran3.yaml)
     aturan: dict = field(default_factory=dict)         # season rules over forms.yaml's `aturan`
     putaran: tuple = ()                                # collection rounds: ((nama, batas date), ...)
+    file_address: str = ""           # `alamat_berkas`: the data folder as OPDs reach it (xlsx)
+    lock_hours: int = 2              # `kunci_kedaluwarsa_jam`: an older lock file no longer blocks
 
     @property
     def inspektorat_emails(self) -> list[str]:
@@ -326,6 +328,7 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
              "sync_interval_minutes", "reminder_time", "deadline", "tanggal_laporan", "inspektorat",
              "mail", "reminders", "google", "surat_edaran", "limits", "aturan", "putaran"}
     known |= {"export_template"}
+    known |= XLSX_KEYS
     unknown = sorted(set(raw) - known, key=str)
     if unknown:
         raise ConfigError(f"Kunci tidak dikenal di {path.name}: {', '.join(map(str, unknown))}. "
@@ -368,6 +371,8 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
         surat_edaran=_surat_edaran(_section(raw, "surat_edaran"), year),
         limits=_limits(raw.get("limits")), aturan=_aturan(raw.get("aturan")), putaran=putaran,
         export_template=resolve(raw.get("export_template")),
+        file_address=_file_address(raw.get("alamat_berkas")),
+        lock_hours=_int(raw, "kunci_kedaluwarsa_jam", 2, 1, 720),
     )
 
 
@@ -438,6 +443,19 @@ def _putaran(raw, year: int) -> tuple:
     if len({n for n, _ in out}) != len(out):
         raise ConfigError("putaran: nama putaran harus berbeda satu sama lain.")
     return tuple(out)
+
+
+XLSX_KEYS = {"alamat_berkas", "kunci_kedaluwarsa_jam"}
+
+
+def _file_address(value) -> str:
+    """`alamat_berkas`: where OPDs open the data folder (\\\\server\\SPI, a synced
+    folder's URL). Shown to them instead of any path on this server."""
+    text = shown(value).strip()
+    if len(text) > 500 or any(ord(ch) < 32 for ch in text):
+        raise ConfigError(f"alamat_berkas: '{text[:80]}' bukan alamat folder; tulis mis. \\\\server\\SPI "
+                          f"atau https://drive.contoh.go.id/spi/ (paling banyak 500 karakter, satu baris).")
+    return text
 
 
 def _section(raw: dict, key: str) -> dict:

@@ -204,6 +204,7 @@ def zip_members(path: Path) -> dict[str, bytes]:
 # no servers, no subprocesses. Everything else is an integration test.
 UNIT_MODULES = {"test_architecture", "test_fields", "test_layout", "test_pasted_contacts", "test_typed_dates",
                 "test_validate", "test_logsafe", "test_emulator_strict", "test_deploy", "test_staff_rows"}
+UNIT_MODULES |= {"test_workbook_address"}
 
 
 # The long tests (tens of seconds each) start first, so that with `-n 2 --dist load` they

@@ -18,6 +18,7 @@ from openpyxl.styles import Font, PatternFill
 from sheets_sync import cli, codes
 from sheets_sync.forms import load_forms
 from sheets_sync.validate.layout import SheetData, locate_form
+from sheets_sync.validate.fields import is_placeholder
 from sheets_sync.validate.frame import validate_frame
 
 from tests.conftest import AS_OF, clean_row, status_by_row, table
@@ -74,7 +75,9 @@ def test_hostile_grids_get_a_verdict_per_row(key, rows, header_repeat_at):
         typed = [s.frame.at[row, c.key] for c in forms[key].columns
                  if not c.prefilled and c.key in s.frame.columns]
         filled = any(not (v is None or (isinstance(v, float) and math.isnan(v)) or
-                          (isinstance(v, str) and not v.strip())) for v in typed)
+                          (isinstance(v, str) and (not v.strip() or      # "-", "tidak ada": none
+                                                   is_placeholder(v.strip(), forms[key].placeholders))))
+                     for v in typed)
         assert (row in res.status.index) == filled, (row, typed)
     notes = res.notes()
     assert all(isinstance(n, str) and len(n) <= 1000 for n in notes)

@@ -82,5 +82,5 @@ def test_a_diperiksa_only_write_is_also_checked_for_a_save_in_between(deployment
     store.stale = lambda read: asked.append([o.code for o, _ in read]) or {"DINKES"}   # saved meanwhile
     rep = deployment.cycle(store=store, now=t + dt.timedelta(minutes=10))
     assert asked == [["DINKES"]] and rep.written_cells == 0
-    # next cycle: only the Diperiksa of that row
-    assert deployment.cycle(now=t + dt.timedelta(minutes=20)).written_cells == 1
+    # next cycle: only the Diperiksa of that row, and with it the tab's summary line
+    assert deployment.cycle(now=t + dt.timedelta(minutes=20)).written_cells == 2

@@ -109,13 +109,18 @@ def test_xlsx_workbook_layout(xdep):
     form = forms["pengguna_layanan"]
     assert ws["A1"].value == form.title
     assert [c.value for c in ws[2]] == tab_headers(form, forms)
-    assert ws.freeze_panes == "A3" and ws["A2"].font.b
+    # header rows and the columns up to Nama frozen: at the Status column the name stays in view
+    assert ws.freeze_panes == "F3" and form.columns[4].key == "nama" and ws["A2"].font.b
     assert ws.protection.sheet and ws.protection.password is None
     phone = [c.key for c in form.columns].index("no_hp") + 1
     dims = {d.min: d for d in ws.column_dimensions.values()}
     assert dims[phone].number_format == "@" and dims[phone].protection.locked is False
     status = len(form.columns) + 1
     assert status not in dims or dims[status].protection.locked
+    # Keterangan wraps, wide enough for a message and its example (~54 characters a line)
+    note = dims[status + 1]
+    assert note.alignment.wrap_text and note.alignment.vertical == "top" and 50 <= note.width <= 60
+    assert ws.row_dimensions[2].height >= 30          # long headers wrap onto a second line that shows
     dvs = ws.data_validations.dataValidation
     date_col = openpyxl.utils.get_column_letter([c.key for c in form.columns].index("tanggal_layanan") + 1)
     dv = next(d for d in dvs if f"{date_col}3" in d.sqref)
@@ -231,6 +236,9 @@ def test_xlsx_existing_demo_workbook_is_completed_in_place(tmp_path, forms, depl
     ws = openpyxl.load_workbook(path)["Pegawai"]
     assert ws.protection.sheet and any("D3" in d.sqref for d in ws.data_validations.dataValidation)
     assert all(ws.cell(r, 3).protection.locked is False for r in (3, 4, 5))
+    # the view of issue 13: panes frozen up to Nama Pegawai (was rows only), Keterangan wrapped
+    assert ws.freeze_panes == "D3"
+    assert ws.column_dimensions[openpyxl.utils.get_column_letter(len(forms["pegawai"].columns) + 2)].alignment.wrap_text
     assert deployment.cycle().written_cells > 0
 
 
@@ -619,3 +627,27 @@ def test_google_needs_a_folder(tmp_path, emulator, monkeypatch):
 
 def test_provision_error_is_an_exception():
     assert issubclass(ProvisionError, Exception)
+
+
+def test_google_view_of_an_older_spreadsheet_is_repaired(gdep):
+    """A spreadsheet provisioned before the view (issue 13): header rows frozen only,
+    Keterangan not wrapped. provision freezes up to the name column and wraps it."""
+    gdep.run(registry_csv=gdep.csv)
+    sid = gdep.sid("DINKES")
+    peg = gdep.tab_id(sid, "Pegawai")
+    note = len(load_forms()["pegawai"].columns) + 1          # 0-based Keterangan
+    gdep.http.batch_update(sid, {"requests": [
+        {"updateSheetProperties": {"properties": {"sheetId": peg, "gridProperties": {
+            "frozenRowCount": 2, "frozenColumnCount": 0}}, "fields": "gridProperties.frozenColumnCount"}},
+        {"repeatCell": {"range": {"sheetId": peg, "startRowIndex": 2, "startColumnIndex": note,
+                                  "endColumnIndex": note + 1},
+                        "cell": {"userEnteredFormat": {"wrapStrategy": "OVERFLOW_CELL"}},
+                        "fields": "userEnteredFormat.wrapStrategy"}}]})
+    lines = []
+    assert gdep.run(lines).count("repaired") == 1, lines
+    line = next(x for x in lines if x.startswith("DINKES"))
+    assert "kolom Keterangan dibungkus" in line and "baris judul dan kolom nama dibekukan" in line
+    meta = gdep.meta(sid, fields="sheets(properties,data(rowData(values(userEnteredFormat(wrapStrategy)))))")
+    sheet = next(s for s in meta["sheets"] if s["properties"]["title"] == "Pegawai")
+    assert sheet["properties"]["gridProperties"]["frozenColumnCount"] == 3      # up to Nama Pegawai
+    assert gdep.run().count("unchanged") == 4

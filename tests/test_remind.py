@@ -387,8 +387,10 @@ def test_h3_reminders_over_smtp(tmp_path, demo_template, smtp, caplog):
     assert re.fullmatch(r"<spi-2023-SETDA-PBJ-h-3-20231012\.[0-9a-f]{8}@contoh\.mukomukokab\.go\.id>",
                         msg["Message-ID"])
     text, html = m.text(), m.html()
-    link = str(tmp_path / "spi" / "data" / "SETDA-PBJ.xlsx")
-    assert link in text and link in html
+    # no alamat_berkas: the file's name and where to ask, never the path on the server
+    assert str(tmp_path) not in text and str(tmp_path) not in html
+    assert "Spreadsheet/berkas Bagian Pengadaan Barang dan Jasa Sekretariat Daerah: SETDA-PBJ.xlsx (nama berkas" in text
+    assert "<code>SETDA-PBJ.xlsx</code> (nama berkas" in html
     assert "3 hari lagi" in text and "3 hari lagi" in html
     # the planted row 4: row number, column header and the code's meaning, no value
     assert 'Baris 4, kolom "E-mail": alamat e-mail tidak valid (SALAH)' in text

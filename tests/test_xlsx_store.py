@@ -23,6 +23,7 @@ from sheets_sync.stores import CellWrite, StoreError
 from sheets_sync.stores import xlsx as xlsx_store
 from sheets_sync.stores.xlsx import XlsxStore
 from sheets_sync.fileio import atomic_save
+from sheets_sync.cycle.writes import NOTICE_PREFIX
 
 from tests.conftest import (AS_OF, clean_row, clean_rows, kriteria_slots, sheet_rows, status_by_row,
                             table, zip_members)
@@ -331,6 +332,7 @@ def test_header_problems_are_reported_and_the_others_go_on(deployment, forms):
     _rewrite_header(deleted, "Pegawai", lambda ws: ws.delete_cols(3))
     _rewrite_header(notab, "Pegawai", lambda ws: setattr(ws, "title", "Sheet1"))
     before = {p: p.read_bytes() for p in (renamed, moved, deleted, notab)}
+    cells_before = {p: sheet_rows(p, "Pegawai") for p in (renamed, moved, deleted)}
 
     rep = deployment.cycle()
     r = rekap(deployment)
@@ -344,8 +346,14 @@ def test_header_problems_are_reported_and_the_others_go_on(deployment, forms):
         assert r[code]["Keadaan"] == "ADA KESALAHAN", code
     assert r["GOOD"]["Keadaan"] == "LENGKAP" and not r["GOOD"]["Catatan"]
     assert status_by_row(good, "Pegawai", forms, "pegawai")[3][0] == "OK"
-    for p, b in before.items():
-        assert p.read_bytes() == b, p.name
+    assert notab.read_bytes() == before[notab]          # no tab to tell: the file is untouched
+    for p in (renamed, moved, deleted):                  # the broken tab says so in its own sheet,
+        now, was = sheet_rows(p, "Pegawai"), cells_before[p]   # in one cell above the header
+        changed = [(r, c) for r, row in enumerate(now) for c, v in enumerate(row)
+                   if v != (was[r][c] if r < len(was) and c < len(was[r]) else None)]
+        assert len(changed) == 1 and changed[0][0] == 0, (p.name, changed)
+        text = now[0][changed[0][1]]
+        assert text.startswith(NOTICE_PREFIX) and text.endswith(r[p.stem]["Catatan"]), (p.name, text)
     masalah = table(deployment.master, "Masalah", "Kode OPD")
     assert {m["Kode OPD"] for m in masalah if m["Status"] == "BERKAS"} == {"RENAMED", "MOVED", "DELETED", "NOTAB"}
     assert rep.problems == 4

@@ -49,7 +49,8 @@ def make_store(settings: Settings, forms: FormSet) -> Store:
         from sheets_sync.stores.google import GoogleStore  # only this module imports gspread
         return GoogleStore(settings, forms)
     from sheets_sync.stores.xlsx import XlsxStore
-    return XlsxStore(settings.data_dir, forms, settings.master, settings.limits)
+    return XlsxStore(settings.data_dir, forms, settings.master, settings.limits,
+                     address=settings.file_address, lock_hours=settings.lock_hours)
 
 
 def open_cycle(settings: Settings, as_of: dt.date | None = None, *, store: Store | None = None,

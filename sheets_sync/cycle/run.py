@@ -23,7 +23,7 @@ from sheets_sync.codes import TRANSIENT, explain
 from sheets_sync.config import ConfigError
 from sheets_sync.cycle.context import Context, stamp
 from sheets_sync.cycle.state import OpdMemory
-from sheets_sync.cycle.writes import plan_writes, shown
+from sheets_sync.cycle.writes import first_problem, notice_writes, plan_writes, shown, summary_write
 from sheets_sync.progress import progress
 from sheets_sync.stores import CellWrite, StoreError, Workbook
 from sheets_sync.validate.cross_opd import finalize
@@ -211,7 +211,8 @@ def _reports(ctx, opds, mems, final) -> list[OpdReport]:
     """One OpdReport per OPD: its verdicts, and the problems of its workbook and of its
     registry row (both shown in the Rekap)."""
     return [OpdReport(o, final[o.code], mems[o.code].problems + list(o.problems), mems[o.code].changed_at,
-                      mems[o.code].checked_at, ctx.store.link(o)) for o in opds]
+                      mems[o.code].checked_at, ctx.store.link(o, first_problem(final[o.code], o.forms)))
+            for o in opds]
 
 
 # ------------------------------------------------------- faults and refusals
@@ -464,9 +465,10 @@ def _revalidate(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport) -> None:
 def _writes(ctx, wb: Workbook, final: dict, mem: OpdMemory, now_text: str) -> list[CellWrite]:
     out = []
     for key, sheet in wb.sheets.items():
-        out += plan_writes(sheet, final[key], now_text, mem.row_hashes.get(key, set()),
-                           ctx.forms.status_headers)
-    return out
+        cells = plan_writes(sheet, final[key], now_text, mem.row_hashes.get(key, set()),
+                            ctx.forms.status_headers)
+        out += cells + summary_write(sheet, final[key], now_text, bool(cells))
+    return out + notice_writes(wb.notices)
 
 
 def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleReport,

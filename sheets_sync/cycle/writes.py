@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from sheets_sync.stores import CellWrite
 from sheets_sync.validate.frame import FormResult
@@ -46,6 +47,68 @@ def plan_writes(sheet: SheetData, res: FormResult, now_text: str, known: set, he
             if current != value:
                 out.append(CellWrite(sheet.title, int(row), sc[key], value))
     return out
+
+
+# The one line above the Status header: a summary of the tab, or why its statuses stopped
+# moving. The worker writes there only when the cell is empty or holds one of these (so
+# it never overwrites what a person typed), and only beside other status writes of the
+# tab, or to replace a notice or a summary whose counts moved: a tab nobody edits is not
+# written every cycle, and an empty tab gets no "0 baris" write of its own.
+NOTICE_PREFIX = "PERHATIAN: status di tab ini tidak diperbarui."
+_SUMMARY = re.compile(r"\d{1,7} baris: \d{1,7} OK, \d{1,7} PERIKSA, \d{1,7} SALAH")
+
+
+def ours(value) -> bool:
+    """Whether the cell above the header holds nothing or a line this worker wrote."""
+    text = _text(value)
+    return not text or text.startswith(NOTICE_PREFIX) or _SUMMARY.match(text) is not None
+
+
+def summary_text(res: FormResult, now_text: str) -> str:
+    c = res.counts()
+    return f"{sum(c.values())} baris: {c['OK']} OK, {c['PERIKSA']} PERIKSA, {c['SALAH']} SALAH — diperiksa {now_text}"
+
+
+def summary_write(sheet: SheetData, res: FormResult, now_text: str, others: bool) -> list[CellWrite]:
+    """The tab's summary line, when it may go there and has something new to say."""
+    if sheet.above is None or not ours(sheet.above[2]):
+        return []
+    row, col, now = sheet.above
+    text = summary_text(res, now_text)
+    if not others:
+        shown_now = _text(now)
+        counts = _SUMMARY.match(shown_now)
+        news = shown_now.startswith(NOTICE_PREFIX) or (
+            counts is not None and counts.group(0) != _SUMMARY.match(text).group(0))
+        if not news:
+            return []
+    return [CellWrite(sheet.title, row, col, text, optional=True)]
+
+
+def notice_writes(notices: dict) -> list[CellWrite]:
+    """A broken tab (a header renamed, columns moved) says so in its own sheet."""
+    out = []
+    for title, (row, col, now, problem) in notices.items():
+        text = f"{NOTICE_PREFIX} {problem.text()}"
+        if ours(now) and _text(now) != text:
+            out.append(CellWrite(title, row, col, text, optional=True))
+    return out
+
+
+def first_problem(results: dict[str, FormResult], form_keys) -> tuple[str, int, str | None] | None:
+    """(form key, sheet row, column key) of the cell a link should open: the first SALAH
+    row of the first form that has one, else the first PERIKSA row; None when all is OK."""
+    for wanted in ("SALAH", "PERIKSA"):
+        for key in form_keys:
+            res = results.get(key)
+            if res is None or not len(res.status):
+                continue
+            rows = res.status.index[res.status.to_numpy() == wanted]
+            if len(rows):
+                row = int(rows.min())
+                cols = res.problems.loc[res.problems["row"] == row, "column"]
+                return key, row, (str(cols.iloc[0]) if len(cols) and cols.iloc[0] else None)
+    return None
 
 
 def _text(v) -> str:

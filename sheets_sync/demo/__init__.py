@@ -670,6 +670,27 @@ def write_opd_workbook(path, form_keys, rows_by_form: dict, *, forms: FormSet | 
     return path
 
 
+def fill_opd_book(book, rows_by_form: dict, *, forms: FormSet | None = None):
+    """The demo rows typed into a provisioned workbook (an openpyxl book; its Petunjuk,
+    validations, protection and colours kept): from the row under each form's header,
+    each cell styled by its column as a cell a person types in would be."""
+    from sheets_sync.stores.xlsxio import like_column, set_value
+
+    fs = forms or load_forms()
+    for key, rows in rows_by_form.items():
+        form = fs[key]
+        ws = next(w for w in book.worksheets if form.matches_sheet(w.title))
+        first = next(r for r in range(1, 31) if ws.cell(r, 1).value == form.columns[0].header) + 1
+        for i, row in enumerate(rows, start=1):
+            values = [row.get(c.key) for c in form.columns]
+            if values and values[0] is None and form.columns[0].type == "row_number":
+                values[0] = i  # templates come pre-numbered
+            for j, v in enumerate(values, start=1):
+                if v is not None:
+                    like_column(ws, set_value(ws, first + i - 1, j, v))
+    return book
+
+
 @lru_cache(maxsize=1)
 def _registry_spec() -> tuple[str, tuple[tuple[str, str], ...]]:
     """(sheet name, ((key, header), ...)) of the registry, from forms.yaml."""

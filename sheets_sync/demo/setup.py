@@ -42,10 +42,38 @@ def make_demo(config_out: Path, *, backend: str = "xlsx", n_opds: int = 8,
     if backend == "google":
         from sheets_sync.demo.google import create_demo
         settings["google"] = create_demo(folder, n_opds=n_opds, as_of=as_of, seed=seed, parent=parent)
+        _write_settings(config_out, settings)
     else:
-        from sheets_sync.demo import generate_demo
-        generate_demo(folder, n_opds, as_of=as_of, seed=seed)
+        _write_settings(config_out, settings)
+        _xlsx_demo(config_out, n_opds, as_of, seed)
+    return config_out
+
+
+def _write_settings(config_out: Path, settings: dict) -> None:
     text = "# Pengaturan demo sheets_sync (dibuat otomatis; jalur relatif terhadap folder ini)\n"
     config_out.write_text(text + yaml.safe_dump(settings, allow_unicode=True, sort_keys=False),
                           encoding="utf-8")
-    return config_out
+
+
+def _xlsx_demo(config_out: Path, n_opds: int, as_of: dt.date, seed: int) -> None:
+    """The demo OPDs' workbooks as users get them: the registry first, then `provision`
+    (Petunjuk tab, validations, protection, colours), then the demo rows typed in."""
+    from openpyxl import Workbook
+
+    from sheets_sync.config import load_settings
+    from sheets_sync.demo import demo_plan, fill_opd_book, write_master
+    from sheets_sync.forms import forms_for
+    from sheets_sync.provision.xlsx import provision_book
+    from sheets_sync.stores.xlsx import XlsxStore
+
+    regs, rows, _ = demo_plan(n_opds, as_of=as_of, seed=seed)
+    data = config_out.parent / "data"
+    write_master(data / "master.xlsx", regs)
+    settings = load_settings(config_out)
+    forms = forms_for(settings)
+    store = XlsxStore(data, forms, settings.master)
+    opds, _ = store.read_registry()
+    for opd in opds:   # what `provision` makes of a new OPD, filled in memory: one save each
+        book = Workbook()
+        provision_book(book, opd, forms, settings, new=True)
+        fill_opd_book(book, rows[opd.code], forms=forms).save(store.path(opd))

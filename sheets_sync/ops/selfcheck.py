@@ -119,6 +119,11 @@ def run(config: str | os.PathLike, out=None) -> Checklist:
         c.add(SKIP, "Google: tidak dipakai (backend xlsx)")
         from sheets_sync.stores.xlsx import XlsxStore
         store = XlsxStore(settings.data_dir, forms, settings.master)
+        c.add(INFO, f"Alamat berkas untuk OPD: {settings.file_address} (disebut di e-mail, Rekap dan status)"
+              if settings.file_address else
+              "Alamat berkas untuk OPD: belum diisi (alamat_berkas), jadi e-mail dan Rekap hanya menyebut nama "
+              "berkasnya; isi bila OPD membuka berkasnya dari folder bersama (README: Bagaimana OPD membuka "
+              "workbooknya)")
 
     # ---------------------------------------------------------------- master
     if store is not None:

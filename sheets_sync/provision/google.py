@@ -40,10 +40,10 @@ from sheets_sync.fileio import PRIVATE, atomic_write_text
 from sheets_sync.progress import progress
 from sheets_sync.config import ConfigError
 from sheets_sync.forms import Form, FormSet, forms_for, norm_header
-from sheets_sync.validate.layout import Problem
+from sheets_sync.validate.layout import STATUS_KEYS, Problem
 from sheets_sync.provision.spec import (CHOICE_HINT, ProvisionError, DATE_HINT, HEADER_ROW, LOCALE, PETUNJUK, STATUS_COLORS, TIME_ZONE,
                         Layout, OpdResult, Report, column_widths_px, describe, distinct_choices, emit, on_sheet,
-                        fingerprint, fresh_layout, found_layout, link_cell,
+                        fingerprint, fresh_layout, found_layout, frozen_columns, link_cell,
                         load_registry, petunjuk_lines, registry_notes, share_message, spreadsheet_name, tab_headers,
                         wanted_aspects)
 from sheets_sync.validate.registry import Opd, shown_value
@@ -56,15 +56,22 @@ SCAN_ROWS = 30            # rows read to find a tab's header (layout.HEADER_SCAN
 GRID_ROWS = 1000
 INSPECT_FIELDS = (
     "properties(title,locale,timeZone),"
-    "sheets(properties(sheetId,title,index),protectedRanges(range,warningOnly,description),"
+    "sheets(properties(sheetId,title,index,gridProperties(frozenRowCount,frozenColumnCount)),"
+    "protectedRanges(range,warningOnly,description),"
     "conditionalFormats(ranges,booleanRule(condition)),"
     "data(startRow,startColumn,rowData(values(effectiveValue,dataValidation(condition(type)),"
-    "userEnteredFormat(numberFormat(type))))))")
+    "userEnteredFormat(numberFormat(type),wrapStrategy)))))")
 TABS_FIELDS = "properties(title,locale,timeZone),sheets(properties(sheetId,title,index))"
 HEADER_BG, STATUS_BG = "EEEEEE", "DDEBF7"
 LOCALES = (LOCALE, "in_ID")   # Indonesian has had both codes; either is the id_ID locale
 APP_KEY, APP_SEASON = "sheets_sync_opd", "sheets_sync_tahun"   # appProperties of a provisioned spreadsheet
 MASTER_KEY = "sheets_sync_master"
+
+
+def google_aspects(form: Form) -> list[str]:
+    """What a provisioned tab has, with the view (Keterangan wrapped, the columns up to
+    the name frozen): a spreadsheet made before gets it on the next provision."""
+    return wanted_aspects(form) + ["view:wrap", "view:freeze"]
 
 
 def _rgb(hexa: str) -> dict:
@@ -452,7 +459,7 @@ class GoogleProvisioner:
                 notes.append(f"tab {title}: judul kolom tidak dikenali, tidak diperbaiki")
                 continue
             sheet_id = sheet["properties"].get("sheetId", 0)
-            missing = [a for a in on_sheet(wanted_aspects(form), lay) if not _has(sheet, sheet_id, cells, form, lay, a)]
+            missing = [a for a in on_sheet(google_aspects(form), lay) if not _has(sheet, sheet_id, cells, form, lay, a)]
             if missing:
                 reqs += aspect_requests(sheet_id, form, lay, missing)
                 what.append(f"tab {title}: " + ", ".join(describe(missing, form)))
@@ -642,7 +649,8 @@ def new_tab_requests(sheet_id: int, form: Form, forms: FormSet, index: int | Non
     """A form tab: headers in rows 1-2, widths, and every aspect."""
     headers = tab_headers(form, forms)
     props = {"sheetId": sheet_id, "title": form.sheet,
-             "gridProperties": {"rowCount": GRID_ROWS, "columnCount": max(26, len(headers)), "frozenRowCount": HEADER_ROW}}
+             "gridProperties": {"rowCount": GRID_ROWS, "columnCount": max(26, len(headers)), "frozenRowCount": HEADER_ROW,
+                                "frozenColumnCount": frozen_columns(form)}}
     if index is not None:
         props["index"] = index
     n = len(form.columns)
@@ -658,7 +666,8 @@ def new_tab_requests(sheet_id: int, form: Form, forms: FormSet, index: int | Non
         reqs.append({"updateDimensionProperties": {
             "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
             "properties": {"pixelSize": px}, "fields": "pixelSize"}})
-    return reqs + aspect_requests(sheet_id, form, fresh_layout(form), wanted_aspects(form))
+    # frozen panes are in the addSheet above
+    return reqs + aspect_requests(sheet_id, form, fresh_layout(form), wanted_aspects(form) + ["view:wrap"])
 
 
 def aspect_requests(sheet_id: int, form: Form, lay: Layout, aspects: list[str]) -> list[dict]:
@@ -692,6 +701,17 @@ def aspect_requests(sheet_id: int, form: Form, lay: Layout, aspects: list[str]) 
             reqs.append({"addProtectedRange": {"protectedRange": {
                 "range": _gr(sheet_id, 0, lay.header_row, 0, s1), "warningOnly": True,
                 "description": "Baris judul formulir: jangan diubah"}}})
+        elif aspect == "view:wrap":   # Keterangan wraps; Sheets fits the row heights itself
+            c = lay.status["message"]
+            reqs.append({"repeatCell": {"range": _gr(sheet_id, first, None, c - 1, c),
+                                        "cell": {"userEnteredFormat": {"wrapStrategy": "WRAP",
+                                                                       "verticalAlignment": "TOP"}},
+                                        "fields": "userEnteredFormat.wrapStrategy,userEnteredFormat.verticalAlignment"}})
+        elif aspect == "view:freeze":
+            name = next((c.key for c in form.columns[:frozen_columns(form)][::-1] if c.key in lay.columns), None)
+            reqs.append({"updateSheetProperties": {"properties": {"sheetId": sheet_id, "gridProperties": {
+                "frozenRowCount": lay.header_row, "frozenColumnCount": lay.columns[name] if name else 0}},
+                "fields": "gridProperties.frozenRowCount,gridProperties.frozenColumnCount"}})
         elif kind == "cf":
             bg, fg = STATUS_COLORS[key]
             c = lay.status["status"]
@@ -766,6 +786,12 @@ def _has(sheet: dict, sheet_id: int, cells: dict, form: Form, lay: Layout, aspec
                     and (c1 is None or c1 >= s1):
                 return True
         return False
+    if aspect == "view:wrap":
+        cell = cells.get((first, lay.status["message"])) or {}
+        return (cell.get("userEnteredFormat") or {}).get("wrapStrategy") == "WRAP"
+    if aspect == "view:freeze":   # the old default (header rows only) is repaired, a person's own choice kept
+        grid = sheet.get("properties", {}).get("gridProperties") or {}
+        return (grid.get("frozenRowCount", 0), grid.get("frozenColumnCount", 0)) != (lay.header_row, 0)
     if kind == "cf":
         c = lay.status["status"]
         for rule in sheet.get("conditionalFormats", []) or []:

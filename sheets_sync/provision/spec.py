@@ -51,7 +51,7 @@ STATUS_COLORS = {   # background, text: the usual "good / neutral / bad" cell st
     "PERIKSA": ("FFEB9C", "9C5700"),
     "SALAH": ("FFC7CE", "9C0006"),
 }
-SPEC_VERSION = 1              # bump when what a provisioned workbook holds changes
+SPEC_VERSION = 2              # bump when what a provisioned workbook holds changes (2: the view)
 
 
 class ProvisionError(Exception):
@@ -92,6 +92,12 @@ def column_widths_px(form: Form) -> list[int]:
     return out + [90, 380, 150]
 
 
+def frozen_columns(form: Form) -> int:
+    """Columns kept in view beside the frozen header rows: up to the form's first person
+    (name) column, so that at the Status column staff still see whose row it is."""
+    return next((i for i, c in enumerate(form.columns, start=1) if c.person or c.type == "name"), 0)
+
+
 def wanted_aspects(form: Form) -> list[str]:
     """What a provisioned tab of this form has beyond its header rows."""
     out = []
@@ -127,6 +133,10 @@ def describe(aspects, form: Form | None = None) -> list[str]:
             text = "proteksi baris judul"
         elif kind == "cf":
             text = "warna status"
+        elif a == "view:wrap":
+            text = "kolom Keterangan dibungkus"
+        elif a == "view:freeze":
+            text = "baris judul dan kolom nama dibekukan"
         else:
             text = a
         if text not in out:
@@ -208,6 +218,7 @@ def petunjuk_lines(settings, forms: FormSet, form_keys) -> list[str]:
         "deadline": long_date(settings.deadline) if settings.deadline else "",
         "status": dict(forms.status_headers),
         "inspektorat": _inspektorat(settings),
+        "backend": settings.backend, "minutes": settings.sync_minutes,
         "forms": [{"key": f.key, "title": f.title, "sheet": f.sheet, "at_least_one": f.at_least_one,
                    "complete": f.complete, "slots": len(_slots(f)),
                    "columns": [{"header": c.header, "type": c.type, "required": c.required,

@@ -32,15 +32,16 @@ from openpyxl.worksheet.protection import SheetProtection
 
 from sheets_sync.progress import progress
 from sheets_sync.forms import Form, FormSet, norm_header
-from sheets_sync.validate.layout import Problem
-from sheets_sync.provision.spec import (CHOICE_HINT, DATE_HINT, PETUNJUK, PILIHAN, STATUS_COLORS, Layout, OpdResult,
+from sheets_sync.validate.layout import STATUS_KEYS, Problem
+from sheets_sync.provision.spec import (CHOICE_HINT, DATE_HINT, HEADER_ROW, PETUNJUK, PILIHAN, STATUS_COLORS, Layout, OpdResult,
                         Report, column_widths_px, describe, distinct_choices, emit, fresh_layout, on_sheet,
-                        found_layout, link_cell, load_registry, workbook_file, petunjuk_lines, registry_notes,
+                        found_layout, frozen_columns, link_cell, load_registry, workbook_file, petunjuk_lines, registry_notes,
                         tab_headers, wanted_aspects)
 from sheets_sync.validate.registry import Opd
 from sheets_sync.stores import StoreError
 from sheets_sync.stores.xlsx import XlsxStore, read_grids, new_master, file_revision, describe_error
 from sheets_sync.fileio import atomic_save
+from sheets_sync.stores.xlsx_write import note_height
 from sheets_sync.stores.xlsxio import BOLD, set_value
 
 LAST_ROW = 1048576
@@ -52,14 +53,16 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def xlsx_aspects(form: Form) -> list[str]:
-    """Sheet protection covers the header rows and the status columns at once."""
-    return [a for a in wanted_aspects(form) if a != "protect:header"]
+    """Sheet protection covers the header rows and the status columns at once. The view
+    (Keterangan wrapped, panes frozen up to the name column) is repaired here only: a
+    workbook made before it gets it on the next provision."""
+    return [a for a in wanted_aspects(form) if a != "protect:header"] + ["view:wrap", "view:freeze"]
 
 
 class XlsxProvisioner:
     def __init__(self, settings, forms: FormSet, out=print):
         self.settings, self.forms, self.out = settings, forms, out
-        self.store = XlsxStore(settings.data_dir, forms, settings.master)
+        self.store = XlsxStore(settings.data_dir, forms, settings.master, lock_hours=settings.lock_hours)
 
     # -------------------------------------------------------------- run
     def run(self, *, dry_run: bool = False, registry_csv=None) -> Report:
@@ -233,7 +236,13 @@ def _new_form_tab(book, form: Form, forms: FormSet):
         cell.fill = STATUS_FILL if c > n else HEADER_FILL
     for c, px in enumerate(column_widths_px(form), start=1):
         _col(ws, c).width = round(px / 7, 1)
-    ws.freeze_panes = "A3"
+    # the header row tall enough for its wrapped headers (Excel/LibreOffice do not fit it on opening)
+    heights = [note_height(h, round(px / 7, 1)) for h, px in zip(headers, column_widths_px(form))]
+    ws.row_dimensions[HEADER_ROW].height = max([h for h in heights if h] + [None], key=lambda h: h or 0)
+    # Keterangan wraps (the column's style: the worker's status cells take it), its
+    # rows grow to fit since no row gets a fixed height
+    _col(ws, n + 1 + STATUS_KEYS.index("message")).alignment = WRAP
+    ws.freeze_panes = f"{get_column_letter(frozen_columns(form) + 1)}{HEADER_ROW + 1}"
     return ws
 
 
@@ -313,6 +322,10 @@ def _has(ws, form: Form, lay: Layout, aspect: str) -> bool:
         return any(dv.type == want and coord in dv.sqref for dv in ws.data_validations.dataValidation)
     if aspect == "protect:status":
         return bool(ws.protection.sheet)
+    if aspect == "view:wrap":
+        return _col_alignment(ws, lay.status["message"]).wrap_text is True
+    if aspect == "view:freeze":   # the old default (header rows only) is repaired; any other
+        return ws.freeze_panes != f"A{first}"   # choice, none included, is a person's and kept
     if kind == "cf":
         coord = f"{get_column_letter(lay.status['status'])}{first}"
         return any(coord in cf.sqref and any(rule.formula == [f'"{key}"'] for rule in cf.rules)
@@ -334,6 +347,11 @@ def _apply(ws, form: Form, lay: Layout, aspects: list[str], names: dict) -> None
             ws.add_data_validation(_validation(form, key, names, f"{letter}{first}:{letter}{LAST_ROW}"))
         elif aspect == "protect:status":
             _protect(ws, lay)
+        elif aspect == "view:wrap":
+            _col(ws, lay.status["message"]).alignment = WRAP
+        elif aspect == "view:freeze":
+            name = next((c.key for c in form.columns[:frozen_columns(form)][::-1] if c.key in lay.columns), None)
+            ws.freeze_panes = f"{get_column_letter(lay.columns[name] + 1 if name else 1)}{first}"
         elif kind == "cf":
             letter = get_column_letter(lay.status["status"])
             fill, font = STATUS_COLORS[key]
@@ -382,6 +400,14 @@ def _protect(ws, lay: Layout) -> None:
             cell.protection = LOCKED
     ws.protection = SheetProtection(sheet=True, formatCells=True, formatColumns=False, formatRows=False,
                                     insertRows=False, deleteRows=False, sort=False, autoFilter=False)
+
+
+def _col_alignment(ws, c: int):
+    for d in ws.column_dimensions.values():
+        lo, hi = d.min or 0, d.max or 0
+        if lo <= c <= hi:
+            return d.alignment
+    return Alignment()
 
 
 def _col_format(ws, c: int) -> str:

@@ -50,8 +50,9 @@ def _add_links(settings, forms, reports) -> None:
     try:
         from sheets_sync.cycle.context import make_store
         store = make_store(settings, forms)
+        from sheets_sync.cycle.writes import first_problem
         for r in reports:
-            r.link = store.link(r.opd)
+            r.link = store.link(r.opd, first_problem(r.results, r.opd.forms))
     except Exception:  # noqa: BLE001 - a link is a nicety; the registry's location will do
         for r in reports:
             r.link = r.opd.location

@@ -135,7 +135,13 @@ def opd_context(rep, forms, settings, rcfg: ReminderConfig, slot: Slot, today: d
         "link": rep.link or ("" if rep.opd.refused else rep.opd.location) or "",
         # texts from forms.yaml, never cell values
         "obligations": [ob["text"] for ob in forms.obligations if ob["key"] in rep.opd.obligations_due()],
+        "link_bare": _bare_name(rep.link or rep.opd.location or ""),
     }
+
+
+def _bare_name(link: str) -> bool:
+    """A file name without the folder OPDs open it from (settings alamat_berkas unset)."""
+    return bool(link) and not any(ch in link for ch in "/\\:")
 
 
 # What a form needs next, in the order an OPD must deal with it: a form with SALAH

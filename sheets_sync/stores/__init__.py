@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sheets_sync.validate.layout import Problem, SheetData, locate_form
+from sheets_sync.validate.layout import Problem, SheetData, locate_form, notice_cell
 from sheets_sync.validate.registry import Opd
 
 
@@ -27,6 +27,7 @@ class Workbook:
     revision: str
     sheets: dict[str, SheetData] = field(default_factory=dict)   # form key -> data
     problems: list[Problem] = field(default_factory=list)        # per missing/broken tab
+    notices: dict = field(default_factory=dict)   # broken tab title -> (row, col, value now, Problem)
 
 
 @dataclass
@@ -35,6 +36,7 @@ class CellWrite:
     row: int
     col: int
     value: object
+    optional: bool = False   # a nicety (the summary line): dropped, not refused, where it cannot go
 
 
 @dataclass
@@ -75,7 +77,10 @@ class Store(Protocol):
         """The master's revision now, if cheap to know (None: not tracked), so that a
         person's edit to the master can be noticed."""
 
-    def link(self, opd: Opd) -> str: ...
+    def link(self, opd: Opd, at=None) -> str:
+        """Where the OPD opens its workbook, as the OPD reaches it (never a path on the
+        worker's server); at: (form key, row, column key) of a cell to open, if the
+        backend can address one (Google)."""
 
     def archive_copy(self, opd: Opd | None, name: str) -> str:
         """A copy of an OPD's workbook (None: the master) kept as `name` in the archive
@@ -101,6 +106,9 @@ def workbook_from_grids(opd: Opd, revision: str, grids: dict[str, list[list]], f
         found = locate_form(grids[title], form, forms, title, (merges or {}).get(title, ()))
         if isinstance(found, Problem):
             wb.problems.append(found)
+            at = notice_cell(grids[title], form, forms)
+            if at is not None:   # the tab itself tells the OPD, not only the Rekap
+                wb.notices[title] = (*at, found)
         else:
             wb.sheets[key] = found
     return wb

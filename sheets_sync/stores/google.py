@@ -221,10 +221,33 @@ class GoogleStore:
             log.warning("spreadsheet %s: tidak dapat diperiksa (%s)", sid[:8] + "…", e.problem.code)
             return None
 
-    def link(self, opd: Opd) -> str:
+    def link(self, opd: Opd, at=None) -> str:
+        """The spreadsheet's address; with `at` (form key, row, column key: the first
+        problem, cycle/writes.first_problem) the address of that cell in its tab, when
+        a read of the tab told us its id and columns."""
         if opd.refused:
             return ""
-        return f"https://docs.google.com/spreadsheets/d/{spreadsheet_id(opd.location)}/edit"
+        sid = spreadsheet_id(opd.location)
+        url = f"https://docs.google.com/spreadsheets/d/{sid}/edit"
+        cell = self._cell_of(sid, at) if at else None
+        return url if cell is None else f"{url}#gid={cell[0]}&range={cell[1]}"
+
+    def _cell_of(self, sid: str, at) -> tuple[int, str] | None:
+        key, row, column = at
+        tabs = self.cache.get("cells", {}).get(sid, {})
+        title = next((t for t in tabs if self.forms[key].matches_sheet(t)), None)
+        if title is None:
+            return None
+        tab = tabs[title]
+        return tab["gid"], f"{col_letter(tab['cols'].get(column) or tab['status'])}{int(row)}"
+
+    def _remember_cells(self, sid: str, wb: Workbook) -> None:
+        """Each read tab's id and columns (cached with the tab list), for links to a cell."""
+        with self._lock:
+            ids = self._ids.get(sid, {})
+            self.cache.setdefault("cells", {})[sid] = {
+                s.title: {"gid": ids[s.title], "status": s.status_columns["status"], "cols": dict(s.columns)}
+                for s in wb.sheets.values() if s.title in ids}
 
     # ---------------------------------------------------------------- read
     def read_workbook(self, opd: Opd) -> Workbook:
@@ -252,7 +275,21 @@ class GoogleStore:
             grids = self.grid_get(sid, wanted) if wanted else {}
         with self._lock:
             merges = self._merges.pop(sid, {})
-        return workbook_from_grids(opd, rev, grids, self.forms, merges)
+        wb = workbook_from_grids(opd, rev, grids, self.forms, merges)
+        self._remember_cells(sid, wb)
+        self._no_line_in_merges(wb, merges)
+        return wb
+
+    @staticmethod
+    def _no_line_in_merges(wb: Workbook, merges: dict) -> None:
+        """The line above a Status header is not written inside a merged range (a title
+        merged across the columns): it would not read back, and be written every cycle."""
+        def merged(title, row, col) -> bool:
+            return any(r0 <= row <= r1 and c0 <= col <= c1 for r0, c0, r1, c1 in merges.get(title, []))
+        for sheet in wb.sheets.values():
+            if sheet.above is not None and merged(sheet.title, *sheet.above[:2]):
+                sheet.above = None
+        wb.notices = {t: n for t, n in wb.notices.items() if not merged(t, n[0], n[1])}
 
     def grid_get(self, sid: str, titles: list[str]) -> dict[str, list[list]]:
         """The values of whole tabs (as values.get UNFORMATTED_VALUE gives them) with
@@ -538,10 +575,14 @@ def confirm_ranges(wb: Workbook, writes: list[CellWrite]) -> list[str]:
         last_input = max(sheet.columns.values())
         out.append(f"{quote(sheet.title)}!A{sheet.header_row}:{col_letter(max(sheet.status_columns.values()))}"
                    f"{sheet.header_row}")
-        runs = _runs([r for r in rows if r != sheet.header_row])
+        runs = _runs([r for r in rows if r > sheet.header_row])   # not the summary line above it
         if len(runs) > MAX_CONFIRM_RANGES:
             runs = [(runs[0][0], runs[-1][1])]
         out += [f"{quote(sheet.title)}!A{a}:{col_letter(last_input)}{b}" for a, b in runs]
+    read = {s.title for s in wb.sheets.values()}
+    # a notice on a tab that was not read as a form: its own cell, so that the answer
+    # never becomes the whole spreadsheet (no range at all would ask for everything)
+    out += [f"{quote(w.sheet)}!{col_letter(w.col)}{w.row}" for w in writes if w.sheet not in read]
     return out
 
 

@@ -24,7 +24,9 @@ import os
 import re
 import shutil
 import stat
+import socket
 import struct
+import time
 import zipfile
 from pathlib import Path
 
@@ -38,7 +40,7 @@ from sheets_sync.validate.layout import Problem
 from sheets_sync.validate.registry import Opd, parse_registry, safe_file_name, shown_value, unsafe_location
 from sheets_sync.fileio import atomic_save, atomic_write
 from sheets_sync.stores import xlsx_read, xlsx_write
-from sheets_sync.stores.xlsxio import BOLD, set_value, write_table
+from sheets_sync.stores.xlsxio import BOLD, like_column, set_value, write_table
 from sheets_sync.stores import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
 
 log = logging.getLogger(__name__)
@@ -48,11 +50,16 @@ class XlsxStore:
     name = "xlsx"
     parallel = 1   # openpyxl is CPU-bound: threads would only contend for the GIL
 
-    def __init__(self, data_dir, forms: FormSet, master: str = "master.xlsx", limits: Limits | None = None):
+    def __init__(self, data_dir, forms: FormSet, master: str = "master.xlsx", limits: Limits | None = None,
+                 *, address: str = "", lock_hours: float = 2, clock=time.time, host: str | None = None):
         self.dir = Path(data_dir)
         self.forms = forms
         self.master_path = self.dir / master
         self.limits = limits or Limits()
+        self.address = address          # settings `alamat_berkas`: the folder as OPDs reach it
+        self.lock_seconds = lock_hours * 3600
+        self.clock = clock
+        self.host = host if host is not None else socket.gethostname()
 
     # ------------------------------------------------------------ registry
     def read_registry(self):
@@ -118,9 +125,14 @@ class XlsxStore:
             raise StoreError(where)
         return where
 
-    def link(self, opd: Opd) -> str:
+    def link(self, opd: Opd, at=None) -> str:
+        """Where the OPD opens its workbook: `alamat_berkas` + the file's name inside
+        the data folder, never a path on this server (`at`, a problem cell, has no
+        address inside a file)."""
         where = self.locate(opd)
-        return "" if isinstance(where, Problem) else str(where)
+        if isinstance(where, Problem):
+            return ""
+        return shared_address(self.address, where.relative_to(self.dir.resolve()).parts)
 
     # ----------------------------------------------------------- revisions
     def revisions(self, opds):
@@ -135,9 +147,11 @@ class XlsxStore:
 
     def locked(self, path: Path) -> bool:
         """Excel keeps '~$name' (first letters cut for long names), LibreOffice
-        '.~lock.name#' beside a workbook that is open."""
+        '.~lock.name#' beside a workbook that is open. A lock file a crashed program
+        left behind would block the writes for ever, so one counts only while it is
+        fresh (lock_fresh: its age, and for LibreOffice the host written in it)."""
         names = {f"~${path.name}", f"~${path.name[2:]}", f".~lock.{path.name}#"}
-        return any((path.parent / n).exists() for n in names)
+        return any(lock_fresh(path.parent / n, self.clock(), self.lock_seconds, self.host) for n in names)
 
     # ---------------------------------------------------------------- read
     def read_workbook(self, opd: Opd) -> Workbook:
@@ -166,7 +180,8 @@ class XlsxStore:
 
         unchanged()
         try:   # the common case: only the status cells' XML changes, in proportion to the edit
-            if xlsx_write.patch_cells(path, _texts(writes), before_replace=unchanged):
+            if xlsx_write.patch_cells(path, _texts(writes), before_replace=unchanged, fit=_note_columns(wb),
+                                      optional={(w.sheet, w.row, w.col) for w in writes if w.optional}):
                 return file_revision(path)
         except OSError as e:
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": describe_error(e)})) from e
@@ -176,14 +191,23 @@ class XlsxStore:
             book = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", rich_text=True)
         except Exception as e:  # noqa: BLE001 - any unreadable file is one OPD's problem
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": describe_error(e)})) from e
+        writes = [w for w in writes if not (w.optional and _merged(book[w.sheet], w.row, w.col))]
         try:
             for title, targets in _by_sheet(writes).items():
                 _open_status_merges(book[title], targets, _status_span(wb, title))
         except StoreError:
             book.close()
             raise
+        notes = _note_columns(wb)
         for w in writes:
-            set_value(book[w.sheet], w.row, w.col, w.value)
+            ws = book[w.sheet]
+            cell = set_value(ws, w.row, w.col, w.value)
+            if not cell.has_style:   # a new cell: the column's style, as the XML path gives it
+                like_column(ws, cell)
+            col, first = notes.get(w.sheet, (None, 0))
+            if w.col == col and w.row >= first and cell.alignment.wrap_text:
+                width = ws.column_dimensions[cell.column_letter].width or 8.43
+                ws.row_dimensions[w.row].height = xlsx_write.note_height(str(w.value or ""), width)
         try:
             atomic_save(book, path, before_replace=unchanged)
         except OSError as e:
@@ -231,6 +255,79 @@ class XlsxStore:
 
     def master_revision(self) -> str | None:
         return file_revision(self.master_path)
+
+
+# ------------------------------------------------------------------ addresses
+def shared_address(base: str, parts: tuple[str, ...]) -> str:
+    """A file inside the data folder as OPDs reach it: the folder's address (a network
+    share \\\\server\\SPI, a mounted path, a synced folder's URL) joined the way that
+    address is written; without one, just the name inside the data folder."""
+    base = base.strip()
+    if not base:
+        return "/".join(parts)
+    if "://" in base:
+        from urllib.parse import quote
+        return base.rstrip("/") + "/" + "/".join(quote(p) for p in parts)
+    sep = "\\" if "\\" in base else "/"
+    return base.rstrip(sep) + sep + sep.join(parts)
+
+
+# ------------------------------------------------------------------ lock files
+def lock_fresh(lock: Path, now: float, max_age: float, host: str) -> bool:
+    """Whether a lock file says someone has the workbook open now. The rule (README:
+    "Berkas terkunci"): no file, no lock; a lock older than max_age seconds (settings
+    kunci_kedaluwarsa_jam, 2 hours) is a leftover of a crash; a LibreOffice lock
+    ("user,host,...", no pid in it) written on this very host while no LibreOffice
+    runs here is a leftover too. Excel's ~$ file holds no host: age only."""
+    try:
+        st = lock.lstat()
+    except OSError:
+        return False
+    if now - st.st_mtime > max_age:
+        log.info("berkas kunci %s berumur lebih dari %d jam: dianggap sisa dan diabaikan",
+                 lock.name, max_age // 3600)
+        return False
+    if lock.name.startswith(".~lock.") and _lock_host(lock) == host.casefold() and not _office_running():
+        log.info("berkas kunci %s dari komputer ini, LibreOffice tidak berjalan: diabaikan", lock.name)
+        return False
+    return True
+
+
+def _lock_host(lock: Path) -> str | None:
+    """The host field of a LibreOffice lock file: "name,user,host,date,profile-url;"
+    (the name may be empty), from a bounded read."""
+    try:
+        with open(lock, "rb") as f:
+            fields = f.read(4096).decode("utf-8", "replace").split(",")
+    except OSError:
+        return None
+    return fields[2].strip().casefold() if len(fields) > 3 else None
+
+
+def _office_running() -> bool:
+    """Whether a LibreOffice process runs on this host (Linux /proc); True when it
+    cannot be told, so that a lock is never ignored on a guess."""
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return True
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/comm", "rb") as f:
+                if f.read(64).strip().lower().startswith((b"soffice", b"oosplash")):
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def _note_columns(wb: Workbook) -> dict[str, tuple[int, int]]:
+    """tab -> (its Keterangan column, first data row): the note sets its row's height."""
+    return {s.title: (s.status_columns["message"], s.header_row + 1) for s in wb.sheets.values()}
+
+
+def _merged(ws, row: int, col: int) -> bool:
+    return any(r.min_row <= row <= r.max_row and r.min_col <= col <= r.max_col for r in ws.merged_cells.ranges)
 
 
 def _texts(writes: list[CellWrite]) -> dict[str, dict[tuple[int, int], object]]:

@@ -30,6 +30,10 @@ _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 _STYLE = re.compile(rb'\bs="(\d+)"')
 _SPANS = re.compile(rb'\s+spans="[^"]*"')
 _MERGE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"')
+_COLS = re.compile(rb"<col\b[^>]*>")
+_COL_ATTR = re.compile(rb'\b(min|max|style)="(\d+)"')
+_WIDTH = re.compile(rb'\bwidth="(\d{1,4}(?:\.\d{1,12})?)"')
+_HEIGHT_ATTRS = re.compile(rb'\s+(?:ht|customHeight)="[^"]*"')
 _DIMENSION = re.compile(rb'<dimension\b[^>]*\bref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"[^>]*/>')
 
 
@@ -37,9 +41,14 @@ class Unsupported(Exception):
     """The sheet's XML has a shape this editor leaves to openpyxl."""
 
 
-def patch_cells(path, writes: dict[str, dict[tuple[int, int], str]], before_replace=None) -> bool:
+def patch_cells(path, writes: dict[str, dict[tuple[int, int], str]], before_replace=None,
+                fit: dict[str, tuple[int, int]] | None = None, optional=frozenset()) -> bool:
     """Set the given cells ({tab: {(row, col): text}}) of the workbook at `path`,
-    atomically; '' empties a cell (its style stays). False: not done, use openpyxl."""
+    atomically; '' empties a cell (its style stays). fit: {tab: (column, first data row)}:
+    the column whose wrapped text sets the height of the data rows written (Keterangan);
+    optional: (tab, row, col)
+    cells left out, not refused, when a merged range covers them (the summary line).
+    False: not done, use openpyxl."""
     if any(not isinstance(v, str) for cells in writes.values() for v in cells.values()):
         return False
     try:
@@ -48,7 +57,9 @@ def patch_cells(path, writes: dict[str, dict[tuple[int, int], str]], before_repl
             if any(title not in parts for title in writes):
                 return False
             infos = z.infolist()
-            new = {parts[t]: patch_sheet(z.read(parts[t]), cells) for t, cells in writes.items()}
+            new = {parts[t]: patch_sheet(z.read(parts[t]), cells, (fit or {}).get(t),
+                                         {(r, c) for tab, r, c in optional if tab == t})
+                   for t, cells in writes.items()}
             contents = [(info, new.get(info.filename)) for info in infos]
 
             def write(tmp):
@@ -70,13 +81,16 @@ def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
 
 
 # ------------------------------------------------------------------ one sheet
-def patch_sheet(xml: bytes, cells: dict[tuple[int, int], str]) -> bytes:
+def patch_sheet(xml: bytes, cells: dict[tuple[int, int], str], fit: tuple[int, int] | None = None,
+                optional=frozenset()) -> bytes:
     """The sheet XML with the cells set: one pass to find the rows, then splices."""
     start = xml.find(b"<sheetData")
     end = xml.find(b"</sheetData>")
     if start < 0 or end < 0:
         raise Unsupported("sheetData")
-    _refuse_merged(xml, end, cells)
+    cells = _refuse_merged(xml, end, cells, optional)
+    styles = _column_styles(xml, start)
+    heights = _heights(cells, fit, _column_width(xml, start, fit[0])) if fit and fit[0] in styles else {}
     rows = _rows(xml, start, end)
     by_row: dict[int, dict[int, str]] = {}
     for (r, c), value in cells.items():
@@ -86,25 +100,72 @@ def patch_sheet(xml: bytes, cells: dict[tuple[int, int], str]) -> bytes:
     for r in sorted(by_row):
         if r in rows:
             a, b = rows[r]
-            pieces += [xml[pos:a], _patch_row(xml[a:b], r, by_row[r])]
+            pieces += [xml[pos:a], _patch_row(xml[a:b], r, by_row[r], styles, heights.get(r, False))]
             pos = b
         else:
             new_rows.append(r)
     pieces.append(xml[pos:])
     out = b"".join(pieces)
     if new_rows:
-        out = _insert_rows(out, {r: by_row[r] for r in new_rows})
+        out = _insert_rows(out, {r: by_row[r] for r in new_rows}, styles, heights)
     return _grow_dimension(out, cells)
 
 
-def _refuse_merged(xml: bytes, after: int, cells) -> None:
+def _column_styles(xml: bytes, before: int) -> dict[int, bytes]:
+    """Column -> the style its <col> gives (Keterangan's wrap): a cell the worker adds
+    takes it, as a cell typed into that column would."""
+    out: dict[int, bytes] = {}
+    for m in _COLS.finditer(xml, 0, before):
+        attrs = dict(_COL_ATTR.findall(m.group(0)))
+        if b"style" in attrs and b"min" in attrs:
+            lo, hi = int(attrs[b"min"]), int(attrs.get(b"max", attrs[b"min"]))
+            if hi - lo < 16_384:
+                out.update({c: attrs[b"style"] for c in range(lo, hi + 1)})
+    return out
+
+
+def _refuse_merged(xml: bytes, after: int, cells, optional=frozenset()) -> dict:
     """A merged range over a cell to write: openpyxl's path unmerges the worker's own
-    status cells or reports the tab (the rules live in the store, not here)."""
+    status cells or reports the tab (the rules live in the store, not here); an
+    optional cell under a merge is left out. Returns the cells to write."""
+    out = dict(cells)
     for m in _MERGE.finditer(xml, after):
         c0, r0 = _col(m.group(1)), int(m.group(2))
         c1, r1 = (_col(m.group(3)), int(m.group(4))) if m.group(3) else (c0, r0)
-        if any(r0 <= r <= r1 and c0 <= c <= c1 for r, c in cells):
+        hit = [(r, c) for r, c in out if r0 <= r <= r1 and c0 <= c <= c1]
+        if any(rc not in optional for rc in hit):
             raise Unsupported("merged cell")
+        for rc in hit:
+            del out[rc]
+    return out
+
+
+# Row heights for wrapped notes: Excel and LibreOffice do not fit a row to its text
+# when they open a file, so a row whose note wraps gets a height, up to a few lines
+# (the whole note shows in the cell and its tooltip-like edit line anyway).
+LINE_POINTS, MAX_LINES = 15, 6
+
+
+def note_height(text: str, width_chars: float) -> float | None:
+    """Points for a row showing `text` wrapped in a column `width_chars` wide; None
+    for a single line (the row keeps the default height)."""
+    per_line = max(int(width_chars * 1.1), 10)   # ordinary text is narrower than the '0' a width counts
+    lines = min(MAX_LINES, -(-len(text) // per_line)) if text else 1
+    return LINE_POINTS * lines if lines > 1 else None
+
+
+def _heights(cells, fit: tuple[int, int], width: float) -> dict[int, float | None]:
+    col, first = fit
+    return {r: note_height(v, width) for (r, c), v in cells.items() if c == col and r >= first}
+
+
+def _column_width(xml: bytes, before: int, col: int | None) -> float:
+    for m in _COLS.finditer(xml, 0, before):
+        attrs = dict(_COL_ATTR.findall(m.group(0)))
+        width = _WIDTH.search(m.group(0))
+        if col and b"min" in attrs and int(attrs[b"min"]) <= col <= int(attrs.get(b"max", attrs[b"min"])):
+            return float(width.group(1)) if width else 8.43
+    return 8.43
 
 
 def _rows(xml: bytes, start: int, end: int) -> dict[int, tuple[int, int]]:
@@ -124,7 +185,9 @@ def _rows(xml: bytes, start: int, end: int) -> dict[int, tuple[int, int]]:
     return rows
 
 
-def _patch_row(row: bytes, r: int, values: dict[int, str]) -> bytes:
+def _patch_row(row: bytes, r: int, values: dict[int, str], styles: dict[int, bytes] | None = None,
+               height=False) -> bytes:
+    """height: False leaves the row's height alone; None makes it the default; points."""
     head_end = row.find(b">") + 1
     head = row[:head_end]
     if head.endswith(b"/>"):
@@ -132,6 +195,10 @@ def _patch_row(row: bytes, r: int, values: dict[int, str]) -> bytes:
     else:
         body = row[head_end:-6]
     head = _SPANS.sub(b"", head)          # an optional hint; wrong once cells are added
+    if height is not False:
+        head = _HEIGHT_ATTRS.sub(b"", head)
+        if height:
+            head = head[:-1] + f' ht="{height:g}" customHeight="1">'.encode()
     cells = []
     for m in _CELL.finditer(body):
         ref = _CELL_REF.search(m.group(0)[: m.group(0).find(b">") + 1])
@@ -141,7 +208,7 @@ def _patch_row(row: bytes, r: int, values: dict[int, str]) -> bytes:
     have = dict(cells)
     for c, value in values.items():
         style = _STYLE.search(have[c][: have[c].find(b">") + 1]) if c in have else None
-        have[c] = _cell(r, c, value, style.group(1) if style else None)
+        have[c] = _cell(r, c, value, style.group(1) if style else (styles or {}).get(c))
     return head + b"".join(have[c] for c in sorted(have)) + b"</row>"
 
 
@@ -155,7 +222,8 @@ def _cell(r: int, c: int, value: str, style: bytes | None) -> bytes:
             + b"</t></is></c>")
 
 
-def _insert_rows(xml: bytes, rows: dict[int, dict[int, str]]) -> bytes:
+def _insert_rows(xml: bytes, rows: dict[int, dict[int, str]], styles: dict[int, bytes] | None = None,
+                 heights: dict | None = None) -> bytes:
     """Rows that did not exist yet, each before the first row after it (rare: a
     status for a row the sheet XML never listed)."""
     for r in sorted(rows):
@@ -164,8 +232,10 @@ def _insert_rows(xml: bytes, rows: dict[int, dict[int, str]]) -> bytes:
             raise Unsupported("empty sheetData")
         later = [a for n, (a, _) in _rows(xml, start, end).items() if n > r]
         at = min(later) if later else end
-        new = b'<row r="' + str(r).encode() + b'">' + b"".join(
-            _cell(r, c, v, None) for c, v in sorted(rows[r].items())) + b"</row>"
+        ht = (heights or {}).get(r)
+        tall = f' ht="{ht:g}" customHeight="1"'.encode() if ht else b""
+        new = b'<row r="' + str(r).encode() + b'"' + tall + b'>' + b"".join(
+            _cell(r, c, v, (styles or {}).get(c)) for c, v in sorted(rows[r].items())) + b"</row>"
         xml = xml[:at] + new + xml[at:]
     return xml
 

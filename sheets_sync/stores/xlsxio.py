@@ -2,6 +2,7 @@
 formula-safe cell writes and tables of values (saving: sheets_sync/fileio.py)."""
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 from openpyxl.styles import Alignment, Font
@@ -20,6 +21,20 @@ def set_value(ws, row: int, col: int, value):
         cell.quotePrefix = True
     elif isinstance(value, (dt.date, dt.datetime)):
         cell.number_format = "DD/MM/YYYY"
+    return cell
+
+
+def like_column(ws, cell):
+    """A cell openpyxl adds has no style, where one a person types into takes its
+    column's: give it the column's alignment, protection and (if it has none of its
+    own) number format, e.g. Keterangan's wrap, an unlocked input column, phone as text."""
+    dim = ws.column_dimensions.get(cell.column_letter)
+    if dim is None or not dim.has_style:
+        return cell
+    cell.alignment = copy.copy(dim.alignment)
+    cell.protection = copy.copy(dim.protection)
+    if cell.number_format == "General":
+        cell.number_format = dim.number_format
     return cell
 
 

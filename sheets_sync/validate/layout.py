@@ -47,6 +47,7 @@ class SheetData:
     content_hash: str = ""
     status_header_now: dict = field(default_factory=dict)  # key -> header cell value now
     filled: dict = field(default_factory=dict)   # (row, col) -> value a merged cell gave it
+    above: tuple | None = None    # (row, col, value now) of the cell above the Status header
 
 
 def find_header(grid: list[list], form: Form) -> tuple[int, dict[str, int]] | None:
@@ -94,7 +95,8 @@ def locate_form(grid: list[list], form: Form, forms: FormSet, title: str, merges
     frame, current = _data(grid, header_row, cols, status_cols, form)
     header_now = {k: _cell(grid[header_row - 1], c) for k, c in status_cols.items()}
     return SheetData(form.key, title, header_row, cols, status_cols, frame, current,
-                     content_hash(frame), header_now, fills)
+                     content_hash(frame), header_now, fills,
+                     _above(grid, header_row, status_cols["status"]))
 
 
 def merge_fills(grid: list[list], merges, header_row: int, data_cols: set[int], typed: set[int]) -> dict:
@@ -130,6 +132,27 @@ def with_fills(grid: list[list], fills: dict) -> list[list]:
             row[c - 1] = value
         grid[r - 1] = row
     return grid
+
+
+def _above(grid, header_row: int, col: int) -> tuple | None:
+    """(row, col, value) of the cell just above a header cell: where the worker puts its
+    one-line summary or a notice (None when the header is the first row)."""
+    if header_row <= 1:
+        return None
+    return header_row - 1, col, _cell(grid[header_row - 2], col)
+
+
+def notice_cell(grid: list[list], form: Form, forms: FormSet) -> tuple | None:
+    """Where a tab whose headers do not match the form gets its notice: above the
+    Status header of the row that matches the form best (None: no such row, or it is
+    the first row)."""
+    found = find_header(grid, form)
+    if found is None:
+        return None
+    header_row, cols = found
+    status = _status_columns(grid[header_row - 1], max(cols.values()), forms,
+                             lambda: _free_from(grid, header_row, forms))
+    return _above(grid, header_row, status["status"])
 
 
 def _free_from(grid, header_row: int, forms: FormSet) -> int:
