@@ -193,6 +193,8 @@ def cmd_status(args) -> int:
     print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  Keadaan")
     for r in rows:
         print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]}")
+        if "(" in str(r[7]) and len(r) > 11:   # "(data lama, 12/10)": its workbook could not be read
+            print(f"{'':<12} ! berkas tidak terbaca: {r[11]}")
     if last:
         print(f"Siklus terakhir: {last[0][2] or last[0][1]}")
     from sheets_sync.ops import health

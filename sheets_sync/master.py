@@ -7,31 +7,120 @@ import datetime as dt
 
 import pandas as pd
 
-from sheets_sync.codes import OK, PERIKSA, SALAH
+from sheets_sync.codes import NO_VERDICT_COLOR, OK, PERIKSA, SALAH, STATUS_COLORS, UNREADABLE
 from sheets_sync.forms import FormSet
 from sheets_sync.stores import SheetSpec
-from sheets_sync.validate.opd_state import ACCEPTED, OpdReport, opd_state, slots, slots_filled
+from sheets_sync.validate.opd_state import (ACCEPTED, ADA_KESALAHAN, BELUM_LENGKAP, BELUM_MENGISI, LENGKAP,
+                                            OpdReport, opd_state, slots, slots_filled)
 
 # ------------------------------------------------------------------- master
 REKAP_HEADER = ["Kode OPD", "Nama OPD", "Formulir", "Baris", "OK", "PERIKSA", "SALAH", "Keadaan",
-                "Slot Ahli", "Perubahan terakhir", "Diperiksa terakhir", "Catatan", "Berkas"]
+                "Slot Ahli", "Perubahan terakhir", "Diperiksa terakhir", "Catatan", "Berkas",
+                "Pengingat terakhir"]
+# Keadaan -> the verdict colours of the status cells (one palette, codes.py)
+STATE_COLORS = {LENGKAP: STATUS_COLORS[OK], BELUM_LENGKAP: STATUS_COLORS[PERIKSA],
+                ADA_KESALAHAN: STATUS_COLORS[SALAH], BELUM_MENGISI: NO_VERDICT_COLOR}
+VERDICT_COLORS = dict(STATUS_COLORS)
+# The Rekap as shown: the columns read at a glance, then empty columns where the chart
+# sits (beside the table, in the first screen), then the details.
+REKAP_GAP = 7
+_GLANCE, _DETAIL = [0, 1, 2, 3, 4, 5, 6, 7, 8, 13], [9, 10, 11, 12]
+REKAP_WIDTHS = [10, 30, 18, 7, 7, 9, 7, 17, 9, 17] + [9] * REKAP_GAP + [18, 18, 50, 30]
 
 
-def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline) -> SheetSpec:
+def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline,
+          reminders: dict | None = None) -> SheetSpec:
+    """The Rekap: one row per OPD (REKAP_HEADER order in the data, see rekap_data),
+    a totals row, Keadaan coloured, the chart beside the table; reminders:
+    OPD code -> (kind, ISO time) of the last reminder sent (the ledger)."""
     rows = []
     for rep in reports:
         counts = {s: sum(int((r.status == s).sum()) for r in rep.results.values()) for s in (OK, PERIKSA, SALAH)}
         expert = _expert_slots(rep, forms)
         rows.append([rep.opd.code, rep.opd.name, ", ".join(forms[k].sheet for k in rep.opd.forms),
                      sum(counts.values()), counts[OK], counts[PERIKSA], counts[SALAH],
-                     opd_state(rep, forms), expert, rep.changed_at or "", rep.checked_at or "",
-                     " ".join(p.text() for p in rep.problems), rep.link])
+                     _keadaan(rep, forms), expert, rep.changed_at or "", rep.checked_at or "",
+                     " ".join(p.text() for p in rep.problems), rep.link,
+                     _reminder_text((reminders or {}).get(rep.opd.code))])
+    total, share = _totals(rows)
     note = f"Rekap calon responden SPI. Tanggal laporan: {as_of:%d/%m/%Y}."
     if deadline:
-        note += f" Batas pengiriman: {deadline:%d/%m/%Y}."
-    return SheetSpec("Rekap", REKAP_HEADER, rows, [12, 34, 28, 8, 8, 10, 8, 16, 10, 20, 20, 50, 30],
-                     chart={"title": "Kemajuan pengisian per OPD", "categories_col": 1,
-                            "series_cols": [5, 6, 7], "anchor": "O3"}, note=note)
+        note += f" Batas pengiriman: {deadline:%d/%m/%Y} ({_h_label(as_of, deadline)})."
+    note += f" {total[7]}; baris OK: {total[4]} dari {total[3]} ({share[4]})."
+    start = 3   # the header row under the note
+    chart = {"title": "Kemajuan pengisian per OPD", "categories_col": 1, "series_cols": [5, 6, 7],
+             "anchor": f"K{start}", "colors": [STATUS_COLORS[s] for s in (OK, PERIKSA, SALAH)],
+             "width_columns": REKAP_GAP + 1}
+    return SheetSpec("Rekap", _shown(REKAP_HEADER), [_shown(r) for r in rows], REKAP_WIDTHS, chart=chart,
+                     note=note, colors={8: STATE_COLORS}, footer=[_shown(total), _shown(share)],
+                     wrap=(2, 3, 10, 20, 21), fit_page=True)
+
+
+def _shown(row: list) -> list:
+    """A Rekap row in the order shown (the gap left empty for the chart)."""
+    return [row[i] for i in _GLANCE] + [""] * REKAP_GAP + [row[i] for i in _DETAIL]
+
+
+def rekap_data(spec: SheetSpec) -> list[list]:
+    """The Rekap's OPD rows in REKAP_HEADER order (what `status` and health read)."""
+    n = len(_GLANCE)
+    order = _GLANCE + _DETAIL
+    out = []
+    for row in spec.rows:
+        values = row[:n] + row[n + REKAP_GAP:]
+        data = [None] * len(order)
+        for i, v in zip(order, values):
+            data[i] = v
+        out.append(data)
+    return out
+
+
+def _keadaan(rep: OpdReport, forms: FormSet) -> str:
+    """The OPD's state; when its workbook could not be read this cycle, marked so that
+    nobody takes the last good counts for today's."""
+    state = opd_state(rep, forms)
+    if not any(p.code in UNREADABLE for p in rep.problems):
+        return state
+    if not rep.changed_at:
+        return f"{state} (berkas tidak terbaca)"
+    return f"{state} (data lama, {rep.changed_at[:5]})"
+
+
+def _reminder_text(last) -> str:
+    """('h-3', '2023-10-12T08:00:01+07:00') -> 'H-3, 12/10/2023'."""
+    if not last:
+        return ""
+    kind, at = last
+    day = str(at)[:10]
+    try:
+        day = dt.date.fromisoformat(day).strftime("%d/%m/%Y")
+    except ValueError:
+        pass
+    who = " (ke pimpinan)" if str(kind).startswith("h+") else ""
+    return f"{str(kind).upper()}{who}, {day}"
+
+
+def _h_label(day: dt.date, deadline: dt.date) -> str:
+    n = (day - deadline).days
+    return "H" if n == 0 else f"H{n:+d}"
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "-"
+
+
+def _totals(rows: list[list]) -> tuple[list, list]:
+    """The regency's totals row and the share of each status among its rows."""
+    sums = [sum(int(r[i]) for r in rows) for i in (3, 4, 5, 6)]
+    done = sum(str(r[7]).startswith(LENGKAP) for r in rows)
+    blank = [""] * len(REKAP_HEADER)
+    total = list(blank)
+    total[1], total[3:7] = f"JUMLAH KABUPATEN ({len(rows)} OPD)", sums
+    total[7] = f"OPD LENGKAP: {done} dari {len(rows)} ({_pct(done, len(rows))})"
+    share = list(blank)
+    share[1] = "Persentase baris"
+    share[3:7] = [_pct(v, sums[0]) for v in sums]
+    return total, share
 
 
 def _expert_slots(rep: OpdReport, forms: FormSet) -> str:
@@ -54,7 +143,7 @@ def masalah(reports: list[OpdReport], forms: FormSet) -> SheetSpec:
             for row, status in flagged.items():
                 rows.append([rep.opd.code, rep.opd.name, forms[key].sheet, int(row), status, notes[row]])
     return SheetSpec("Masalah", ["Kode OPD", "Nama OPD", "Formulir", "Baris", "Status", "Keterangan"],
-                     rows, [12, 34, 20, 8, 10, 100])
+                     rows, [12, 34, 20, 8, 10, 100], colors={5: VERDICT_COLORS}, wrap=(6,))
 
 
 def form_sheet(form_key: str, reports: list[OpdReport], forms: FormSet) -> SheetSpec:
@@ -75,7 +164,8 @@ def form_sheet(form_key: str, reports: list[OpdReport], forms: FormSet) -> Sheet
         values = norm.astype(object).where(norm.notna(), "").to_numpy().tolist()
         for row, status, vals in zip(norm.index.tolist(), res.status.to_numpy()[ok].tolist(), values):
             rows.append([rep.opd.code, rep.opd.name, row, status] + vals + ["YA" if row in cross else ""])
-    return SheetSpec(form.sheet, header, rows, [12, 30, 7, 10] + [24] * (len(header) - 4))
+    return SheetSpec(form.sheet, header, rows, [12, 30, 7, 10] + [24] * (len(header) - 4),
+                     colors={4: VERDICT_COLORS})
 
 
 def expert_sheet(reports: list[OpdReport], forms: FormSet) -> SheetSpec | None:
@@ -103,12 +193,61 @@ def cross_sheet(listing: pd.DataFrame, forms: FormSet) -> SheetSpec:
     return SheetSpec("Lintas OPD", ["Jenis", "Nilai", "OPD", "Letak"], rows, [10, 30, 30, 80])
 
 
-def compile_master(reports, forms: FormSet, listing, as_of, deadline) -> list[SheetSpec]:
-    sheets = [rekap(reports, forms, as_of, deadline), masalah(reports, forms)]
+def compile_master(reports, forms: FormSet, listing, as_of, deadline, *, reminders: dict | None = None,
+                   history: list | None = None) -> list[SheetSpec]:
+    """history: the Riwayat so far (record_history); today's rows are added here."""
+    first = rekap(reports, forms, as_of, deadline, reminders)
+    sheets = [first, masalah(reports, forms)]
     sheets += [form_sheet(f.key, reports, forms) for f in forms]
     extra = expert_sheet(reports, forms)
     sheets += ([extra] if extra else []) + [cross_sheet(listing, forms)]
+    sheets.append(riwayat(record_history(history or [], as_of, rekap_data(first)), deadline))
     return sheets
+
+
+# ------------------------------------------------------------------ history
+HISTORY_DAYS = 400   # a season is weeks long; the state stays small
+RIWAYAT_HEADER = ["Tanggal", "Kode OPD", "Nama OPD", "Baris", "OK", "PERIKSA", "SALAH", "Keadaan"]
+PROGRESS_HEADER = ["Tanggal", "Hari", "OPD", "OPD LENGKAP", "% OPD LENGKAP", "Baris", "Baris OK", "% baris OK"]
+PROGRESS_COLORS = [("1F4E79", "1F4E79"), STATUS_COLORS[OK]]
+
+
+def record_history(history: list, day: dt.date, rows: list[list]) -> list[list]:
+    """The Riwayat with this day's rows (ISO date, code, name, counts, Keadaan) replacing
+    any earlier ones of the same day: one row per day per OPD, the day's last cycle wins."""
+    d = day.isoformat()
+    kept = [list(h) for h in history if isinstance(h, list) and len(h) == 8 and h[0] != d]
+    kept += [[d, r[0], r[1], r[3], r[4], r[5], r[6], r[7]] for r in rows]
+    days = set(sorted({h[0] for h in kept})[-HISTORY_DAYS:])
+    return sorted((h for h in kept if h[0] in days), key=lambda h: h[0])
+
+
+def riwayat(history: list[list], deadline) -> SheetSpec:
+    """One row per day per OPD (newest day first), and beside it the regency's progress
+    per day with a line chart toward the deadline."""
+    rows = [[dt.date.fromisoformat(h[0])] + h[1:] for h in sorted(history, key=lambda h: h[0], reverse=True)]
+    by_day: dict[str, list] = {}
+    for h in history:
+        by_day.setdefault(h[0], []).append(h)
+    progress = []
+    for d, day in sorted(by_day.items()):
+        done = sum(str(h[7]).startswith(LENGKAP) for h in day)
+        n_rows, n_ok = sum(int(h[3]) for h in day), sum(int(h[4]) for h in day)
+        date = dt.date.fromisoformat(d)
+        progress.append([date, _h_label(date, deadline) if deadline else "", len(day), done,
+                         _ratio(done, len(day)), n_rows, n_ok, _ratio(n_ok, n_rows)])
+    title = "Kemajuan kabupaten (%)" + (f" menuju batas {deadline:%d/%m/%Y}" if deadline else "")
+    side = SheetSpec("Kemajuan", PROGRESS_HEADER, progress, [12, 6, 6, 10, 10, 8, 9, 10])
+    chart = {"kind": "line", "table": "side", "title": title, "categories_col": 1, "series_cols": [5, 8],
+             "colors": PROGRESS_COLORS, "width_columns": 8}
+    return SheetSpec("Riwayat", RIWAYAT_HEADER, rows, [12, 12, 30, 7, 7, 9, 7, 17], chart=chart,
+                     note="Riwayat harian per OPD (keadaan terakhir setiap hari, WIB).", colors={8: STATE_COLORS},
+                     wrap=(3,), side=side)
+
+
+def _ratio(part: int, whole: int) -> float:
+    """A percentage as a number (charted), one decimal."""
+    return round(100 * part / whole, 1) if whole else 0.0
 
 
 def _cell(v):

@@ -1,0 +1,138 @@
+"""A master tab (SheetSpec) rendered with openpyxl: the table, its totals, the
+verdict colours, a chart beside the table with fixed series colours, and the page
+set-up. The .xlsx master is rewritten whole at every write, so colours are plain
+cell fills (what LibreOffice and Excel show alike), not conditional formats."""
+from __future__ import annotations
+
+import math
+
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from sheets_sync.stores import SheetSpec
+from sheets_sync.stores.xlsxio import BOLD, set_value, write_table
+
+CM_PER_ROW = 0.53        # a default row (15 pt) in centimetres
+CM_PER_WIDTH = 0.19      # one unit of column width in centimetres (about 7 px)
+
+
+def render_sheet(ws, spec: SheetSpec) -> None:
+    start = 1
+    if spec.note:
+        set_value(ws, 1, 1, spec.note).font = BOLD
+        start = 3
+    write_table(ws, spec.header, spec.rows, start_row=start, widths=spec.widths)
+    last = start + len(spec.rows)
+    for r, values in enumerate(spec.footer, start=last + 2):   # one empty row: totals are not a row of the table
+        for c, v in enumerate(values, start=1):
+            if v is not None and v != "":
+                set_value(ws, r, c, v).font = BOLD
+    _colour(ws, spec, start + 1, last)
+    bottom = last + (len(spec.footer) + 1 if spec.footer else 0)
+    _wrap(ws, spec, start + 1, bottom)
+    if spec.side is not None:
+        _side(ws, spec, start)
+    if spec.chart and spec.rows:
+        bottom = max(bottom, _chart(ws, spec, start))
+    if spec.fit_page:
+        _page(ws, spec, start, bottom)
+
+
+def _colour(ws, spec: SheetSpec, first: int, last: int) -> None:
+    """The verdict colours (codes.STATUS_COLORS) on cells whose text starts with a key."""
+    for col, palette in spec.colors.items():
+        for r in range(first, last + 1):
+            text = str(ws.cell(row=r, column=col).value or "")
+            hit = next((colors for key, colors in palette.items() if text.startswith(key)), None)
+            if hit:
+                cell = ws.cell(row=r, column=col)
+                cell.fill = PatternFill("solid", start_color=hit[0], end_color=hit[0])
+                cell.font = Font(color=hit[1], bold=True)
+
+
+def _wrap(ws, spec: SheetSpec, first: int, last: int) -> None:
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for col in spec.wrap:
+        for r in range(first, last + 1):
+            ws.cell(row=r, column=col).alignment = wrap
+
+
+def _side_col(spec: SheetSpec) -> int:
+    return len(spec.header) + 2   # one empty column between the tables
+
+
+def _side(ws, spec: SheetSpec, start: int) -> None:
+    side, col = spec.side, _side_col(spec)
+    for c, h in enumerate(side.header, start=col):
+        set_value(ws, start, c, h).font = BOLD
+        ws.cell(row=start, column=c).alignment = Alignment(wrap_text=True, vertical="top")
+    for r, values in enumerate(side.rows, start=start + 1):
+        for c, v in enumerate(values, start=col):
+            set_value(ws, r, c, v)
+    for c, w in enumerate(side.widths, start=col):
+        ws.column_dimensions[get_column_letter(c)].width = w
+
+
+def _chart(ws, spec: SheetSpec, start: int) -> int:
+    """The chart beside its table; returns the last row it covers (for the print area)."""
+    from openpyxl.chart import BarChart, LineChart, Reference
+
+    c = spec.chart
+    table, col0 = (spec.side, _side_col(spec) - 1) if c.get("table") == "side" else (spec, 0)
+    n = len(table.rows)
+    if c.get("kind") == "line":
+        chart = LineChart()
+        chart.height, chart.y_axis.title = 7.5, "%"
+        chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
+    else:
+        chart = BarChart()
+        chart.type, chart.grouping, chart.overlap = "bar", "stacked", 100
+        chart.height = max(7.5, 0.5 * n + 3)
+        chart.y_axis.delete = chart.x_axis.delete = False   # LibreOffice hides axes left unset
+    chart.title = c["title"]
+    chart.width = _chart_width(ws, c, table, col0)
+    last = start + n
+    for col in c["series_cols"]:
+        chart.add_data(Reference(ws, min_col=col0 + col, min_row=start, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=col0 + c["categories_col"], min_row=start + 1, max_row=last))
+    for series, (fill, line) in zip(chart.series, c.get("colors") or []):
+        _paint(series, fill, line, c.get("kind") == "line")
+    anchor = c.get("anchor") or f"{get_column_letter(col0 + 1)}{last + 3}"
+    ws.add_chart(chart, anchor)
+    first_row = int("".join(ch for ch in anchor if ch.isdigit()))
+    return first_row + math.ceil(chart.height / CM_PER_ROW)
+
+
+def _chart_width(ws, c: dict, table: SheetSpec, col0: int) -> float:
+    """As wide as the columns it is meant to cover (the Rekap's empty columns)."""
+    if c.get("anchor"):
+        first = ws[c["anchor"]].column
+        widths = [ws.column_dimensions[get_column_letter(first + i)].width or 9 for i in range(c["width_columns"])]
+    else:
+        widths = table.widths[: c.get("width_columns", 8)]
+    return round(sum(widths) * CM_PER_WIDTH, 1)
+
+
+def _paint(series, fill: str, line: str, is_line: bool) -> None:
+    """Fixed colours: the default palette makes OK blue and SALAH green in LibreOffice."""
+    props = series.graphicalProperties
+    if is_line:
+        props.line.solidFill = fill
+        props.line.width = 28575   # 2.25 pt
+        series.smooth = False
+        return
+    props.solidFill = fill
+    props.line.solidFill = line
+
+
+def _page(ws, spec: SheetSpec, start: int, bottom: int) -> None:
+    """One landscape page: everything shrunk to fit, the header row repeated."""
+    width = len(spec.header) + (1 + len(spec.side.header) if spec.side is not None else 0)
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = ws.page_setup.fitToHeight = 1
+    ws.print_area = f"A1:{get_column_letter(width)}{bottom}"
+    ws.print_title_rows = f"{start}:{start}"
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.5
