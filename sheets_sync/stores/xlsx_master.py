@@ -22,6 +22,8 @@ def render_sheet(ws, spec: SheetSpec) -> None:
         set_value(ws, 1, 1, spec.note).font = BOLD
         start = 3
     write_table(ws, spec.header, spec.rows, start_row=start, widths=spec.widths)
+    if any(len(h) > w for h, w in zip(spec.header, spec.widths)):   # wrapped headers, not cut
+        ws.row_dimensions[start].height = 30
     last = start + len(spec.rows)
     for r, values in enumerate(spec.footer, start=last + 2):   # one empty row: totals are not a row of the table
         for c, v in enumerate(values, start=1):
@@ -51,10 +53,21 @@ def _colour(ws, spec: SheetSpec, first: int, last: int) -> None:
 
 
 def _wrap(ws, spec: SheetSpec, first: int, last: int) -> None:
+    """Wrapped columns, and rows tall enough for them: LibreOffice keeps the default
+    height of a row written by openpyxl, so a long name would run over the next row."""
     wrap = Alignment(wrap_text=True, vertical="top")
-    for col in spec.wrap:
-        for r in range(first, last + 1):
-            ws.cell(row=r, column=col).alignment = wrap
+    for r in range(first, last + 1):
+        lines = 1
+        for col in spec.wrap:
+            cell = ws.cell(row=r, column=col)
+            cell.alignment = wrap
+            width = spec.widths[col - 1] if col <= len(spec.widths) else 10
+            lines = max(lines, math.ceil(len(str(cell.value or "")) * 1.1 / max(1, width)))
+        if lines > 1:
+            ws.row_dimensions[r].height = 15 * min(lines, 6)
+            for cell in ws[r]:   # the row's other cells at the top too, beside the wrapped text
+                if cell.column not in spec.wrap:
+                    cell.alignment = Alignment(vertical="top")
 
 
 def _side_col(spec: SheetSpec) -> int:
@@ -89,6 +102,7 @@ def _chart(ws, spec: SheetSpec, start: int) -> int:
         chart.type, chart.grouping, chart.overlap = "bar", "stacked", 100
         chart.height = max(7.5, 0.5 * n + 3)
         chart.y_axis.delete = chart.x_axis.delete = False   # LibreOffice hides axes left unset
+        chart.x_axis.scaling.orientation = "maxMin"           # the first OPD on top, as in the table
     chart.title = c["title"]
     chart.width = _chart_width(ws, c, table, col0)
     last = start + n
@@ -114,12 +128,16 @@ def _chart_width(ws, c: dict, table: SheetSpec, col0: int) -> float:
 
 
 def _paint(series, fill: str, line: str, is_line: bool) -> None:
+    from openpyxl.chart.shapes import GraphicalProperties
+
     """Fixed colours: the default palette makes OK blue and SALAH green in LibreOffice."""
     props = series.graphicalProperties
     if is_line:
         props.line.solidFill = fill
         props.line.width = 28575   # 2.25 pt
         series.smooth = False
+        series.marker.symbol = "circle"   # a season's first day is a single point
+        series.marker.graphicalProperties = GraphicalProperties(solidFill=fill)
         return
     props.solidFill = fill
     props.line.solidFill = line
