@@ -208,7 +208,8 @@ def zip_members(path: Path) -> dict[str, bytes]:
 # `make test-fast` runs the unit tests: the pure core and small pieces, no cycles,
 # no servers, no subprocesses. Everything else is an integration test.
 UNIT_MODULES = {"test_architecture", "test_fields", "test_layout", "test_pasted_contacts", "test_typed_dates",
-                "test_validate", "test_logsafe", "test_emulator_strict", "test_deploy"}
+                "test_validate", "test_logsafe", "test_emulator_strict", "test_deploy",
+                "test_master_look"}
 
 
 # The long tests (tens of seconds each) start first, so that with `-n 2 --dist load` they
