@@ -18,7 +18,8 @@ monitor or `python -m sheets_sync status` never reads half a file:
     }
 
 A cycle that ran to its end is a success, even if some OPD had a problem (those
-are in last_cycle.errors and in the Rekap); a cycle that stopped with an error is a
+are in last_cycle.errors and in the Rekap); a cycle that stopped with an error, or
+ran without doing its job (CycleReport.fatal: no registry, store unreachable), is a
 failure (last_failure), and last_success keeps the time of the last good one.
 Every text is masked like a log line (no phone, e-mail or secret).
 """
