@@ -25,7 +25,7 @@ VERDICT_COLORS = dict(STATUS_COLORS)
 # sits (beside the table, in the first screen), then the details.
 REKAP_GAP = 7
 _GLANCE, _DETAIL = [0, 1, 2, 3, 4, 5, 6, 7, 8, 13], [9, 10, 11, 12]
-REKAP_WIDTHS = [10, 30, 18, 7, 7, 9, 7, 17, 9, 17] + [9] * REKAP_GAP + [18, 18, 50, 30]
+REKAP_WIDTHS = [13, 30, 18, 7, 7, 9, 7, 17, 9, 17] + [9] * REKAP_GAP + [18, 18, 50, 30]
 
 
 def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline,
@@ -209,7 +209,7 @@ def compile_master(reports, forms: FormSet, listing, as_of, deadline, *, reminde
 HISTORY_DAYS = 400   # a season is weeks long; the state stays small
 RIWAYAT_HEADER = ["Tanggal", "Kode OPD", "Nama OPD", "Baris", "OK", "PERIKSA", "SALAH", "Keadaan"]
 PROGRESS_HEADER = ["Tanggal", "Hari", "OPD", "OPD LENGKAP", "% OPD LENGKAP", "Baris", "Baris OK", "% baris OK"]
-PROGRESS_COLORS = [("1F4E79", "1F4E79"), STATUS_COLORS[OK]]
+PROGRESS_COLORS = [("1F4E79", "1F4E79"), (STATUS_COLORS[OK][1],) * 2]   # lines: the strong shades
 
 
 def record_history(history: list, day: dt.date, rows: list[list]) -> list[list]:
@@ -240,9 +240,10 @@ def riwayat(history: list[list], deadline) -> SheetSpec:
     side = SheetSpec("Kemajuan", PROGRESS_HEADER, progress, [12, 6, 6, 10, 10, 8, 9, 10])
     chart = {"kind": "line", "table": "side", "title": title, "categories_col": 1, "series_cols": [5, 8],
              "colors": PROGRESS_COLORS, "width_columns": 8}
-    return SheetSpec("Riwayat", RIWAYAT_HEADER, rows, [12, 12, 30, 7, 7, 9, 7, 17], chart=chart,
+    # names not wrapped: rows stay one line high, level with the progress table beside them
+    return SheetSpec("Riwayat", RIWAYAT_HEADER, rows, [12, 13, 45, 7, 7, 9, 7, 17], chart=chart,
                      note="Riwayat harian per OPD (keadaan terakhir setiap hari, WIB).", colors={8: STATE_COLORS},
-                     wrap=(3,), side=side)
+                     side=side)
 
 
 def _ratio(part: int, whole: int) -> float:

@@ -40,21 +40,43 @@ def render_sheet(ws, spec: SheetSpec) -> None:
         _page(ws, spec, start, bottom)
 
 
+FILL_ROWS = 2000   # above this, one conditional format per colour: a fill per cell costs seconds
+
+
 def _colour(ws, spec: SheetSpec, first: int, last: int) -> None:
     """The verdict colours (codes.STATUS_COLORS) on cells whose text starts with a key."""
+    if last - first >= FILL_ROWS:
+        return _colour_rules(ws, spec, first, last)
     for col, palette in spec.colors.items():
-        for r in range(first, last + 1):
-            text = str(ws.cell(row=r, column=col).value or "")
-            hit = next((colors for key, colors in palette.items() if text.startswith(key)), None)
+        styles = {key: (PatternFill("solid", start_color=bg, end_color=bg), Font(color=fg, bold=True))
+                  for key, (bg, fg) in palette.items()}
+        for row in ws.iter_rows(min_row=first, max_row=last, min_col=col, max_col=col):
+            cell = row[0]
+            text = cell.value if isinstance(cell.value, str) else ""
+            hit = next((style for key, style in styles.items() if text.startswith(key)), None)
             if hit:
-                cell = ws.cell(row=r, column=col)
-                cell.fill = PatternFill("solid", start_color=hit[0], end_color=hit[0])
-                cell.font = Font(color=hit[1], bold=True)
+                cell.fill, cell.font = hit
+
+
+def _colour_rules(ws, spec: SheetSpec, first: int, last: int) -> None:
+    from openpyxl.formatting.rule import Rule
+    from openpyxl.styles.differential import DifferentialStyle
+
+    for col, palette in spec.colors.items():
+        letter = get_column_letter(col)
+        for key, (bg, fg) in palette.items():
+            style = DifferentialStyle(fill=PatternFill("solid", start_color=bg, end_color=bg, bgColor=bg),
+                                      font=Font(color=fg, bold=True))
+            ws.conditional_formatting.add(f"{letter}{first}:{letter}{last}", Rule(
+                type="beginsWith", operator="beginsWith", text=key, dxf=style,
+                formula=[f'LEFT({letter}{first},{len(key)})="{key}"']))
 
 
 def _wrap(ws, spec: SheetSpec, first: int, last: int) -> None:
     """Wrapped columns, and rows tall enough for them: LibreOffice keeps the default
     height of a row written by openpyxl, so a long name would run over the next row."""
+    if last - first >= FILL_ROWS:   # a long tab (Masalah of a bad season): left as it is, for speed
+        return
     wrap = Alignment(wrap_text=True, vertical="top")
     for r in range(first, last + 1):
         lines = 1
