@@ -173,6 +173,10 @@ def test_google_rekap_chart_added_once_and_kept(tmp_path, emu):
     assert colours[0]["green"] > colours[0]["red"] and colours[2]["red"] > colours[2]["green"]   # OK green, SALAH red
     assert chart["position"]["overlayPosition"]["anchorCell"]["columnIndex"] == 10      # K: beside the table
     rules = len(tabs["Rekap"].cond)
+    grid = dep._google_store().batch_get(dep._google_store().master_id, ["Rekap"])["Rekap"]
+    total = next(i for i, r in enumerate(grid) if len(r) > 1 and str(r[1]).startswith("JUMLAH KABUPATEN"))
+    assert grid[total - 1] == [] or not any(grid[total - 1])          # after one empty row, as in .xlsx
+    assert grid[total][3] == sum(int(r[3]) for r in grid[3:total - 1])
     assert rules == 4                                                                  # one per Keadaan
     assert len(tabs["Riwayat"].charts) == 1
 

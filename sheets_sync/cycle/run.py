@@ -87,10 +87,11 @@ def run_cycle(ctx: Context) -> CycleReport:
     ctx.state.forget_others({o.code for o in opds})
     rep.problems = sum(len(m.problems) for m in mems.values())
     rep.reports = _compile(ctx, opds, mems, verdicts, rep)
+    sent = _last_reminders(ctx) if ctx.hooks else None
     for hook in ctx.hooks:
         _guarded(hook, ctx, rep.reports, rep)
-    if ctx.hooks:   # a reminder just sent belongs in the Rekap's Pengingat terakhir now, not next cycle
-        _compile(ctx, opds, mems, verdicts, rep)
+    if ctx.hooks and _last_reminders(ctx) != sent:   # a reminder just sent belongs in the Rekap's
+        _compile(ctx, opds, mems, verdicts, rep)     # Pengingat terakhir now, not next cycle
     return _finish(ctx, rep, run_id, t0, {"opd": rep.opds, "dibaca": rep.read, "sel": rep.written_cells,
                                           "masalah": rep.problems, "galat": rep.errors[:20]})
 

@@ -53,7 +53,7 @@ def look_hash(spec: SheetSpec) -> str:
 
 
 def format_requests(sheet_id: int, spec: SheetSpec) -> list[dict]:
-    """Widths, frozen header, bold wrapped header, wrapped columns, colour rules."""
+    """Widths, frozen header, bold wrapped header, bold totals, wrapped columns, colour rules."""
     head = header_row(spec)
     reqs = []
     widths = [(i, w) for i, w in enumerate(spec.widths)]
@@ -70,6 +70,10 @@ def format_requests(sheet_id: int, spec: SheetSpec) -> list[dict]:
                                 "cell": {"userEnteredFormat": {"textFormat": {"bold": True}, "wrapStrategy": "WRAP",
                                                                "verticalAlignment": "TOP"}},
                                 "fields": "userEnteredFormat(textFormat.bold,wrapStrategy,verticalAlignment)"}})
+    if spec.footer:   # the totals bold; rows that held them before (fewer OPDs then) plain again
+        below = head + 1 + len(spec.rows) + 1
+        reqs.append(_bold(sheet_id, head + 1, None, False))
+        reqs.append(_bold(sheet_id, below, below + len(spec.footer), True))
     for col in spec.wrap:
         reqs.append({"repeatCell": {"range": _gr(sheet_id, head + 1, None, col - 1, col),
                                     "cell": {"userEnteredFormat": {"wrapStrategy": "WRAP"}},
@@ -82,6 +86,12 @@ def format_requests(sheet_id: int, spec: SheetSpec) -> list[dict]:
                                 "format": {"backgroundColor": rgb(bg),
                                            "textFormat": {"foregroundColor": rgb(fg), "bold": True}}}}}})
     return reqs
+
+
+def _bold(sheet_id: int, r0, r1, bold: bool) -> dict:
+    return {"repeatCell": {"range": _gr(sheet_id, r0, r1, 0, None),
+                           "cell": {"userEnteredFormat": {"textFormat": {"bold": bold}}},
+                           "fields": "userEnteredFormat.textFormat.bold"}}
 
 
 def rule_count(spec: SheetSpec) -> int:
