@@ -45,18 +45,18 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline,
     total, share = _totals(rows)
     note = f"Rekap calon responden SPI. Tanggal laporan: {as_of:%d/%m/%Y}."
     if deadline:
-        note += f" Batas pengiriman: {deadline:%d/%m/%Y} ({_h_label(as_of, deadline)})."
+        note += f" Batas pengiriman: {deadline:%d/%m/%Y} ({h_label(as_of, deadline)})."
     note += f" {total[7]}; baris OK: {total[4]} dari {total[3]} ({share[4]})."
     start = 3   # the header row under the note
     chart = {"title": "Kemajuan pengisian per OPD", "categories_col": 1, "series_cols": [5, 6, 7],
              "anchor": f"K{start}", "colors": [STATUS_COLORS[s] for s in (OK, PERIKSA, SALAH)],
              "width_columns": REKAP_GAP + 1}
-    return SheetSpec("Rekap", _shown(REKAP_HEADER), [_shown(r) for r in rows], REKAP_WIDTHS, chart=chart,
-                     note=note, colors={8: STATE_COLORS}, footer=[_shown(total), _shown(share)],
+    return SheetSpec("Rekap", shown_row(REKAP_HEADER), [shown_row(r) for r in rows], REKAP_WIDTHS, chart=chart,
+                     note=note, colors={8: STATE_COLORS}, footer=[shown_row(total), shown_row(share)],
                      wrap=(2, 3, 10, 20, 21), fit_page=True)
 
 
-def _shown(row: list) -> list:
+def shown_row(row: list) -> list:
     """A Rekap row in the order shown (the gap left empty for the chart)."""
     return [row[i] for i in _GLANCE] + [""] * REKAP_GAP + [row[i] for i in _DETAIL]
 
@@ -100,7 +100,7 @@ def _reminder_text(last) -> str:
     return f"{str(kind).upper()}{who}, {day}"
 
 
-def _h_label(day: dt.date, deadline: dt.date) -> str:
+def h_label(day: dt.date, deadline: dt.date) -> str:
     n = (day - deadline).days
     return "H" if n == 0 else f"H{n:+d}"
 
@@ -193,62 +193,14 @@ def cross_sheet(listing: pd.DataFrame, forms: FormSet) -> SheetSpec:
     return SheetSpec("Lintas OPD", ["Jenis", "Nilai", "OPD", "Letak"], rows, [10, 30, 30, 80])
 
 
-def compile_master(reports, forms: FormSet, listing, as_of, deadline, *, reminders: dict | None = None,
-                   history: list | None = None) -> list[SheetSpec]:
-    """history: the Riwayat so far (record_history); today's rows are added here."""
-    first = rekap(reports, forms, as_of, deadline, reminders)
-    sheets = [first, masalah(reports, forms)]
+def compile_master(reports, forms: FormSet, listing, as_of, deadline, *,
+                   reminders: dict | None = None) -> list[SheetSpec]:
+    """The tabs, Rekap first (the Riwayat tab is history.py's, from the cycle's memory)."""
+    sheets = [rekap(reports, forms, as_of, deadline, reminders), masalah(reports, forms)]
     sheets += [form_sheet(f.key, reports, forms) for f in forms]
     extra = expert_sheet(reports, forms)
     sheets += ([extra] if extra else []) + [cross_sheet(listing, forms)]
-    sheets.append(riwayat(record_history(history or [], as_of, rekap_data(first)), deadline))
     return sheets
-
-
-# ------------------------------------------------------------------ history
-HISTORY_DAYS = 400   # a season is weeks long; the state stays small
-RIWAYAT_HEADER = ["Tanggal", "Kode OPD", "Nama OPD", "Baris", "OK", "PERIKSA", "SALAH", "Keadaan"]
-PROGRESS_HEADER = ["Tanggal", "Hari", "OPD", "OPD LENGKAP", "% OPD LENGKAP", "Baris", "Baris OK", "% baris OK"]
-PROGRESS_COLORS = [("1F4E79", "1F4E79"), (STATUS_COLORS[OK][1],) * 2]   # lines: the strong shades
-
-
-def record_history(history: list, day: dt.date, rows: list[list]) -> list[list]:
-    """The Riwayat with this day's rows (ISO date, code, name, counts, Keadaan) replacing
-    any earlier ones of the same day: one row per day per OPD, the day's last cycle wins."""
-    d = day.isoformat()
-    kept = [list(h) for h in history if isinstance(h, list) and len(h) == 8 and h[0] != d]
-    kept += [[d, r[0], r[1], r[3], r[4], r[5], r[6], r[7]] for r in rows]
-    days = set(sorted({h[0] for h in kept})[-HISTORY_DAYS:])
-    return sorted((h for h in kept if h[0] in days), key=lambda h: h[0])
-
-
-def riwayat(history: list[list], deadline) -> SheetSpec:
-    """One row per day per OPD (newest day first), and beside it the regency's progress
-    per day with a line chart toward the deadline."""
-    rows = [[dt.date.fromisoformat(h[0])] + h[1:] for h in sorted(history, key=lambda h: h[0], reverse=True)]
-    by_day: dict[str, list] = {}
-    for h in history:
-        by_day.setdefault(h[0], []).append(h)
-    progress = []
-    for d, day in sorted(by_day.items()):
-        done = sum(str(h[7]).startswith(LENGKAP) for h in day)
-        n_rows, n_ok = sum(int(h[3]) for h in day), sum(int(h[4]) for h in day)
-        date = dt.date.fromisoformat(d)
-        progress.append([date, _h_label(date, deadline) if deadline else "", len(day), done,
-                         _ratio(done, len(day)), n_rows, n_ok, _ratio(n_ok, n_rows)])
-    title = "Kemajuan kabupaten (%)" + (f" menuju batas {deadline:%d/%m/%Y}" if deadline else "")
-    side = SheetSpec("Kemajuan", PROGRESS_HEADER, progress, [12, 6, 6, 10, 10, 8, 9, 10])
-    chart = {"kind": "line", "table": "side", "title": title, "categories_col": 1, "series_cols": [5, 8],
-             "colors": PROGRESS_COLORS, "width_columns": 8}
-    # names not wrapped: rows stay one line high, level with the progress table beside them
-    return SheetSpec("Riwayat", RIWAYAT_HEADER, rows, [12, 13, 45, 7, 7, 9, 7, 17], chart=chart,
-                     note="Riwayat harian per OPD (keadaan terakhir setiap hari, WIB).", colors={8: STATE_COLORS},
-                     side=side)
-
-
-def _ratio(part: int, whole: int) -> float:
-    """A percentage as a number (charted), one decimal."""
-    return round(100 * part / whole, 1) if whole else 0.0
 
 
 def _cell(v):

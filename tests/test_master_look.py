@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sheets_sync import master as mst
+from sheets_sync import history, master as mst
 from sheets_sync.codes import STATUS_COLORS
 from sheets_sync.stores import SheetSpec
 from sheets_sync.stores.google_look import chart_spec, format_requests, look_hash, rgb, rule_count
@@ -21,22 +21,22 @@ def _row(code, rows, ok, state):
 
 
 def test_history_keeps_the_days_last_cycle_and_is_bounded():
-    h = mst.record_history([], D1, [_row("A", 2, 1, "ADA KESALAHAN"), _row("B", 0, 0, "BELUM MENGISI")])
-    h = mst.record_history(h, D1, [_row("A", 2, 2, "LENGKAP"), _row("B", 0, 0, "BELUM MENGISI")])
-    h = mst.record_history(h, D2, [_row("A", 3, 3, "LENGKAP"), _row("B", 1, 1, "BELUM LENGKAP")])
+    h = history.record_history([], D1, [_row("A", 2, 1, "ADA KESALAHAN"), _row("B", 0, 0, "BELUM MENGISI")])
+    h = history.record_history(h, D1, [_row("A", 2, 2, "LENGKAP"), _row("B", 0, 0, "BELUM MENGISI")])
+    h = history.record_history(h, D2, [_row("A", 3, 3, "LENGKAP"), _row("B", 1, 1, "BELUM LENGKAP")])
     assert [(d, code, ok) for d, code, _, _, ok, *_ in h] == [
         ("2023-10-11", "A", 2), ("2023-10-11", "B", 0), ("2023-10-12", "A", 3), ("2023-10-12", "B", 1)]
     many = []
-    for i in range(mst.HISTORY_DAYS + 5):
-        many = mst.record_history(many, D1 + dt.timedelta(days=i), [_row("A", 1, 1, "LENGKAP")])
-    assert len(many) == mst.HISTORY_DAYS and many[0][0] == (D1 + dt.timedelta(days=5)).isoformat()
-    assert mst.record_history([["rusak"], "x"], D1, []) == []          # a damaged state is not a crash
+    for i in range(history.HISTORY_DAYS + 5):
+        many = history.record_history(many, D1 + dt.timedelta(days=i), [_row("A", 1, 1, "LENGKAP")])
+    assert len(many) == history.HISTORY_DAYS and many[0][0] == (D1 + dt.timedelta(days=5)).isoformat()
+    assert history.record_history([["rusak"], "x"], D1, []) == []          # a damaged state is not a crash
 
 
 def test_riwayat_progress_per_day_toward_the_deadline():
-    h = mst.record_history([], D1, [_row("A", 4, 2, "ADA KESALAHAN"), _row("B", 0, 0, "BELUM MENGISI")])
-    h = mst.record_history(h, D2, [_row("A", 4, 4, "LENGKAP"), _row("B", 4, 2, "ADA KESALAHAN")])
-    spec = mst.riwayat(h, dt.date(2023, 10, 15))
+    h = history.record_history([], D1, [_row("A", 4, 2, "ADA KESALAHAN"), _row("B", 0, 0, "BELUM MENGISI")])
+    h = history.record_history(h, D2, [_row("A", 4, 4, "LENGKAP"), _row("B", 4, 2, "ADA KESALAHAN")])
+    spec = history.riwayat(h, dt.date(2023, 10, 15))
     assert [r[0] for r in spec.rows] == [D2, D2, D1, D1]
     assert spec.side.rows == [[D1, "H-4", 2, 0, 0.0, 4, 2, 50.0], [D2, "H-3", 2, 1, 50.0, 8, 6, 75.0]]
     assert spec.chart["kind"] == "line" and spec.chart["table"] == "side"
@@ -47,7 +47,7 @@ def test_rekap_data_is_the_rows_behind_the_shown_layout():
     spec = SheetSpec("Rekap", [], [])
     data = [_row("A", 2, 2, "LENGKAP")]
     data[0][11], data[0][13] = "catatan", "H-3, 12/10/2023"
-    spec.rows = [mst._shown(r) for r in data]
+    spec.rows = [mst.shown_row(r) for r in data]
     assert mst.rekap_data(spec) == data
     shown = spec.rows[0]
     assert shown[9] == "H-3, 12/10/2023" and shown[10:10 + mst.REKAP_GAP] == [""] * mst.REKAP_GAP

@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
-from sheets_sync import master as mst
+from sheets_sync import history, master as mst
 from sheets_sync.codes import TRANSIENT, explain
 from sheets_sync.config import ConfigError
 from sheets_sync.cycle.context import Context, stamp
@@ -474,12 +474,12 @@ def _written(o: Opd, wb: Workbook, final: dict, mem: OpdMemory, revision) -> Non
 # ------------------------------------------------------------------ master
 def _master(ctx, reports, listing, rep: CycleReport) -> bool:
     deadline = ctx.settings.deadline
-    history = ctx.state.get("riwayat") or []
-    sheets = mst.compile_master(reports, ctx.forms, listing, ctx.as_of, deadline,
-                                reminders=_last_reminders(ctx), history=history)
+    sheets = mst.compile_master(reports, ctx.forms, listing, ctx.as_of, deadline, reminders=_last_reminders(ctx))
     rows = mst.rekap_data(sheets[0])
     ctx.state.set("rekap", rows)
-    ctx.state.set("riwayat", mst.record_history(history, ctx.as_of, rows))   # JSON in the state, never pickle
+    days = history.record_history(ctx.state.get("riwayat") or [], ctx.as_of, rows)
+    ctx.state.set("riwayat", days)   # JSON in the state, never pickle
+    sheets.append(history.riwayat(days, deadline))
     # JSON, not pickle: pickle bytes depend on object identity, not only on values.
     canon = json.dumps([(s.title, s.header, s.rows, s.note) for s in sheets], default=str, ensure_ascii=False)
     digest = hashlib.sha256(canon.encode()).hexdigest()
