@@ -192,8 +192,10 @@ def test_google_rekap_chart_added_once_and_kept(tmp_path, emu):
     dep.cycle()
     assert emu.stats()["requests"] - n <= 2 + 2                         # re-read of its own write, then idle
 
+    (dep.settings.state_dir / "google_cache.json").unlink()             # the store's memory lost
     dep.cycle(as_of=AS_OF + dt.timedelta(days=1))                       # a new day: Riwayat's ranges grow
     tabs = _master_sheets(dep, emu)
     assert len(tabs["Riwayat"].charts) == 1 and [c["chartId"] for c in tabs["Rekap"].charts] == [chart["chartId"]]
+    assert len(tabs["Rekap"].cond) == rules                             # found by title, not added again
     series = tabs["Riwayat"].charts[0]["spec"]["basicChart"]["series"][0]["series"]["sourceRange"]["sources"][0]
     assert series["endRowIndex"] - series["startRowIndex"] == 1 + 2    # header + two days

@@ -422,7 +422,9 @@ class GoogleStore:
                 known = {"rules": 0, "chart": None}
             elif known is None:   # laid before this cache existed: ask once what the tab holds
                 found = self._dressing() if found is None else found
-                known = found.get((tab["id"], (spec.chart or {}).get("title")), {"rules": 0, "chart": None})
+                title = (spec.chart or {}).get("title")
+                known = {"rules": found.get((tab["id"], None), 0),
+                         "chart": found.get((tab["id"], title)) if title else None}
             reqs += [{"deleteConditionalFormatRule": {"sheetId": tab["id"], "index": 0}}] * known["rules"]
             reqs += format_requests(tab["id"], spec)
             laid[spec.title] = {"hash": digest, "rules": rule_count(spec), "chart": known.get("chart")}
@@ -451,15 +453,17 @@ class GoogleStore:
         self.save_cache()
 
     def _dressing(self) -> dict:
-        """(tab id, chart title) -> {rules, chart} of what the master's tabs hold now."""
+        """What the master's tabs hold now: (tab id, None) -> number of conditional
+        format rules (all the worker's: these tabs are generated), (tab id, chart
+        title) -> that chart's id."""
         meta = self.call(lambda: self.http.spreadsheets_get(self.master_id, params={
             "fields": "sheets(properties.sheetId,conditionalFormats,charts(chartId,spec.title))"}))
         out = {}
         for sheet in meta.get("sheets", []):
-            sid, rules = sheet["properties"]["sheetId"], len(sheet.get("conditionalFormats") or [])
-            out[(sid, None)] = {"rules": rules, "chart": None}
+            sid = sheet["properties"]["sheetId"]
+            out[(sid, None)] = len(sheet.get("conditionalFormats") or [])
             for chart in sheet.get("charts") or []:
-                out[(sid, (chart.get("spec") or {}).get("title"))] = {"rules": rules, "chart": chart["chartId"]}
+                out[(sid, (chart.get("spec") or {}).get("title"))] = chart["chartId"]
         return out
 
     def _fit_master(self, sheets: list[SheetSpec]) -> None:
