@@ -25,7 +25,7 @@ VERDICT_COLORS = dict(STATUS_COLORS)
 # sits (beside the table, in the first screen), then the details.
 REKAP_GAP = 7
 _GLANCE, _DETAIL = [0, 1, 2, 3, 4, 5, 6, 7, 8, 13], [9, 10, 11, 12]
-REKAP_WIDTHS = [13, 30, 18, 7, 7, 9, 7, 17, 9, 17] + [9] * REKAP_GAP + [18, 18, 50, 30]
+REKAP_WIDTHS = [13, 30, 18, 7, 7, 9, 7, 17, 9, 17] + [10] * REKAP_GAP + [18, 18, 50, 30]
 
 
 def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline,
@@ -50,7 +50,7 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline,
     start = 3   # the header row under the note
     chart = {"title": "Kemajuan pengisian per OPD", "categories_col": 1, "series_cols": [5, 6, 7],
              "anchor": f"K{start}", "colors": [STATUS_COLORS[s] for s in (OK, PERIKSA, SALAH)],
-             "width_columns": REKAP_GAP + 1}
+             "width_columns": REKAP_GAP}
     return SheetSpec("Rekap", shown_row(REKAP_HEADER), [shown_row(r) for r in rows], REKAP_WIDTHS, chart=chart,
                      note=note, colors={8: STATE_COLORS}, footer=[shown_row(total), shown_row(share)],
                      wrap=(2, 3, 10, 20, 21), fit_page=True)
