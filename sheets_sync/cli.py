@@ -195,6 +195,10 @@ def cmd_status(args) -> int:
         print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]}")
         if "(" in str(r[7]) and len(r) > 11:   # "(data lama, 12/10)": its workbook could not be read
             print(f"{'':<12} ! berkas tidak terbaca: {r[11]}")
+    if rows:
+        from sheets_sync.master import totals
+        t, _ = totals(rows)
+        print(f"{'JUMLAH':<12} {t[3]:>6} {t[4]:>6} {t[5]:>8} {t[6]:>6}  {t[7]}")
     if last:
         print(f"Siklus terakhir: {last[0][2] or last[0][1]}")
     from sheets_sync.ops import health

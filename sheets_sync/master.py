@@ -42,7 +42,7 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline,
                      _keadaan(rep, forms), expert, rep.changed_at or "", rep.checked_at or "",
                      " ".join(p.text() for p in rep.problems), rep.link,
                      _reminder_text((reminders or {}).get(rep.opd.code))])
-    total, share = _totals(rows)
+    total, share = totals(rows)
     note = f"Rekap calon responden SPI. Tanggal laporan: {as_of:%d/%m/%Y}."
     if deadline:
         note += f" Batas pengiriman: {deadline:%d/%m/%Y} ({h_label(as_of, deadline)})."
@@ -109,7 +109,7 @@ def _pct(part: int, whole: int) -> str:
     return f"{round(100 * part / whole)}%" if whole else "-"
 
 
-def _totals(rows: list[list]) -> tuple[list, list]:
+def totals(rows: list[list]) -> tuple[list, list]:
     """The regency's totals row and the share of each status among its rows."""
     sums = [sum(int(r[i]) for r in rows) for i in (3, 4, 5, 6)]
     done = sum(str(r[7]).startswith(LENGKAP) for r in rows)

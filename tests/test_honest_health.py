@@ -66,6 +66,7 @@ def test_deleted_opd_workbook_is_flagged_with_its_old_counts(dep, capsys):
     line = next(x for x in out.splitlines() if x.startswith("DINKES"))
     assert "data lama" in line
     assert "! berkas tidak terbaca: Berkas/spreadsheet OPD tidak ditemukan (DINKES.xlsx)" in out
+    assert next(x for x in out.splitlines() if x.startswith("JUMLAH")).endswith("dari 4 (25%)")
 
 
 # ------------------------------------------------------------------ Google
