@@ -98,6 +98,7 @@ def test_rekap_prints_on_one_landscape_page(xdep):
 
 def test_names_wrap_instead_of_being_cut(xdep):
     ws, head, cols = _rekap(xdep)
+    assert ws.freeze_panes == f"C{head + 1}"                          # header and code + name stay in view
     for r in _opd_rows(ws, head):
         assert ws.cell(r, cols["Nama OPD"]).alignment.wrap_text
         name = ws.cell(r, cols["Nama OPD"]).value
@@ -181,6 +182,7 @@ def test_google_rekap_chart_added_once_and_kept(tmp_path, emu):
     assert grid[total][3] == sum(int(r[3]) for r in grid[3:total - 1])
     assert rules == 4                                                                  # one per Keadaan
     assert len(tabs["Riwayat"].charts) == 1
+    assert tabs["Rekap"].props["gridProperties"]["frozenColumnCount"] == 2
 
     [opd] = [o for o in dep.opds() if o.code == "DISDIKBUD"]
     dep.set_cell(opd, "Pegawai", 3, 2, "Budi Santoso")                  # the master is written again

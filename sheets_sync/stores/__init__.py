@@ -53,6 +53,7 @@ class SheetSpec:
     wrap: tuple = ()                # columns whose text wraps (long names, notes)
     side: "SheetSpec | None" = None  # a second table right of this one, after one empty column
     fit_page: bool = False          # prints on one landscape page (where the backend can say so)
+    freeze_cols: int = 0            # columns kept in view when scrolling right (code, name)
 
 
 class Store(Protocol):

@@ -46,7 +46,7 @@ def look_hash(spec: SheetSpec) -> str:
     """What the look depends on: a new hash means the tab's formats are laid again
     (the chart's ranges follow the number of rows)."""
     side = spec.side
-    key = [spec.widths, spec.wrap, sorted((c, sorted(p.items())) for c, p in spec.colors.items()),
+    key = [spec.widths, spec.wrap, spec.freeze_cols, sorted((c, sorted(p.items())) for c, p in spec.colors.items()),
            spec.chart, bool(spec.note), len(spec.header), len(spec.rows),
            None if side is None else [side.widths, len(side.header), len(side.rows)]]
     return hashlib.blake2b(json.dumps(key, default=str).encode(), digest_size=8).hexdigest()
@@ -63,9 +63,9 @@ def format_requests(sheet_id: int, spec: SheetSpec) -> list[dict]:
         reqs.append({"updateDimensionProperties": {
             "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
             "properties": {"pixelSize": pixels(w)}, "fields": "pixelSize"}})
-    reqs.append({"updateSheetProperties": {"properties": {"sheetId": sheet_id,
-                                                          "gridProperties": {"frozenRowCount": head + 1}},
-                                           "fields": "gridProperties.frozenRowCount"}})
+    reqs.append({"updateSheetProperties": {"properties": {"sheetId": sheet_id, "gridProperties": {
+        "frozenRowCount": head + 1, "frozenColumnCount": spec.freeze_cols}},
+        "fields": "gridProperties.frozenRowCount,gridProperties.frozenColumnCount"}})
     reqs.append({"repeatCell": {"range": _gr(sheet_id, head, head + 1, 0, None),
                                 "cell": {"userEnteredFormat": {"textFormat": {"bold": True}, "wrapStrategy": "WRAP",
                                                                "verticalAlignment": "TOP"}},

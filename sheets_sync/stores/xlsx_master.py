@@ -22,6 +22,8 @@ def render_sheet(ws, spec: SheetSpec) -> None:
         set_value(ws, 1, 1, spec.note).font = BOLD
         start = 3
     write_table(ws, spec.header, spec.rows, start_row=start, widths=spec.widths)
+    if spec.freeze_cols:
+        ws.freeze_panes = ws.cell(row=start + 1, column=spec.freeze_cols + 1)
     if any(len(h) > w for h, w in zip(spec.header, spec.widths)):   # wrapped headers, not cut
         ws.row_dimensions[start].height = 30
     last = start + len(spec.rows)
