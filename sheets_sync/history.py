@@ -47,7 +47,7 @@ def riwayat(history: list[list], deadline) -> SheetSpec:
     # names not wrapped: rows stay one line high, level with the progress table beside them
     return SheetSpec("Riwayat", RIWAYAT_HEADER, rows, [12, 13, 45, 7, 7, 9, 7, 17], chart=chart,
                      note="Riwayat harian per OPD (keadaan terakhir setiap hari, WIB).", colors={8: STATE_COLORS},
-                     side=side)
+                     side=side, fit_page="width")
 
 
 def _ratio(part: int, whole: int) -> float:

@@ -53,7 +53,7 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline,
              "width_columns": REKAP_GAP}
     return SheetSpec("Rekap", shown_row(REKAP_HEADER), [shown_row(r) for r in rows], REKAP_WIDTHS, chart=chart,
                      note=note, colors={8: STATE_COLORS}, footer=[shown_row(total), shown_row(share)],
-                     wrap=(2, 3, 10, 20, 21), fit_page=True, freeze_cols=2)
+                     wrap=(2, 3, 10, 20, 21), fit_page="page", freeze_cols=2)
 
 
 def shown_row(row: list) -> list:

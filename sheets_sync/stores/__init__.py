@@ -52,7 +52,8 @@ class SheetSpec:
     footer: list = field(default_factory=list)   # rows under the table (totals): bold, not charted
     wrap: tuple = ()                # columns whose text wraps (long names, notes)
     side: "SheetSpec | None" = None  # a second table right of this one, after one empty column
-    fit_page: bool = False          # prints on one landscape page (where the backend can say so)
+    fit_page: str = ""              # "page": prints on one landscape page; "width": landscape, one page
+    #                                 wide (where the backend can say so)
     freeze_cols: int = 0            # columns kept in view when scrolling right (code, name)
 
 

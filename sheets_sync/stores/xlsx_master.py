@@ -24,7 +24,8 @@ def render_sheet(ws, spec: SheetSpec) -> None:
     write_table(ws, spec.header, spec.rows, start_row=start, widths=spec.widths)
     if spec.freeze_cols:
         ws.freeze_panes = ws.cell(row=start + 1, column=spec.freeze_cols + 1)
-    if any(len(h) > w for h, w in zip(spec.header, spec.widths)):   # wrapped headers, not cut
+    heads = list(zip(spec.header, spec.widths)) + (list(zip(spec.side.header, spec.side.widths)) if spec.side else [])
+    if any(len(h) > w for h, w in heads):   # wrapped headers, not cut
         ws.row_dimensions[start].height = 30
     last = start + len(spec.rows)
     for r, values in enumerate(spec.footer, start=last + 2):   # one empty row: totals are not a row of the table
@@ -168,12 +169,14 @@ def _paint(series, fill: str, line: str, is_line: bool) -> None:
 
 
 def _page(ws, spec: SheetSpec, start: int, bottom: int) -> None:
-    """One landscape page: everything shrunk to fit, the header row repeated."""
+    """Landscape, the header row repeated; shrunk to one page ("page") or to one page
+    wide, as many pages down as it takes ("width": a long history stays readable)."""
     width = len(spec.header) + (1 + len(spec.side.header) if spec.side is not None else 0)
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = ws.page_setup.fitToHeight = 1
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1 if spec.fit_page == "page" else 0
     ws.print_area = f"A1:{get_column_letter(width)}{bottom}"
     ws.print_title_rows = f"{start}:{start}"
     ws.page_margins.left = ws.page_margins.right = 0.4
