@@ -79,7 +79,8 @@ def _keadaan(rep: OpdReport, forms: FormSet) -> str:
     """The OPD's state; when its workbook could not be read this cycle, marked so that
     nobody takes the last good counts for today's."""
     state = opd_state(rep, forms)
-    if not any(p.code in UNREADABLE for p in rep.problems):
+    if not any(p.code in UNREADABLE or (p.code == "OPD_ERROR" and p.params.get("langkah") == "membaca")
+               for p in rep.problems):
         return state
     if not rep.changed_at:
         return f"{state} (berkas tidak terbaca)"

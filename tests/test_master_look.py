@@ -70,3 +70,20 @@ def test_google_look_requests_use_the_one_palette():
     before = look_hash(spec)
     spec.rows.append(["B", "BELUM MENGISI"])
     assert look_hash(spec) != before                                   # the chart's ranges must follow
+
+
+def test_an_unreadable_workbook_shows_its_counts_as_old(forms):
+    from sheets_sync.validate.layout import Problem
+    from sheets_sync.validate.opd_state import OpdReport
+    from sheets_sync.validate.registry import Opd
+
+    def keadaan(problems, changed_at):
+        rep = OpdReport(Opd("A", "Dinas A", forms=("pegawai",)), {}, problems, changed_at=changed_at)
+        return mst.rekap_data(mst.rekap([rep], forms, D2, None))[0][7]
+
+    gone = [Problem("WB_NOT_FOUND", {"lokasi": "A.xlsx"})]
+    assert keadaan(gone, "11/10/2023 09:10 WIB") == "BELUM MENGISI (data lama, 11/10)"
+    assert keadaan(gone, None) == "BELUM MENGISI (berkas tidak terbaca)"
+    crashed = [Problem("OPD_ERROR", {"langkah": "membaca", "alasan": "KeyError"})]
+    assert keadaan(crashed, "11/10/2023 09:10 WIB").endswith("(data lama, 11/10)")
+    assert keadaan([Problem("WB_LOCKED")], "11/10/2023 09:10 WIB") == "BELUM MENGISI"   # read, not written
