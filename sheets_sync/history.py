@@ -10,7 +10,7 @@ from sheets_sync.master import STATE_COLORS, h_label
 from sheets_sync.stores import SheetSpec
 from sheets_sync.validate.opd_state import LENGKAP
 
-HISTORY_DAYS = 400   # a season is weeks long; the state stays small
+HISTORY_DAYS = 180   # a season is weeks long; the state (and the master) stay small
 RIWAYAT_HEADER = ["Tanggal", "Kode OPD", "Nama OPD", "Baris", "OK", "PERIKSA", "SALAH", "Keadaan"]
 PROGRESS_HEADER = ["Tanggal", "Hari", "OPD", "OPD LENGKAP", "% OPD LENGKAP", "Baris", "Baris OK", "% baris OK"]
 PROGRESS_COLORS = [("1F4E79", "1F4E79"), (STATUS_COLORS[OK][1],) * 2]   # lines: the strong shades
