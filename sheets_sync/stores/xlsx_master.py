@@ -1,7 +1,8 @@
 """A master tab (SheetSpec) rendered with openpyxl: the table, its totals, the
 verdict colours, a chart beside the table with fixed series colours, and the page
 set-up. The .xlsx master is rewritten whole at every write, so colours are plain
-cell fills (what LibreOffice and Excel show alike), not conditional formats."""
+cell fills (what LibreOffice and Excel show alike); only a long tab gets one
+conditional format per colour instead, for speed."""
 from __future__ import annotations
 
 import math
@@ -21,6 +22,18 @@ def render_sheet(ws, spec: SheetSpec) -> None:
     if spec.note:
         set_value(ws, 1, 1, spec.note).font = BOLD
         start = 3
+    bottom = _table(ws, spec, start)
+    if spec.side is not None:
+        _side(ws, spec, start)
+    if spec.chart and spec.rows:
+        bottom = max(bottom, _chart(ws, spec, start))
+    if spec.fit_page:
+        _page(ws, spec, start, bottom)
+
+
+def _table(ws, spec: SheetSpec, start: int) -> int:
+    """Header, rows, totals under one empty row (they are not rows of the table),
+    colours and wrapping; returns the last row written."""
     write_table(ws, spec.header, spec.rows, start_row=start, widths=spec.widths)
     if spec.freeze_cols:
         ws.freeze_panes = ws.cell(row=start + 1, column=spec.freeze_cols + 1)
@@ -28,19 +41,14 @@ def render_sheet(ws, spec: SheetSpec) -> None:
     if any(len(h) > w for h, w in heads):   # wrapped headers, not cut
         ws.row_dimensions[start].height = 30
     last = start + len(spec.rows)
-    for r, values in enumerate(spec.footer, start=last + 2):   # one empty row: totals are not a row of the table
+    for r, values in enumerate(spec.footer, start=last + 2):
         for c, v in enumerate(values, start=1):
             if v is not None and v != "":
                 set_value(ws, r, c, v).font = BOLD
     _colour(ws, spec, start + 1, last)
     bottom = last + (len(spec.footer) + 1 if spec.footer else 0)
     _wrap(ws, spec, start + 1, bottom)
-    if spec.side is not None:
-        _side(ws, spec, start)
-    if spec.chart and spec.rows:
-        bottom = max(bottom, _chart(ws, spec, start))
-    if spec.fit_page:
-        _page(ws, spec, start, bottom)
+    return bottom
 
 
 FILL_ROWS = 2000   # above this, one conditional format per colour: a fill per cell costs seconds
