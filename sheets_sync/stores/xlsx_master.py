@@ -161,9 +161,9 @@ def _chart_width(ws, c: dict, table: SheetSpec, col0: int) -> float:
 
 
 def _paint(series, fill: str, line: str, is_line: bool) -> None:
+    """Fixed colours: the default palette makes OK blue and SALAH green in LibreOffice."""
     from openpyxl.chart.shapes import GraphicalProperties
 
-    """Fixed colours: the default palette makes OK blue and SALAH green in LibreOffice."""
     props = series.graphicalProperties
     if is_line:
         props.line.solidFill = fill
