@@ -186,8 +186,10 @@ def test_google_rekap_chart_added_once_and_kept(tmp_path, emu):
 
     [opd] = [o for o in dep.opds() if o.code == "DISDIKBUD"]
     dep.set_cell(opd, "Pegawai", 3, 2, "Budi Santoso")                  # the master is written again
+    batches = emu.stats()["by_endpoint"]["sheets.spreadsheets.batchUpdate"]
     rep = dep.cycle()
     assert rep.master_written
+    assert emu.stats()["by_endpoint"]["sheets.spreadsheets.batchUpdate"] - batches == 1   # the OPD's statuses only
     tabs = _master_sheets(dep, emu)
     assert [c["chartId"] for c in tabs["Rekap"].charts] == [chart["chartId"]]
     assert len(tabs["Rekap"].cond) == rules and len(tabs["Riwayat"].charts) == 1

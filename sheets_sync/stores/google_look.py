@@ -43,12 +43,14 @@ def _gr(sheet_id: int, r0, r1, c0, c1) -> dict:
 
 
 def look_hash(spec: SheetSpec) -> str:
-    """What the look depends on: a new hash means the tab's formats are laid again
-    (the chart's ranges follow the number of rows)."""
+    """What the look depends on: a new hash means the tab's formats are laid again.
+    The number of rows counts only where a chart's ranges or the totals follow it, so
+    an edit that adds a row to Masalah or a form tab costs no request for the look."""
     side = spec.side
+    moves = bool(spec.chart or spec.footer)
     key = [spec.widths, spec.wrap, spec.freeze_cols, sorted((c, sorted(p.items())) for c, p in spec.colors.items()),
-           spec.chart, bool(spec.note), len(spec.header), len(spec.rows),
-           None if side is None else [side.widths, len(side.header), len(side.rows)]]
+           spec.chart, bool(spec.note), len(spec.header), len(spec.rows) if moves else None,
+           None if side is None else [side.widths, len(side.header), len(side.rows) if moves else None]]
     return hashlib.blake2b(json.dumps(key, default=str).encode(), digest_size=8).hexdigest()
 
 
