@@ -71,7 +71,8 @@ def one_cycle(settings, as_of, hooks) -> bool:
     except Exception as e:
         health.record_failure(settings, _describe(e), started=started)
         raise
-    log.info(rep.line())
+    if not rep.fatal:   # "siklus selesai" would contradict the failure logged by the caller
+        log.info(rep.line())
     for err in rep.errors:
         log.warning(err)
     if rep.fatal:   # ran to its end without doing its job: a failure, so the stale alarm fires
