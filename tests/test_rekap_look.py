@@ -133,11 +133,14 @@ def test_libreoffice_prints_the_rekap_on_one_page(xdep, tmp_path):
 def test_riwayat_one_row_per_day_per_opd_the_days_last_cycle_wins(tmp_path):
     dep = Deployment("xlsx", tmp_path, n_opds=4)
     day1, day2 = AS_OF - dt.timedelta(days=1), AS_OF
-    dep.cycle(as_of=day1)
+    def at(day, hour):   # frozen clock: the WIB day and time of each cycle
+        return dt.datetime.combine(day, dt.time(hour), tzinfo=WIB)
+
+    dep.cycle(as_of=day1, now=at(day1, 8))
     [opd] = [o for o in dep.opds() if o.code == "DISDIKBUD"]           # not started yet
     dep.set_cell(opd, "Pegawai", 3, 2, "Budi Santoso")                  # a first row, same day
-    dep.cycle(as_of=day1)
-    dep.cycle(as_of=day2)
+    dep.cycle(as_of=day1, now=at(day1, 15))
+    dep.cycle(as_of=day2, now=at(day2, 8))
     ws = openpyxl.load_workbook(dep.settings.data_dir / "master.xlsx")["Riwayat"]
     rows = [r for r in ws.iter_rows(min_row=4, max_col=8, values_only=True) if r[0]]
     assert len(rows) == 2 * 4
