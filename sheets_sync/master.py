@@ -47,9 +47,9 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline,
     if deadline:
         note += f" Batas pengiriman: {deadline:%d/%m/%Y} ({h_label(as_of, deadline)})."
     note += f" {total[7]}; baris OK: {total[4]} dari {total[3]} ({share[4]})."
-    start = 3   # the header row under the note
+    start = 3   # the header row under the note; the chart starts under it, out of the frozen rows
     chart = {"title": "Kemajuan pengisian per OPD", "categories_col": 1, "series_cols": [5, 6, 7],
-             "anchor": f"K{start}", "colors": [STATUS_COLORS[s] for s in (OK, PERIKSA, SALAH)],
+             "anchor": f"K{start + 1}", "colors": [STATUS_COLORS[s] for s in (OK, PERIKSA, SALAH)],
              "width_columns": REKAP_GAP}
     return SheetSpec("Rekap", shown_row(REKAP_HEADER), [shown_row(r) for r in rows], REKAP_WIDTHS, chart=chart,
                      note=note, colors={8: STATE_COLORS}, footer=[shown_row(total), shown_row(share)],

@@ -75,7 +75,8 @@ def test_chart_beside_the_table_in_the_status_colours(xdep):
     [chart] = ws._charts
     anchor_col = chart.anchor._from.col + 1            # 0-based in the drawing
     assert cols["Pengingat terakhir"] < anchor_col < cols["Catatan"]
-    assert chart.anchor._from.row + 1 == head           # level with the header: the first screen
+    assert chart.anchor._from.row + 1 == head + 1       # level with the first OPD: the first screen,
+    #                                                    below the frozen header rows
     fills = [s.graphicalProperties.solidFill.srgbClr for s in chart.series]   # as reread: hex text
     assert fills == [STATUS_COLORS[k][0] for k in ("OK", "PERIKSA", "SALAH")]
     # nothing of the table under the chart: it is no wider than the columns left empty for it
@@ -177,7 +178,8 @@ def test_google_rekap_chart_added_once_and_kept(tmp_path, emu):
     assert spec["chartType"] == "BAR" and spec["stackedType"] == "STACKED"
     colours = [s["colorStyle"]["rgbColor"] for s in spec["series"]]
     assert colours[0]["green"] > colours[0]["red"] and colours[2]["red"] > colours[2]["green"]   # OK green, SALAH red
-    assert chart["position"]["overlayPosition"]["anchorCell"]["columnIndex"] == 10      # K: beside the table
+    anchor = chart["position"]["overlayPosition"]["anchorCell"]
+    assert (anchor["columnIndex"], anchor["rowIndex"]) == (10, 3)      # K4: beside the table, under the header
     rules = len(tabs["Rekap"].cond)
     grid = dep._google_store().batch_get(dep._google_store().master_id, ["Rekap"])["Rekap"]
     total = next(i for i, r in enumerate(grid) if len(r) > 1 and str(r[1]).startswith("JUMLAH KABUPATEN"))
