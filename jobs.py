@@ -1,7 +1,7 @@
 """The worker.
 
     python jobs.py                     run the schedule (sync every N minutes, reminders daily, WIB)
-    python jobs.py --once              one full cycle, then exit 0
+    python jobs.py --once              one full cycle, then exit 0 (1: the cycle could not do its job)
     python jobs.py --once --as-of 2023-10-12   the cycle as it would run on that date
     python jobs.py --check             check settings, credentials, Google, SMTP, folders; exit 1 if any fails
 
@@ -71,11 +71,19 @@ def one_cycle(settings, as_of, hooks) -> bool:
     except Exception as e:
         health.record_failure(settings, _describe(e), started=started)
         raise
-    health.record_success(settings, rep, started=started, states=states)
-    log.info(rep.line())
+    if not rep.fatal:   # "siklus selesai" would contradict the failure logged by the caller
+        log.info(rep.line())
     for err in rep.errors:
         log.warning(err)
+    if rep.fatal:   # ran to its end without doing its job: a failure, so the stale alarm fires
+        health.record_failure(settings, rep.fatal, started=started)
+        raise CycleFailed(rep.fatal)
+    health.record_success(settings, rep, started=started, states=states)
     return True
+
+
+class CycleFailed(Exception):
+    """A cycle that ran but could not do its job (no registry, store unreachable)."""
 
 
 def reminder_hooks(settings, at_reminder_time: bool):
@@ -137,7 +145,7 @@ def _describe(e: BaseException) -> str:
 
     if isinstance(e, StoreError):
         return e.problem.text()
-    if isinstance(e, (StateError, ConfigError)):
+    if isinstance(e, (StateError, ConfigError, CycleFailed)):
         return str(e)
     return explain(e)
 

@@ -241,6 +241,12 @@ def cmd_status(args) -> int:
     print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  {'Keadaan':<16} Berkas")
     for r in rows:
         print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]:<16} {r[at] if len(r) > at else ''}")
+        if "(" in str(r[7]) and len(r) > 11:   # "(data lama, 12/10)": its workbook could not be read
+            print(f"{'':<12} ! berkas tidak terbaca: {r[11]}")
+    if rows:
+        from sheets_sync.master import totals
+        t, _ = totals(rows)
+        print(f"{'JUMLAH':<12} {t[3]:>6} {t[4]:>6} {t[5]:>8} {t[6]:>6}  {t[7]}")
     for r in ended:   # collection rounds over (settings `putaran`), as they were then
         states = ", ".join(f"{k} {v}" for k, v in sorted((r.get("keadaan") or {}).items()))
         dmy = lambda iso: "/".join(reversed(str(iso).split("-")))  # noqa: E731 - 2023-09-15 -> 15/09/2023

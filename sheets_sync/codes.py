@@ -10,6 +10,11 @@ from dataclasses import dataclass
 
 SALAH, PERIKSA, OK = "SALAH", "PERIKSA", "OK"
 SEVERITY_ORDER = {OK: 0, PERIKSA: 1, SALAH: 2}
+# The one palette of verdict colours (background, text): status cells of OPD sheets,
+# the master's Status and Keadaan cells, the Rekap chart. The usual "good / neutral /
+# bad" cell styles, and grey for what has no verdict yet.
+STATUS_COLORS = {OK: ("C6EFCE", "006100"), PERIKSA: ("FFEB9C", "9C5700"), SALAH: ("FFC7CE", "9C0006")}
+NO_VERDICT_COLOR = ("E7E6E6", "404040")
 
 WORKBOOK = "BERKAS"
 # Workbook problems that pass by themselves (a file open in Excel, a write refused, an
@@ -22,6 +27,11 @@ REFUSED = frozenset({"REG_LOCATION_OUTSIDE", "REG_LOCATION_MASTER", "REG_LOCATIO
                      "REG_LOCATION_SHARED"})
 # Mistakes in the registry row (the Inspektorat's to fix, not the OPD's): in the Rekap, not in e-mails.
 REGISTRY = REFUSED | {"REG_EMAIL_INVALID"}
+# Workbook problems that leave the worker without this cycle's rows of an OPD (the file
+# is gone, cannot be opened or is refused as too large): its last good counts are
+# shown as old ("data lama") in the Rekap and in `status`.
+UNREADABLE = frozenset({"WB_NOT_FOUND", "WB_UNREADABLE", "WB_NO_ACCESS", "WB_TOO_LARGE", "WB_COMPRESSION",
+                        "SHEET_TOO_LARGE"})
 
 
 @dataclass(frozen=True)

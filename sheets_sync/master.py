@@ -7,41 +7,130 @@ import datetime as dt
 
 import pandas as pd
 
-from sheets_sync.codes import OK, PERIKSA, SALAH
+from sheets_sync.codes import NO_VERDICT_COLOR, OK, PERIKSA, SALAH, STATUS_COLORS, UNREADABLE
 from sheets_sync.export_layout import ExportLayout, OutColumn, OutSheet, parse_layout
 from sheets_sync.forms import FormSet
 from sheets_sync.stores import SheetSpec
-from sheets_sync.validate.opd_state import ACCEPTED, OpdReport, opd_state, rows_short_text, slots, slots_filled
+from sheets_sync.validate.opd_state import (ACCEPTED, ADA_KESALAHAN, BELUM_LENGKAP, BELUM_MENGISI, LENGKAP,
+                                            OpdReport, opd_state, rows_short_text, slots, slots_filled)
 
 # ------------------------------------------------------------------- master
 REKAP_HEADER = ["Kode OPD", "Nama OPD", "Formulir", "Baris", "OK", "PERIKSA", "SALAH", "Keadaan",
-                "Slot Ahli", "Perubahan terakhir", "Diperiksa terakhir", "Catatan", "Berkas"]
+                "Slot Ahli", "Perubahan terakhir", "Diperiksa terakhir", "Catatan", "Berkas",
+                "Pengingat terakhir"]
+# Keadaan -> the verdict colours of the status cells (one palette, codes.py)
+STATE_COLORS = {LENGKAP: STATUS_COLORS[OK], BELUM_LENGKAP: STATUS_COLORS[PERIKSA],
+                ADA_KESALAHAN: STATUS_COLORS[SALAH], BELUM_MENGISI: NO_VERDICT_COLOR}
+VERDICT_COLORS = dict(STATUS_COLORS)
+# The Rekap as shown: the columns read at a glance, then empty columns where the chart
+# sits (beside the table, in the first screen), then the details.
+REKAP_GAP = 7
+_GLANCE, _DETAIL = [0, 1, 2, 3, 4, 5, 6, 7, 8, 13], [9, 10, 11, 12]
+REKAP_WIDTHS = [13, 30, 18, 7, 7, 9, 7, 17, 9, 17] + [10] * REKAP_GAP + [18, 18, 50, 30]
 
 
 def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline, round_name: str = "",
-          previous: dict | None = None) -> SheetSpec:
+          previous: dict | None = None, reminders: dict | None = None) -> SheetSpec:
+    """The Rekap: one row per OPD (REKAP_HEADER order in the data, then the optional
+    columns: obligations, last season; see rekap_data), a totals row, Keadaan coloured,
+    the chart beside the table; reminders: OPD code -> (kind, ISO time) of the last
+    reminder sent (the ledger); previous: last season's accepted rows (`season new`)."""
     rows = []
     for rep in reports:
         counts = {s: sum(int((r.status == s).sum()) for r in rep.results.values()) for s in (OK, PERIKSA, SALAH)}
         expert = _expert_slots(rep, forms)
         rows.append([rep.opd.code, rep.opd.name, ", ".join(forms[k].sheet for k in rep.opd.forms),
                      sum(counts.values()), counts[OK], counts[PERIKSA], counts[SALAH],
-                     opd_state(rep, forms), expert, rep.changed_at or "", rep.checked_at or "",
-                     " ".join([p.text() for p in rep.problems] + [rows_short_text(rep, forms)]).strip(), rep.link]
+                     _keadaan(rep, forms), expert, rep.changed_at or "", rep.checked_at or "",
+                     " ".join([p.text() for p in rep.problems] + [rows_short_text(rep, forms)]).strip(), rep.link,
+                     _reminder_text((reminders or {}).get(rep.opd.code))]
                     + _obligation_cells(rep, forms) + ([season_change(rep, forms, previous)] if previous else []))
+    extra = [ob["short"] for ob in forms.obligations] + ([f"Dibanding musim {previous['year']}"] if previous else [])
+    widths = [22] * len(forms.obligations) + ([60] if previous else [])
+    total, share = totals(rows, len(REKAP_HEADER) + len(extra))
     note = f"Rekap calon responden SPI. Tanggal laporan: {as_of:%d/%m/%Y}."
     if round_name:
         note += f" Putaran: {round_name}."
     if deadline:
-        note += f" Batas pengiriman: {deadline:%d/%m/%Y}."
-    extra = [ob["short"] for ob in forms.obligations]
-    widths = [22] * len(extra) + ([60] if previous else [])
-    extra += [f"Dibanding musim {previous['year']}"] if previous else []
-    return SheetSpec("Rekap", REKAP_HEADER + extra, rows,
-                     [12, 34, 28, 8, 8, 10, 8, 16, 10, 20, 20, 50, 30] + widths,
-                     chart={"title": "Kemajuan pengisian per OPD", "categories_col": 1,
-                            "series_cols": [5, 6, 7], "anchor": _letter(len(REKAP_HEADER + extra) + 2) + "3"},
-                     note=note)
+        note += f" Batas pengiriman: {deadline:%d/%m/%Y} ({h_label(as_of, deadline)})."
+    note += f" {total[7]}; baris OK: {total[4]} dari {total[3]} ({share[4]})."
+    start = 3   # the header row under the note; the chart starts under it, out of the frozen rows
+    chart = {"title": "Kemajuan pengisian per OPD", "categories_col": 1, "series_cols": [5, 6, 7],
+             "anchor": f"K{start + 1}", "colors": [STATUS_COLORS[s] for s in (OK, PERIKSA, SALAH)],
+             "width_columns": REKAP_GAP}
+    shown_extra = tuple(range(len(REKAP_WIDTHS) + 1, len(REKAP_WIDTHS) + len(extra) + 1))
+    return SheetSpec("Rekap", shown_row(REKAP_HEADER + extra), [shown_row(r) for r in rows],
+                     REKAP_WIDTHS + widths, chart=chart, note=note, colors={8: STATE_COLORS},
+                     footer=[shown_row(total), shown_row(share)], wrap=(2, 3, 10, 20, 21) + shown_extra,
+                     fit_page="page", freeze_cols=2)
+
+
+def shown_row(row: list) -> list:
+    """A Rekap row in the order shown (the gap left empty for the chart)."""
+    return [row[i] for i in _GLANCE] + [""] * REKAP_GAP + [row[i] for i in _DETAIL] + row[len(REKAP_HEADER):]
+
+
+def rekap_data(spec: SheetSpec) -> list[list]:
+    """The Rekap's OPD rows in REKAP_HEADER order (what `status` and health read)."""
+    n = len(_GLANCE)
+    order = _GLANCE + _DETAIL
+    out = []
+    for row in spec.rows:
+        values = row[:n] + row[n + REKAP_GAP:]
+        data = [None] * len(order)
+        for i, v in zip(order, values):
+            data[i] = v
+        out.append(data + values[len(order):])     # the optional columns, as they are
+    return out
+
+
+def _keadaan(rep: OpdReport, forms: FormSet) -> str:
+    """The OPD's state; when its workbook could not be read this cycle, marked so that
+    nobody takes the last good counts for today's."""
+    state = opd_state(rep, forms)
+    if not any(p.code in UNREADABLE or (p.code == "OPD_ERROR" and p.params.get("langkah") == "membaca")
+               for p in rep.problems):
+        return state
+    if not rep.changed_at:
+        return f"{state} (berkas tidak terbaca)"
+    return f"{state} (data lama, {rep.changed_at[:5]})"
+
+
+def _reminder_text(last) -> str:
+    """('h-3', '2023-10-12T08:00:01+07:00') -> 'H-3, 12/10/2023'."""
+    if not last:
+        return ""
+    kind, at = last
+    day = str(at)[:10]
+    try:
+        day = dt.date.fromisoformat(day).strftime("%d/%m/%Y")
+    except ValueError:
+        pass
+    who = " (ke pimpinan)" if str(kind).startswith("h+") else ""
+    return f"{str(kind).upper()}{who}, {day}"
+
+
+def h_label(day: dt.date, deadline: dt.date) -> str:
+    n = (day - deadline).days
+    return "H" if n == 0 else f"H{n:+d}"
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "-"
+
+
+def totals(rows: list[list], width: int = len(REKAP_HEADER)) -> tuple[list, list]:
+    """The regency's totals row and the share of each status among its rows."""
+    sums = [sum(int(r[i]) for r in rows) for i in (3, 4, 5, 6)]
+    done = sum(str(r[7]).startswith(LENGKAP) for r in rows)
+    blank = [""] * width
+    total = list(blank)
+    total[1], total[3:7] = f"JUMLAH KABUPATEN ({len(rows)} OPD)", sums
+    total[7] = f"OPD LENGKAP: {done} dari {len(rows)} ({_pct(done, len(rows))})"
+    share = list(blank)
+    share[1] = "Persentase baris"
+    share[3:7] = [_pct(v, sums[0]) for v in sums]
+    return total, share
 
 
 def _letter(col: int) -> str:
@@ -103,7 +192,7 @@ def masalah(reports: list[OpdReport], forms: FormSet) -> SheetSpec:
             for row, status in flagged.items():
                 rows.append([rep.opd.code, rep.opd.name, forms[key].sheet, int(row), status, notes[row]])
     return SheetSpec("Masalah", ["Kode OPD", "Nama OPD", "Formulir", "Baris", "Status", "Keterangan"],
-                     rows, [12, 34, 20, 8, 10, 100])
+                     rows, [12, 34, 20, 8, 10, 100], colors={5: VERDICT_COLORS}, wrap=(6,))
 
 
 def form_sheet(form_key: str, reports: list[OpdReport], forms: FormSet) -> SheetSpec:
@@ -124,7 +213,8 @@ def form_sheet(form_key: str, reports: list[OpdReport], forms: FormSet) -> Sheet
         values = norm.astype(object).where(norm.notna(), "").to_numpy().tolist()
         for row, status, vals in zip(norm.index.tolist(), res.status.to_numpy()[ok].tolist(), values):
             rows.append([rep.opd.code, rep.opd.name, row, status] + vals + ["YA" if row in cross else ""])
-    return SheetSpec(form.sheet, header, rows, [12, 30, 7, 10] + [24] * (len(header) - 4))
+    return SheetSpec(form.sheet, header, rows, [12, 30, 7, 10] + [24] * (len(header) - 4),
+                     colors={4: VERDICT_COLORS})
 
 
 def expert_sheet(reports: list[OpdReport], forms: FormSet) -> SheetSpec | None:
@@ -153,8 +243,9 @@ def cross_sheet(listing: pd.DataFrame, forms: FormSet) -> SheetSpec:
 
 
 def compile_master(reports, forms: FormSet, listing, as_of, deadline, round_name: str = "",
-                   previous: dict | None = None) -> list[SheetSpec]:
-    sheets = [rekap(reports, forms, as_of, deadline, round_name, previous), masalah(reports, forms)]
+                   previous: dict | None = None, *, reminders: dict | None = None) -> list[SheetSpec]:
+    """The tabs, Rekap first (the Riwayat tab is history.py's, from the cycle's memory)."""
+    sheets = [rekap(reports, forms, as_of, deadline, round_name, previous, reminders), masalah(reports, forms)]
     sheets += [form_sheet(f.key, reports, forms) for f in forms]
     extra = expert_sheet(reports, forms)
     sheets += ([extra] if extra else []) + [cross_sheet(listing, forms)]

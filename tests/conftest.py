@@ -183,14 +183,19 @@ def status_by_row(path: Path, title: str, forms, form_key: str) -> dict[int, tup
 
 
 def table(path: Path, title: str, header_text: str = None) -> list[dict]:
-    """A master tab as dicts, the header row being the first row holding header_text
-    (or the first non-empty row with >1 cells)."""
+    """A master tab's rows as dicts, the header row being the first row holding header_text
+    (or the first non-empty row with >1 cells), down to the first empty row."""
     rows = sheet_rows(path, title)
     for i, r in enumerate(rows):
         filled = [v for v in r if v not in (None, "")]
         if (header_text and header_text in r) or (not header_text and len(filled) > 1):
             header = r
-            return [dict(zip(header, x)) for x in rows[i + 1:] if any(v not in (None, "") for v in x)]
+            body = []
+            for x in rows[i + 1:]:   # up to the first empty row: the Rekap's totals sit below it
+                if not any(v not in (None, "") for v in x):
+                    break
+                body.append(dict(zip(header, x)))
+            return body
     raise AssertionError(f"no table in {title}")
 
 
@@ -203,7 +208,8 @@ def zip_members(path: Path) -> dict[str, bytes]:
 # `make test-fast` runs the unit tests: the pure core and small pieces, no cycles,
 # no servers, no subprocesses. Everything else is an integration test.
 UNIT_MODULES = {"test_architecture", "test_fields", "test_layout", "test_pasted_contacts", "test_typed_dates",
-                "test_validate", "test_logsafe", "test_emulator_strict", "test_deploy", "test_staff_rows"}
+                "test_validate", "test_logsafe", "test_emulator_strict", "test_deploy", "test_staff_rows",
+                "test_master_look"}
 UNIT_MODULES |= {"test_workbook_address"}
 
 

@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
-from sheets_sync import master as mst
+from sheets_sync import history, master as mst
 from sheets_sync.codes import TRANSIENT, explain
 from sheets_sync.config import ConfigError
 from sheets_sync.cycle.context import Context, stamp
@@ -47,6 +47,7 @@ class CycleReport:
     errors: list[str] = field(default_factory=list)
     reports: list = field(default_factory=list)
     seconds: float = 0.0
+    fatal: str = ""   # why the cycle could not do its job (no registry, store unreachable): not a success
 
     def line(self) -> str:
         return (f"siklus selesai: {self.opds} OPD, {self.read} dibaca, {self.validated} divalidasi, "
@@ -73,6 +74,7 @@ def run_cycle(ctx: Context) -> CycleReport:
         # every OPD, empty the Rekap, or send no reminder without a word
         log.warning("Daftar OPD tidak dapat dipakai: %s Siklus berhenti tanpa mengubah apa pun dan dicoba lagi "
                     "pada siklus berikutnya", " ".join(notes[:3]))
+        rep.fatal = "Daftar OPD tidak dapat dipakai: " + " ".join(notes[:3])
         return _finish(ctx, rep, run_id, t0, {"opd": 0, "galat": rep.errors[:20]})
     rep.opds = len(opds)
     mems = {o.code: ctx.state.opd(o.code) for o in opds}
@@ -92,8 +94,11 @@ def run_cycle(ctx: Context) -> CycleReport:
     ctx.state.forget_others({o.code for o in opds})
     rep.problems = sum(len(m.problems) for m in mems.values())
     rep.reports = _compile(ctx, opds, mems, verdicts, rep)
+    sent = _last_reminders(ctx) if ctx.hooks else None
     for hook in ctx.hooks:
         _guarded(hook, ctx, rep.reports, rep)
+    if ctx.hooks and _last_reminders(ctx) != sent:   # a reminder just sent belongs in the Rekap's
+        _compile(ctx, opds, mems, verdicts, rep)     # Pengingat terakhir now, not next cycle
     return _finish(ctx, rep, run_id, t0, {"opd": rep.opds, "dibaca": rep.read, "sel": rep.written_cells,
                                           "masalah": rep.problems, "galat": rep.errors[:20]})
 
@@ -134,6 +139,7 @@ def _refresh(ctx, opds, mems, rep) -> tuple[dict, set]:
         to_read = [o for o in opds if _needs_read(mems[o.code], revs.get(o.code), o)]
     except Exception as e:  # noqa: BLE001 - the listing failed: nothing is read this cycle
         _cycle_fault(rep, "daftar revisi workbook", e)
+        rep.fatal = f"penyimpanan workbook tidak dapat dijangkau: {_why(e)}"
         to_read = []
     fresh: dict[str, Workbook] = dict(_read_many(ctx, to_read, mems, rep))
     dirty |= set(fresh)
@@ -234,6 +240,7 @@ def _from_memory(ctx, rep: CycleReport, run_id: int, t0: float, e: BaseException
     """The registry could not be read because of a fault: nothing is read, written or
     forgotten this cycle; the hooks (reminders) run on what the last good cycle knew."""
     _cycle_fault(rep, "Daftar OPD di master tidak dapat dibaca", e)
+    rep.fatal = f"Daftar OPD di master tidak dapat dibaca: {_why(e)}"
     opds = [Opd.from_dict(d) for d in ctx.state.get("registry") or []]
     if opds and ctx.hooks:
         mems = {o.code: ctx.state.opd(o.code) for o in opds}
@@ -299,7 +306,8 @@ def _current_round(ctx) -> tuple:
 
 def _master_inputs(ctx, opds, mems) -> str:
     """Everything the master is computed from, hashed: unchanged means skip compiling it."""
-    parts = [str(ctx.as_of), str(ctx.settings.deadline), str(_current_round(ctx))]
+    parts = [str(ctx.as_of), str(ctx.settings.deadline), str(_current_round(ctx)),
+             json.dumps(_last_reminders(ctx), sort_keys=True)]
     for o in opds:
         m = mems[o.code]
         parts.append(json.dumps([asdict(o), m.content_hash, str(m.as_of), m.changed_at, m.checked_at,
@@ -500,8 +508,13 @@ def _written(o: Opd, wb: Workbook, final: dict, mem: OpdMemory, revision) -> Non
 def _master(ctx, reports, listing, rep: CycleReport) -> bool:
     deadline, round_name = _current_round(ctx)
     sheets = mst.compile_master(reports, ctx.forms, listing, ctx.as_of, deadline, round_name,
-                                previous=ctx.state.get("previous_season"))   # set by `season new`
-    ctx.state.set("rekap", sheets[0].rows)
+                                previous=ctx.state.get("previous_season"),   # set by `season new`
+                                reminders=_last_reminders(ctx))
+    rows = mst.rekap_data(sheets[0])
+    ctx.state.set("rekap", rows)
+    days = history.record_history(ctx.state.get("riwayat") or [], ctx.as_of, rows)
+    ctx.state.set("riwayat", days)   # JSON in the state, never pickle
+    sheets.append(history.riwayat(days, deadline))
     # JSON, not pickle: pickle bytes depend on object identity, not only on values.
     canon = json.dumps([(s.title, s.header, s.rows, s.note) for s in sheets], default=str, ensure_ascii=False)
     digest = hashlib.sha256(canon.encode()).hexdigest()
@@ -516,6 +529,16 @@ def _master(ctx, reports, listing, rep: CycleReport) -> bool:
     ctx.state.set("master_hash", digest)
     rep.master_written = True
     return True
+
+
+def _last_reminders(ctx) -> dict:
+    """OPD code -> (kind, time) of its last reminder sent, from the reminders ledger."""
+    from sheets_sync.remind.ledger import Ledger
+    try:
+        return Ledger(ctx.state).last_sent()
+    except Exception as e:  # noqa: BLE001 - a column of the Rekap is not worth a cycle
+        log.warning("riwayat pengingat tidak terbaca: %s", explain(e))
+        return {}
 
 
 def _guarded(hook, ctx, reports, rep: CycleReport) -> None:

@@ -18,7 +18,8 @@ monitor or `python -m sheets_sync status` never reads half a file:
     }
 
 A cycle that ran to its end is a success, even if some OPD had a problem (those
-are in last_cycle.errors and in the Rekap); a cycle that stopped with an error is a
+are in last_cycle.errors and in the Rekap); a cycle that stopped with an error, or
+ran without doing its job (CycleReport.fatal: no registry, store unreachable), is a
 failure (last_failure), and last_success keeps the time of the last good one.
 Every text is masked like a log line (no phone, e-mail or secret).
 """
@@ -73,7 +74,8 @@ def opd_states(state) -> dict[str, int]:
     counts = {s: 0 for s in STATES}
     for row in state.get("rekap") or []:
         if len(row) > 7 and row[7]:
-            counts[str(row[7])] = counts.get(str(row[7]), 0) + 1
+            key = str(row[7]).split(" (")[0]   # "LENGKAP (data lama, 12/10)" counts as LENGKAP
+            counts[key] = counts.get(key, 0) + 1
     return counts
 
 
@@ -167,6 +169,10 @@ def lines(data: dict | None, settings, at: dt.datetime | None = None) -> list[st
     if not data:
         return ["Kesehatan: belum ada berkas kesehatan (belum ada siklus pekerja sejak dipasang)."]
     out = []
+    last = data.get("last_cycle") or {}
+    if last.get("failed"):   # first, so that nobody reads the last success below as today's
+        out.append(f"SIKLUS TERAKHIR GAGAL ({wib(parse_time(last.get('finished_at')))}): "
+                   f"{(last.get('errors') or ['?'])[0]}")
     ok = data.get("last_success") or {}
     if ok:
         out.append(f"Siklus berhasil terakhir: {wib(parse_time(ok.get('at')))} ({ok.get('seconds', 0):.1f} dtk; "
@@ -177,8 +183,7 @@ def lines(data: dict | None, settings, at: dt.datetime | None = None) -> list[st
     states = data.get("opd_states") or {}
     if states:
         out.append("Keadaan OPD: " + ", ".join(f"{k} {v}" for k, v in states.items()))
-    last = data.get("last_cycle") or {}
-    for err in (last.get("errors") or [])[:10]:
+    for err in ([] if last.get("failed") else last.get("errors") or [])[:10]:
         out.append(f"  galat siklus terakhir: {err}")
     fail = data.get("last_failure")
     if fail:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import jinja2
 
-from sheets_sync.codes import long_date
+from sheets_sync.codes import STATUS_COLORS, long_date   # STATUS_COLORS: re-exported for the backends
 from sheets_sync.config import TEMPLATES_DIR
 from sheets_sync.fileio import read_text
 from sheets_sync.validate.fields import is_blank
@@ -46,11 +46,6 @@ HEADER_ROW = 2                # row 1 = title, row 2 = headers, data from row 3
 LOCALE, TIME_ZONE = "id_ID", "Asia/Jakarta"
 DATE_HINT = "Tulis tanggal sebagai dd/mm/yyyy, contoh 13/10/2023."
 CHOICE_HINT = "Pilih dari daftar."
-STATUS_COLORS = {   # background, text: the usual "good / neutral / bad" cell styles
-    "OK": ("C6EFCE", "006100"),
-    "PERIKSA": ("FFEB9C", "9C5700"),
-    "SALAH": ("FFC7CE", "9C0006"),
-}
 SPEC_VERSION = 2              # bump when what a provisioned workbook holds changes (2: the view)
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sheets_sync.config import WIB
 from sheets_sync.fileio import PRIVATE, atomic_write_text, forget_leftovers, fsync_dir, private_dir
-from sheets_sync.remind.plan import COUNTED
+from sheets_sync.remind.plan import COUNTED, DIGEST_OPD
 
 log = logging.getLogger("sheets_sync.remind")
 
@@ -84,6 +84,13 @@ class Ledger:
 
     def drop(self, key) -> None:
         self.db.execute("DELETE FROM reminders WHERE opd=? AND kind=? AND slot_date=?", key)
+
+    def last_sent(self) -> dict[str, tuple[str, str]]:
+        """OPD code -> (kind, ISO time) of the last reminder handed to the transport
+        (the digest excluded), for the Rekap's Pengingat terakhir."""
+        rows = self.db.execute("SELECT opd, kind, updated_at FROM reminders WHERE status='sent' "
+                               "ORDER BY updated_at").fetchall()
+        return {o: (k, at) for o, k, at in rows if o != DIGEST_OPD}
 
     def sent_on(self, day: dt.date) -> int:
         """Messages handed to the transport on this WIB day (for the daily cap)."""

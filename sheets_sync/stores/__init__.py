@@ -46,8 +46,17 @@ class SheetSpec:
     header: list[str]
     rows: list[list]
     widths: list[int] = field(default_factory=list)
-    chart: dict | None = None       # {"title", "categories_col", "series_cols", "anchor"}
+    chart: dict | None = None       # {"title", "categories_col", "series_cols", "anchor", "kind",
+    #                                  "colors" (per series), "table": "side" to chart the side table}
     note: str = ""                  # a line above the table (row 1) if given
+    # The look (all optional; columns are 1-based positions in `header`):
+    colors: dict = field(default_factory=dict)   # column -> {text prefix: (background, text colour)}
+    footer: list = field(default_factory=list)   # rows under the table (totals): bold, not charted
+    wrap: tuple = ()                # columns whose text wraps (long names, notes)
+    side: "SheetSpec | None" = None  # a second table right of this one, after one empty column
+    fit_page: str = ""              # "page": prints on one landscape page; "width": landscape, one page
+    #                                 wide (where the backend can say so)
+    freeze_cols: int = 0            # columns kept in view when scrolling right (code, name)
 
 
 class Store(Protocol):

@@ -37,6 +37,7 @@ from sheets_sync.validate.layout import Problem, SheetData, locate_form, row_has
 from sheets_sync.validate.registry import Opd, parse_registry, shown_value
 from sheets_sync.stores import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
 from sheets_sync.stores.google_http import GoogleSession, load_credentials, rate_limited
+from sheets_sync.stores.google_look import chart_position, chart_spec, format_requests, look_hash, rule_count
 
 log = logging.getLogger(__name__)
 SHEET_MIME = "application/vnd.google-apps.spreadsheet"
@@ -91,6 +92,7 @@ class GoogleStore:
         self.cache_path = Path(settings.state_dir) / "google_cache.json"
         self.cache = _load_json(self.cache_path)
         self._lock = threading.RLock()   # reads and writes run in a few threads
+        self._added: set[str] = set()   # master tabs this store created (nothing laid on them yet)
         self._listing: dict[str, str] | None = None
         self._missing: dict[str, str] = {}   # id -> why it is not there (lookups of this cycle)
         self._ids: dict[str, dict[str, int]] = {}   # id -> tab title -> sheetId, from this cycle's reads
@@ -464,6 +466,72 @@ class GoogleStore:
                 self.master_id, {"valueInputOption": "RAW", "data": chunk}))
         self.cache["master_rows"] = {**written, **new_hashes}
         self.save_cache()
+        self._dress(sheets)
+
+    def _dress(self, sheets: list[SheetSpec]) -> None:
+        """The look of the tabs whose look changed since it was last laid (widths,
+        colour rules, chart), in one batchUpdate; nothing when none did, so a write of
+        values costs no more. The chart is added once, then updated in place by its
+        id (kept in the cache, or found by its title when the cache was lost). A look
+        that fails is logged and laid again next time: it never stops the master."""
+        looks = self.cache.setdefault("master_look", {})
+        todo = [(spec, look_hash(spec)) for spec in sheets if looks.get(spec.title, {}).get("hash") != look_hash(spec)]
+        if not todo:
+            return
+        tabs = self._tabs(self.master_id, refresh=False)
+        reqs, added, laid, found = [], [], {}, None
+        for spec, digest in todo:
+            tab = tabs.get(spec.title)
+            if tab is None:
+                continue
+            known = looks.get(spec.title)
+            if known is None and spec.title in self._added:
+                known = {"rules": 0, "chart": None}
+            elif known is None:   # laid before this cache existed: ask once what the tab holds
+                found = self._dressing() if found is None else found
+                title = (spec.chart or {}).get("title")
+                known = {"rules": found.get((tab["id"], None), 0),
+                         "chart": found.get((tab["id"], title)) if title else None}
+            reqs += [{"deleteConditionalFormatRule": {"sheetId": tab["id"], "index": 0}}] * known["rules"]
+            reqs += format_requests(tab["id"], spec)
+            laid[spec.title] = {"hash": digest, "rules": rule_count(spec), "chart": known.get("chart")}
+            if spec.chart and spec.rows:
+                if known.get("chart") is not None:
+                    reqs.append({"updateChartSpec": {"chartId": known["chart"], "spec": chart_spec(tab["id"], spec)}})
+                else:
+                    reqs.append({"addChart": {"chart": {"spec": chart_spec(tab["id"], spec),
+                                                        "position": chart_position(tab["id"], spec)}}})
+                    added.append((spec.title, len(reqs) - 1))
+        if not reqs:
+            return
+        try:
+            resp = self.call(lambda: self.http.batch_update(self.master_id, {"requests": reqs}))
+        except StoreError as e:
+            for title in laid:
+                looks.pop(title, None)
+            log.warning("tampilan master belum diterapkan (%s); dicoba lagi saat master ditulis berikutnya",
+                        e.problem.code)
+            return
+        replies = resp.get("replies") or []
+        for title, i in added:
+            laid[title]["chart"] = ((replies[i] if i < len(replies) else {}) or {}).get(
+                "addChart", {}).get("chart", {}).get("chartId")
+        looks.update(laid)
+        self.save_cache()
+
+    def _dressing(self) -> dict:
+        """What the master's tabs hold now: (tab id, None) -> number of conditional
+        format rules (all the worker's: these tabs are generated), (tab id, chart
+        title) -> that chart's id."""
+        meta = self.call(lambda: self.http.spreadsheets_get(self.master_id, params={
+            "fields": "sheets(properties.sheetId,conditionalFormats,charts(chartId,spec.title))"}))
+        out = {}
+        for sheet in meta.get("sheets", []):
+            sid = sheet["properties"]["sheetId"]
+            out[(sid, None)] = len(sheet.get("conditionalFormats") or [])
+            for chart in sheet.get("charts") or []:
+                out[(sid, (chart.get("spec") or {}).get("title"))] = chart["chartId"]
+        return out
 
     def _fit_master(self, sheets: list[SheetSpec]) -> None:
         """Add missing tabs and grow tabs too small for their table, in one request and
@@ -476,13 +544,15 @@ class GoogleStore:
         if reqs:
             self.call(lambda: self.http.batch_update(self.master_id, {"requests": reqs}))
             self._tabs(self.master_id, refresh=True)
+            self._added |= {r["addSheet"]["properties"]["title"] for r in reqs if "addSheet" in r}
 
     @staticmethod
     def _fit_requests(tabs: dict, sheets: list[SheetSpec]) -> list[dict]:
         reqs = []
         for spec in sheets:
-            rows = len(_table(spec)) + 10
-            cols = max([len(spec.header)] + [len(r) for r in spec.rows]) + 2
+            table = _table(spec)
+            rows = len(table) + 10
+            cols = max(len(r) for r in table) + 2
             grid = {"rowCount": max(1000, rows * 3 // 2), "columnCount": max(26, cols)}
             tab = tabs.get(spec.title)
             if tab is None:
@@ -751,11 +821,24 @@ def _raw(v):
 
 
 def _table(spec: SheetSpec) -> list[list]:
+    """The tab's cells: note, header, rows, an empty row and the totals, and the
+    side table to the right after one empty column (as the .xlsx master)."""
     rows = []
     if spec.note:
         rows += [[spec.note], []]
+    head = len(rows)
     rows.append(list(spec.header))
     rows += [[_raw(v) for v in r] for r in spec.rows]
+    if spec.footer:
+        rows.append([])
+        rows += [[_raw(v) for v in r] for r in spec.footer]
+    if spec.side is not None:
+        col = len(spec.header) + 1
+        for i, r in enumerate([list(spec.side.header)] + spec.side.rows):
+            while len(rows) <= head + i:
+                rows.append([])
+            row = rows[head + i]
+            rows[head + i] = row + [""] * (col - len(row)) + [_raw(v) for v in r]
     return rows
 
 

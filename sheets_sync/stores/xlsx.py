@@ -41,6 +41,7 @@ from sheets_sync.validate.registry import Opd, parse_registry, safe_file_name, s
 from sheets_sync.fileio import atomic_save, atomic_write
 from sheets_sync.stores import xlsx_read, xlsx_write
 from sheets_sync.stores.xlsxio import BOLD, like_column, set_value, write_table
+from sheets_sync.stores.xlsx_master import render_sheet
 from sheets_sync.stores import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
 
 log = logging.getLogger(__name__)
@@ -395,32 +396,6 @@ def _without_tabs(path: Path, titles: set[str]) -> io.BytesIO:
             w.writestr(info, _EMPTY_TAB if info.filename in parts else z.read(info.filename))
     out.seek(0)
     return out
-
-
-def render_sheet(ws, spec: SheetSpec) -> None:
-    start = 1
-    if spec.note:
-        set_value(ws, 1, 1, spec.note).font = BOLD
-        start = 3
-    write_table(ws, spec.header, spec.rows, start_row=start, widths=spec.widths)
-    if spec.chart and spec.rows:
-        _chart(ws, spec, start)
-
-
-def _chart(ws, spec: SheetSpec, start: int) -> None:
-    from openpyxl.chart import BarChart, Reference
-
-    c = spec.chart
-    chart = BarChart()
-    chart.type, chart.grouping, chart.overlap = "bar", "stacked", 100
-    chart.title = c["title"]
-    chart.height = max(7.5, 0.5 * len(spec.rows) + 3)
-    chart.width = 18
-    last = start + len(spec.rows)
-    for col in c["series_cols"]:
-        chart.add_data(Reference(ws, min_col=col, min_row=start, max_row=last), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=c["categories_col"], min_row=start + 1, max_row=last))
-    ws.add_chart(chart, c.get("anchor", "A" + str(last + 3)))
 
 
 def new_master(forms: FormSet):
