@@ -114,7 +114,8 @@ def test_xlsx_address_in_rekap_and_status_never_the_servers_path(tmp_path, capsy
     dep.cycle()
     assert {r[12] for r in rekap(dep).values()} == {ADDRESS + "\\" + f"{c}.xlsx" for c in rekap(dep)}
     master = openpyxl.load_workbook(dep.settings.data_dir / "master.xlsx")["Rekap"]
-    berkas = [c.value for c in master["M"] if c.value and str(c.value).endswith(".xlsx")]
+    col = next(c.column_letter for row in master.iter_rows(max_row=5) for c in row if c.value == "Berkas")
+    berkas = [c.value for c in master[col] if c.value and str(c.value).endswith(".xlsx")]
     assert berkas and all(v.startswith(ADDRESS + "\\") for v in berkas)
     cli.main(["status", "--config", str(dep.settings_path)])
     out = capsys.readouterr().out
