@@ -192,7 +192,7 @@ def masalah(reports: list[OpdReport], forms: FormSet) -> SheetSpec:
             for row, status in flagged.items():
                 rows.append([rep.opd.code, rep.opd.name, forms[key].sheet, int(row), status, notes[row]])
     return SheetSpec("Masalah", ["Kode OPD", "Nama OPD", "Formulir", "Baris", "Status", "Keterangan"],
-                     rows, [12, 34, 20, 8, 10, 100], colors={5: VERDICT_COLORS}, wrap=(6,))
+                     rows, [12, 34, 20, 8, 10, 100], colors={5: VERDICT_COLORS}, wrap=(6,), fit_page="width")
 
 
 def form_sheet(form_key: str, reports: list[OpdReport], forms: FormSet) -> SheetSpec:
@@ -214,7 +214,7 @@ def form_sheet(form_key: str, reports: list[OpdReport], forms: FormSet) -> Sheet
         for row, status, vals in zip(norm.index.tolist(), res.status.to_numpy()[ok].tolist(), values):
             rows.append([rep.opd.code, rep.opd.name, row, status] + vals + ["YA" if row in cross else ""])
     return SheetSpec(form.sheet, header, rows, [12, 30, 7, 10] + [24] * (len(header) - 4),
-                     colors={4: VERDICT_COLORS})
+                     colors={4: VERDICT_COLORS}, fit_page="width")
 
 
 def expert_sheet(reports: list[OpdReport], forms: FormSet) -> SheetSpec | None:
@@ -230,7 +230,7 @@ def expert_sheet(reports: list[OpdReport], forms: FormSet) -> SheetSpec | None:
         who = [code for code, f in filled.items() if f.get(choice)]
         rows.append([i, choice, int(n), sum(f.get(choice, 0) for f in filled.values()), ", ".join(who)])
     return SheetSpec("Slot Ahli", ["No", forms[key].column(col).header, "Slot", "Terisi", "OPD"],
-                     rows, [5, 70, 7, 8, 40])
+                     rows, [5, 70, 7, 8, 40], fit_page="width")
 
 
 def cross_sheet(listing: pd.DataFrame, forms: FormSet) -> SheetSpec:
@@ -239,7 +239,7 @@ def cross_sheet(listing: pd.DataFrame, forms: FormSet) -> SheetSpec:
         for (kind, value), g in listing.groupby(["kind", "value"], sort=True):
             where = "; ".join(f"{o} {forms[f].sheet} baris {int(r)}" for o, f, r in zip(g["opd"], g["form"], g["row"]))
             rows.append(["No HP" if kind == "phone" else "E-mail", value, ", ".join(sorted(set(g["opd"]))), where])
-    return SheetSpec("Lintas OPD", ["Jenis", "Nilai", "OPD", "Letak"], rows, [10, 30, 30, 80])
+    return SheetSpec("Lintas OPD", ["Jenis", "Nilai", "OPD", "Letak"], rows, [10, 30, 30, 80], fit_page="width")
 
 
 def compile_master(reports, forms: FormSet, listing, as_of, deadline, round_name: str = "",

@@ -210,3 +210,19 @@ def test_google_rekap_chart_added_once_and_kept(tmp_path, emu):
     assert len(tabs["Rekap"].cond) == rules                             # found by title, not added again
     series = tabs["Riwayat"].charts[0]["spec"]["basicChart"]["series"][0]["series"]["sourceRange"]["sources"][0]
     assert series["endRowIndex"] - series["startRowIndex"] == 1 + 2    # header + two days
+
+
+def test_every_tab_prints_one_page_wide(xdep):
+    """Not a page per column: the master's tabs and an OPD's provisioned tabs are set to
+    one page wide (landscape, Petunjuk portrait), and the Petunjuk's wrapped lines get
+    row heights so that LibreOffice does not draw them over each other."""
+    master = openpyxl.load_workbook(xdep.settings.data_dir / "master.xlsx")
+    opd = openpyxl.load_workbook(xdep.settings.data_dir / f"{xdep.opds()[1].code}.xlsx")
+    for ws in list(master.worksheets) + list(opd.worksheets):
+        if ws.sheet_state != "visible":
+            continue
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1, ws.title
+        assert ws.page_setup.orientation == ("portrait" if ws.title == "Petunjuk" else "landscape"), ws.title
+    guide = opd["Petunjuk"]
+    long_lines = [r for r in range(1, guide.max_row + 1) if len(str(guide.cell(r, 1).value or "")) > 120]
+    assert long_lines and all((guide.row_dimensions[r].height or 0) > 15 for r in long_lines)

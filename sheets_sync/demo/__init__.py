@@ -717,6 +717,8 @@ def write_master(path, registry_rows: list[dict]) -> Path:
     for j, (key, header) in enumerate(cols, start=1):
         ws.column_dimensions[get_column_letter(j)].width = _width(header, (r.get(key) for r in registry_rows))
     ws.freeze_panes = "A2"
+    from sheets_sync.stores.xlsxio import print_to_width
+    print_to_width(ws)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)

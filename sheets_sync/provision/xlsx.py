@@ -42,7 +42,7 @@ from sheets_sync.stores import StoreError
 from sheets_sync.stores.xlsx import XlsxStore, read_grids, new_master, file_revision, describe_error
 from sheets_sync.fileio import atomic_save
 from sheets_sync.stores.xlsx_write import note_height
-from sheets_sync.stores.xlsxio import BOLD, set_value
+from sheets_sync.stores.xlsxio import BOLD, print_to_width, set_value
 
 LAST_ROW = 1048576
 TEXT_FORMAT, DATE_FORMAT = "@", "DD/MM/YYYY"
@@ -214,7 +214,7 @@ def _order(book) -> None:
 
 
 def _petunjuk(ws, lines: list[str]) -> None:
-    ws.column_dimensions["A"].width = 120
+    ws.column_dimensions["A"].width = 70     # A4 portrait: LibreOffice does not shrink a wider one
     for r, line in enumerate(lines, start=1):
         heading = line.startswith("# ")
         cell = set_value(ws, r, 1, line[2:] if heading else line) if line else None
@@ -222,6 +222,10 @@ def _petunjuk(ws, lines: list[str]) -> None:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             if heading:
                 cell.font = Font(bold=True, size=13 if r == 1 else 11)
+            # LibreOffice keeps the default height of a row from openpyxl: a wrapped
+            # line would be drawn over the next one
+            ws.row_dimensions[r].height = note_height(line, 70)
+    print_to_width(ws, landscape=False)
 
 
 def _new_form_tab(book, form: Form, forms: FormSet):
@@ -243,6 +247,8 @@ def _new_form_tab(book, form: Form, forms: FormSet):
     # rows grow to fit since no row gets a fixed height
     _col(ws, n + 1 + STATUS_KEYS.index("message")).alignment = WRAP
     ws.freeze_panes = f"{get_column_letter(frozen_columns(form) + 1)}{HEADER_ROW + 1}"
+    print_to_width(ws)
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     return ws
 
 

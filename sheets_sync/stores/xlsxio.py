@@ -12,6 +12,15 @@ FORMULA_START = ("=", "+", "-", "@")
 BOLD = Font(bold=True)
 
 
+def print_to_width(ws, landscape: bool = True) -> None:
+    """A4, one page wide and as many pages down as it takes (not a page per column)."""
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+
+
 def set_value(ws, row: int, col: int, value):
     """Write a value so that text from OPD input never becomes a formula."""
     cell = ws.cell(row=row, column=col)
