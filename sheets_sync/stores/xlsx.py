@@ -41,6 +41,7 @@ from sheets_sync.validate.registry import Opd, parse_registry, safe_file_name, s
 from sheets_sync.fileio import atomic_save, atomic_write
 from sheets_sync.stores import xlsx_read, xlsx_write
 from sheets_sync.stores.xlsxio import BOLD, like_column, print_to_width, set_value, write_table
+from sheets_sync.stores import xlsx_bulk
 from sheets_sync.stores.xlsx_master import render_sheet
 from sheets_sync.stores import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
 
@@ -240,15 +241,23 @@ class XlsxStore:
         except Exception as e:  # noqa: BLE001 - a master that cannot be opened is not written
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"{self.master_path.name}: "
                                                                    f"{describe_error(e)}"})) from e
+        bulk = []
         for spec in sheets:
             index = None
             if spec.title in book.sheetnames:
                 index = book.sheetnames.index(spec.title)
                 del book[spec.title]
             ws = book.create_sheet(spec.title, index)
-            render_sheet(ws, spec)
+            if xlsx_bulk.fits(spec):     # a long plain table: its rows as XML, not as cells
+                first = render_sheet(ws, spec, rows_written=1)
+                bulk.append(xlsx_bulk.BulkRows(spec.title, spec.rows[1:], first + 1, *xlsx_bulk.style_ids(book)))
+            else:
+                render_sheet(ws, spec)
         try:
-            atomic_save(book, self.master_path)
+            if bulk:
+                atomic_write(self.master_path, lambda tmp: xlsx_bulk.save(book, bulk, tmp, tab_titles))
+            else:
+                atomic_save(book, self.master_path)
         except OSError as e:   # disk full, read-only folder: the old master stays as it was
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"{self.master_path.name}: "
                                                                    f"{describe_error(e)}"})) from e

@@ -17,24 +17,29 @@ CM_PER_ROW = 0.53        # a default row (15 pt) in centimetres
 CM_PER_WIDTH = 0.19      # one unit of column width in centimetres (about 7 px)
 
 
-def render_sheet(ws, spec: SheetSpec) -> None:
+def render_sheet(ws, spec: SheetSpec, rows_written: int | None = None) -> int:
+    """Renders the tab; with rows_written, only that many of its rows (the rest go in
+    as XML, xlsx_bulk.py) but everything else as if all were there. Returns the sheet
+    row of the first data row."""
     start = 1
     if spec.note:
         set_value(ws, 1, 1, spec.note).font = BOLD
         start = 3
-    bottom = _table(ws, spec, start)
+    bottom = _table(ws, spec, start, rows_written)
     if spec.side is not None:
         _side(ws, spec, start)
     if spec.chart and spec.rows:
         bottom = max(bottom, _chart(ws, spec, start))
     if spec.fit_page:
         _page(ws, spec, start, bottom)
+    return start + 1
 
 
-def _table(ws, spec: SheetSpec, start: int) -> int:
+def _table(ws, spec: SheetSpec, start: int, rows_written: int | None = None) -> int:
     """Header, rows, totals under one empty row (they are not rows of the table),
-    colours and wrapping; returns the last row written."""
-    write_table(ws, spec.header, spec.rows, start_row=start, widths=spec.widths)
+    colours and wrapping; returns the last row of the table."""
+    rows = spec.rows if rows_written is None else spec.rows[:rows_written]
+    write_table(ws, spec.header, rows, start_row=start, widths=spec.widths)
     if spec.freeze_cols:
         ws.freeze_panes = ws.cell(row=start + 1, column=spec.freeze_cols + 1)
     heads = list(zip(spec.header, spec.widths)) + (list(zip(spec.side.header, spec.side.widths)) if spec.side else [])
