@@ -198,3 +198,38 @@ def test_master_rows_rewritten_only_where_they_changed():
     runs = _changed_runs("T", rows[:3], ["1", "9", "3"], hashes, 1)
     assert [r["range"] for r in runs] == ["'T'!A2", "'T'!A4"]
     assert runs[1]["values"] == [[""]]                # a row that disappeared is blanked
+
+
+def test_master_rows_are_keyed_inserts_and_deletes_where_they_happened():
+    from sheets_sync.stores.google import keyed_rows
+    old = [["h"]] + [[f"r{i}"] for i in range(10)]
+    new = old[:4] + [["baru"]] + old[4:7] + old[8:]           # one row in, one row out
+    h = lambda rows: [r[0] for r in rows]                      # noqa: E731 - the row is its hash here
+    moves, runs = keyed_rows("T", 7, new, h(new), h(old), 1)
+    assert moves == [{"deleteDimension": {"range": {"sheetId": 7, "dimension": "ROWS", "startIndex": 7, "endIndex": 8}}},
+                     {"insertDimension": {"range": {"sheetId": 7, "dimension": "ROWS", "startIndex": 4, "endIndex": 5},
+                                          "inheritFromBefore": True}}]
+    assert runs == [{"range": "'T'!A5", "values": [["baru"]]}]  # the rows below are not rewritten
+    assert keyed_rows("T", 7, new, h(new), h(new), 1) == ([], [])
+    assert keyed_rows("T", 7, new, h(new), [], 1)[0] == []     # nothing known: rows in place
+
+
+def test_one_row_more_in_a_long_master_tab_costs_one_row(dep, emu):
+    from sheets_sync.stores import SheetSpec
+    from sheets_sync.stores.google import _table
+    rows = [[f"OPD{i % 9}", i, "SALAH" if i % 4 else "PERIKSA", f"Keterangan {i}"] for i in range(3000)]
+    spec = lambda rs: SheetSpec("Masalah", ["Kode", "Baris", "Status", "Keterangan"], rs, [10] * 4)  # noqa: E731
+    later = rows[:1200] + [["OPD1", 99999, "SALAH", "baru"]] + rows[1200:2500] + rows[2501:]
+    later[10] = ["OPD0", 10, "OK", "diubah"]
+    with dep.context() as ctx:
+        ctx.store.write_master([spec(rows)])
+        sent, send = [], ctx.store.http.values_batch_update
+        ctx.store.http.values_batch_update = lambda sid, body: sent.append(json.dumps(body)) or send(sid, body)
+        before = emu.stats()
+        ctx.store.write_master([spec(later)])
+        after = emu.stats()
+        got = ctx.store.http.values_get(ctx.store.master_id, "'Masalah'!A1:D4000",
+                                        params={"valueRenderOption": "UNFORMATTED_VALUE"})["values"]
+    assert after["requests"] - before["requests"] == 2          # the row moves, then the values
+    assert sum(map(len, sent)) < 1000                           # two rows of values, not 1,800
+    assert got == [[c for c in r] for r in _table(spec(later))]

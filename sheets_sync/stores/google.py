@@ -453,14 +453,20 @@ class GoogleStore:
         values:batchUpdate (chunked at 2 MB); rows that disappeared are blanked."""
         self._fit_master(sheets)
         written = self.cache.get("master_rows", {})
-        data, new_hashes = [], {}
+        tabs = self._tabs(self.master_id, refresh=False)
+        data, structure, new_hashes = [], [], {}
         for spec in sheets:
             rows = _table(spec)
             old = written.get(spec.title, {"hashes": [], "width": 0})
             hashes = [_row_hash(r) for r in rows]
             width = max([old["width"]] + [len(r) for r in rows])
-            data += _changed_runs(spec.title, rows, hashes, old["hashes"], width)
+            tab_id = (tabs.get(spec.title) or {}).get("id")
+            moves, runs = keyed_rows(spec.title, tab_id, rows, hashes, old["hashes"], width)
+            structure += moves
+            data += runs
             new_hashes[spec.title] = {"hashes": hashes, "width": max([0] + [len(r) for r in rows])}
+        if structure:   # rows inserted/deleted where they changed, so later rows need no rewrite
+            self.call(lambda: self.http.batch_update(self.master_id, {"requests": structure}))
         for chunk in _chunks(data):
             self.call(lambda: self.http.values_batch_update(
                 self.master_id, {"valueInputOption": "RAW", "data": chunk}))
@@ -845,6 +851,43 @@ def _table(spec: SheetSpec) -> list[list]:
 def _row_hash(row: list) -> str:
     import hashlib
     return hashlib.blake2b(json.dumps(row, default=str).encode(), digest_size=8).hexdigest()
+
+
+MAX_MOVES = 200   # more inserted/deleted blocks than this: rewrite the rows in place instead
+
+
+def keyed_rows(title: str, tab_id, rows: list[list], hashes: list[str], old: list[str],
+               width: int) -> tuple[list[dict], list[dict]]:
+    """(structure requests, value ranges) turning the rows last written (their hashes,
+    `old`) into `rows`: rows that appeared are inserted and rows that went are deleted
+    where they were (deleteDimension/insertDimension, last first so that earlier
+    indexes hold), and only inserted or changed rows are written. One new row in
+    the middle of a 50,000-row tab is one insert and one row of values, not a
+    rewrite of every row below it. Without what was written (first write, lost
+    cache, unknown tab) or with too many blocks, rows are compared in place."""
+    import difflib
+
+    if not old or tab_id is None:
+        return [], _changed_runs(title, rows, hashes, old, width)
+    ops = [op for op in difflib.SequenceMatcher(None, old, hashes, autojunk=False).get_opcodes() if op[0] != "equal"]
+    if len(ops) > MAX_MOVES:
+        return [], _changed_runs(title, rows, hashes, old, width)
+    moves, changed = [], []
+    for _tag, i1, i2, j1, j2 in reversed(ops):
+        extra = (i2 - i1) - (j2 - j1)
+        span = {"sheetId": tab_id, "dimension": "ROWS"}
+        if extra > 0:
+            moves.append({"deleteDimension": {"range": {**span, "startIndex": i2 - extra, "endIndex": i2}}})
+        elif extra < 0:
+            moves.append({"insertDimension": {"range": {**span, "startIndex": i2, "endIndex": i2 - extra},
+                                              "inheritFromBefore": i2 > 0}})
+        changed += range(j1, j2)
+    changed.sort()
+    out = []
+    for a, b in _runs([j + 1 for j in changed]):
+        block = [rows[k - 1] + [""] * (width - len(rows[k - 1])) for k in range(a, b + 1)]
+        out.append({"range": f"{quote(title)}!A{a}", "values": block})
+    return moves, out
 
 
 def _changed_runs(title: str, rows: list[list], hashes: list[str], old: list[str], width: int) -> list[dict]:
