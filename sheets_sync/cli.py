@@ -236,6 +236,12 @@ def cmd_status(args) -> int:
         rows = state.get("rekap") or []
         last = state.last_runs(1)
         ended = recorded_rounds(state)
+    from sheets_sync.ops import health
+    data = health.read(settings)
+    said = health.lines(data, settings) if data is not None else []
+    failed = bool(data and (data.get("last_cycle") or {}).get("failed"))
+    if failed:   # above the table: its counts are the last good cycle's, not today's
+        print(said.pop(0))
     from sheets_sync.master import REKAP_HEADER
     at = REKAP_HEADER.index("Berkas")
     print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  {'Keadaan':<16} Berkas")
@@ -257,13 +263,10 @@ def cmd_status(args) -> int:
               "dengan alamat folder data seperti yang dibuka OPD (mis. \\\\server\\SPI), lihat README.")
     if last:
         print(f"Siklus terakhir: {last[0][2] or last[0][1]}")
-    from sheets_sync.ops import health
-    data = health.read(settings)
-    if data is not None:
-        for line in health.lines(data, settings):
-            print(line)
-        if health.stale(data, settings):
-            return 1   # for monitors: `python -m sheets_sync status || kirim-peringatan`
+    for line in said:
+        print(line)
+    if failed or (data is not None and health.stale(data, settings)):
+        return 1   # for monitors: `python -m sheets_sync status || kirim-peringatan`
     return 0
 
 

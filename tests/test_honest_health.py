@@ -39,9 +39,10 @@ def test_missing_master_fails_the_cycle_and_status_says_why(dep, capsys, caplog)
     assert data["last_cycle"]["failed"] is True and data["consecutive_failures"] == 1
     assert "master.xlsx tidak ditemukan" in data["last_failure"]["message"]
     capsys.readouterr()
-    cli.main(["status", "--config", str(dep.settings_path)])
+    assert cli.main(["status", "--config", str(dep.settings_path)]) == 1   # `status || alarm` fires
     out = capsys.readouterr().out
-    assert "SIKLUS TERAKHIR GAGAL" in out and "master.xlsx tidak ditemukan" in out
+    assert "SIKLUS TERAKHIR GAGAL" in out.splitlines()[0] and "master.xlsx tidak ditemukan" in out
+    assert out.count("SIKLUS TERAKHIR GAGAL") == 1                     # first, above the old counts
     master.with_suffix(".bak").rename(master)
     assert _once(dep) == 0
     assert health.read(dep.settings)["consecutive_failures"] == 0
