@@ -248,9 +248,9 @@ def test_plan_slots_recipients_and_missed():
     opds = [(_opd("A"), ostate.ADA_KESALAHAN), (_opd("B"), ostate.LENGKAP), (_opd("C", contacts=()), ostate.BELUM_MENGISI),
             (_opd("D", heads=()), ostate.BELUM_LENGKAP)]
     # before the season
-    assert {d.action for d in remind.plan(opds, slots, H[-8], {}, (INSPEKTORAT,))} == {remind.WAIT}
+    assert {d.action for d in remind.decide(opds, slots, H[-8], {}, (INSPEKTORAT,))} == {remind.WAIT}
     # H-3, nothing recorded: H-7 was missed -> skipped, H-3 due
-    by = {d.code: d for d in remind.plan(opds, slots, H[-3], {}, (INSPEKTORAT,))}
+    by = {d.code: d for d in remind.decide(opds, slots, H[-3], {}, (INSPEKTORAT,))}
     assert by["A"].action == remind.SEND and by["A"].slot.label == "H-3"
     assert [s.label for s in by["A"].skip] == ["H-7"]
     assert by["A"].to == ("k@x.id",) and by["A"].cc == ()
@@ -258,19 +258,19 @@ def test_plan_slots_recipients_and_missed():
     assert by["C"].action == remind.NO_CONTACT
     # a day without a slot, H-3 already sent: nothing
     led = {(c, "h-3", H[-3].isoformat()): "sent" for c in "ABCD"}
-    assert {d.action for d in remind.plan(opds, slots, H[-2], led, (INSPEKTORAT,))} == {remind.DONE}
+    assert {d.action for d in remind.decide(opds, slots, H[-2], led, (INSPEKTORAT,))} == {remind.DONE}
     # failed stays due
     led[("A", "h-3", H[-3].isoformat())] = "failed"
-    assert remind.plan(opds, slots, H[-2], led, ())[0].action == remind.SEND
+    assert remind.decide(opds, slots, H[-2], led, ())[0].action == remind.SEND
     # ... until a newer slot comes: then only the newer one, the failed one is skipped
-    a = remind.plan(opds, slots, H[-1], led, ())[0]
+    a = remind.decide(opds, slots, H[-1], led, ())[0]
     assert (a.action, a.slot.label, [s.label for s in a.skip]) == (remind.SEND, "H-1", ["H-7", "H-3"])
     # escalation: head in To, Inspektorat in Cc; no head -> contacts
-    by = {d.code: d for d in remind.plan(opds, slots, H[1], {}, (INSPEKTORAT,))}
+    by = {d.code: d for d in remind.decide(opds, slots, H[1], {}, (INSPEKTORAT,))}
     assert (by["A"].to, by["A"].cc) == (("h@x.id",), (INSPEKTORAT,))
     assert by["D"].to == ("k@x.id",) and by["D"].cc == (INSPEKTORAT,)
     # long after: only the latest slot (H+3) counts
-    assert remind.plan(opds, slots, H[7], {}, ())[0].slot.label == "H+3"
+    assert remind.decide(opds, slots, H[7], {}, ())[0].slot.label == "H+3"
 
 
 def test_message_id_stable():
@@ -689,11 +689,11 @@ def test_plan_sends_nothing_on_a_day_off():
     cfg = remind.ReminderConfig()
     slots = remind.season(cfg, DEADLINE)
     opds = [(_opd("A"), ostate.ADA_KESALAHAN)]
-    d = remind.plan(opds, slots, H[-1], {}, (INSPEKTORAT,), closed=cfg.calendar.closed(H[-1]))[0]
+    d = remind.decide(opds, slots, H[-1], {}, (INSPEKTORAT,), closed=cfg.calendar.closed(H[-1]))[0]
     assert (d.action, d.slot, d.next_slot.label, d.next_slot.day) == (remind.WAIT, None, "H+1", H[1])
     assert "Sabtu" in d.note
     # the worker was down on Friday: on Monday only H+1 goes, H and H-1 are recorded skipped
-    d = remind.plan(opds, slots, H[1], {}, (INSPEKTORAT,))[0]
+    d = remind.decide(opds, slots, H[1], {}, (INSPEKTORAT,))[0]
     assert (d.action, d.slot.label) == (remind.SEND, "H+1")
     assert [s.label for s in d.skip] == ["H-7", "H-3", "H-1", "H"]
 
@@ -761,10 +761,10 @@ def test_slots_long_past_are_skipped_not_sent():
     slots = remind.season(cfg, deadline)
     opd = Opd("DINKES", "Dinas Kesehatan", ("a@contoh.go.id",), ("k@contoh.go.id",), ("pegawai",), "x.xlsx")
     today = dt.date(2023, 10, 22)          # H+7: H+3 was four days ago, within the grace
-    d = remind.plan([(opd, "ADA KESALAHAN")], slots, today, {}, (), remind.stale_before(cfg, today))[0]
+    d = remind.decide([(opd, "ADA KESALAHAN")], slots, today, {}, (), remind.stale_before(cfg, today))[0]
     assert d.action == remind.SEND and d.slot.label == "H+3"
     today = dt.date(2026, 11, 21)          # three years on
-    d = remind.plan([(opd, "ADA KESALAHAN")], slots, today, {}, (), remind.stale_before(cfg, today))[0]
+    d = remind.decide([(opd, "ADA KESALAHAN")], slots, today, {}, (), remind.stale_before(cfg, today))[0]
     assert d.action == remind.WAIT and d.slot is None
     assert [s.label for s in d.skip][-1] == "H+3"   # recorded as skipped, never sent
 

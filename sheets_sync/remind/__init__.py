@@ -54,7 +54,7 @@ from sheets_sync.validate import opd_state as ostate
 from sheets_sync.config import WIB
 from sheets_sync.remind.plan import (  # noqa: F401 - re-exported
     DIGEST_KIND, DIGEST_OPD, DONE, Decision, FINAL, LENGKAP, NO_CONTACT, ReminderConfig, Round,
-    SEND, Slot, WAIT, check_settings, current_round, ended_rounds, label, message_id, plan, reminder_config,
+    SEND, Slot, WAIT, check_settings, current_round, ended_rounds, label, message_id, decide, reminder_config,
     require_deadline, round_slots, season, season_rounds, stale_before)
 from sheets_sync.remind.rounds import note_ended_rounds, recorded_rounds  # noqa: F401 - re-exported
 from sheets_sync.remind.ledger import Ledger, SentRecords, install_tag, restore_ledger  # noqa: F401
@@ -122,7 +122,7 @@ def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, trans
     try:
         _settle_sending(ledger, records, transport, settings, summary, now)
         closed = rcfg.calendar.closed(today)     # a weekend or holiday: no e-mail today
-        decisions = plan([(r.opd, ostate.opd_state(r, forms)) for r in reports],
+        decisions = decide([(r.opd, ostate.opd_state(r, forms)) for r in reports],
                          slots, today,
                          ledger.statuses(), day.insp, stale_before=stale_before(rcfg, today), closed=closed)
         by_code = {r.opd.code: r for r in reports}

@@ -12,7 +12,7 @@ from sheets_sync.logsafe import mask_addresses
 from sheets_sync.validate import opd_state as ostate
 from sheets_sync.config import WIB, today_wib
 from sheets_sync.remind.plan import (
-    DIGEST_KIND, DIGEST_OPD, FINAL, NO_CONTACT, SEND, WAIT, recipients, label, plan,
+    DIGEST_KIND, DIGEST_OPD, FINAL, NO_CONTACT, SEND, WAIT, recipients, label, decide,
     reminder_config, require_deadline, round_slots, stale_before)
 from sheets_sync.remind.ledger import Ledger, SentRecords, install_tag
 from sheets_sync.remind.text import digest_message, dmy, long_date, opd_message
@@ -64,7 +64,7 @@ def _dry_run(settings, forms, rcfg, mcfg, reports, today, state) -> int:
     deadline = rnd.deadline
     closed = rcfg.calendar.closed(today)
     known = {**SentRecords(settings.records_dir).statuses(), **Ledger(state).statuses()}   # a lost state too
-    decisions = plan([(r.opd, ostate.opd_state(r, forms)) for r in reports], slots, today,
+    decisions = decide([(r.opd, ostate.opd_state(r, forms)) for r in reports], slots, today,
                      known, insp, stale_before=stale_before(rcfg, today), closed=closed)
     tag = install_tag(state, settings.records_dir, create=False)
     now = dt.datetime.combine(today, dt.time.fromisoformat(settings.reminder_time), WIB)
@@ -135,7 +135,7 @@ def _preview(args, settings, forms, rcfg, mcfg, reports, today, state) -> int:
         print("Tidak ada slot pengingat di pengaturan (reminders.slots dan reminders.escalation kosong).")
         return 1
     state_now = ostate.opd_state(rep, forms)
-    d = plan([(rep.opd, state_now)], slots, today, Ledger(state).statuses(), tuple(settings.inspektorat_emails),
+    d = decide([(rep.opd, state_now)], slots, today, Ledger(state).statuses(), tuple(settings.inspektorat_emails),
              closed=rcfg.calendar.closed(today))[0]
     if d.action == SEND:
         slot, day, note = d.slot, today, f"slot hari ini ({d.slot.label})"

@@ -268,8 +268,8 @@ def stale_before(cfg: ReminderConfig, today: dt.date) -> dt.date:
     return today - dt.timedelta(days=cfg.max_late_days)
 
 
-def plan(opds: list[tuple], slots: list[Slot], today: dt.date, ledger: dict,
-         inspektorat: tuple[str, ...], stale_before: dt.date | None = None, closed: str = "") -> list[Decision]:
+def decide(opds: list[tuple], slots: list[Slot], today: dt.date, ledger: dict,
+           inspektorat: tuple[str, ...], stale_before: dt.date | None = None, closed: str = "") -> list[Decision]:
     """Which OPD gets which slot today.
 
     opds: [(registry.Opd, state)]; ledger: {(code, kind, iso date): status}, keyed
