@@ -104,7 +104,7 @@ def _write_part(w: zipfile.ZipFile, info: zipfile.ZipInfo, xml: str, b: BulkRows
         for i in range(0, len(b.rows), CHUNK_ROWS):
             chunk = b.rows[i: i + CHUNK_ROWS]
             text = "".join(_row(b.first_row + i + k, values, letters, b) for k, values in enumerate(chunk))
-            f.write(text.encode("utf-8"))
+            f.write(text.encode("utf-8", "replace"))   # a lone surrogate: "?", not a failed master
         f.write((sep + tail).encode("utf-8"))
 
 
