@@ -948,9 +948,15 @@ def fill_tabs(http, sid: str, tabs: dict[str, list[list]]) -> None:
     meta = http.spreadsheets_get(sid, params={"fields": "sheets.properties"})
     first = meta["sheets"][0]["properties"]["sheetId"]
     titles = list(tabs)
-    reqs = [{"updateSheetProperties": {"properties": {"sheetId": first, "title": titles[0]},
-                                       "fields": "title"}}]
-    reqs += [{"addSheet": {"properties": {"title": t}}} for t in titles[1:]]
+
+    def grid(t):   # a new tab has 1,000 x 26 cells: a longer table needs a bigger grid
+        g = tabs[t]
+        return {"rowCount": max(1000, len(g) + 10), "columnCount": max(26, max(map(len, g), default=0) + 2)}
+    reqs = [{"updateSheetProperties": {"properties": {"sheetId": first, "title": titles[0],
+                                                      "gridProperties": grid(titles[0])},
+                                       "fields": "title,gridProperties.rowCount,gridProperties.columnCount"}}]
+    reqs += [{"addSheet": {"properties": {"title": t, "gridProperties": grid(t)}}} for t in titles[1:]]
     http.batch_update(sid, {"requests": reqs})
     data = [{"range": f"{quote(t)}!A1", "values": g} for t, g in tabs.items()]
-    http.values_batch_update(sid, {"valueInputOption": "RAW", "data": data})
+    for chunk in _chunks(data):
+        http.values_batch_update(sid, {"valueInputOption": "RAW", "data": chunk})
