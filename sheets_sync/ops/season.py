@@ -33,6 +33,7 @@ from pathlib import Path
 from sheets_sync.codes import explain
 from sheets_sync.config import WIB, ConfigError, load_settings, parse_date, read_yaml, set_setting
 from sheets_sync.cycle.context import make_store
+from sheets_sync.cycle.rollover import journal_path
 from sheets_sync.cycle.state import State
 from sheets_sync.fileio import PRIVATE, atomic_write_text, fsync_dir, private_dir
 from sheets_sync.forms import FormSet, forms_for
@@ -53,7 +54,7 @@ def new_season(settings_path, year: int, deadline: dt.date | None = None, *, dry
     is called before each step and on_step(name + ':selesai') after it (tests crash there)."""
     settings = load_settings(settings_path)
     today = today or dt.datetime.now(WIB).date()
-    path = settings.records_dir / "musim" / f"{year}.json"
+    path = journal_path(settings, year)
     journal = _journal(path, settings, year, deadline, today, out)
     forms = forms_for(settings)
     store = store or make_store(settings, forms)
