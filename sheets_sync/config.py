@@ -217,6 +217,10 @@ class _Loader(yaml.SafeLoader):
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue                    # "<<: *alias": merged by the base class
             key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (list, dict)):       # `[1, 2]: 3`: unhashable, a TypeError otherwise
+                raise yaml.MarkedYAMLError(
+                    problem=f"kunci '{shown(key)[:40]}' bukan nama kunci (daftar atau pasangan tidak bisa menjadi "
+                            f"kunci); tulis nama kuncinya saja", problem_mark=key_node.start_mark)
             if isinstance(key, (str, int)) and key in seen:
                 raise yaml.MarkedYAMLError(
                     problem=f"kunci '{key}' ditulis dua kali (juga di baris {seen[key] + 1}); hapus salah satunya",
@@ -357,6 +361,10 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
     putaran = _putaran(raw.get("putaran"), year)
     if deadline is None and putaran:
         deadline = putaran[-1][1]      # the season ends with its last round
+    elif putaran and deadline != putaran[-1][1]:    # the Petunjuk and the reminders would disagree
+        raise ConfigError(f"deadline ({deadline:%d/%m/%Y}) berbeda dengan batas putaran terakhir "
+                          f"({putaran[-1][1]:%d/%m/%Y}); dengan putaran, hapus baris deadline (batas musim = batas "
+                          f"putaran terakhir) atau samakan keduanya.")
     resolve = lambda p: (base / p).resolve() if p else None  # noqa: E731
     return Settings(
         path=path, backend=backend, year=year, year_auto=year_auto,
@@ -410,7 +418,11 @@ def _rule(key: str, value):
     if not isinstance(value, list) or not value or len(value) > 100 or \
             not all(isinstance(v, str) and v.strip() and len(v) <= 300 for v in value):
         raise ConfigError(f"{name}: tulis daftar kriteria (1–100 baris teks), satu per baris diawali \"- \".")
-    return [" ".join(v.split()) for v in value]
+    slots = [" ".join(v.split()) for v in value]
+    twice = sorted({v for v in slots if [w.casefold() for w in slots].count(v.casefold()) > 1})
+    if twice:       # a row naming it would match two slots: always SALAH
+        raise ConfigError(f"{name}: kriteria ditulis dua kali: {'; '.join(twice)[:200]}; hapus salah satunya.")
+    return slots
 
 
 def _last_round_year(raw):
@@ -434,8 +446,14 @@ def _putaran(raw, year: int) -> tuple:
     for i, item in enumerate(raw, start=1):
         if not isinstance(item, dict) or set(item) - {"nama", "batas"} or not item.get("batas"):
             raise ConfigError(f"putaran butir {i}: tulis {{nama: ..., batas: ...}} (kunci yang dikenal: nama, batas).")
+        if isinstance(item.get("nama"), (list, dict)):
+            raise ConfigError(f"putaran butir {i}: nama ditulis sebagai teks satu baris, contoh 'Pemutakhiran Mei'.")
         name = " ".join(shown(item.get("nama")).split())[:100] or f"Putaran {i}"
-        out.append((name, parse_date(item["batas"], f"putaran butir {i} ({name}).batas", year)))
+        day = parse_date(item["batas"], f"putaran butir {i} ({name}).batas", year)
+        if day.year != year:     # a round left in last year's date after `tahun` moved on
+            raise ConfigError(f"putaran butir {i} ({name}).batas: {day:%d/%m/%Y} tidak di tahun musim ({year}); "
+                              f"tulis tanpa tahun (mis. '15 Oktober') agar mengikuti tahun musim.")
+        out.append((name, day))
     for (n1, d1), (n2, d2) in zip(out, out[1:]):
         if d2 <= d1:
             raise ConfigError(f"putaran: batas '{n2}' ({d2:%d/%m/%Y}) harus sesudah batas '{n1}' "

@@ -260,10 +260,10 @@ def test_cli_refuses_wrong_years_and_a_running_worker(tmp_path, capsys):
     os.makedirs(settings.state_dir, exist_ok=True)
     with open(settings.lock_file, "a+") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)       # a worker is running
-        assert cli.main(["season", "new", "--year", "2024", "--config", cfg]) == 1
+        assert cli.main(["season", "new", "--year", "2024", "--as-of", "2024-01-08", "--config", cfg]) == 1
     assert "systemctl stop" in capsys.readouterr().err
     assert load_settings(cfg).year == 2023
-    assert cli.main(["season", "new", "--year", "2024", "--dry-run", "--config", cfg]) == 0
+    assert cli.main(["season", "new", "--year", "2024", "--dry-run", "--as-of", "2024-01-08", "--config", cfg]) == 0
     assert "tidak ada yang diubah" in capsys.readouterr().out
 
 

@@ -55,7 +55,7 @@ def new_season(settings_path, year: int, deadline: dt.date | None = None, *, dry
     settings = load_settings(settings_path)
     today = today or dt.datetime.now(WIB).date()
     path = journal_path(settings, year)
-    journal = _journal(path, settings, year, deadline, today, out)
+    journal = _journal(path, settings, year, deadline, today, out, as_of)
     forms = forms_for(settings)
     store = store or make_store(settings, forms)
     opds, notes = store.read_registry()
@@ -77,7 +77,7 @@ def new_season(settings_path, year: int, deadline: dt.date | None = None, *, dry
 
 
 # ---------------------------------------------------------------- journal
-def _journal(path: Path, settings, year: int, deadline, today: dt.date, out) -> dict:
+def _journal(path: Path, settings, year: int, deadline, today: dt.date, out, as_of: dt.date | None = None) -> dict:
     journal = None
     if path.is_file():
         try:
@@ -94,11 +94,60 @@ def _journal(path: Path, settings, year: int, deadline, today: dt.date, out) -> 
         if deadline and deadline.isoformat() != journal["deadline"]:
             out(f"Catatan: batas waktu tetap {journal['deadline']} seperti pada percobaan pertama.")
         return journal
+    _check_year(settings, year)
+    deadline = _check_deadline(settings, year, deadline, as_of or today)   # as_of: the first cycle's day
+    return {"from": settings.year, "to": year, "deadline": deadline.isoformat(),
+            "started": today.isoformat(), "done": [], "opds": {}, "archive": {}, "previous": None}
+
+
+def _check_year(settings, year: int) -> None:
     if not settings.year < year <= 2100:
         raise SeasonError(f"--year {year} harus sesudah musim berjalan ({settings.year}, kunci tahun di "
                           f"{settings.path.name}).")
-    return {"from": settings.year, "to": year, "deadline": (deadline or _same_day(settings.deadline, year)).isoformat(),
-            "started": today.isoformat(), "done": [], "opds": {}, "archive": {}, "previous": None}
+    if year > settings.year + 1:    # a typo here would silently skip a whole season's reminders
+        raise SeasonError(f"--year {year}: musim sesudah {settings.year} adalah {settings.year + 1} (SPI tiap "
+                          f"tahun). Periksa tahunnya; bila memang ada tahun yang dilewati, jalankan dulu "
+                          f"--year {settings.year + 1}, lalu --year {year}.")
+
+
+def _check_deadline(settings, year: int, deadline: dt.date | None, today: dt.date) -> dt.date:
+    """The new season's deadline: given, or the same day next year; with rounds
+    (`putaran`), the last round's, which must follow `tahun` (written without a year)."""
+    where = settings.path.name
+    if settings.putaran:
+        if deadline is not None:
+            raise SeasonError(f"--deadline tidak dipakai karena {where} memakai putaran: batas musim adalah batas "
+                              f"putaran terakhir. Ubah batas di bagian putaran bila perlu, lalu jalankan tanpa "
+                              f"--deadline.")
+        pinned = _pinned_rounds(settings)
+        if pinned:
+            raise SeasonError(f"Batas putaran di {where} ditulis dengan tahun ({', '.join(pinned)}), jadi tidak "
+                              f"ikut pindah ke {year}. Tulis tanpa tahun (mis. '15 Oktober': mengikuti tahun "
+                              f"musim), lalu jalankan lagi.")
+        deadline = _same_day(settings.putaran[-1][1], year)
+    deadline = deadline or _same_day(settings.deadline, year)
+    if deadline.year != year:
+        raise SeasonError(f"--deadline {deadline:%d/%m/%Y} tidak di tahun musim baru ({year}); tulis batas "
+                          f"pengiriman tahun {year}, mis. --deadline {year}-10-15.")
+    if deadline < today:
+        raise SeasonError(f"Batas pengiriman musim {year} ({deadline:%d/%m/%Y}) sudah lewat (per "
+                          f"{today:%d/%m/%Y}): tidak ada pengingat yang akan terkirim. "
+                          + ("Ubah batas putaran di " + where if settings.putaran else
+                             "Berikan --deadline TTTT-BB-HH yang belum lewat") + ".")
+    return deadline
+
+
+def _pinned_rounds(settings) -> list[str]:
+    """Rounds whose `batas` is written with its year ('15 Oktober 2023', 2023-10-15)."""
+    raw = (read_yaml(settings.path) or {}).get("putaran")
+    pinned = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            if isinstance(item, dict) and parse_date(item.get("batas"), "putaran") is not None:
+                pinned.append(str(item.get("batas"))[:40])
+        except ConfigError:
+            continue             # "15 Oktober": follows `tahun`
+    return pinned
 
 
 def _same_day(day: dt.date, year: int) -> dt.date:
@@ -246,7 +295,8 @@ def _move_records(settings, old: int) -> None:
 
 def _write_settings(settings, journal: dict) -> None:
     set_setting(settings.path, None, "tahun", str(journal["to"]))
-    set_setting(settings.path, None, "deadline", journal["deadline"])
+    if not settings.putaran or "deadline" in (read_yaml(settings.path) or {}):   # rounds follow `tahun`
+        set_setting(settings.path, None, "deadline", journal["deadline"])
     try:    # only a date written with its year parses without one
         fixed = parse_date((read_yaml(settings.path) or {}).get("tanggal_laporan"), "tanggal_laporan")
     except ConfigError:
@@ -263,7 +313,7 @@ def _show_plan(journal: dict, opds: list[Opd], forms: FormSet, settings, out) ->
     out(f"- master diarsipkan sebagai '{_archive_name(settings, journal['from'], journal['started'])}'")
     out(f"- {len(opds)} workbook OPD diarsipkan; dibawa ke musim baru: {carry}; dikosongkan: {empty}")
     out(f"- state musim {journal['from']} disimpan hanya-baca; catatan pengingat baru (kosong)")
-    out(f"- {settings.path.name}: tahun: {journal['to']}, deadline: {journal['deadline']}")
+    out(f"- {settings.path.name}: tahun: {journal['to']}, {_season_end(settings, journal)}")
 
 
 def _report(journal: dict, forms: FormSet, settings, out) -> None:
@@ -283,8 +333,14 @@ def _report(journal: dict, forms: FormSet, settings, out) -> None:
         if "dilewati" in r:
             out(f"- OPD {code} dilewati: {r['dilewati']}")
     out(f"- State musim {old} disimpan hanya-baca: {journal['archive']['state']}; pengingat musim {new} mulai dari nol")
-    out(f"- {settings.path.name}: tahun: {new}, deadline: {journal['deadline']}. Perbarui juga surat_edaran "
+    out(f"- {settings.path.name}: tahun: {new}, {_season_end(settings, journal)}. Perbarui juga surat_edaran "
         f"(nomor, tanggal) bila ada Surat Edaran baru.")
+
+
+def _season_end(settings, journal: dict) -> str:
+    if not settings.putaran:
+        return f"deadline: {journal['deadline']}"
+    return f"putaran mengikuti tahun {journal['to']} (batas terakhir {journal['deadline']})"
 
 
 def _first_cycle(settings_path: Path, store, as_of, out) -> None:
