@@ -147,6 +147,7 @@ def test_two_rounds_then_a_rollover_then_the_new_season(dep):
     assert "Musim 2024 dimulai" in "\n".join(said)
     dep.settings = s = load_settings(dep.settings_path)
     assert s.year == 2024 and [d.year for _, d in s.putaran] == [2024, 2024]
+    assert "deadline" not in dep.settings_path.read_text(encoding="utf-8")     # the rounds say it
     after = _inputs(dep)
     for (code, title), rows in before.items():
         assert after[(code, title)] == (rows if title in CARRIED else []), (code, title)
