@@ -95,12 +95,29 @@ def test_season_new_with_rounds(dep):
     dep.settings_path.write_text(text, encoding="utf-8")
     with pytest.raises(SeasonError, match="--deadline tidak dipakai karena settings.yaml memakai putaran"):
         _roll(dep, deadline=dt.date(2024, 10, 31))
+    _only_numbers_left(dep, "Pegawai")
     journal = new_season(dep.settings_path, 2024, today=NEW_DAY, as_of=NEW_DAY, out=lambda s: None,
                          first_cycle=False)
     assert journal["deadline"] == "2024-10-15"
+    # rows holding only the provisioned numbering are not counted as carried
+    assert [r["dibawa"] for r in journal["opds"].values()] == [{"pegawai": 0, "eksper": 13}]
     after = dep.settings_path.read_text(encoding="utf-8")
     assert "deadline" not in after and "batas: 31 Mei}" in after           # rounds follow tahun: 2024
     s = load_settings(dep.settings_path)
     assert s.year == 2024 and [d for _, d in s.putaran] == [dt.date(2024, 5, 31), dt.date(2024, 10, 15)]
     saved = json.loads((s.records_dir / "musim" / "2024.json").read_text(encoding="utf-8"))
     assert saved["finished"]
+
+
+def _only_numbers_left(dep, tab: str) -> None:
+    """Blank every cell of a tab's data rows but the first column (No)."""
+    import openpyxl
+    (opd,) = dep.opds()
+    path = dep.settings.data_dir / opd.location
+    book = openpyxl.load_workbook(path)
+    ws = book[tab]
+    head = next(r[0].row for r in ws.iter_rows() if any(c.value == "Status" for c in r))
+    for row in ws.iter_rows(min_row=head + 1, min_col=2):
+        for cell in row:
+            cell.value = None
+    book.save(path)

@@ -254,15 +254,23 @@ def _roll_opd(settings, forms: FormSet, store, opd: Opd, old: int) -> dict:
     for key, sheet in wb.sheets.items():
         rows = [int(r) for r in sheet.frame.index]
         if forms[key].carry_over:
-            carried[key] = len(rows)
+            carried[key] = _typed_rows(sheet.frame, forms[key])
             continue
-        emptied[key] = len(rows)
+        emptied[key] = _typed_rows(sheet.frame, forms[key])
         cols = [c for k, c in sheet.columns.items() if not forms[key].column(k).prefilled]
         cols += list(sheet.status_columns.values())
         writes += [CellWrite(sheet.title, r, c, "") for r in rows for c in cols]
     if writes:
         store.clear_cells(opd, wb, writes)
     return {"arsip": copy, "dibawa": carried, "dikosongkan": emptied}
+
+
+def _typed_rows(frame, form) -> int:
+    """Rows with something typed beyond the prefilled numbering (the report's counts:
+    a provisioned tab numbers rows nobody has filled)."""
+    keys = [k for k in frame.columns if k in form.keys and not form.column(k).prefilled]
+    return sum(any(v is not None and str(v).strip() not in ("", "nan") for v in row)
+               for row in frame[keys].itertuples(index=False))
 
 
 def _new_state(settings, journal: dict) -> None:
