@@ -96,8 +96,12 @@ def test_season_new_with_rounds(dep):
     with pytest.raises(SeasonError, match="--deadline tidak dipakai karena settings.yaml memakai putaran"):
         _roll(dep, deadline=dt.date(2024, 10, 31))
     _only_numbers_left(dep, "Pegawai")
-    journal = new_season(dep.settings_path, 2024, today=NEW_DAY, as_of=NEW_DAY, out=lambda s: None,
+    _obligation_done(dep)
+    said = []
+    journal = new_season(dep.settings_path, 2024, today=NEW_DAY, as_of=NEW_DAY, out=said.append,
                          first_cycle=False)
+    assert any(line.startswith("- Daftar OPD: kolom QR Code Layanan, Pengumuman di Website masih berisi isian "
+                               "musim 2023 untuk 1 OPD (ITDA); kosongkan untuk musim 2024") for line in said), said
     assert journal["deadline"] == "2024-10-15"
     # rows holding only the provisioned numbering are not counted as carried
     assert [r["dibawa"] for r in journal["opds"].values()] == [{"pegawai": 0, "eksper": 13}]
@@ -120,4 +124,16 @@ def _only_numbers_left(dep, tab: str) -> None:
     for row in ws.iter_rows(min_row=head + 1, min_col=2):
         for cell in row:
             cell.value = None
+    book.save(path)
+
+
+def _obligation_done(dep) -> None:
+    """The Inspektorat ticks the QR code as done for the season."""
+    import openpyxl
+    path = dep.settings.data_dir / dep.settings.master
+    book = openpyxl.load_workbook(path)
+    ws = book["Daftar OPD"]
+    head = next(r for r in ws.iter_rows() if any(c.value == "QR Code Layanan" for c in r))
+    col = next(c.column for c in head if c.value == "QR Code Layanan")
+    ws.cell(head[0].row + 1, col).value = "Sudah"
     book.save(path)

@@ -222,6 +222,7 @@ def _run(settings, forms: FormSet, store, opds: list[Opd], journal: dict, path: 
     journal["finished"] = dt.datetime.now(WIB).strftime("%d/%m/%Y %H:%M WIB")
     _save(path, journal)
     _report(journal, forms, settings, out)
+    _obligations_left(opds, forms, journal, out)
 
 
 def _previous(settings, year: int) -> dict:
@@ -343,6 +344,18 @@ def _report(journal: dict, forms: FormSet, settings, out) -> None:
     out(f"- State musim {old} disimpan hanya-baca: {journal['archive']['state']}; pengingat musim {new} mulai dari nol")
     out(f"- {settings.path.name}: tahun: {new}, {_season_end(settings, journal)}. Perbarui juga surat_edaran "
         f"(nomor, tanggal) bila ada Surat Edaran baru.")
+
+
+def _obligations_left(opds: list[Opd], forms: FormSet, journal: dict, out) -> None:
+    """The registry is the Inspektorat's to fill, so it is not emptied; but last season's
+    "Sudah" would keep this season's reminders from asking for the QR code again."""
+    done = [o.code for o in opds if any(d for _, d, _ in o.obligations)]
+    if done:
+        header = {c["key"]: c.get("header", c["key"]) for c in forms.registry.get("columns") or ()}
+        names = ", ".join(header.get(ob["done"], ob["done"]) for ob in forms.obligations)
+        out(f"- Daftar OPD: kolom {names} masih berisi isian musim {journal['from']} untuk {len(done)} OPD "
+            f"({', '.join(done[:10])}{' …' if len(done) > 10 else ''}); kosongkan untuk musim {journal['to']} "
+            f"(isian lama tersimpan di arsip master).")
 
 
 def _season_end(settings, journal: dict) -> str:
