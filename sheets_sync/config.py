@@ -139,6 +139,12 @@ def shown(value) -> str:
     return str(value)
 
 
+def clipped(value, limit: int = 60) -> str:
+    """shown(value) for an error message: a pasted page stays out of the log."""
+    text = shown(value)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} karakter)"
+
+
 def parse_time(value, key: str) -> str:
     """'08:00', '8:00', '8.00', 8, or 630 (how YAML 1.1 reads an unquoted 10:30:
     10 × 60 + 30) -> 'HH:MM'. An error shows the value as typed (10:30, not 630)."""
@@ -178,7 +184,7 @@ def parse_date(value, key: str, year: int | None = None) -> dt.date | None:
         except ValueError:
             pass
     example = "2023-10-15 atau 15 Oktober 2023" + (" (atau tanpa tahun: 15 Oktober)" if year else "")
-    raise ConfigError(f"{key}: '{shown(value)}' bukan tanggal; tulis {example}.")
+    raise ConfigError(f"{key}: '{clipped(value)}' bukan tanggal; tulis {example}.")
 
 
 def _date_parts(text: str, year: int | None):
@@ -199,10 +205,10 @@ def _date_parts(text: str, year: int | None):
 
 def _int(raw: dict, key: str, default: int, low: int, high: int, name: str | None = None) -> int:
     value = raw.get(key, default)
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,18}\s*", value):   # longer: not a count, not int()ed
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ConfigError(f"{name or key}: '{shown(value)}' harus bilangan bulat {low}–{high}.")
+        raise ConfigError(f"{name or key}: '{clipped(value)}' harus bilangan bulat {low}–{high}.")
     return value
 
 
@@ -228,6 +234,12 @@ class _Loader(yaml.SafeLoader):
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep)
 
+    def construct_yaml_int(self, node):
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:                  # thousands of digits (Python's int limit): text, told by the key
+            return self.construct_scalar(node)
+
     def construct_yaml_timestamp(self, node):
         try:
             return super().construct_yaml_timestamp(node)
@@ -236,6 +248,7 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers
@@ -355,7 +368,7 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
         try:
             year = _int(raw, "tahun", 0, 2000, 2100)
         except ConfigError:
-            raise ConfigError(f"tahun: '{shown(year_raw)}' bukan tahun; tulis auto (tahun berjalan) atau "
+            raise ConfigError(f"tahun: '{clipped(year_raw)}' bukan tahun; tulis auto (tahun berjalan) atau "
                               f"tahunnya, contoh 2024.") from None
     deadline = parse_date(raw.get("deadline"), "deadline", year)
     putaran = _putaran(raw.get("putaran"), year)
@@ -409,7 +422,7 @@ def _rule(key: str, value):
         return _int({key: value}, key, 0, kind[1], kind[2], name)
     if kind[0] == "bool":
         if not isinstance(value, bool):
-            raise ConfigError(f"{name}: '{shown(value)}' harus true atau false.")
+            raise ConfigError(f"{name}: '{clipped(value)}' harus true atau false.")
         return value
     if kind[0] == "rows":
         if not isinstance(value, dict):

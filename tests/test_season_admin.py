@@ -137,3 +137,24 @@ def _obligation_done(dep) -> None:
     col = next(c.column for c in head if c.value == "QR Code Layanan")
     ws.cell(head[0].row + 1, col).value = "Sudah"
     book.save(path)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("raw", [
+    {"tahun": 2024, "putaran": [{"nama": "Mei", "batas": "1" * 100_000}]},
+    {"aturan": {"pengguna_layanan_bulan": "x" * 100_000}},
+    {"aturan": {"status_kepegawaian": "ya" * 50_000}},
+    {"tahun": "2" * 100_000},
+], ids=["round-date", "rule-int", "rule-bool", "year"])
+def test_a_pasted_page_is_not_echoed_whole(raw):
+    with pytest.raises(ConfigError) as e:
+        parse_settings(raw, SETTINGS)
+    assert len(str(e.value)) < 400 and "karakter)" in str(e.value)
+
+
+@pytest.mark.unit
+def test_a_number_of_thousands_of_digits_in_the_file_is_a_message(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text("tahun: " + "2" * 5000 + "\n", encoding="utf-8")     # int() refuses > 4300 digits
+    with pytest.raises(ConfigError, match="tahun: '2{60}… \\(5000 karakter\\)' bukan tahun"):
+        load_settings(path)
