@@ -158,6 +158,7 @@ def test_two_rounds_then_a_rollover_then_the_new_season(dep):
         assert archives == sorted([f"2023/{c}.xlsx" for c in codes] + ["master-2023-2024-01-08.xlsx"])
     else:
         assert len(archives) == len(set(archives)) == 4 and "Arsip master SPI 2023 (2024-01-08)" in archives
+    assert "Tanggal laporan: 18/10/2023" in _archived_rekap_note(dep, journal_of(s)["archive"]["master"])
     with State(s.state_dir / "arsip" / "state-2023.sqlite", read_only=True) as st:
         assert remind.Ledger(st).statuses() == old_ledger                 # the old season kept as it was
     assert _ledger(s) == {}                                             # a fresh ledger
@@ -174,6 +175,21 @@ def test_two_rounds_then_a_rollover_then_the_new_season(dep):
     new = {k for k in now_sent if k.startswith("spi-2024-")}
     assert {_slot_id(2024, LATE, x) for x in first_round[:2]} <= new
     assert all(not _parts(k)[1].startswith("p2-") for k in new if _parts(k))
+
+
+def journal_of(settings) -> dict:
+    import json
+    return json.loads((settings.records_dir / "musim" / "2024.json").read_text(encoding="utf-8"))
+
+
+def _archived_rekap_note(dep, where: str) -> str:
+    """The first cell of the archived master's Rekap (its reporting date and round)."""
+    if dep.kind == "xlsx":
+        from sheets_sync.stores.xlsx import read_grids
+        grid = read_grids(dep.settings.data_dir / "arsip" / where, only="Rekap")["Rekap"]
+    else:
+        grid = dep._google_store().batch_get(where, ["Rekap"])["Rekap"]
+    return str(grid[0][0])
 
 
 SLOT_ID = re.compile(r"^spi-\d{4}-(.+?)-((?:p\d+-)?h[+-]?\d*)-(\d{4})(\d\d)(\d\d)$")
