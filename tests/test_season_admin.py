@@ -158,3 +158,22 @@ def test_a_number_of_thousands_of_digits_in_the_file_is_a_message(tmp_path):
     path.write_text("tahun: " + "2" * 5000 + "\n", encoding="utf-8")     # int() refuses > 4300 digits
     with pytest.raises(ConfigError, match="tahun: '2{60}… \\(5000 karakter\\)' bukan tahun"):
         load_settings(path)
+
+
+def test_a_run_killed_right_after_moving_the_old_state_still_makes_it_read_only(dep):
+    import os
+    import stat
+
+    def stop(name):
+        if name == "state":
+            raise KeyboardInterrupt(name)
+    dep.cycle()                                  # a state to keep
+    with pytest.raises(KeyboardInterrupt):
+        new_season(dep.settings_path, 2024, today=NEW_DAY, out=lambda s: None, on_step=stop, first_cycle=False)
+    s = dep.settings
+    kept = s.state_dir / "arsip" / "state-2023.sqlite"
+    kept.parent.mkdir()
+    os.replace(s.state_db, kept)                 # where a SIGKILL after the move leaves it
+    assert stat.S_IMODE(kept.stat().st_mode) != 0o400
+    new_season(dep.settings_path, 2024, today=NEW_DAY, out=lambda s: None, first_cycle=False)
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o400

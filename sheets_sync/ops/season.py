@@ -286,9 +286,10 @@ def _new_state(settings, journal: dict) -> None:
         os.replace(db, kept)
         for extra in ("-wal", "-shm"):
             Path(f"{db}{extra}").unlink(missing_ok=True)
-        os.chmod(kept, 0o400)
         fsync_dir(kept.parent)
         fsync_dir(db.parent)
+    if kept.exists():      # also when a run was killed between the move and this
+        os.chmod(kept, 0o400)
     journal["archive"]["state"] = str(kept)
     with State(db) as st:
         st.set("previous_season", journal["previous"])

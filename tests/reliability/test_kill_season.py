@@ -72,7 +72,7 @@ def measure(forker, make, logs: Path, n: int = 3) -> tuple[float, Path]:
 
 def kill_trials(forker, make, store_view, logs: Path, want: dict, duration: float, kills: int) -> dict:
     rng = random.Random(SEED)
-    landed, attempts, where_seen = 0, 0, {"pending": 0, "finished": 0}
+    landed, attempts, where_seen = 0, 0, {"left unfinished": 0, "nothing pending": 0}
     while landed < kills:
         attempts += 1
         assert attempts <= 4 * kills + 10, f"only {landed} of {attempts} kills landed inside a rollover"
@@ -94,7 +94,7 @@ def kill_trials(forker, make, store_view, logs: Path, want: dict, duration: floa
         settings = load_settings(path)
         assert integrity(settings.state_db) == "ok", where
         if killed:
-            where_seen["pending" if pending(settings) else "finished"] += 1
+            where_seen["left unfinished" if pending(settings) else "nothing pending"] += 1
 
         again = forker.run(season_argv(path), log, entry="cli")          # the admin runs it again
         said = log.read_text(encoding="utf-8")
