@@ -53,7 +53,12 @@ def test_worker_refuses_cycles_until_the_rollover_is_finished(tmp_path, caplog, 
     assert cli.main(["status", "--config", cfg]) == 1                 # monitors see it too
     assert "PERINGATAN: Pergantian musim 2023 → 2024 belum selesai" in capsys.readouterr().out
 
+    from sheets_sync.ops import selfcheck
+    failed = [x.text for x in selfcheck.run(cfg).failed]                # jobs.py --check names it too
+    assert any("belum selesai" in t and "season new --year 2024" in t for t in failed), failed
+
     new_season(cfg, 2024, today=NEW_DAY, out=lambda s: None, first_cycle=False)   # run again: finishes
+    assert not [t for t in (x.text for x in selfcheck.run(cfg).failed) if "musim" in t]
     assert pending(load_settings(cfg)) is None
     assert jobs.main(once) == 0
     assert cli.main(["status", "--config", cfg]) == 0
