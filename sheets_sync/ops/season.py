@@ -362,7 +362,8 @@ def _obligations_left(opds: list[Opd], forms: FormSet, journal: dict, out) -> No
 def _season_end(settings, journal: dict) -> str:
     if not settings.putaran:
         return f"deadline: {journal['deadline']}"
-    return f"putaran mengikuti tahun {journal['to']} (batas terakhir {journal['deadline']})"
+    last = dt.date.fromisoformat(journal["deadline"])
+    return f"putaran mengikuti tahun {journal['to']} (batas putaran terakhir {last:%d/%m/%Y})"
 
 
 def _first_cycle(settings_path: Path, store, as_of, out) -> None:
