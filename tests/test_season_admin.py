@@ -177,3 +177,16 @@ def test_a_run_killed_right_after_moving_the_old_state_still_makes_it_read_only(
     assert stat.S_IMODE(kept.stat().st_mode) != 0o400
     new_season(dep.settings_path, 2024, today=NEW_DAY, out=lambda s: None, first_cycle=False)
     assert stat.S_IMODE(kept.stat().st_mode) == 0o400
+
+
+def test_a_second_rollover_waits_for_the_unfinished_one(dep):
+    def stop(name):
+        if name == "records":                    # after the state step, before the settings: still 2023
+            raise KeyboardInterrupt(name)
+    with pytest.raises(KeyboardInterrupt):
+        new_season(dep.settings_path, 2024, today=NEW_DAY, out=lambda s: None, on_step=stop, first_cycle=False)
+    from sheets_sync.config import set_setting
+    set_setting(dep.settings_path, None, "tahun", "2024")      # as if killed right after writing the settings
+    with pytest.raises(SeasonError, match="Pergantian musim ke 2024 belum selesai.*season new --year 2024"):
+        new_season(dep.settings_path, 2025, today=NEW_DAY, out=lambda s: None, first_cycle=False)
+    assert not (dep.settings.records_dir / "musim" / "2025.json").exists()

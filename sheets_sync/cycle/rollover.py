@@ -29,6 +29,14 @@ def journal_path(settings, year: int) -> Path:
     return journal_dir(settings) / f"{year}.json"
 
 
+def unfinished_journals(settings) -> list[Path]:
+    """Journals of rollovers started and not finished (or unreadable)."""
+    folder = journal_dir(settings)
+    if not folder.is_dir():
+        return []
+    return [p for p in sorted(folder.glob("*.json")) if not (_read(p) or {}).get("finished")]
+
+
 def pending(settings) -> str | None:
     """Why no cycle may run now (an unfinished or unreadable journal), or None."""
     folder = journal_dir(settings)

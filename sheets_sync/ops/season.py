@@ -33,7 +33,7 @@ from pathlib import Path
 from sheets_sync.codes import explain
 from sheets_sync.config import WIB, ConfigError, load_settings, parse_date, read_yaml, set_setting
 from sheets_sync.cycle.context import make_store
-from sheets_sync.cycle.rollover import journal_path
+from sheets_sync.cycle.rollover import journal_path, unfinished_journals
 from sheets_sync.cycle.state import State
 from sheets_sync.fileio import PRIVATE, atomic_write_text, fsync_dir, private_dir
 from sheets_sync.forms import FormSet, forms_for
@@ -85,6 +85,10 @@ def _journal(path: Path, settings, year: int, deadline, today: dt.date, out, as_
         except (OSError, ValueError):
             raise SeasonError(f"Catatan pergantian musim {path} rusak; periksa atau pindahkan berkas itu, "
                               f"lalu jalankan lagi.") from None
+    other = next((p for p in unfinished_journals(settings) if p != path), None)
+    if other is not None:      # two rollovers interleaved would archive and empty the wrong season
+        raise SeasonError(f"Pergantian musim ke {other.stem} belum selesai (catatan {other}). Selesaikan dulu: "
+                          f"python -m sheets_sync season new --year {other.stem} --config {settings.path}")
     if journal and journal.get("finished"):
         raise SeasonError(f"Musim {year} sudah dimulai pada {journal['finished']} (dari musim {journal['from']}). "
                           f"Pergantian musim tidak dijalankan dua kali untuk satu tahun.")
