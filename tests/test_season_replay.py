@@ -120,8 +120,9 @@ def test_two_rounds_then_a_rollover_then_the_new_season(dep):
     assert LATE in codes and len(codes) == 3
 
     # ---- season 2023: day by day around each round's deadline (and one quiet day between)
-    _run_days(dep, _days(dt.date(2023, 9, 6), dt.date(2023, 9, 19)) + [dt.date(2023, 9, 27)]
-              + _days(dt.date(2023, 10, 6), dt.date(2023, 10, 19)))
+    # (H-7 of round 2, Sunday 8 October, goes out on Friday the 6th)
+    _run_days(dep, _days(dt.date(2023, 9, 7), dt.date(2023, 9, 19)) + [dt.date(2023, 9, 27)]
+              + _days(dt.date(2023, 10, 5), dt.date(2023, 10, 19)))
     _run_days(dep, [dt.date(2023, 10, 18)])                    # a restarted worker on a slot day: no resend
     sent = outbox_slots(s.outbox_dir)
     assert sent and set(sent.values()) == {1}, sent            # never twice
@@ -164,7 +165,7 @@ def test_two_rounds_then_a_rollover_then_the_new_season(dep):
     assert _ledger(s) == {}                                             # a fresh ledger
 
     # ---- the first days of 2024: nothing due, nothing of 2023 again; then its first round's slots, once
-    _run_days(dep, _days(ROLL_DAY, ROLL_DAY + dt.timedelta(days=2)))
+    _run_days(dep, _days(ROLL_DAY, ROLL_DAY + dt.timedelta(days=1)))
     assert outbox_slots(s.outbox_dir) == sent and _ledger(s) == {}
     first_round = _slots(s, 2024)[1]
     opening = [x.date for x in first_round][:2]                      # H-7 and H-3 of 15 September 2024
