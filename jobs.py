@@ -189,6 +189,8 @@ def main(argv=None) -> int:
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
         from sheets_sync import remind
         remind.check_settings(settings)   # bad reminder settings stop here, not every cycle
+        from sheets_sync.forms import forms_for
+        forms_for(settings)               # so do season rules naming an unknown form (aturan.minimal_baris)
     except ConfigError as e:
         log.error("pengaturan salah: %s", e)
         return 2

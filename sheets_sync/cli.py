@@ -228,6 +228,11 @@ def cmd_status(args) -> int:
     from sheets_sync.cycle.state import State
 
     settings = load_settings(args.config)
+    from sheets_sync.cycle.rollover import pending
+    held = pending(settings)
+    if held:     # the worker refuses every cycle until `season new` finishes
+        print(f"PERINGATAN: {held}")
+        return 1
     if not settings.state_db.exists():
         print("Belum ada siklus yang dijalankan. Jalankan: python jobs.py --once")
         return 1

@@ -139,6 +139,12 @@ def shown(value) -> str:
     return str(value)
 
 
+def clipped(value, limit: int = 60) -> str:
+    """shown(value) for an error message: a pasted page stays out of the log."""
+    text = shown(value)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} karakter)"
+
+
 def parse_time(value, key: str) -> str:
     """'08:00', '8:00', '8.00', 8, or 630 (how YAML 1.1 reads an unquoted 10:30:
     10 × 60 + 30) -> 'HH:MM'. An error shows the value as typed (10:30, not 630)."""
@@ -178,7 +184,7 @@ def parse_date(value, key: str, year: int | None = None) -> dt.date | None:
         except ValueError:
             pass
     example = "2023-10-15 atau 15 Oktober 2023" + (" (atau tanpa tahun: 15 Oktober)" if year else "")
-    raise ConfigError(f"{key}: '{shown(value)}' bukan tanggal; tulis {example}.")
+    raise ConfigError(f"{key}: '{clipped(value)}' bukan tanggal; tulis {example}.")
 
 
 def _date_parts(text: str, year: int | None):
@@ -199,10 +205,10 @@ def _date_parts(text: str, year: int | None):
 
 def _int(raw: dict, key: str, default: int, low: int, high: int, name: str | None = None) -> int:
     value = raw.get(key, default)
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,18}\s*", value):   # longer: not a count, not int()ed
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ConfigError(f"{name or key}: '{shown(value)}' harus bilangan bulat {low}–{high}.")
+        raise ConfigError(f"{name or key}: '{clipped(value)}' harus bilangan bulat {low}–{high}.")
     return value
 
 
@@ -217,12 +223,22 @@ class _Loader(yaml.SafeLoader):
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue                    # "<<: *alias": merged by the base class
             key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (list, dict)):       # `[1, 2]: 3`: unhashable, a TypeError otherwise
+                raise yaml.MarkedYAMLError(
+                    problem=f"kunci '{shown(key)[:40]}' bukan nama kunci (daftar atau pasangan tidak bisa menjadi "
+                            f"kunci); tulis nama kuncinya saja", problem_mark=key_node.start_mark)
             if isinstance(key, (str, int)) and key in seen:
                 raise yaml.MarkedYAMLError(
                     problem=f"kunci '{key}' ditulis dua kali (juga di baris {seen[key] + 1}); hapus salah satunya",
                     problem_mark=key_node.start_mark)
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep)
+
+    def construct_yaml_int(self, node):
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:                  # thousands of digits (Python's int limit): text, told by the key
+            return self.construct_scalar(node)
 
     def construct_yaml_timestamp(self, node):
         try:
@@ -232,6 +248,7 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers
@@ -351,12 +368,16 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
         try:
             year = _int(raw, "tahun", 0, 2000, 2100)
         except ConfigError:
-            raise ConfigError(f"tahun: '{shown(year_raw)}' bukan tahun; tulis auto (tahun berjalan) atau "
+            raise ConfigError(f"tahun: '{clipped(year_raw)}' bukan tahun; tulis auto (tahun berjalan) atau "
                               f"tahunnya, contoh 2024.") from None
     deadline = parse_date(raw.get("deadline"), "deadline", year)
     putaran = _putaran(raw.get("putaran"), year)
     if deadline is None and putaran:
         deadline = putaran[-1][1]      # the season ends with its last round
+    elif putaran and deadline != putaran[-1][1]:    # the Petunjuk and the reminders would disagree
+        raise ConfigError(f"deadline ({deadline:%d/%m/%Y}) berbeda dengan batas putaran terakhir "
+                          f"({putaran[-1][1]:%d/%m/%Y}); dengan putaran, hapus baris deadline (batas musim = batas "
+                          f"putaran terakhir) atau samakan keduanya.")
     resolve = lambda p: (base / p).resolve() if p else None  # noqa: E731
     return Settings(
         path=path, backend=backend, year=year, year_auto=year_auto,
@@ -401,7 +422,7 @@ def _rule(key: str, value):
         return _int({key: value}, key, 0, kind[1], kind[2], name)
     if kind[0] == "bool":
         if not isinstance(value, bool):
-            raise ConfigError(f"{name}: '{shown(value)}' harus true atau false.")
+            raise ConfigError(f"{name}: '{clipped(value)}' harus true atau false.")
         return value
     if kind[0] == "rows":
         if not isinstance(value, dict):
@@ -410,7 +431,11 @@ def _rule(key: str, value):
     if not isinstance(value, list) or not value or len(value) > 100 or \
             not all(isinstance(v, str) and v.strip() and len(v) <= 300 for v in value):
         raise ConfigError(f"{name}: tulis daftar kriteria (1–100 baris teks), satu per baris diawali \"- \".")
-    return [" ".join(v.split()) for v in value]
+    slots = [" ".join(v.split()) for v in value]
+    twice = sorted({v for v in slots if [w.casefold() for w in slots].count(v.casefold()) > 1})
+    if twice:       # a row naming it would match two slots: always SALAH
+        raise ConfigError(f"{name}: kriteria ditulis dua kali: {'; '.join(twice)[:200]}; hapus salah satunya.")
+    return slots
 
 
 def _last_round_year(raw):
@@ -434,8 +459,14 @@ def _putaran(raw, year: int) -> tuple:
     for i, item in enumerate(raw, start=1):
         if not isinstance(item, dict) or set(item) - {"nama", "batas"} or not item.get("batas"):
             raise ConfigError(f"putaran butir {i}: tulis {{nama: ..., batas: ...}} (kunci yang dikenal: nama, batas).")
+        if isinstance(item.get("nama"), (list, dict)):
+            raise ConfigError(f"putaran butir {i}: nama ditulis sebagai teks satu baris, contoh 'Pemutakhiran Mei'.")
         name = " ".join(shown(item.get("nama")).split())[:100] or f"Putaran {i}"
-        out.append((name, parse_date(item["batas"], f"putaran butir {i} ({name}).batas", year)))
+        day = parse_date(item["batas"], f"putaran butir {i} ({name}).batas", year)
+        if day.year != year:     # a round left in last year's date after `tahun` moved on
+            raise ConfigError(f"putaran butir {i} ({name}).batas: {day:%d/%m/%Y} tidak di tahun musim ({year}); "
+                              f"tulis tanpa tahun (mis. '15 Oktober') agar mengikuti tahun musim.")
+        out.append((name, day))
     for (n1, d1), (n2, d2) in zip(out, out[1:]):
         if d2 <= d1:
             raise ConfigError(f"putaran: batas '{n2}' ({d2:%d/%m/%Y}) harus sesudah batas '{n1}' "

@@ -25,7 +25,9 @@ WEB = "mengumumkan pelaksanaan SPI di website OPD"
 @pytest.mark.unit
 @pytest.mark.parametrize("typed, done", [("Sudah", True), ("sudah dipasang", True), ("✓", True), (True, True),
                                          ("Ya.", True), ("Belum", False), ("", False), (None, False),
-                                         (False, False), ("tidak", False)])
+                                         (False, False), ("tidak", False), ("Sdh", True), ("sdh, 12 titik", True),
+                                         ("Ya, sudah", True), ("√", True), ("Telah dipasang", True), ("OK", True),
+                                         ("belum, minggu depan", False), ("Tidak ada", False), ("adanya belum", False)])
 def test_what_counts_as_done(forms, typed, done):
     grid = [["Kode OPD", "Nama OPD", "E-mail Kontak", "QR Code Layanan", "Bukti QR Code"],
             ["A", "Dinas A", "a@contoh.go.id", typed, "https://contoh.go.id/foto-qr"]]

@@ -651,3 +651,35 @@ def test_google_view_of_an_older_spreadsheet_is_repaired(gdep):
     sheet = next(s for s in meta["sheets"] if s["properties"]["title"] == "Pegawai")
     assert sheet["properties"]["gridProperties"]["frozenColumnCount"] == 3      # up to Nama Pegawai
     assert gdep.run().count("unchanged") == 4
+
+
+def test_google_repairs_a_lampiran_iii_b_tab_without_its_contact_columns(gdep):
+    """A tab in the circular's exact Lampiran III B columns (no phone/e-mail), typed by
+    staff over the provisioned one: provision repairs what it can and never adds or
+    moves their columns; the next cycle checks the rows (PERIKSA, KPK cannot reach them)."""
+    gdep.run(registry_csv=gdep.csv)
+    sid = gdep.sid("DINKES")
+    header = [c.header for c in load_forms()["pengguna_layanan"].columns if c.key not in ("no_hp", "email")]
+    assert len(header) == 5
+    gdep.http.batch_update(sid, {"requests": [
+        {"deleteSheet": {"sheetId": gdep.tab_id(sid, "Pengguna Layanan")}},
+        {"addSheet": {"properties": {"title": "Pengguna Layanan"}}}]})
+    gdep.http.values_batch_update(sid, {"valueInputOption": "RAW", "data": [{
+        "range": "'Pengguna Layanan'!A1",
+        "values": [header, [1, "Dukcapil", "Perekaman KTP-el", "02/10/2023", "Joko Susilo"]]}]})
+    lines = []
+    rep = gdep.run(lines)
+    assert rep.ok and rep.count("repaired") == 1, lines
+    line = next(x for x in lines if x.startswith("DINKES"))
+    assert "diperbaiki" in line and "Pengguna Layanan" in line, line
+    tab = gdep.values(sid)["Pengguna Layanan"]
+    assert tab[0][:5] == header and tab[1][:5] == [1, "Dukcapil", "Perekaman KTP-el", "02/10/2023", "Joko Susilo"]
+    assert not any(h in tab[0] for h in ("No HP (WA)", "E-mail"))   # staff's columns as they were
+    assert "No HP (WA)" in str(gdep.values(sid)[PETUNJUK])           # the Petunjuk still offers them
+    from sheets_sync.cycle import open_cycle, run_cycle
+    with open_cycle(gdep.settings(), AS_OF) as ctx:
+        assert not run_cycle(ctx).errors
+    tab = gdep.values(sid)["Pengguna Layanan"]
+    status = dict(zip(tab[0], tab[1]))
+    assert status["Status"] == "PERIKSA" and "KPK tidak dapat menghubungi" in status["Keterangan"], tab
+    assert gdep.run().count("repaired") == 0                        # repaired once, then left alone

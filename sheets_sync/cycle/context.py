@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sheets_sync.config import WIB, Settings, today_wib
+from sheets_sync.cycle.rollover import refuse_if_pending
 from sheets_sync.cycle.state import State
 from sheets_sync.forms import FormSet, forms_for
 from sheets_sync.stores import Store
@@ -59,6 +60,7 @@ def open_cycle(settings: Settings, as_of: dt.date | None = None, *, store: Store
     """A Context to use in a `with` block. as_of: the day the cycle runs for (default
     today, WIB; the settings' tanggal_laporan freezes the reporting date); now: a
     clock, or one fixed moment (tests)."""
+    refuse_if_pending(settings)       # RolloverPending: `season new` must finish first
     forms = forms or forms_for(settings)
     today = as_of or today_wib()
     clock = now if callable(now) else (wib_now if now is None else (lambda: now))

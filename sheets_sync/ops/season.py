@@ -33,17 +33,15 @@ from pathlib import Path
 from sheets_sync.codes import explain
 from sheets_sync.config import WIB, ConfigError, load_settings, parse_date, read_yaml, set_setting
 from sheets_sync.cycle.context import make_store
+from sheets_sync.cycle.rollover import journal_path, unfinished_journals
 from sheets_sync.cycle.state import State
 from sheets_sync.fileio import PRIVATE, atomic_write_text, fsync_dir, private_dir
 from sheets_sync.forms import FormSet, forms_for
 from sheets_sync.logsafe import mask
+from sheets_sync.ops.season_checks import SeasonError, check_deadline, check_year, same_day
 from sheets_sync.stores import CellWrite, StoreError
 from sheets_sync.validate.opd_state import ACCEPTED
 from sheets_sync.validate.registry import Opd, safe_file_name
-
-
-class SeasonError(Exception):
-    """The rollover cannot run (or cannot finish yet); the message says why, in Indonesian."""
 
 
 def new_season(settings_path, year: int, deadline: dt.date | None = None, *, dry_run: bool = False,
@@ -53,8 +51,8 @@ def new_season(settings_path, year: int, deadline: dt.date | None = None, *, dry
     is called before each step and on_step(name + ':selesai') after it (tests crash there)."""
     settings = load_settings(settings_path)
     today = today or dt.datetime.now(WIB).date()
-    path = settings.records_dir / "musim" / f"{year}.json"
-    journal = _journal(path, settings, year, deadline, today, out)
+    path = journal_path(settings, year)
+    journal = _journal(path, settings, year, deadline, today, out, as_of)
     forms = forms_for(settings)
     store = store or make_store(settings, forms)
     opds, notes = store.read_registry()
@@ -76,7 +74,7 @@ def new_season(settings_path, year: int, deadline: dt.date | None = None, *, dry
 
 
 # ---------------------------------------------------------------- journal
-def _journal(path: Path, settings, year: int, deadline, today: dt.date, out) -> dict:
+def _journal(path: Path, settings, year: int, deadline, today: dt.date, out, as_of: dt.date | None = None) -> dict:
     journal = None
     if path.is_file():
         try:
@@ -84,6 +82,10 @@ def _journal(path: Path, settings, year: int, deadline, today: dt.date, out) -> 
         except (OSError, ValueError):
             raise SeasonError(f"Catatan pergantian musim {path} rusak; periksa atau pindahkan berkas itu, "
                               f"lalu jalankan lagi.") from None
+    other = next((p for p in unfinished_journals(settings) if p != path), None)
+    if other is not None:      # two rollovers interleaved would archive and empty the wrong season
+        raise SeasonError(f"Pergantian musim ke {other.stem} belum selesai (catatan {other}). Selesaikan dulu: "
+                          f"python -m sheets_sync season new --year {other.stem} --config {settings.path}")
     if journal and journal.get("finished"):
         raise SeasonError(f"Musim {year} sudah dimulai pada {journal['finished']} (dari musim {journal['from']}). "
                           f"Pergantian musim tidak dijalankan dua kali untuk satu tahun.")
@@ -93,18 +95,10 @@ def _journal(path: Path, settings, year: int, deadline, today: dt.date, out) -> 
         if deadline and deadline.isoformat() != journal["deadline"]:
             out(f"Catatan: batas waktu tetap {journal['deadline']} seperti pada percobaan pertama.")
         return journal
-    if not settings.year < year <= 2100:
-        raise SeasonError(f"--year {year} harus sesudah musim berjalan ({settings.year}, kunci tahun di "
-                          f"{settings.path.name}).")
-    return {"from": settings.year, "to": year, "deadline": (deadline or _same_day(settings.deadline, year)).isoformat(),
+    check_year(settings, year)
+    deadline = check_deadline(settings, year, deadline, as_of or today)   # as_of: the first cycle's day
+    return {"from": settings.year, "to": year, "deadline": deadline.isoformat(),
             "started": today.isoformat(), "done": [], "opds": {}, "archive": {}, "previous": None}
-
-
-def _same_day(day: dt.date, year: int) -> dt.date:
-    try:
-        return day.replace(year=year)
-    except ValueError:          # 29 February
-        return day.replace(year=year, day=28)
 
 
 def _save(path: Path, journal: dict) -> None:
@@ -172,6 +166,7 @@ def _run(settings, forms: FormSet, store, opds: list[Opd], journal: dict, path: 
     journal["finished"] = dt.datetime.now(WIB).strftime("%d/%m/%Y %H:%M WIB")
     _save(path, journal)
     _report(journal, forms, settings, out)
+    _obligations_left(opds, forms, journal, out)
 
 
 def _previous(settings, year: int) -> dict:
@@ -204,15 +199,23 @@ def _roll_opd(settings, forms: FormSet, store, opd: Opd, old: int) -> dict:
     for key, sheet in wb.sheets.items():
         rows = [int(r) for r in sheet.frame.index]
         if forms[key].carry_over:
-            carried[key] = len(rows)
+            carried[key] = _typed_rows(sheet.frame, forms[key])
             continue
-        emptied[key] = len(rows)
+        emptied[key] = _typed_rows(sheet.frame, forms[key])
         cols = [c for k, c in sheet.columns.items() if not forms[key].column(k).prefilled]
         cols += list(sheet.status_columns.values())
         writes += [CellWrite(sheet.title, r, c, "") for r in rows for c in cols]
     if writes:
         store.clear_cells(opd, wb, writes)
     return {"arsip": copy, "dibawa": carried, "dikosongkan": emptied}
+
+
+def _typed_rows(frame, form) -> int:
+    """Rows with something typed beyond the prefilled numbering (the report's counts:
+    a provisioned tab numbers rows nobody has filled)."""
+    keys = [k for k in frame.columns if k in form.keys and not form.column(k).prefilled]
+    return sum(any(v is not None and str(v).strip() not in ("", "nan") for v in row)
+               for row in frame[keys].itertuples(index=False))
 
 
 def _new_state(settings, journal: dict) -> None:
@@ -227,9 +230,10 @@ def _new_state(settings, journal: dict) -> None:
         os.replace(db, kept)
         for extra in ("-wal", "-shm"):
             Path(f"{db}{extra}").unlink(missing_ok=True)
-        os.chmod(kept, 0o400)
         fsync_dir(kept.parent)
         fsync_dir(db.parent)
+    if kept.exists():      # also when a run was killed between the move and this
+        os.chmod(kept, 0o400)
     journal["archive"]["state"] = str(kept)
     with State(db) as st:
         st.set("previous_season", journal["previous"])
@@ -245,13 +249,14 @@ def _move_records(settings, old: int) -> None:
 
 def _write_settings(settings, journal: dict) -> None:
     set_setting(settings.path, None, "tahun", str(journal["to"]))
-    set_setting(settings.path, None, "deadline", journal["deadline"])
+    if not settings.putaran or "deadline" in (read_yaml(settings.path) or {}):   # rounds follow `tahun`
+        set_setting(settings.path, None, "deadline", journal["deadline"])
     try:    # only a date written with its year parses without one
         fixed = parse_date((read_yaml(settings.path) or {}).get("tanggal_laporan"), "tanggal_laporan")
     except ConfigError:
         fixed = None                  # "15 Oktober": follows `tahun` already
     if fixed:   # a reporting date with its year would freeze the new season at the old date
-        set_setting(settings.path, None, "tanggal_laporan", _same_day(fixed, journal["to"]).isoformat())
+        set_setting(settings.path, None, "tanggal_laporan", same_day(fixed, journal["to"]).isoformat())
 
 
 # ------------------------------------------------------------------ output
@@ -262,7 +267,7 @@ def _show_plan(journal: dict, opds: list[Opd], forms: FormSet, settings, out) ->
     out(f"- master diarsipkan sebagai '{_archive_name(settings, journal['from'], journal['started'])}'")
     out(f"- {len(opds)} workbook OPD diarsipkan; dibawa ke musim baru: {carry}; dikosongkan: {empty}")
     out(f"- state musim {journal['from']} disimpan hanya-baca; catatan pengingat baru (kosong)")
-    out(f"- {settings.path.name}: tahun: {journal['to']}, deadline: {journal['deadline']}")
+    out(f"- {settings.path.name}: tahun: {journal['to']}, {_season_end(settings, journal)}")
 
 
 def _report(journal: dict, forms: FormSet, settings, out) -> None:
@@ -282,8 +287,27 @@ def _report(journal: dict, forms: FormSet, settings, out) -> None:
         if "dilewati" in r:
             out(f"- OPD {code} dilewati: {r['dilewati']}")
     out(f"- State musim {old} disimpan hanya-baca: {journal['archive']['state']}; pengingat musim {new} mulai dari nol")
-    out(f"- {settings.path.name}: tahun: {new}, deadline: {journal['deadline']}. Perbarui juga surat_edaran "
+    out(f"- {settings.path.name}: tahun: {new}, {_season_end(settings, journal)}. Perbarui juga surat_edaran "
         f"(nomor, tanggal) bila ada Surat Edaran baru.")
+
+
+def _obligations_left(opds: list[Opd], forms: FormSet, journal: dict, out) -> None:
+    """The registry is the Inspektorat's to fill, so it is not emptied; but last season's
+    "Sudah" would keep this season's reminders from asking for the QR code again."""
+    done = [o.code for o in opds if any(d for _, d, _ in o.obligations)]
+    if done:
+        header = {c["key"]: c.get("header", c["key"]) for c in forms.registry.get("columns") or ()}
+        names = ", ".join(header.get(ob["done"], ob["done"]) for ob in forms.obligations)
+        out(f"- Daftar OPD: kolom {names} masih berisi isian musim {journal['from']} untuk {len(done)} OPD "
+            f"({', '.join(done[:10])}{' …' if len(done) > 10 else ''}); kosongkan untuk musim {journal['to']} "
+            f"(isian lama tersimpan di arsip master).")
+
+
+def _season_end(settings, journal: dict) -> str:
+    if not settings.putaran:
+        return f"deadline: {journal['deadline']}"
+    last = dt.date.fromisoformat(journal["deadline"])
+    return f"putaran mengikuti tahun {journal['to']} (batas putaran terakhir {last:%d/%m/%Y})"
 
 
 def _first_cycle(settings_path: Path, store, as_of, out) -> None:

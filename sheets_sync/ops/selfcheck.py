@@ -107,6 +107,7 @@ def run(config: str | os.PathLike, out=None) -> Checklist:
             fix=f"sudo install -d -o sheets-sync -g sheets-sync {settings.state_dir} (dan cantumkan di "
                 f"ReadWritePaths= layanan systemd).")
     _state_db(c, settings)
+    _rollover(c, settings)
     _secret_files(c, settings)
 
     # ---------------------------------------------------------------- Google
@@ -143,6 +144,15 @@ def run(config: str | os.PathLike, out=None) -> Checklist:
     return c
 
 
+def _rollover(c: Checklist, settings) -> None:
+    """An unfinished `season new` holds every cycle (cycle/rollover.py)."""
+    from sheets_sync.cycle.rollover import pending
+
+    why = pending(settings)
+    if why:
+        c.add(FAIL, why, fix="jalankan lagi perintah season new di atas sampai selesai (aman diulang).")
+
+
 def _season(c: Checklist, settings, rcfg) -> None:
     """The deadline and the circular: a deadline in the past (last season's settings),
     a deadline taken by default, a circular not named in the e-mails."""
@@ -155,7 +165,8 @@ def _season(c: Checklist, settings, rcfg) -> None:
     if late > 0:
         last = max(rcfg.escalation, default=0)
         rest = (f"Semua jadwal pengingat sudah lewat: tidak ada pengingat yang akan dikirim. Untuk musim baru, "
-                f"perbarui tahun dan deadline di {settings.path.name} sesuai Surat Edaran yang baru."
+                f"jalankan python -m sheets_sync season new --year {settings.year + 1} (README: Musim SPI dan "
+                f"pergantian musim)."
                 if late > last else "Yang tersisa hanya eskalasi ke kepala OPD "
                 f"({', '.join(f'H+{o}' for o in rcfg.escalation if o >= late)}).")
         c.add(WARN, f"Batas pengiriman {codes.long_date(deadline, weekday=True)} sudah lewat {late} hari. {rest}")

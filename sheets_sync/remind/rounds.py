@@ -40,7 +40,7 @@ def note_ended_rounds(state, settings, forms, reports, today: dt.date) -> list[d
         states = {r.opd.code: ostate.opd_state(r, forms) for r in reports}
         new.append({"nomor": rnd.number, "nama": rnd.title, "batas": rnd.deadline.isoformat(),
                     "dicatat": today.isoformat(), "keadaan": dict(Counter(states.values())), "opd": states})
-        log.info("putaran %s (batas %s) selesai: %s", rnd.title, rnd.deadline.isoformat(),
+        log.info("putaran selesai: %s (batas %s): %s", rnd.title, f"{rnd.deadline:%d/%m/%Y}",
                  ", ".join(f"{n} {s}" for s, n in sorted(Counter(states.values()).items())) or "tanpa OPD")
     if new:
         state.set(KEY, {"selesai": recorded_rounds(state) + new})

@@ -194,6 +194,9 @@ def parse_registry(grid: list[list], forms: FormSet) -> tuple[list[Opd], list[st
 
 # What the Inspektorat types for "done" (a ticked checkbox reads as True).
 _DONE = ("sudah", "ya", "y", "yes", "true", "1", "selesai", "done", "ada", "✓", "✔", "v")
+# ... and as the first word of a longer note ("Sdh, 12 titik", "Ya, sudah", "Telah dipasang");
+# √ is the check mark many type from Excel's symbol list.
+_DONE_FIRST = ("sudah", "sdh", "telah", "ya", "selesai", "ok", "√", "✓", "✔")
 
 
 def _obligations(forms: FormSet, cols: dict, get) -> tuple:
@@ -204,7 +207,8 @@ def _obligations(forms: FormSet, cols: dict, get) -> tuple:
         value = get(ob["done"])
         done = "" if value is None else as_text(value).casefold().strip(" .")[:40]
         evidence = as_text(get(ob.get("evidence")) or "")[:MAX_CELL] if ob.get("evidence") else ""
-        out.append((ob["key"], done in _DONE or done.startswith("sudah"), evidence))
+        first = re.split(r"[\s,.;:/()-]+", done, maxsplit=1)[0]
+        out.append((ob["key"], done in _DONE or done.startswith("sudah") or first in _DONE_FIRST, evidence))
     return tuple(out)
 
 

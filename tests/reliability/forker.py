@@ -5,9 +5,11 @@ longer than a small cycle; a kill timed over "process start to exit" would mostl
 land in the imports. This process imports everything once, then for each request
 forks a child that runs `jobs.main(argv)` exactly as `python jobs.py argv` would
 (fresh logging, its own lock, its own SQLite connection), and reports the child's
-pid and then its exit status. The test kills the child with SIGKILL.
+pid and then its exit status. The test kills the child with SIGKILL. With
+"entry": "cli" the child runs `sheets_sync.cli.main(argv)` instead (python -m
+sheets_sync ..., e.g. `season new`).
 
-Protocol (JSON lines): stdin {"argv": [...], "log": PATH}; stdout {"pid": N}, then
+Protocol (JSON lines): stdin {"argv": [...], "log": PATH[, "entry": "cli"]}; stdout {"pid": N}, then
 {"pid": N, "exit": CODE} or {"pid": N, "signal": SIG}.
 """
 from __future__ import annotations
@@ -23,7 +25,8 @@ def _preload() -> None:
     import pandas  # noqa: F401
 
     import jobs  # noqa: F401
-    from sheets_sync.ops import health  # noqa: F401
+    from sheets_sync.ops import health, season  # noqa: F401
+    from sheets_sync import cli  # noqa: F401
     from sheets_sync import mail, master, remind
     from sheets_sync.cycle import run as sync
     from sheets_sync.validate import frame as validate
@@ -39,15 +42,19 @@ def _preload() -> None:
         calendar.office_calendar().closed(dt.date(year, 1, 1))
 
 
-def _child(argv: list[str], log: str) -> None:
+def _child(argv: list[str], log: str, entry: str = "jobs") -> None:
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
     code = 1
     try:
-        import jobs
-        code = jobs.main(argv)
+        if entry == "cli":
+            from sheets_sync import cli
+            code = cli.main(argv)
+        else:
+            import jobs
+            code = jobs.main(argv)
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 1
     except BaseException:  # noqa: BLE001
@@ -66,7 +73,7 @@ def main() -> int:
         req = json.loads(line)
         pid = os.fork()
         if pid == 0:
-            _child(req["argv"], req["log"])
+            _child(req["argv"], req["log"], req.get("entry", "jobs"))
         print(json.dumps({"pid": pid}), flush=True)
         _, status = os.waitpid(pid, 0)
         if os.WIFSIGNALED(status):

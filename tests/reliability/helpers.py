@@ -35,16 +35,18 @@ class Forker:
                                      env={**os.environ, **(env or {})})
         assert json.loads(self.proc.stdout.readline()) == {"ready": True}
 
-    def start(self, argv: list[str], log: Path) -> int:
-        self.proc.stdin.write(json.dumps({"argv": [str(a) for a in argv], "log": str(log)}) + "\n")
+    def start(self, argv: list[str], log: Path, entry: str = "jobs") -> int:
+        """entry "cli": the child runs python -m sheets_sync argv instead of jobs.py."""
+        req = {"argv": [str(a) for a in argv], "log": str(log), "entry": entry}
+        self.proc.stdin.write(json.dumps(req) + "\n")
         self.proc.stdin.flush()
         return json.loads(self.proc.stdout.readline())["pid"]
 
     def wait(self) -> dict:
         return json.loads(self.proc.stdout.readline())
 
-    def run(self, argv: list[str], log: Path) -> dict:
-        self.start(argv, log)
+    def run(self, argv: list[str], log: Path, entry: str = "jobs") -> dict:
+        self.start(argv, log, entry)
         return self.wait()
 
     def close(self) -> None:
