@@ -5,6 +5,7 @@ problems) and the listing for the master's Lintas OPD tab out. The cycle calls
 `finalize` once per cycle; the master only compiles what it returns."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sheets_sync import codes
@@ -30,28 +31,45 @@ def contact_keys(opd: str, res: FormResult, forms: FormSet) -> pd.DataFrame:
 
 def cross_opd(results: dict[str, dict[str, FormResult]], forms: FormSet):
     """Same phone or e-mail in two OPDs: PERIKSA in both. Returns
-    ({(opd, form): problems}, listing DataFrame for the master)."""
+    ({(opd, form): problems}, listing DataFrame for the master).
+
+    Column at a time: values shared by more than one OPD are found with pandas'
+    compiled groupby; Python only touches the shared values (few), and each message
+    is rendered once per (form, column, other OPDs)."""
     keys = [contact_keys(o, r, forms) for o, per in results.items() for r in per.values()]
     keys = [k for k in keys if len(k)]
     if not keys:
         return {}, pd.DataFrame()
     k = pd.concat(keys, ignore_index=True)
-    n_opd = k.groupby(["kind", "value"])["opd"].transform("nunique")
-    k = k[n_opd > 1]
+    gid = k.groupby(["kind", "value"], sort=False).ngroup().to_numpy()
+    firsts = pd.DataFrame({"gid": gid, "opd": k["opd"].to_numpy()}).drop_duplicates()
+    shared = np.bincount(firsts["gid"].to_numpy(), minlength=gid.max() + 1) > 1
+    keep = shared[gid]
+    k = k[keep]
     if k.empty:
         return {}, k
-    owners = k.groupby(["kind", "value"])["opd"].agg(lambda s: sorted(set(s)))
-    out: dict = {}
-    for (opd, form), g in k.groupby(["opd", "form"]):
-        headers = {c.key: c.header for c in forms[form].columns}
-        msgs = []
-        for row, col, kind, value in zip(g["row"], g["column"], g["kind"], g["value"]):
-            others = ", ".join(o for o in owners[(kind, value)] if o != opd)
-            msgs.append({"row": row, "column": col, "code": "CROSS_OPD_DUPLICATE",
-                         "severity": PERIKSA,
-                         "message": codes.render("CROSS_OPD_DUPLICATE", kolom=headers[col], opd=others)})
-        out[(opd, form)] = pd.DataFrame(msgs, columns=PROBLEM_COLUMNS)
+    others = _others(gid[keep], k["opd"].to_numpy())
+    triple = pd.MultiIndex.from_arrays([k["form"].to_numpy(), k["column"].to_numpy(), others])
+    tid, uniq = pd.factorize(triple)
+    texts = np.array([codes.render("CROSS_OPD_DUPLICATE", kolom=forms[f].column(c).header, opd=o)
+                      for f, c, o in uniq], dtype=object)
+    probs = pd.DataFrame({"row": k["row"].to_numpy(), "column": k["column"].to_numpy(),
+                          "code": "CROSS_OPD_DUPLICATE", "severity": PERIKSA, "message": texts[tid]},
+                         columns=PROBLEM_COLUMNS)
+    probs["_opd"], probs["_form"] = k["opd"].to_numpy(), k["form"].to_numpy()
+    out = {key: g[PROBLEM_COLUMNS].reset_index(drop=True)
+           for key, g in probs.groupby(["_opd", "_form"], sort=True)}
     return out, k.sort_values(["kind", "value", "opd"])
+
+
+def _others(gid: np.ndarray, opd: np.ndarray) -> np.ndarray:
+    """Per row: the other OPDs holding the same value, sorted, comma-joined."""
+    pairs = pd.DataFrame({"gid": gid, "opd": opd}).drop_duplicates().sort_values(["gid", "opd"])
+    owners: dict = {}
+    for g, o in zip(pairs["gid"].tolist(), pairs["opd"].tolist()):   # shared values only
+        owners.setdefault(g, []).append(o)
+    text = {(g, o): ", ".join(x for x in owners[g] if x != o) for g, o in zip(pairs["gid"].tolist(), pairs["opd"].tolist())}
+    return np.array([text[(g, o)] for g, o in zip(gid.tolist(), opd.tolist())], dtype=object)
 
 
 def finalize(forms: FormSet, own: dict[str, dict[str, FormResult]]):
