@@ -72,10 +72,12 @@ def _others(gid: np.ndarray, opd: np.ndarray) -> np.ndarray:
     return np.array([text[(g, o)] for g, o in zip(gid.tolist(), opd.tolist())], dtype=object)
 
 
-def finalize(forms: FormSet, own: dict[str, dict[str, FormResult]]):
+def finalize(forms: FormSet, own: dict[str, dict[str, FormResult]], known: dict | None = None):
     """Each OPD's verdicts with the cross-OPD duplicates added: ({code: {form: result}},
-    listing). `own` maps OPD code -> form key -> that OPD's own result."""
-    cross, listing = cross_opd(own, forms)
+    listing). `own` maps OPD code -> form key -> that OPD's own result. `known`: the
+    {(opd, form): problems} of cross_opd for these same results (a cache hit); the
+    listing is then None (the caller has it)."""
+    cross, listing = (known, None) if known is not None else cross_opd(own, forms)
     final = {code: {k: r.with_problems(cross.get((code, k))) for k, r in per.items()}
              for code, per in own.items()}
     return final, listing
