@@ -119,12 +119,17 @@ def form_sheet(form_key: str, reports: list[OpdReport], forms: FormSet) -> Sheet
         res = rep.results.get(form_key)
         if res is None:
             continue
-        cross = set(res.problems.loc[res.problems["code"] == "CROSS_OPD_DUPLICATE", "row"])
+        cross = res.problems.loc[res.problems["code"] == "CROSS_OPD_DUPLICATE", "row"].to_numpy()
         ok = res.status.isin(ACCEPTED).to_numpy()
         norm = res.normalized.reindex(columns=keys)[ok]
-        values = norm.astype(object).where(norm.notna(), "").to_numpy().tolist()
-        for row, status, vals in zip(norm.index.tolist(), res.status.to_numpy()[ok].tolist(), values):
-            rows.append([rep.opd.code, rep.opd.name, row, status] + vals + ["YA" if row in cross else ""])
+        if not len(norm):
+            continue
+        index = norm.index.to_numpy()
+        n = len(index)   # one object table built column at a time, then one tolist
+        rows += np.column_stack([np.full(n, rep.opd.code, object), np.full(n, rep.opd.name, object),
+                                 index.astype(object), res.status.to_numpy()[ok].astype(object),
+                                 norm.astype(object).where(norm.notna(), "").to_numpy(),
+                                 np.where(np.isin(index, cross), "YA", "").astype(object)]).tolist()
     return SheetSpec(form.sheet, header, rows, [12, 30, 7, 10] + [24] * (len(header) - 4))
 
 

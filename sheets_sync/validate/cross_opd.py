@@ -15,37 +15,52 @@ from sheets_sync.validate.frame import PROBLEM_COLUMNS, FormResult
 
 
 def contact_keys(opd: str, res: FormResult, forms: FormSet) -> pd.DataFrame:
+    parts = _contact_arrays(opd, res, forms)
+    if not parts:
+        return pd.DataFrame()
+    return pd.DataFrame({c: np.concatenate([p[i] for p in parts]) for i, c in enumerate(_KEY_COLUMNS)})
+
+
+_KEY_COLUMNS = ("opd", "form", "row", "column", "kind", "value")
+
+
+def _contact_arrays(opd: str, res: FormResult, forms: FormSet) -> list[tuple]:
+    """Per contact column of one result: (opd, form, row, column, kind, value) arrays
+    of its non-empty values (e-mails casefolded), plain numpy, no DataFrame per part."""
     parts = []
     for col in forms[res.form].columns:
         key = {"phone": col.key, "email": col.key, "address_email": "email"}.get(col.type)
         if key is None or key not in res.normalized:
             continue
         v = res.normalized[key].dropna()
+        values = v.to_numpy(dtype=object)
         if col.type != "phone":
-            v = v.str.casefold()
-        parts.append(pd.DataFrame({"opd": opd, "form": res.form, "row": v.index, "column": col.key,
-                                   "kind": "phone" if col.type == "phone" else "email",
-                                   "value": v.to_numpy()}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            values = np.array([x.casefold() for x in values.tolist()], dtype=object)
+        n = len(values)
+        parts.append((np.full(n, opd, object), np.full(n, res.form, object), v.index.to_numpy(),
+                      np.full(n, col.key, object), np.full(n, "phone" if col.type == "phone" else "email", object),
+                      values))
+    return parts
 
 
 def cross_opd(results: dict[str, dict[str, FormResult]], forms: FormSet):
     """Same phone or e-mail in two OPDs: PERIKSA in both. Returns
     ({(opd, form): problems}, listing DataFrame for the master).
 
-    Column at a time: values shared by more than one OPD are found with pandas'
-    compiled groupby; Python only touches the shared values (few), and each message
+    Column at a time: values shared by more than one OPD are found with numpy on
+    factorised keys; Python only touches the shared values (few), and each message
     is rendered once per (form, column, other OPDs)."""
-    keys = [contact_keys(o, r, forms) for o, per in results.items() for r in per.values()]
-    keys = [k for k in keys if len(k)]
-    if not keys:
+    parts = [p for o, per in results.items() for r in per.values() for p in _contact_arrays(o, r, forms)]
+    parts = [p for p in parts if len(p[5])]
+    if not parts:
         return {}, pd.DataFrame()
-    k = pd.concat(keys, ignore_index=True)
-    gid = k.groupby(["kind", "value"], sort=False).ngroup().to_numpy()
-    firsts = pd.DataFrame({"gid": gid, "opd": k["opd"].to_numpy()}).drop_duplicates()
-    shared = np.bincount(firsts["gid"].to_numpy(), minlength=gid.max() + 1) > 1
+    cols = [np.concatenate([p[i] for p in parts]) for i in range(len(_KEY_COLUMNS))]
+    gid, _ = pd.factorize(cols[4] + "\x1f" + cols[5])          # (kind, value) as one key
+    oid, _ = pd.factorize(cols[0])
+    pairs = np.unique(gid.astype(np.int64) * (oid.max() + 1) + oid)   # distinct (value, OPD)
+    shared = np.bincount(pairs // (oid.max() + 1), minlength=gid.max() + 1) > 1
     keep = shared[gid]
-    k = k[keep]
+    k = pd.DataFrame({c: a[keep] for c, a in zip(_KEY_COLUMNS, cols)}, index=np.flatnonzero(keep))
     if k.empty:
         return {}, k
     others = _others(gid[keep], k["opd"].to_numpy())
@@ -68,7 +83,8 @@ def _others(gid: np.ndarray, opd: np.ndarray) -> np.ndarray:
     owners: dict = {}
     for g, o in zip(pairs["gid"].tolist(), pairs["opd"].tolist()):   # shared values only
         owners.setdefault(g, []).append(o)
-    text = {(g, o): ", ".join(x for x in owners[g] if x != o) for g, o in zip(pairs["gid"].tolist(), pairs["opd"].tolist())}
+    text = {(g, o): ", ".join(x for x in owners[g] if x != o)
+            for g, o in zip(pairs["gid"].tolist(), pairs["opd"].tolist())}
     return np.array([text[(g, o)] for g, o in zip(gid.tolist(), opd.tolist())], dtype=object)
 
 
