@@ -127,3 +127,37 @@ def test_cross_opd_listing_and_lintas_tab_for_a_value_in_three_opds(forms):
     rows = mst.cross_sheet(listing, forms).rows
     assert rows == [["No HP", listing["value"].iloc[0], "BAPPEDA, DINKES, DINSOS",
                      "BAPPEDA Pegawai baris 10; DINKES Pegawai baris 3; DINSOS Pegawai baris 3"]]
+
+
+# ------------------------------------------------- validate FILE: a deployment's limits
+def test_validate_takes_the_limits_of_the_deployment_named_by_config(deployment, forms, capsys):
+    import json
+
+    import yaml
+
+    from sheets_sync import cli, demo
+    path = demo.write_opd_workbook(deployment.root / "besar.xlsx", ["pegawai"],
+                                   {"pegawai": clean_rows("pegawai", 105)}, forms=forms)
+    args = ["validate", str(path), "--form", "pegawai", "--as-of", "2023-10-12", "--json"]
+    small = yaml.safe_load(deployment.config.read_text(encoding="utf-8")) | {"limits": {"rows": 100}}
+    deployment.config.write_text(yaml.safe_dump(small), encoding="utf-8")
+    assert cli.main(args + ["--config", str(deployment.config)]) == 2
+    err = capsys.readouterr().err
+    assert "melewati batas 100 baris" in err and "--config" not in err and "Traceback" not in err
+    raised = small | {"limits": {"rows": 1000}}
+    deployment.config.write_text(yaml.safe_dump(raised), encoding="utf-8")
+    assert cli.main(args + ["--config", str(deployment.config)]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert len(records) == 105 and {r["status"] for r in records} == {"OK"}
+
+
+def test_validate_without_config_names_the_setting_when_a_tab_is_too_large(tmp_path, forms, capsys, monkeypatch):
+    from sheets_sync import cli, demo
+    from sheets_sync.config import Limits
+    from sheets_sync.stores import xlsx
+    monkeypatch.setattr(xlsx, "Limits", lambda: Limits(rows=100))   # the default, scaled down
+    path = demo.write_opd_workbook(tmp_path / "besar.xlsx", ["pegawai"], {"pegawai": clean_rows("pegawai", 105)},
+                                   forms=forms)
+    assert cli.main(["validate", str(path), "--as-of", "2023-10-12"]) == 2
+    err = capsys.readouterr().err
+    assert "melewati batas 100 baris" in err and "limits.rows" in err and "--config" in err
