@@ -161,3 +161,11 @@ def test_validate_without_config_names_the_setting_when_a_tab_is_too_large(tmp_p
     assert cli.main(["validate", str(path), "--as-of", "2023-10-12"]) == 2
     err = capsys.readouterr().err
     assert "melewati batas 100 baris" in err and "limits.rows" in err and "--config" in err
+
+
+def test_master_digest_takes_every_cell_value_and_moves_with_them():
+    import datetime as dt
+    body = [("Rekap", ["Kode"], [["A", 1, dt.date(2023, 10, 12), None]], "")]
+    assert cycle_run._digest(body) == cycle_run._digest(body)
+    assert cycle_run._digest(body) != cycle_run._digest([("Rekap", ["Kode"], [["A", 2, dt.date(2023, 10, 12), None]], "")])
+    assert cycle_run._digest([("T", [], [[2 ** 70]], "")]) != cycle_run._digest([("T", [], [[2 ** 70 + 1]], "")])
