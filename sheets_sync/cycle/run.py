@@ -11,11 +11,13 @@ the cycle goes on.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import json
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import orjson
@@ -59,7 +61,26 @@ class CycleReport:
 
 
 # ------------------------------------------------------------------- cycle
+@contextmanager
+def _fewer_collections(first_generation: int = 50_000):
+    """A cycle makes millions of short-lived, acyclic objects (cells, rows, stored
+    memories); with Python's default threshold (700) the cyclic collector walks them
+    again and again (a fifth of an idle city cycle). Cycles are still collected, less
+    often; the threshold is restored afterwards."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], first_generation), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
 def run_cycle(ctx: Context) -> CycleReport:
+    with _fewer_collections():
+        return _run_cycle(ctx)
+
+
+def _run_cycle(ctx: Context) -> CycleReport:
     t0 = time.monotonic()
     rep = CycleReport()
     run_id = ctx.state.start_run(stamp(ctx.now()))
