@@ -204,6 +204,10 @@ def cmd_validate(args) -> int:
 def _validate(args) -> int:
     from sheets_sync.ops.offline import TooLarge, validate_file
 
+    if not Path(args.file).is_file():   # a typo in the name: say so, not "format not recognised"
+        print(f"Berkas tidak bisa diperiksa: {args.file} tidak ditemukan (periksa nama dan foldernya).",
+              file=sys.stderr)
+        return 2
     try:
         forms = limits = None
         if args.config:       # a deployment's season rules (aturan:) and limits, else the circular's and defaults

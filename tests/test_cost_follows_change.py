@@ -169,3 +169,10 @@ def test_master_digest_takes_every_cell_value_and_moves_with_them():
     assert cycle_run._digest(body) == cycle_run._digest(body)
     assert cycle_run._digest(body) != cycle_run._digest([("Rekap", ["Kode"], [["A", 2, dt.date(2023, 10, 12), None]], "")])
     assert cycle_run._digest([("T", [], [[2 ** 70]], "")]) != cycle_run._digest([("T", [], [[2 ** 70 + 1]], "")])
+
+
+def test_validate_names_a_missing_file(tmp_path, capsys):
+    from sheets_sync import cli
+    assert cli.main(["validate", str(tmp_path / "tidak-ada.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "tidak-ada.xlsx tidak ditemukan" in err and "Traceback" not in err
