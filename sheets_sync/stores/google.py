@@ -872,9 +872,14 @@ def fill_tabs(http, sid: str, tabs: dict[str, list[list]]) -> None:
     meta = http.spreadsheets_get(sid, params={"fields": "sheets.properties"})
     first = meta["sheets"][0]["properties"]["sheetId"]
     titles = list(tabs)
-    reqs = [{"updateSheetProperties": {"properties": {"sheetId": first, "title": titles[0]},
-                                       "fields": "title"}}]
-    reqs += [{"addSheet": {"properties": {"title": t}}} for t in titles[1:]]
+    # a new tab has 1,000 rows x 26 columns; writing past them is refused: big tabs grow first
+    grid = {t: {"rowCount": max(1_000, len(g)), "columnCount": max([26] + [len(r) for r in g])}
+            for t, g in tabs.items()}
+    reqs = [{"updateSheetProperties": {"properties": {"sheetId": first, "title": titles[0],
+                                                      "gridProperties": grid[titles[0]]},
+                                       "fields": "title,gridProperties(rowCount,columnCount)"}}]
+    reqs += [{"addSheet": {"properties": {"title": t, "gridProperties": grid[t]}}} for t in titles[1:]]
     http.batch_update(sid, {"requests": reqs})
     data = [{"range": f"{quote(t)}!A1", "values": g} for t, g in tabs.items()]
-    http.values_batch_update(sid, {"valueInputOption": "RAW", "data": data})
+    for body in _bodies(data, _values_body, _split_big):   # big demo tabs: under 2 MB a request
+        http.values_batch_update(sid, body)
