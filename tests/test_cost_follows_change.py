@@ -176,3 +176,11 @@ def test_validate_names_a_missing_file(tmp_path, capsys):
     assert cli.main(["validate", str(tmp_path / "tidak-ada.xlsx")]) == 2
     err = capsys.readouterr().err
     assert "tidak-ada.xlsx tidak ditemukan" in err and "Traceback" not in err
+
+
+def test_error_cells_are_found_where_t_e_stands_whatever_the_attribute_order():
+    from sheets_sync.stores.xlsx_read import _errors_in
+    xml = (b'<sheetData><row r="2"><c r="B2" t="e"><v>#N/A</v></c><c r="C2" t="s"><v>3</v></c></row>'
+           b'<row r="3"><c t="e" s="1" r="AA3"><f>1/0</f><v>#DIV/0!</v></c>'
+           b'<c\nr="AB3"\nt="e"><v>#REF!</v></c><c r="AC3" t="str"><v>t="e"</v></c></row></sheetData>')
+    assert _errors_in(xml) == {(2, 2): "#N/A", (3, 27): "#DIV/0!", (3, 28): "#REF!"}
