@@ -154,11 +154,15 @@ def validate_cli(rows: int, folder: Path) -> dict:
             w.writerow(["" if r.get(c.key) is None else (r[c.key].strftime("%d/%m/%Y") if isinstance(
                 r.get(c.key), (dt.date, dt.datetime)) else r[c.key]) for c in form.columns])
     xlsx_path = demo.write_opd_workbook(folder / "pegawai.xlsx", ["pegawai"], {"pegawai": data})
+    # A city that keeps 300,000 rows in one tab raises its limits in its settings, and
+    # `validate FILE --config` checks a file against that deployment's limits (as its cycle would).
+    config = big_limits_settings(folder / "validate", rows)
     out = {}
     for name, path in (("csv", csv_path), ("xlsx", xlsx_path)):
         t0 = time.perf_counter()
         p = subprocess.run([sys.executable, "-m", "sheets_sync", "validate", str(path), "--form", "pegawai",
-                            "--as-of", AS_OF.isoformat(), "--json"], capture_output=True, cwd=ROOT, timeout=3600)
+                            "--as-of", AS_OF.isoformat(), "--json", "--config", str(config)],
+                           capture_output=True, cwd=ROOT, timeout=3600)
         out[name] = time.perf_counter() - t0
         assert p.returncode == 0, p.stderr.decode()[-2000:]
         out[f"{name}_rows"] = len(json.loads(p.stdout))
@@ -173,6 +177,18 @@ def validate_cli(rows: int, folder: Path) -> dict:
     assert p.returncode == 0, p.stderr[-2000:]
     out["reference"] = float(p.stdout.strip().splitlines()[-1])
     return out
+
+
+def big_limits_settings(folder: Path, rows: int) -> Path:
+    """Demo settings with limits raised for one tab of `rows` rows."""
+    import yaml
+    folder.mkdir(parents=True, exist_ok=True)
+    path = write_settings(folder)
+    s = yaml.safe_load(path.read_text(encoding="utf-8"))
+    s["limits"] = {"rows": rows + 1_000, "cells": (rows + 1_000) * 20, "file_mb": 200, "unpacked_mb": 2_000,
+                   "part_mb": 2_000}
+    path.write_text(yaml.safe_dump(s, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def google_case_a(folder: Path, n_big: int) -> list[dict]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import logging
 import sys
 from pathlib import Path
@@ -189,14 +188,39 @@ def _demo_files(folder: Path) -> list[str]:
 
 # -------------------------------------------------------------- validate
 def cmd_validate(args) -> int:
-    from sheets_sync.ops.offline import validate_file
-
+    # Hundreds of thousands of rows become millions of small lists and dicts that hold
+    # no reference cycles: the cyclic collector would walk them again and again (half
+    # the time of `--json` on 300,000 rows). Reference counting still frees them.
+    import gc
+    was = gc.isenabled()
+    gc.disable()
     try:
-        forms = None
-        if args.config:       # the season rules of a deployment (aturan:), else the circular's
+        return _validate(args)
+    finally:
+        if was:
+            gc.enable()
+
+
+def _validate(args) -> int:
+    from sheets_sync.ops.offline import TooLarge, validate_file
+
+    if not Path(args.file).is_file():   # a typo in the name: say so, not "format not recognised"
+        print(f"Berkas tidak bisa diperiksa: {args.file} tidak ditemukan (periksa nama dan foldernya).",
+              file=sys.stderr)
+        return 2
+    try:
+        forms = limits = None
+        if args.config:       # a deployment's season rules (aturan:) and limits, else the circular's and defaults
             from sheets_sync.forms import forms_for
-            forms = forms_for(load_settings(args.config))
-        results = validate_file(Path(args.file), form_key=args.form, as_of=args.as_of or today_wib(), forms=forms)
+            settings = load_settings(args.config)
+            forms, limits = forms_for(settings), settings.limits
+        results = validate_file(Path(args.file), form_key=args.form, as_of=args.as_of or today_wib(), forms=forms,
+                                limits=limits)
+    except TooLarge as e:
+        hint = "" if args.config else (" Bila batasnya sudah dinaikkan di pengaturan (limits.rows), jalankan "
+                                       "dengan --config BERKAS_PENGATURAN.")
+        print(f"Berkas tidak bisa diperiksa: {e}{hint}", file=sys.stderr)
+        return 2
     except OSError as e:
         from sheets_sync.codes import explain
         print(f"Berkas tidak bisa diperiksa: {explain(e)}", file=sys.stderr)
@@ -208,9 +232,15 @@ def cmd_validate(args) -> int:
         print(f"Berkas tidak bisa diperiksa: {e}", file=sys.stderr)
         return 2
     if args.json:
+        import orjson   # C speed: 300,000 records in a fraction of a second
         # default=str: a raw No cell may hold a time or duration that JSON has no type for
-        print(json.dumps([r for _, res in results for r in res.records()], ensure_ascii=False, indent=1,
-                         default=str))
+        body = orjson.dumps([r for _, res in results for r in res.records()], default=str,
+                            option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        sys.stdout.flush()
+        try:
+            sys.stdout.buffer.write(body)
+        except AttributeError:   # a text-only stdout (redirected in-process): the same text
+            sys.stdout.write(body.decode("utf-8"))
         return 0
     for title, res in results:
         c = res.counts()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from sheets_sync.codes import NO_VERDICT_COLOR, OK, PERIKSA, SALAH, STATUS_COLORS, UNREADABLE
@@ -187,10 +188,10 @@ def masalah(reports: list[OpdReport], forms: FormSet) -> SheetSpec:
         for p in rep.problems:
             rows.append([rep.opd.code, rep.opd.name, "", "", "BERKAS", p.text()])
         for key, res in rep.results.items():
-            notes = res.notes()
-            flagged = res.status[res.status != OK]
-            for row, status in flagged.items():
-                rows.append([rep.opd.code, rep.opd.name, forms[key].sheet, int(row), status, notes[row]])
+            flagged = res.status.to_numpy() != OK   # arrays, not a label lookup per row
+            rows += [[rep.opd.code, rep.opd.name, forms[key].sheet, row, status, note] for row, status, note in
+                     zip(res.status.index[flagged].astype("int64").tolist(), res.status.to_numpy()[flagged].tolist(),
+                         res.notes().to_numpy()[flagged].tolist())]
     return SheetSpec("Masalah", ["Kode OPD", "Nama OPD", "Formulir", "Baris", "Status", "Keterangan"],
                      rows, [12, 34, 20, 8, 10, 100], colors={5: VERDICT_COLORS}, wrap=(6,), fit_page="width")
 
@@ -207,12 +208,17 @@ def form_sheet(form_key: str, reports: list[OpdReport], forms: FormSet) -> Sheet
         res = rep.results.get(form_key)
         if res is None:
             continue
-        cross = set(res.problems.loc[res.problems["code"] == "CROSS_OPD_DUPLICATE", "row"])
+        cross = res.problems.loc[res.problems["code"] == "CROSS_OPD_DUPLICATE", "row"].to_numpy()
         ok = res.status.isin(ACCEPTED).to_numpy()
         norm = res.normalized.reindex(columns=keys)[ok]
-        values = norm.astype(object).where(norm.notna(), "").to_numpy().tolist()
-        for row, status, vals in zip(norm.index.tolist(), res.status.to_numpy()[ok].tolist(), values):
-            rows.append([rep.opd.code, rep.opd.name, row, status] + vals + ["YA" if row in cross else ""])
+        if not len(norm):
+            continue
+        index = norm.index.to_numpy()
+        n = len(index)   # one object table built column at a time, then one tolist
+        rows += np.column_stack([np.full(n, rep.opd.code, object), np.full(n, rep.opd.name, object),
+                                 index.astype(object), res.status.to_numpy()[ok].astype(object),
+                                 norm.astype(object).where(norm.notna(), "").to_numpy(),
+                                 np.where(np.isin(index, cross), "YA", "").astype(object)]).tolist()
     return SheetSpec(form.sheet, header, rows, [12, 30, 7, 10] + [24] * (len(header) - 4),
                      colors={4: VERDICT_COLORS}, fit_page="width")
 
@@ -234,11 +240,23 @@ def expert_sheet(reports: list[OpdReport], forms: FormSet) -> SheetSpec | None:
 
 
 def cross_sheet(listing: pd.DataFrame, forms: FormSet) -> SheetSpec:
+    """One row per shared value, in (kind, value) order. Column at a time: the listing
+    is sorted so that each value's rows are contiguous, then joined with reduceat."""
     rows = []
     if len(listing):
-        for (kind, value), g in listing.groupby(["kind", "value"], sort=True):
-            where = "; ".join(f"{o} {forms[f].sheet} baris {int(r)}" for o, f, r in zip(g["opd"], g["form"], g["row"]))
-            rows.append(["No HP" if kind == "phone" else "E-mail", value, ", ".join(sorted(set(g["opd"]))), where])
+        g = listing.sort_values(["kind", "value"], kind="stable")
+        kind, value, opd = (g[c].to_numpy(dtype=object) for c in ("kind", "value", "opd"))
+        sheet = np.array([forms[f].sheet for f in g["form"].tolist()], dtype=object)
+        where = opd + " " + sheet + " baris " + g["row"].astype("int64").astype(str).to_numpy(dtype=object) + "; "
+        new = np.r_[True, (kind[1:] != kind[:-1]) | (value[1:] != value[:-1])]
+        starts = np.flatnonzero(new)
+        gid = np.cumsum(new) - 1
+        pairs = pd.DataFrame({"gid": gid, "opd": opd}).drop_duplicates().sort_values(["gid", "opd"])
+        firsts = np.flatnonzero(np.r_[True, np.diff(pairs["gid"].to_numpy()) != 0])
+        owners = np.add.reduceat(pairs["opd"].to_numpy(dtype=object) + ", ", firsts)
+        places = np.add.reduceat(where, starts)
+        rows = [["No HP" if k == "phone" else "E-mail", v, o[:-2], w[:-2]] for k, v, o, w in
+                zip(kind[starts].tolist(), value[starts].tolist(), owners.tolist(), places.tolist())]
     return SheetSpec("Lintas OPD", ["Jenis", "Nilai", "OPD", "Letak"], rows, [10, 30, 30, 80], fit_page="width")
 
 

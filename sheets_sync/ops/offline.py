@@ -23,20 +23,27 @@ from sheets_sync.cycle.state import State
 from sheets_sync.validate.cross_opd import finalize
 from sheets_sync.stores import StoreError
 from sheets_sync.stores.xlsx import read_grids as read_xlsx_grids, render_sheet
-from sheets_sync.validate.frame import FormResult, validate_frame
+from sheets_sync.validate.frame import MAX_CELL_CHARS, FormResult, validate_frame
 from sheets_sync.fileio import PRIVATE, atomic_write, read_text
 
 
-def read_grids(path: Path, merges: dict | None = None) -> dict[str, list[list]]:
+class TooLarge(ValueError):
+    """A tab past the limits (limits.rows and friends); the message says which."""
+
+
+def read_grids(path: Path, merges: dict | None = None, limits=None) -> dict[str, list[list]]:
     """Tabs of a .xlsx, or the one table of a .csv (',' or ';' separated); `merges`
-    receives the .xlsx tabs' merged ranges."""
+    receives the .xlsx tabs' merged ranges. `limits`: a deployment's (settings
+    `limits:`), else the defaults."""
     if path.suffix.lower() == ".csv":
         text = read_text(path)
         # StringIO, not splitlines(): a quoted cell may hold line breaks (address + e-mail)
         return {path.stem: [list(r) for r in csv.reader(io.StringIO(text), _dialect(text))]}
     try:
-        return read_xlsx_grids(path, merges=merges)
+        return read_xlsx_grids(path, merges=merges, limits=limits)
     except StoreError as e:
+        if e.problem.code == "SHEET_TOO_LARGE":
+            raise TooLarge(e.problem.text()) from None
         raise ValueError(e.problem.text()) from None
 
 
@@ -68,11 +75,14 @@ def guess_form(grid: list[list], forms: FormSet, title: str) -> Form | None:
     return best
 
 
-def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormSet | None = None):
-    """[(tab title, FormResult)] for every tab holding a form."""
+def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormSet | None = None,
+                  limits=None):
+    """[(tab title, FormResult)] for every tab holding a form. `limits`: a deployment's
+    (its raised limits.rows lets a city's big files through, as in its cycle)."""
     forms = forms or load_forms()
     merges: dict = {}
-    grids = read_grids(path, merges)
+    grids = read_grids(path, merges, limits)
+    max_chars = limits.cell_chars if limits is not None else MAX_CELL_CHARS
     out = []
     for title, grid in grids.items():
         form = forms[form_key] if form_key else guess_form(grid, forms, title)
@@ -83,7 +93,8 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
             if form_key and len(grids) == 1:
                 raise ValueError(found.text())
             continue
-        out.append((title, validate_frame(found.frame, form, as_of, domains=forms.email_domains)))
+        out.append((title, validate_frame(found.frame, form, as_of, domains=forms.email_domains,
+                                          max_chars=max_chars)))
     if not out:
         raise ValueError("tidak ada tab yang berisi formulir Lampiran III (baris judul kolom tidak ditemukan)")
     return out
@@ -119,4 +130,4 @@ def export_kpk(settings, out: Path, template: Path | None = None) -> int:
     return sum(len(s.rows) for s in sheets)
 
 
-__all__ = ["validate_file", "export_kpk", "last_reports", "FormResult"]
+__all__ = ["validate_file", "export_kpk", "last_reports", "FormResult", "TooLarge"]

@@ -353,20 +353,26 @@ class GoogleStore:
         tabs = sorted({w.sheet for w in writes})
         moved: list[CellWrite] = []
         changed = False
-        for chunk in _request_chunks(cell_requests(writes, ids)):
-            body = {"requests": chunk, "includeSpreadsheetInResponse": True, "responseIncludeGridData": True,
-                    "responseRanges": confirm_ranges(wb, writes)}
+        titles = {v: k for k, v in ids.items()}
+
+        def body_of(reqs: list[dict]) -> dict:
+            # each chunk asks back only its own rows: a 50,000-row write in four chunks
+            # must not get every row's inputs four times
+            return {"requests": reqs, "includeSpreadsheetInResponse": True, "responseIncludeGridData": True,
+                    "responseRanges": confirm_ranges(wb, _writes_of(writes, reqs, titles))}
+        for body in _bodies(cell_requests(writes, ids), body_of):
+            mine = _writes_of(writes, body["requests"], titles)
             resp = self.call(lambda: self.http.request("post", SPREADSHEET_BATCH_UPDATE_URL % sid, json=body,
                                                        params={"fields": CONFIRM_FIELDS}).json())
             after, _ = grids_of(resp.get("updatedSpreadsheet") or {})
-            bad_rows, differs = self.moved_rows(wb, after, tabs, {(w.sheet, w.row) for w in writes})
+            bad_rows, differs = self.moved_rows(wb, after, sorted({w.sheet for w in mine}),
+                                                {(w.sheet, w.row) for w in mine})
             changed = changed or differs
             moved += [w for w in writes if (w.sheet, w.row) in bad_rows and w not in moved]
         if moved:   # our fresh statuses landed on rows they were not computed for: take them back
             blank = [CellWrite(w.sheet, w.row, w.col, "") for w in moved]
             try:
-                for chunk in _request_chunks(cell_requests(blank, ids)):
-                    self.call(lambda: self.http.batch_update(sid, {"requests": chunk}))
+                self._plain_updates(sid, cell_requests(blank, ids))
             except StoreError:
                 log.warning("OPD %s: status baris yang bergeser belum dapat dikosongkan; siklus berikutnya "
                             "menulisnya ulang", opd.code)
@@ -445,8 +451,13 @@ class GoogleStore:
             raise StoreError(opd.refused)
         sid = spreadsheet_id(opd.location)
         ids = self._sheet_ids(sid, {w.sheet for w in writes})
-        for chunk in _request_chunks(cell_requests(writes, ids)):
-            self.call(lambda: self.http.batch_update(sid, {"requests": chunk}))
+        self._plain_updates(sid, cell_requests(writes, ids))
+
+    def _plain_updates(self, sid: str, reqs: list[dict]) -> None:
+        """batchUpdates under 2 MB whose answers hold nothing but the spreadsheet id."""
+        for body in _bodies(reqs, lambda chunk: {"requests": chunk}):
+            self.call(lambda: self.http.request("post", SPREADSHEET_BATCH_UPDATE_URL % sid, json=body,
+                                                params={"fields": "spreadsheetId"}).json())
 
     def write_master(self, sheets: list[SheetSpec]) -> None:
         """Only the rows that differ from what was last written, in one
@@ -467,9 +478,8 @@ class GoogleStore:
             new_hashes[spec.title] = {"hashes": hashes, "width": max([0] + [len(r) for r in rows])}
         if structure:   # rows inserted/deleted where they changed, so later rows need no rewrite
             self.call(lambda: self.http.batch_update(self.master_id, {"requests": structure}))
-        for chunk in _chunks(data):
-            self.call(lambda: self.http.values_batch_update(
-                self.master_id, {"valueInputOption": "RAW", "data": chunk}))
+        for body in _bodies(data, _values_body, _split_big):
+            self.call(lambda: self.http.values_batch_update(self.master_id, body))
         self.cache["master_rows"] = {**written, **new_hashes}
         self.save_cache()
         self._dress(sheets)
@@ -775,32 +785,72 @@ def revision_of(f: dict) -> str:
     return f"{f.get('version')}|{f.get('modifiedTime')}"
 
 
-def _request_chunks(reqs: list[dict]):
-    """batchUpdate request lists under 2 MB each."""
-    return _by_size(reqs)
-
-
 def _chunks(data: list[dict]):
     """Split a values:batchUpdate so that each request stays under 2 MB; a range too
     big on its own is split by rows."""
-    return _by_size(data, lambda item: _split(item) if item.get("values") and len(item["values"]) > 1 else None)
+    return _by_size(data, _split_big)
 
 
-def _by_size(items: list[dict], split=None):
-    """Runs of items whose JSON stays under MAX_REQUEST_BYTES; `split(item)` may break
-    one item that is too big on its own into smaller ones (None: it cannot)."""
-    chunk, size = [], 0
+def _split_big(item: dict):
+    return _split(item) if item.get("values") and len(item["values"]) > 1 else None
+
+
+def _values_body(data: list[dict]) -> dict:
+    # includeValuesInResponse false (the API's default, said here): the answer holds
+    # counts only, never the values just written
+    return {"valueInputOption": "RAW", "includeValuesInResponse": False, "data": data}
+
+
+def body_bytes(body: dict) -> int:
+    """Bytes of a request body as the HTTP layer sends it (requests' json=: ASCII,
+    ', ' and ': ' separators)."""
+    return len(json.dumps(body, default=str).encode("utf-8"))
+
+
+def _bodies(items: list[dict], body_of, split=None):
+    """Request bodies of at most MAX_REQUEST_BYTES, every byte counted: the items,
+    the ', ' between them and the body around them (`body_of(items)` makes it). A
+    body that still comes out too big (what it asks back grew with its items) is
+    halved until it fits; a single item too big on its own goes as it is, for the
+    API to refuse with its own message."""
+    around = body_bytes(body_of([])) - 2   # the body without its empty list's brackets
+    for chunk in _by_size(items, split, MAX_REQUEST_BYTES - around):
+        yield from _halved(chunk, body_of)
+
+
+def _halved(chunk: list[dict], body_of):
+    body = body_of(chunk)
+    if len(chunk) > 1 and body_bytes(body) > MAX_REQUEST_BYTES:
+        half = len(chunk) // 2
+        yield from _halved(chunk[:half], body_of)
+        yield from _halved(chunk[half:], body_of)
+    else:
+        yield body
+
+
+def _writes_of(writes: list[CellWrite], reqs: list[dict], titles: dict[int, str]) -> list[CellWrite]:
+    """The writes that these updateCells requests carry (one request per tab row)."""
+    rows = {(titles[r["updateCells"]["start"]["sheetId"]], r["updateCells"]["start"]["rowIndex"] + 1)
+            for r in reqs}
+    return [w for w in writes if (w.sheet, w.row) in rows]
+
+
+def _by_size(items: list[dict], split=None, cap: int = MAX_REQUEST_BYTES):
+    """Runs of items whose JSON list, ', ' separators and brackets included, stays
+    within `cap` bytes; `split(item)` may break one item that is too big on its own
+    into smaller ones (None: it cannot)."""
+    chunk, size = [], 2    # the list's brackets
     for item in items:
-        n = len(json.dumps(item, default=str))
-        parts = split(item) if split and n > MAX_REQUEST_BYTES else None
+        n = body_bytes(item)
+        parts = split(item) if split and n + 2 > cap else None
         if parts:
-            yield from _by_size(parts, split)
+            yield from _by_size(parts, split, cap)
             continue
-        if chunk and size + n > MAX_REQUEST_BYTES:
+        if chunk and size + 2 + n > cap:
             yield chunk
-            chunk, size = [], 0
+            chunk, size = [], 2
+        size += n + (2 if chunk else 0)   # ', ' before every item but the first
         chunk.append(item)
-        size += n
     if chunk:
         yield chunk
 
@@ -948,15 +998,14 @@ def fill_tabs(http, sid: str, tabs: dict[str, list[list]]) -> None:
     meta = http.spreadsheets_get(sid, params={"fields": "sheets.properties"})
     first = meta["sheets"][0]["properties"]["sheetId"]
     titles = list(tabs)
-
-    def grid(t):   # a new tab has 1,000 x 26 cells: a longer table needs a bigger grid
-        g = tabs[t]
-        return {"rowCount": max(1000, len(g) + 10), "columnCount": max(26, max(map(len, g), default=0) + 2)}
+    # a new tab has 1,000 rows x 26 columns; writing past them is refused: big tabs grow first
+    grid = {t: {"rowCount": max(1_000, len(g)), "columnCount": max([26] + [len(r) for r in g])}
+            for t, g in tabs.items()}
     reqs = [{"updateSheetProperties": {"properties": {"sheetId": first, "title": titles[0],
-                                                      "gridProperties": grid(titles[0])},
-                                       "fields": "title,gridProperties.rowCount,gridProperties.columnCount"}}]
-    reqs += [{"addSheet": {"properties": {"title": t, "gridProperties": grid(t)}}} for t in titles[1:]]
+                                                      "gridProperties": grid[titles[0]]},
+                                       "fields": "title,gridProperties(rowCount,columnCount)"}}]
+    reqs += [{"addSheet": {"properties": {"title": t, "gridProperties": grid[t]}}} for t in titles[1:]]
     http.batch_update(sid, {"requests": reqs})
     data = [{"range": f"{quote(t)}!A1", "values": g} for t, g in tabs.items()]
-    for chunk in _chunks(data):
-        http.values_batch_update(sid, {"valueInputOption": "RAW", "data": chunk})
+    for body in _bodies(data, _values_body, _split_big):   # big demo tabs: under 2 MB a request
+        http.values_batch_update(sid, body)

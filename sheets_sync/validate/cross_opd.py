@@ -5,6 +5,7 @@ problems) and the listing for the master's Lintas OPD tab out. The cycle calls
 `finalize` once per cycle; the master only compiles what it returns."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sheets_sync import codes
@@ -14,50 +15,85 @@ from sheets_sync.validate.frame import PROBLEM_COLUMNS, FormResult
 
 
 def contact_keys(opd: str, res: FormResult, forms: FormSet) -> pd.DataFrame:
+    parts = _contact_arrays(opd, res, forms)
+    if not parts:
+        return pd.DataFrame()
+    return pd.DataFrame({c: np.concatenate([p[i] for p in parts]) for i, c in enumerate(_KEY_COLUMNS)})
+
+
+_KEY_COLUMNS = ("opd", "form", "row", "column", "kind", "value")
+
+
+def _contact_arrays(opd: str, res: FormResult, forms: FormSet) -> list[tuple]:
+    """Per contact column of one result: (opd, form, row, column, kind, value) arrays
+    of its non-empty values (e-mails casefolded), plain numpy, no DataFrame per part."""
     parts = []
     for col in forms[res.form].columns:
         key = {"phone": col.key, "email": col.key, "address_email": "email"}.get(col.type)
         if key is None or key not in res.normalized:
             continue
         v = res.normalized[key].dropna()
+        values = v.to_numpy(dtype=object)
         if col.type != "phone":
-            v = v.str.casefold()
-        parts.append(pd.DataFrame({"opd": opd, "form": res.form, "row": v.index, "column": col.key,
-                                   "kind": "phone" if col.type == "phone" else "email",
-                                   "value": v.to_numpy()}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            values = np.array([x.casefold() for x in values.tolist()], dtype=object)
+        n = len(values)
+        parts.append((np.full(n, opd, object), np.full(n, res.form, object), v.index.to_numpy(),
+                      np.full(n, col.key, object), np.full(n, "phone" if col.type == "phone" else "email", object),
+                      values))
+    return parts
 
 
 def cross_opd(results: dict[str, dict[str, FormResult]], forms: FormSet):
     """Same phone or e-mail in two OPDs: PERIKSA in both. Returns
-    ({(opd, form): problems}, listing DataFrame for the master)."""
-    keys = [contact_keys(o, r, forms) for o, per in results.items() for r in per.values()]
-    keys = [k for k in keys if len(k)]
-    if not keys:
+    ({(opd, form): problems}, listing DataFrame for the master).
+
+    Column at a time: values shared by more than one OPD are found with numpy on
+    factorised keys; Python only touches the shared values (few), and each message
+    is rendered once per (form, column, other OPDs)."""
+    parts = [p for o, per in results.items() for r in per.values() for p in _contact_arrays(o, r, forms)]
+    parts = [p for p in parts if len(p[5])]
+    if not parts:
         return {}, pd.DataFrame()
-    k = pd.concat(keys, ignore_index=True)
-    n_opd = k.groupby(["kind", "value"])["opd"].transform("nunique")
-    k = k[n_opd > 1]
+    cols = [np.concatenate([p[i] for p in parts]) for i in range(len(_KEY_COLUMNS))]
+    gid, _ = pd.factorize(cols[4] + "\x1f" + cols[5])          # (kind, value) as one key
+    oid, _ = pd.factorize(cols[0])
+    pairs = np.unique(gid.astype(np.int64) * (oid.max() + 1) + oid)   # distinct (value, OPD)
+    shared = np.bincount(pairs // (oid.max() + 1), minlength=gid.max() + 1) > 1
+    keep = shared[gid]
+    k = pd.DataFrame({c: a[keep] for c, a in zip(_KEY_COLUMNS, cols)}, index=np.flatnonzero(keep))
     if k.empty:
         return {}, k
-    owners = k.groupby(["kind", "value"])["opd"].agg(lambda s: sorted(set(s)))
-    out: dict = {}
-    for (opd, form), g in k.groupby(["opd", "form"]):
-        headers = {c.key: c.header for c in forms[form].columns}
-        msgs = []
-        for row, col, kind, value in zip(g["row"], g["column"], g["kind"], g["value"]):
-            others = ", ".join(o for o in owners[(kind, value)] if o != opd)
-            msgs.append({"row": row, "column": col, "code": "CROSS_OPD_DUPLICATE",
-                         "severity": PERIKSA,
-                         "message": codes.render("CROSS_OPD_DUPLICATE", kolom=headers[col], opd=others)})
-        out[(opd, form)] = pd.DataFrame(msgs, columns=PROBLEM_COLUMNS)
+    others = _others(gid[keep], k["opd"].to_numpy())
+    triple = pd.MultiIndex.from_arrays([k["form"].to_numpy(), k["column"].to_numpy(), others])
+    tid, uniq = pd.factorize(triple)
+    texts = np.array([codes.render("CROSS_OPD_DUPLICATE", kolom=forms[f].column(c).header, opd=o)
+                      for f, c, o in uniq], dtype=object)
+    probs = pd.DataFrame({"row": k["row"].to_numpy(), "column": k["column"].to_numpy(),
+                          "code": "CROSS_OPD_DUPLICATE", "severity": PERIKSA, "message": texts[tid]},
+                         columns=PROBLEM_COLUMNS)
+    probs["_opd"], probs["_form"] = k["opd"].to_numpy(), k["form"].to_numpy()
+    out = {key: g[PROBLEM_COLUMNS].reset_index(drop=True)
+           for key, g in probs.groupby(["_opd", "_form"], sort=True)}
     return out, k.sort_values(["kind", "value", "opd"])
 
 
-def finalize(forms: FormSet, own: dict[str, dict[str, FormResult]]):
+def _others(gid: np.ndarray, opd: np.ndarray) -> np.ndarray:
+    """Per row: the other OPDs holding the same value, sorted, comma-joined."""
+    pairs = pd.DataFrame({"gid": gid, "opd": opd}).drop_duplicates().sort_values(["gid", "opd"])
+    owners: dict = {}
+    for g, o in zip(pairs["gid"].tolist(), pairs["opd"].tolist()):   # shared values only
+        owners.setdefault(g, []).append(o)
+    text = {(g, o): ", ".join(x for x in owners[g] if x != o)
+            for g, o in zip(pairs["gid"].tolist(), pairs["opd"].tolist())}
+    return np.array([text[(g, o)] for g, o in zip(gid.tolist(), opd.tolist())], dtype=object)
+
+
+def finalize(forms: FormSet, own: dict[str, dict[str, FormResult]], known: dict | None = None):
     """Each OPD's verdicts with the cross-OPD duplicates added: ({code: {form: result}},
-    listing). `own` maps OPD code -> form key -> that OPD's own result."""
-    cross, listing = cross_opd(own, forms)
+    listing). `own` maps OPD code -> form key -> that OPD's own result. `known`: the
+    {(opd, form): problems} of cross_opd for these same results (a cache hit); the
+    listing is then None (the caller has it)."""
+    cross, listing = (known, None) if known is not None else cross_opd(own, forms)
     final = {code: {k: r.with_problems(cross.get((code, k))) for k, r in per.items()}
              for code, per in own.items()}
     return final, listing

@@ -64,24 +64,41 @@ class FormResult:
         return out
 
     def _notes(self) -> pd.Series:
-        out = pd.Series("", index=self.status.index, dtype=object)
+        """Messages joined per row in their order, without a Python-level groupby:
+        a stable sort by row, then one object-array reduceat (C loop of str +)."""
+        out = np.full(len(self.status), "", dtype=object)
         if len(self.problems):
-            joined = self.problems.groupby("row", sort=False)["message"].agg(" ".join)
-            out.loc[joined.index] = joined.str.slice(0, MAX_NOTE).to_numpy()
-        return out
+            pos = self.status.index.get_indexer(self.problems["row"])
+            order = np.argsort(pos, kind="stable")
+            pos = pos[order]
+            msgs = self.problems["message"].to_numpy(dtype=object)[order] + " "
+            starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+            joined = np.add.reduceat(msgs, starts)
+            out[pos[starts]] = [t[:-1][:MAX_NOTE] for t in joined.tolist()]
+        return pd.Series(out, index=self.status.index, dtype=object)
 
     def records(self) -> list[dict]:
-        """The JSON shape of `validate --json`: one object per non-empty row."""
-        by_row: dict = {}
-        for p in self.problems.itertuples(index=False):
-            by_row.setdefault(p.row, []).append(
-                {"code": p.code, "column": p.column, "message": p.message})
-        norm = self.normalized.astype(object).where(self.normalized.notna(), None)
-        out = []
-        for row, status, values in zip(self.status.index, self.status.to_numpy(),
-                                       norm.to_dict("records")):
-            out.append({"row": int(row), "status": status, "messages": by_row.get(row, []),
-                        "normalized": {k: _jsonable(v) for k, v in values.items()}})
+        """The JSON shape of `validate --json`: one object per non-empty row. Built
+        column at a time: each normalised column is made JSON-ready once (by its value
+        types), each problem becomes its message object once, then rows are zipped."""
+        keys = list(self.normalized.columns)
+        cols = [_jsonable_column(self.normalized[k].to_numpy(dtype=object)) for k in keys]
+        normalized = [dict(zip(keys, vals)) for vals in zip(*cols)] if keys else [{} for _ in self.status]
+        return [{"row": row, "status": status, "messages": msgs, "normalized": norm}
+                for row, status, msgs, norm in zip(self.status.index.astype("int64").tolist(), self.status.tolist(),
+                                                   self._messages(), normalized)]
+
+    def _messages(self) -> list[list[dict]]:
+        """Per row (status order): its problems as {code, column, message}, in order."""
+        out: list[list[dict]] = [[] for _ in range(len(self.status))]
+        if len(self.problems):
+            p = self.problems
+            pos = self.status.index.get_indexer(p["row"])
+            objs = [{"code": c, "column": k, "message": m}
+                    for c, k, m in zip(p["code"].tolist(), p["column"].tolist(), p["message"].tolist())]
+            for i, obj in zip(pos.tolist(), objs):   # appends only: one per problem, in order
+                if i >= 0:
+                    out[i].append(obj)
         return out
 
     def __getstate__(self):
@@ -94,6 +111,19 @@ class FormResult:
         problems = pd.concat([self.problems, extra[PROBLEM_COLUMNS]], ignore_index=True)
         status = _statuses(self.status.index, problems)
         return FormResult(self.form, status, problems, self.normalized, self.headers)
+
+
+_PLAIN = {str, int, bool, type(None)}
+
+
+def _jsonable_column(arr: np.ndarray) -> list:
+    """A normalised column as JSON values: as it is when it holds only JSON's own
+    types (the usual case, decided once per column), else value by value."""
+    values = arr.tolist()
+    empty = pd.isna(arr)
+    if set(map(type, values)) <= _PLAIN:
+        return values
+    return [None if e else _jsonable(v) for v, e in zip(values, empty.tolist())]
 
 
 def _jsonable(v):

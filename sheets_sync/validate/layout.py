@@ -162,6 +162,8 @@ def _free_from(grid, header_row: int, forms: FormSet) -> int:
     words = {"OK", "PERIKSA", "SALAH"}
     used = 0
     for r in grid[header_row:]:
+        if len(r) <= used:   # cannot reach past what is known: 300,000 equal rows cost one look
+            continue
         last = _last_filled(r, len(r))
         for p in (last - 2, last - 1, last):   # our triple starts with a status word
             if p >= 1 and isinstance(r[p - 1], str) and r[p - 1].strip() in words:
