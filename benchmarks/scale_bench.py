@@ -124,9 +124,10 @@ def cycle(config: Path, env: dict | None = None) -> dict:
     return out
 
 
-def three_cycles(label: str, config: Path, edit, env=None, requests=None) -> list[dict]:
+def three_cycles(label: str, config: Path, edit, env=None, requests=None,
+                 names=("cold", "idle", "one edit")) -> list[dict]:
     rows = []
-    for name in ("cold", "idle", "one edit"):
+    for name in names:
         if name == "one edit":
             edit()
         before = requests() if requests else None
@@ -199,6 +200,7 @@ def google_case_a(folder: Path, n_big: int) -> list[dict]:
     from sheets_sync.stores.google import FOLDER_MIME, SHEET_MIME, create_file, fill_tabs, raw_http
     from sheets_sync.validate.registry import registry_header
 
+    folder.mkdir(parents=True, exist_ok=True)
     with start_emulator() as emu:
         env = {"SHEETS_EMULATOR_HOST": f"127.0.0.1:{emu.port}"}
         os.environ.update(env)
@@ -227,7 +229,10 @@ def google_case_a(folder: Path, n_big: int) -> list[dict]:
             http.values_update(big_sid, "'Pegawai'!F1002", params={"valueInputOption": "RAW"},
                                body={"values": [["0736-21234"]]})
 
-        return three_cycles("A google 40+50k", config, edit, env, lambda: emu.stats()["requests"])
+        # on Google the cycle after the worker's own writes re-reads what it wrote (Drive's
+        # version lags: see README), so the idle cycle is the one after that
+        return three_cycles("A google 40+50k", config, edit, env, lambda: emu.stats()["requests"],
+                            names=("cold", "after own write", "idle", "one edit"))
 
 
 def main() -> int:
@@ -235,17 +240,19 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="smaller cases (5,000 / 30,000 rows) for a smoke run")
     ap.add_argument("--skip-google", action="store_true")
     ap.add_argument("--skip-city", action="store_true")
+    ap.add_argument("--skip-xlsx", action="store_true", help="no .xlsx cases (A and city)")
     args = ap.parse_args()
     n_big, city_opds, per_opd, v_rows = (5_000, 6, 5_000, 30_000) if args.quick else (50_000, 60, 5_000, 300_000)
     results, goals = [], []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        print(f"Case A: 40 demo OPDs + one OPD of {n_big:,} rows (.xlsx)", flush=True)
-        cfg, big, _ = case_a(tmp / "a", n_big)
-        rows_a = three_cycles("A xlsx 40+big", cfg, lambda: edit_one_cell_xlsx(cfg.parent / "data" / big))
-        results += rows_a
-        goals.append(("50k-row OPD, one cell edited <= 5 s", rows_a[2]["cycle_s"] <= 5))
-        if not args.skip_city:
+        if not args.skip_xlsx:
+            print(f"Case A: 40 demo OPDs + one OPD of {n_big:,} rows (.xlsx)", flush=True)
+            cfg, big, _ = case_a(tmp / "a", n_big)
+            rows_a = three_cycles("A xlsx 40+big", cfg, lambda: edit_one_cell_xlsx(cfg.parent / "data" / big))
+            results += rows_a
+            goals.append(("50k-row OPD, one cell edited <= 5 s", rows_a[2]["cycle_s"] <= 5))
+        if not args.skip_city and not args.skip_xlsx:
             print(f"Case B: city, {city_opds} OPDs x {per_opd:,} rows (.xlsx)", flush=True)
             cfg, big, _ = case_city(tmp / "b", city_opds, per_opd)
             rows_b = three_cycles("B xlsx city", cfg, lambda: edit_one_cell_xlsx(cfg.parent / "data" / big))
@@ -258,8 +265,8 @@ def main() -> int:
             print(f"Case A on the Google emulator (150 ms latency)", flush=True)
             rows_g = google_case_a(tmp / "g", n_big)
             results += rows_g
-            goals += [("Google idle = 1 request", rows_g[1]["requests"] == 1),
-                      ("Google one edited OPD <= 5 requests", rows_g[2]["requests"] <= 5)]
+            goals += [("Google idle = 1 request", rows_g[2]["requests"] == 1),
+                      ("Google one edited OPD <= 5 requests", rows_g[3]["requests"] <= 5)]
         print(f"validate --json, {v_rows:,} rows", flush=True)
         v = validate_cli(v_rows, tmp)
         for name in ("csv", "xlsx"):
