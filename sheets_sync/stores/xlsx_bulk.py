@@ -117,10 +117,21 @@ def _wider(m, width: int) -> str:
 def _row(r: int, values: list, letters: list[str], b: BulkRows) -> str:
     cells = []
     for c, v in enumerate(values):
-        if v is None or v == "":
+        if type(v) is str:   # most cells: plain text, the fast way (same output as _cell)
+            if not v:
+                continue
+            if _PLAIN.fullmatch(v) is not None and not v.startswith(FORMULA_START):
+                cells.append(f'<c r="{letters[c]}{r}" t="inlineStr"><is><t xml:space="preserve">{v}</t></is></c>')
+                continue
+        elif v is None:
             continue
         cells.append(_cell(f"{letters[c]}{r}", v, b))
     return f'<row r="{r}">{"".join(cells)}</row>'
+
+
+# text that needs neither XML escaping nor removal of control characters (one character
+# class: linear)
+_PLAIN = re.compile(r"[^&<>\x00-\x1f\ud800-\udfff]*")
 
 
 def _cell(ref: str, v, b: BulkRows) -> str:
