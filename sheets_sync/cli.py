@@ -191,6 +191,10 @@ def _demo_files(folder: Path) -> list[str]:
 def cmd_validate(args) -> int:
     from sheets_sync.ops.offline import validate_file
 
+    missing = _not_a_file(Path(args.file))
+    if missing:
+        print(f"Berkas tidak bisa diperiksa: {missing}", file=sys.stderr)
+        return 2
     try:
         forms = None
         if args.config:       # the season rules of a deployment (aturan:), else the circular's
@@ -205,7 +209,8 @@ def cmd_validate(args) -> int:
         print(f"Pengaturan salah: {e}", file=sys.stderr)
         return 2
     except (ValueError, KeyError) as e:
-        print(f"Berkas tidak bisa diperiksa: {e}", file=sys.stderr)
+        # str(KeyError) is the repr of its text (quotes around it); the text itself is for staff
+        print(f"Berkas tidak bisa diperiksa: {e.args[0] if e.args else e}", file=sys.stderr)
         return 2
     if args.json:
         # default=str: a raw No cell may hold a time or duration that JSON has no type for
@@ -221,6 +226,16 @@ def cmd_validate(args) -> int:
             if status != "OK":
                 print(f"  baris {row}: {status} — {notes[row]}")
     return 0
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why `path` cannot be checked before it is opened: a typo in the name would else read
+    as 'format tidak dikenali', sending staff to re-save a file that does not exist."""
+    if not path.exists():
+        return f"{path} tidak ditemukan; periksa nama dan foldernya."
+    if path.is_dir():
+        return f"{path} adalah folder; sebutkan satu berkas .xlsx atau .csv di dalamnya."
+    return None
 
 
 # ---------------------------------------------------------------- status
@@ -279,6 +294,10 @@ def cmd_status(args) -> int:
 def cmd_export(args) -> int:
     from sheets_sync.ops.offline import export_kpk
 
+    if Path(args.out).suffix.lower() != ".xlsx":   # an .xlsx written under another name opens as junk
+        print(f"Ekspor KPK: --out {args.out} harus berakhiran .xlsx (ekspor selalu berupa workbook Excel), "
+              f"mis. --out kpk.xlsx", file=sys.stderr)
+        return 2
     settings = load_settings(args.config)
     n = export_kpk(settings, Path(args.out), Path(args.template) if args.template else None)
     print(f"Ekspor KPK ditulis ke {args.out}: {n} baris.")
