@@ -269,6 +269,8 @@ def cmd_status(args) -> int:
         print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]:<16} {r[at] if len(r) > at else ''}")
         if "(" in str(r[7]) and len(r) > 11:   # "(data lama, 12/10)": its workbook could not be read
             print(f"{'':<12} ! berkas tidak terbaca: {r[11]}")
+        elif len(r) > 11 and r[11]:   # e.g. a renamed header: that tab is not checked at all
+            print(f"{'':<12} ! {r[11]}")
     if rows:
         from sheets_sync.master import totals
         t, _ = totals(rows)

@@ -215,3 +215,22 @@ def test_google_title_merged_over_the_summary_cell_settles(tmp_path, monkeypatch
             hr, sc = _status_col(grid, forms)
             assert not _cell(grid, hr - 1, sc)
             assert any(_cell(grid, r, sc) in ("OK", "PERIKSA", "SALAH") for r in range(hr + 1, len(grid) + 1))
+
+
+def test_status_names_an_opds_file_problem_not_only_the_rekap(tmp_path, capsys):
+    """A renamed header leaves that tab unchecked: the admin's `status` says so under the
+    OPD's line, as the Rekap's Catatan does."""
+    dep = Deployment("xlsx", tmp_path, n_opds=3)
+    forms = load_forms()
+    opd = dep.opds()[1]
+    form = forms[opd.forms[0]]
+    grid = dep.grids(opd)[form.sheet]
+    hr, _ = _status_col(grid, forms)
+    renamed = next(c for c in form.columns if not c.header_optional and c.type != "row_number")
+    dep.set_cell(opd, form.sheet, hr, grid[hr - 1].index(renamed.header) + 1, "Judul lain")
+    dep.cycle()
+    capsys.readouterr()
+    cli.main(["status", "--config", str(dep.settings_path)])
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, x in enumerate(lines) if x.startswith(opd.code + " "))
+    assert f"kolom {renamed.header} tidak ditemukan" in lines[at + 1] and "!" in lines[at + 1], lines
