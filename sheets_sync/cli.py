@@ -346,7 +346,8 @@ def cmd_season(args) -> int:
     from sheets_sync.ops.season import SeasonError, new_season
 
     try:
-        new_season(args.config, args.year, args.deadline, dry_run=args.dry_run, as_of=args.as_of)
+        from sheets_sync.cliparse import say   # `season new | head`: the rollover still finishes
+        new_season(args.config, args.year, args.deadline, dry_run=args.dry_run, as_of=args.as_of, out=say)
     except SeasonError as e:
         print(f"Pergantian musim: {e}", file=sys.stderr)
         return 1

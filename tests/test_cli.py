@@ -374,3 +374,16 @@ def test_export_refuses_an_out_name_that_is_not_xlsx(after_cycle, tmp_path, caps
     out = tmp_path / "kpk.csv"
     assert cli.main(["export", "--config", str(after_cycle.config), "--out", str(out)]) == 2
     assert "harus berakhiran .xlsx" in capsys.readouterr().err and not out.exists()
+
+
+def test_provision_piped_to_head_still_provisions_every_opd(after_cycle):
+    """`provision | head -1`: the reader stops, the work does not (no 'Provision gagal:
+    … BrokenPipeError', and the OPD after the first line still gets its workbook)."""
+    gone = after_cycle.path("KOSONG")
+    gone.unlink()
+    r = _closed_pipe_run(["-m", "sheets_sync", "provision", "--config", str(after_cycle.config)])
+    assert "BrokenPipeError" not in r.stderr and "gagal" not in r.stderr, r.stderr
+    assert gone.exists()
+    r = _closed_pipe_run(["-m", "sheets_sync", "season", "new", "--year", "2024", "--dry-run",
+                          "--config", str(after_cycle.config)])
+    assert "BrokenPipeError" not in r.stderr and "Traceback" not in r.stderr, r.stderr
