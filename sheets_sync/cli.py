@@ -151,14 +151,27 @@ def cmd_demo(args) -> int:
 
     from sheets_sync.stores import StoreError
 
+    from sheets_sync.demo import registry_rows
+    from sheets_sync.demo.setup import DemoError
+
     as_of = args.as_of or today_wib()
+    most = len(registry_rows())
+    if args.opds < 1:
+        print(f"Demo tidak dibuat: --opds harus 1 sampai {most} (OPD contoh di config/opd.example.csv).",
+              file=sys.stderr)
+        return 2
+    n = min(args.opds, most)   # the example registry is the demo's OPDs: no more than it holds
     try:
-        out = make_demo(Path(args.config_out), backend=args.backend, n_opds=args.opds,
+        out = make_demo(Path(args.config_out), backend=args.backend, n_opds=n,
                         as_of=as_of, seed=args.seed, parent=args.parent)
+    except DemoError as e:
+        print(f"Demo tidak dibuat: {e}", file=sys.stderr)
+        return 2
     except StoreError as e:
         print(f"Demo Google gagal: {e.problem.text()}", file=sys.stderr)
         return 1
-    print(f"Data demo dibuat: {args.opds} OPD. Pengaturan: {out}")
+    more = f" (diminta {args.opds}; config/opd.example.csv berisi {most} OPD)" if n < args.opds else ""
+    print(f"Data demo dibuat: {n} OPD{more}. Pengaturan: {out}")
     print(f"Jalankan satu siklus: python jobs.py --once --config {out}")
     if args.backend != "google":
         for line in _demo_files(out.parent):

@@ -234,3 +234,28 @@ def test_status_names_an_opds_file_problem_not_only_the_rekap(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     at = next(i for i, x in enumerate(lines) if x.startswith(opd.code + " "))
     assert f"kolom {renamed.header} tidak ditemukan" in lines[at + 1] and "!" in lines[at + 1], lines
+
+
+def test_demo_never_overwrites_a_deployment_or_an_older_demo(tmp_path, capsys):
+    """Pointed by mistake at real settings (or at a folder whose data/ holds a master),
+    the demo writes nothing; over an older demo it says to remove it first; --opds
+    beyond the example registry says how many were made."""
+    real = tmp_path / "srv" / "settings.yaml"
+    real.parent.mkdir()
+    real.write_text("backend: xlsx\n# milik Inspektorat\n", encoding="utf-8")
+    assert cli.main(["demo", "--opds", "2", "--config-out", str(real), "--as-of", "2023-10-12"]) == 2
+    assert "bukan demo" in capsys.readouterr().err
+    assert real.read_text(encoding="utf-8").endswith("# milik Inspektorat\n") and not (real.parent / "data").exists()
+    (tmp_path / "x" / "data").mkdir(parents=True)
+    (tmp_path / "x" / "data" / "master.xlsx").write_bytes(b"registry")
+    assert cli.main(["demo", "--config-out", str(tmp_path / "x" / "s.yaml"), "--as-of", "2023-10-12"]) == 2
+    assert (tmp_path / "x" / "data" / "master.xlsx").read_bytes() == b"registry"
+    capsys.readouterr()
+    cfg = tmp_path / "d" / "settings.yaml"
+    assert cli.main(["demo", "--opds", "99", "--config-out", str(cfg), "--as-of", "2023-10-12"]) == 0
+    made = len(list((cfg.parent / "data").glob("*.xlsx"))) - 1
+    assert f"Data demo dibuat: {made} OPD (diminta 99;" in capsys.readouterr().out
+    assert cli.main(["demo", "--opds", "2", "--config-out", str(cfg), "--as-of", "2023-10-12"]) == 2
+    assert "demo lama" in capsys.readouterr().err
+    assert cli.main(["demo", "--opds", "0", "--config-out", str(tmp_path / "z" / "s.yaml")]) == 2
+    assert "--opds harus 1 sampai" in capsys.readouterr().err
