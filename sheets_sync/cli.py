@@ -277,7 +277,8 @@ def cmd_status(args) -> int:
         print(said.pop(0))
     from sheets_sync.master import REKAP_HEADER
     at = REKAP_HEADER.index("Berkas")
-    print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  {'Keadaan':<16} Berkas")
+    if rows:   # no table head over nothing (a first cycle that failed)
+        print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  {'Keadaan':<16} Berkas")
     for r in rows:
         print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]:<16} {r[at] if len(r) > at else ''}")
         if "(" in str(r[7]) and len(r) > 11:   # "(data lama, 12/10)": its workbook could not be read
