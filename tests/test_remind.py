@@ -796,3 +796,17 @@ def test_a_tab_with_a_renamed_header_is_not_said_to_be_empty(tmp_path, demo_temp
     assert "belum bisa diperiksa" in line and "0 baris" not in line and "Perlu diperbaiki: tab" in line, line
     row = re.search(r"<td>Pegawai</td>.*?</tr>", html, re.S).group(0)
     assert "belum bisa diperiksa" in row and '<td align="right">0</td>' not in row, row
+
+
+def test_preview_file_is_named_for_the_day_it_goes_out(tmp_path, demo_template, capsys):
+    """H falls on Sunday 15/10/2023 and goes out on Friday 13/10: the preview's file name
+    carries the day in its Date header, not the Sunday."""
+    from sheets_sync import cli
+
+    path = make_env(tmp_path, demo_template, transport="outbox")
+    cycle(path, H[-3])                                     # H-3 sent: the next slot is H
+    capsys.readouterr()
+    assert cli.main(["remind", "--preview", "ITDA", "--config", str(path), "--as-of", H[-3].isoformat()]) == 0
+    eml = Path(capsys.readouterr().out.splitlines()[-2])
+    m = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert m["Date"].startswith("Fri, 13 Oct 2023") and eml.name == "pratinjau-ITDA-h-20231013.eml", eml.name
