@@ -235,3 +235,12 @@ def test_master_opens_on_the_rekap(xdep):
     book = openpyxl.load_workbook(xdep.settings.data_dir / "master.xlsx")
     assert book.sheetnames[0] == "Daftar OPD" and book.active.title == "Rekap"
     assert [ws.title for ws in book.worksheets if ws.sheet_view.tabSelected] == ["Rekap"]
+
+
+def test_times_are_not_cut(xdep):
+    """'02/12/2026 18:01 WIB' fits its column (LibreOffice cut it at 'WI' before)."""
+    ws, head, cols = _rekap(xdep)
+    for title in ("Perubahan terakhir", "Diperiksa terakhir"):
+        width = ws.column_dimensions[get_column_letter(cols[title])].width
+        longest = max(len(str(ws.cell(r, cols[title]).value or "")) for r in _opd_rows(ws, head))
+        assert longest >= 20 and width >= longest + 1, (title, width, longest)
