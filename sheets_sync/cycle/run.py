@@ -380,7 +380,7 @@ def _unreadable(ctx, o: Opd, mem: OpdMemory, rep: CycleReport, e: Exception) -> 
         mem.revision = ctx.store.revisions([o]).get(o.code)
     except Exception:  # noqa: BLE001 - unknown revision: read again next cycle
         mem.complete = False
-    log.warning("OPD %s: %s", o.code, e.problem.code)
+    log.warning("OPD %s: %s (%s)", o.code, e.problem.text(), e.problem.code)   # the admin reads the words
 
 
 def _take(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport, wb: Workbook, spent: float) -> Workbook | None:
@@ -486,7 +486,7 @@ def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleRep
     except StoreError as e:
         mem.problems.append(e.problem)
         mem.complete = False          # try again next cycle, from a fresh read
-        log.warning("OPD %s: status belum ditulis (%s)", o.code, e.problem.code)
+        log.warning("OPD %s: status belum ditulis: %s (%s)", o.code, e.problem.text(), e.problem.code)
         return
     except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others
         _fault(o, mem, rep, "menulis status", e)
@@ -524,7 +524,7 @@ def _master(ctx, reports, listing, rep: CycleReport) -> bool:
         ctx.state.set("master_rev", ctx.store.write_master(sheets))
     except StoreError as e:
         rep.errors.append(f"master: {e.problem.code}")
-        log.warning("master belum ditulis: %s", e.problem.code)
+        log.warning("master belum ditulis: %s (%s)", e.problem.text(), e.problem.code)
         return False
     ctx.state.set("master_hash", digest)
     rep.master_written = True
