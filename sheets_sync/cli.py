@@ -315,6 +315,12 @@ def cmd_export(args) -> int:
               f"mis. --out kpk.xlsx", file=sys.stderr)
         return 2
     settings = load_settings(args.config)
+    if settings.backend == "xlsx" and Path(args.out).resolve().is_relative_to(Path(settings.data_dir).resolve()):
+        # every OPD's respondents in the folder OPDs open, or over master.xlsx and its registry
+        print(f"Ekspor KPK tidak ditulis: {args.out} berada di folder data ({settings.data_dir}) yang dibuka OPD "
+              f"dan berisi master serta workbook OPD. Ekspor memuat data responden semua OPD; simpan di luar "
+              f"folder itu, mis. --out ~/kpk-{settings.year}.xlsx", file=sys.stderr)
+        return 2
     n = export_kpk(settings, Path(args.out), Path(args.template) if args.template else None)
     print(f"Ekspor KPK ditulis ke {args.out}: {n} baris.")
     return 0

@@ -387,3 +387,15 @@ def test_provision_piped_to_head_still_provisions_every_opd(after_cycle):
     r = _closed_pipe_run(["-m", "sheets_sync", "season", "new", "--year", "2024", "--dry-run",
                           "--config", str(after_cycle.config)])
     assert "BrokenPipeError" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_export_refuses_the_data_folder(after_cycle, capsys):
+    """--out into the data folder would put every OPD's respondents where OPDs open their
+    files, or write over master.xlsx and its Daftar OPD."""
+    master = after_cycle.master
+    before = master.read_bytes()
+    assert cli.main(["export", "--config", str(after_cycle.config), "--out", str(master)]) == 2
+    assert master.read_bytes() == before and "folder data" in capsys.readouterr().err
+    inside = master.parent / "kirim" / "kpk.xlsx"
+    assert cli.main(["export", "--config", str(after_cycle.config), "--out", str(inside)]) == 2
+    assert not inside.exists()
