@@ -303,6 +303,8 @@ def test_master_open_in_excel_is_written_after_it_closes(deployment, forms):
     lock.write_bytes(b"x")
     rep = deployment.cycle()
     assert not rep.master_written and rep.errors
+    # said for the admin (status shows the cycle's errors): the master is open, in words
+    assert any(e.startswith("master belum ditulis: master sedang dibuka di Excel/LibreOffice") for e in rep.errors)
     assert "Rekap" not in openpyxl.load_workbook(deployment.master).sheetnames
     lock.unlink()
     rep = deployment.cycle()

@@ -523,12 +523,21 @@ def _master(ctx, reports, listing, rep: CycleReport) -> bool:
     try:
         ctx.state.set("master_rev", ctx.store.write_master(sheets))
     except StoreError as e:
-        rep.errors.append(f"master: {e.problem.code}")
-        log.warning("master belum ditulis: %s (%s)", e.problem.text(), e.problem.code)
+        why = _master_not_written(e.problem)
+        rep.errors.append(f"master belum ditulis: {why}")   # `status` shows it: words, not a code
+        log.warning("master belum ditulis: %s", why)
         return False
     ctx.state.set("master_hash", digest)
     rep.master_written = True
     return True
+
+
+def _master_not_written(problem: Problem) -> str:
+    """The master's write problem for the admin; an open master is the Inspektorat's own
+    file in Excel, and the OPD text ('status ditulis setelah berkas ditutup') misleads."""
+    if problem.code == "WB_LOCKED":
+        return "master sedang dibuka di Excel/LibreOffice; ditulis pada siklus sesudah ditutup (WB_LOCKED)"
+    return f"{problem.text()} ({problem.code})"
 
 
 def _last_reminders(ctx) -> dict:
