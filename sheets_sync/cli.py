@@ -150,14 +150,27 @@ def cmd_demo(args) -> int:
 
     from sheets_sync.stores import StoreError
 
+    from sheets_sync.demo import registry_rows
+    from sheets_sync.demo.setup import DemoError
+
     as_of = args.as_of or today_wib()
+    most = len(registry_rows())
+    if args.opds < 1:
+        print(f"Demo tidak dibuat: --opds harus 1 sampai {most} (OPD contoh di config/opd.example.csv).",
+              file=sys.stderr)
+        return 2
+    n = min(args.opds, most)   # the example registry is the demo's OPDs: no more than it holds
     try:
-        out = make_demo(Path(args.config_out), backend=args.backend, n_opds=args.opds,
+        out = make_demo(Path(args.config_out), backend=args.backend, n_opds=n,
                         as_of=as_of, seed=args.seed, parent=args.parent)
+    except DemoError as e:
+        print(f"Demo tidak dibuat: {e}", file=sys.stderr)
+        return 2
     except StoreError as e:
         print(f"Demo Google gagal: {e.problem.text()}", file=sys.stderr)
         return 1
-    print(f"Data demo dibuat: {args.opds} OPD. Pengaturan: {out}")
+    more = f" (diminta {args.opds}; config/opd.example.csv berisi {most} OPD)" if n < args.opds else ""
+    print(f"Data demo dibuat: {n} OPD{more}. Pengaturan: {out}")
     print(f"Jalankan satu siklus: python jobs.py --once --config {out}")
     if args.backend != "google":
         for line in _demo_files(out.parent):
@@ -188,6 +201,10 @@ def _demo_files(folder: Path) -> list[str]:
 
 # -------------------------------------------------------------- validate
 def cmd_validate(args) -> int:
+    missing = _not_a_file(Path(args.file))
+    if missing:
+        print(f"Berkas tidak bisa diperiksa: {missing}", file=sys.stderr)
+        return 2
     # Hundreds of thousands of rows become millions of small lists and dicts that hold
     # no reference cycles: the cyclic collector would walk them again and again (half
     # the time of `--json` on 300,000 rows). Reference counting still frees them.
@@ -204,10 +221,6 @@ def cmd_validate(args) -> int:
 def _validate(args) -> int:
     from sheets_sync.ops.offline import TooLarge, validate_file
 
-    if not Path(args.file).is_file():   # a typo in the name: say so, not "format not recognised"
-        print(f"Berkas tidak bisa diperiksa: {args.file} tidak ditemukan (periksa nama dan foldernya).",
-              file=sys.stderr)
-        return 2
     try:
         forms = limits = None
         if args.config:       # a deployment's season rules (aturan:) and limits, else the circular's and defaults
@@ -229,7 +242,8 @@ def _validate(args) -> int:
         print(f"Pengaturan salah: {e}", file=sys.stderr)
         return 2
     except (ValueError, KeyError) as e:
-        print(f"Berkas tidak bisa diperiksa: {e}", file=sys.stderr)
+        # str(KeyError) is the repr of its text (quotes around it); the text itself is for staff
+        print(f"Berkas tidak bisa diperiksa: {e.args[0] if e.args else e}", file=sys.stderr)
         return 2
     if args.json:
         import orjson   # C speed: 300,000 records in a fraction of a second
@@ -251,6 +265,16 @@ def _validate(args) -> int:
             if status != "OK":
                 print(f"  baris {row}: {status} — {notes[row]}")
     return 0
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why `path` cannot be checked before it is opened: a typo in the name would else read
+    as 'format tidak dikenali', sending staff to re-save a file that does not exist."""
+    if not path.exists():
+        return f"{path} tidak ditemukan; periksa nama dan foldernya."
+    if path.is_dir():
+        return f"{path} adalah folder; sebutkan satu berkas .xlsx atau .csv di dalamnya."
+    return None
 
 
 # ---------------------------------------------------------------- status
@@ -279,11 +303,14 @@ def cmd_status(args) -> int:
         print(said.pop(0))
     from sheets_sync.master import REKAP_HEADER
     at = REKAP_HEADER.index("Berkas")
-    print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  {'Keadaan':<16} Berkas")
+    if rows:   # no table head over nothing (a first cycle that failed)
+        print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  {'Keadaan':<16} Berkas")
     for r in rows:
         print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]:<16} {r[at] if len(r) > at else ''}")
         if "(" in str(r[7]) and len(r) > 11:   # "(data lama, 12/10)": its workbook could not be read
             print(f"{'':<12} ! berkas tidak terbaca: {r[11]}")
+        elif len(r) > 11 and r[11]:   # e.g. a renamed header: that tab is not checked at all
+            print(f"{'':<12} ! {r[11]}")
     if rows:
         from sheets_sync.master import totals
         t, _ = totals(rows)
@@ -309,7 +336,17 @@ def cmd_status(args) -> int:
 def cmd_export(args) -> int:
     from sheets_sync.ops.offline import export_kpk
 
+    if Path(args.out).suffix.lower() != ".xlsx":   # an .xlsx written under another name opens as junk
+        print(f"Ekspor KPK: --out {args.out} harus berakhiran .xlsx (ekspor selalu berupa workbook Excel), "
+              f"mis. --out kpk.xlsx", file=sys.stderr)
+        return 2
     settings = load_settings(args.config)
+    if settings.backend == "xlsx" and Path(args.out).resolve().is_relative_to(Path(settings.data_dir).resolve()):
+        # every OPD's respondents in the folder OPDs open, or over master.xlsx and its registry
+        print(f"Ekspor KPK tidak ditulis: {args.out} berada di folder data ({settings.data_dir}) yang dibuka OPD "
+              f"dan berisi master serta workbook OPD. Ekspor memuat data responden semua OPD; simpan di luar "
+              f"folder itu, mis. --out ~/kpk-{settings.year}.xlsx", file=sys.stderr)
+        return 2
     n = export_kpk(settings, Path(args.out), Path(args.template) if args.template else None)
     print(f"Ekspor KPK ditulis ke {args.out}: {n} baris.")
     return 0
@@ -355,7 +392,8 @@ def cmd_season(args) -> int:
     from sheets_sync.ops.season import SeasonError, new_season
 
     try:
-        new_season(args.config, args.year, args.deadline, dry_run=args.dry_run, as_of=args.as_of)
+        from sheets_sync.cliparse import say   # `season new | head`: the rollover still finishes
+        new_season(args.config, args.year, args.deadline, dry_run=args.dry_run, as_of=args.as_of, out=say)
     except SeasonError as e:
         print(f"Pergantian musim: {e}", file=sys.stderr)
         return 1

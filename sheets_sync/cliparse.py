@@ -91,6 +91,15 @@ def run_quietly(main, *args) -> int:
         return BROKEN_PIPE
 
 
+def say(line: str = "") -> None:
+    """print() for commands whose work goes on after the reader stopped (`provision |
+    head -3`): the rest of the output is dropped, never the rest of the work."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        mute_stdout()
+
+
 def mute_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
     try:

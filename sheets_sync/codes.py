@@ -26,7 +26,7 @@ TRANSIENT = frozenset({"WB_CHANGED", "WB_LOCKED", "WB_WRITE_FAILED", "OPD_ERROR"
 REFUSED = frozenset({"REG_LOCATION_OUTSIDE", "REG_LOCATION_MASTER", "REG_LOCATION_INVALID",
                      "REG_LOCATION_SHARED"})
 # Mistakes in the registry row (the Inspektorat's to fix, not the OPD's): in the Rekap, not in e-mails.
-REGISTRY = REFUSED | {"REG_EMAIL_INVALID"}
+REGISTRY = REFUSED | {"REG_EMAIL_INVALID", "REG_FORM_UNKNOWN"}
 # Workbook problems that leave the worker without this cycle's rows of an OPD (the file
 # is gone, cannot be opened or is refused as too large): its last good counts are
 # shown as old ("data lama") in the Rekap and in `status`.
@@ -131,6 +131,7 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in (
     Code("REG_LOCATION_MASTER", WORKBOOK, 'Daftar OPD baris {baris}: Berkas / Tautan menunjuk ke workbook master, bukan workbook OPD ini; tidak dibaca dan tidak ditulis. Isi berkas/tautan milik OPD ini sendiri.'),
     Code("REG_LOCATION_INVALID", WORKBOOK, 'Daftar OPD baris {baris}: Berkas / Tautan "{lokasi}" bukan tautan spreadsheet OPD yang dapat dipakai ({alasan}); tidak dibaca dan tidak ditulis. Salin tautan spreadsheet OPD ini dari Google Sheets.'),
     Code("REG_LOCATION_SHARED", WORKBOOK, 'Daftar OPD baris {baris}: Berkas / Tautan sama dengan milik OPD {opd}; satu workbook hanya untuk satu OPD. Kedua OPD tidak diperiksa sampai salah satunya diperbaiki di Daftar OPD.'),
+    Code("REG_FORM_UNKNOWN", WORKBOOK, 'Daftar OPD baris {baris}, kolom Formulir: "{formulir}" tidak dikenal, jadi formulir itu tidak diperiksa (yang diperiksa: {dipakai}). Tulis kunci atau nama tab formulir dipisah koma: {pilihan}; kosong = semua formulir.'),
     Code("REG_EMAIL_INVALID", WORKBOOK, 'Daftar OPD baris {baris}, kolom {kolom}: "{alamat}" bukan alamat e-mail yang benar ({alasan}); alamat itu tidak dikirimi e-mail dan tidak diberi akses. Tulis alamat lengkap, beberapa alamat dipisah koma, contoh nama@mukomukokab.go.id.'),
 )}
 

@@ -307,26 +307,27 @@ def _problem(e: yaml.YAMLError) -> str:
     return (e.problem or "") if isinstance(e, yaml.MarkedYAMLError) else str(e)
 
 
-def read_yaml(path: Path):
-    """The settings file's data, or ConfigError in Indonesian."""
+def read_yaml(path: Path, what: str = "Berkas pengaturan"):
+    """The settings file's data (or another YAML file's, named by `what`), or
+    ConfigError in Indonesian."""
     try:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"Berkas pengaturan {path} tidak ditemukan. Salin config/settings.example.yaml "
+        raise ConfigError(f"{what} {path} tidak ditemukan. Salin config/settings.example.yaml "
                           f"lalu sesuaikan.") from None
     except IsADirectoryError:
-        raise ConfigError(f"{path} adalah folder, bukan berkas pengaturan; tulis jalur berkas .yaml-nya.") from None
+        raise ConfigError(f"{path} adalah folder, bukan {what[0].lower() + what[1:]}; tulis jalur berkas .yaml-nya.") from None
     except PermissionError:
-        raise ConfigError(f"Berkas pengaturan {path} tidak dapat dibaca (izin ditolak). Berikan izin baca "
+        raise ConfigError(f"{what} {path} tidak dapat dibaca (izin ditolak). Berikan izin baca "
                           f"kepada pengguna layanan: sudo chown root:sheets-sync {path}; sudo chmod 640 {path}.") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"Berkas pengaturan {path} bukan teks UTF-8; simpan ulang sebagai UTF-8.") from None
+        raise ConfigError(f"{what} {path} bukan teks UTF-8; simpan ulang sebagai UTF-8.") from None
     except OSError as e:
-        raise ConfigError(f"Berkas pengaturan {path} tidak dapat dibaca ({e.strerror or type(e).__name__}).") from None
+        raise ConfigError(f"{what} {path} tidak dapat dibaca ({e.strerror or type(e).__name__}).") from None
     try:
         return yaml.load(source, Loader=_Loader)
     except yaml.YAMLError as e:
-        raise ConfigError(f"Berkas pengaturan {path} tidak bisa dibaca (YAML), {yaml_error_text(e, source)}") \
+        raise ConfigError(f"{what} {path} tidak bisa dibaca (YAML), {yaml_error_text(e, source)}") \
             from None
 
 

@@ -54,7 +54,8 @@ def parse_layout(raw, forms: FormSet, where: str = "template ekspor") -> ExportL
     sheets = tuple(_sheet(s, forms, f"{where}, tab ke-{i}") for i, s in enumerate(raw["sheets"], start=1))
     titles = [s.title.casefold() for s in sheets]
     if len(set(titles)) != len(titles):
-        raise ConfigError(f"{where}: nama tab ganda: {', '.join(s.title for s in sheets)}.")
+        twice = sorted({s.title for s in sheets if titles.count(s.title.casefold()) > 1})
+        raise ConfigError(f"{where}: nama tab ditulis lebih dari sekali: {', '.join(twice)}.")
     return ExportLayout(str(raw.get("name") or where), sheets)
 
 

@@ -27,7 +27,7 @@ VERDICT_COLORS = dict(STATUS_COLORS)
 # sits (beside the table, in the first screen), then the details.
 REKAP_GAP = 7
 _GLANCE, _DETAIL = [0, 1, 2, 3, 4, 5, 6, 7, 8, 13], [9, 10, 11, 12]
-REKAP_WIDTHS = [13, 30, 18, 7, 7, 9, 7, 17, 9, 17] + [10] * REKAP_GAP + [18, 18, 50, 30]
+REKAP_WIDTHS = [13, 30, 18, 7, 7, 9, 7, 17, 9, 17] + [10] * REKAP_GAP + [22, 22, 50, 30]   # "12/10/2023 09:10 WIB"
 
 
 def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline, round_name: str = "",
@@ -117,7 +117,14 @@ def h_label(day: dt.date, deadline: dt.date) -> str:
 
 
 def _pct(part: int, whole: int) -> str:
-    return f"{round(100 * part / whole)}%" if whole else "-"
+    """Rounded half up (1 of 8 is 13%, as people round), but never 100% before every
+    one is done nor 0% once one is: 995 of 1000 rows OK must not read as all."""
+    if not whole:
+        return "-"
+    pct = int(100 * part / whole + 0.5)
+    if 0 < part < whole:
+        pct = min(max(pct, 1), 99)
+    return f"{pct}%"
 
 
 def totals(rows: list[list], width: int = len(REKAP_HEADER)) -> tuple[list, list]:

@@ -355,3 +355,47 @@ def test_regression_xlsx_dimension_a1_and_cached_formula(capsys, deployment, for
     shutil.copyfile(src, path)
     deployment.cycle()
     assert {r: v[0] for r, v in status_by_row(path, "Pegawai", forms, "pegawai").items()} == {3: "OK", 4: "SALAH"}
+
+
+def test_validate_mistyped_path_form_and_folder_say_what_is_wrong(tmp_path, forms, capsys):
+    """A typo in the file name is 'not found', not 'format not recognised' (re-save it);
+    a wrong --form is said without the quotes of a Python KeyError."""
+    assert cli.main(["validate", str(tmp_path / "DINKSE.xlsx"), *AS_OF_ARG]) == 2
+    assert "DINKSE.xlsx tidak ditemukan" in capsys.readouterr().err
+    assert cli.main(["validate", str(tmp_path), *AS_OF_ARG]) == 2
+    assert "adalah folder" in capsys.readouterr().err
+    path = write_xlsx(tmp_path / "x.xlsx", forms)
+    assert cli.main(["validate", str(path), "--form", "pegawa", *AS_OF_ARG]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Berkas tidak bisa diperiksa: formulir 'pegawa' tidak dikenal; pilihan: pegawai"), err
+
+
+def test_export_refuses_an_out_name_that_is_not_xlsx(after_cycle, tmp_path, capsys):
+    out = tmp_path / "kpk.csv"
+    assert cli.main(["export", "--config", str(after_cycle.config), "--out", str(out)]) == 2
+    assert "harus berakhiran .xlsx" in capsys.readouterr().err and not out.exists()
+
+
+def test_provision_piped_to_head_still_provisions_every_opd(after_cycle):
+    """`provision | head -1`: the reader stops, the work does not (no 'Provision gagal:
+    … BrokenPipeError', and the OPD after the first line still gets its workbook)."""
+    gone = after_cycle.path("KOSONG")
+    gone.unlink()
+    r = _closed_pipe_run(["-m", "sheets_sync", "provision", "--config", str(after_cycle.config)])
+    assert "BrokenPipeError" not in r.stderr and "gagal" not in r.stderr, r.stderr
+    assert gone.exists()
+    r = _closed_pipe_run(["-m", "sheets_sync", "season", "new", "--year", "2024", "--dry-run",
+                          "--config", str(after_cycle.config)])
+    assert "BrokenPipeError" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_export_refuses_the_data_folder(after_cycle, capsys):
+    """--out into the data folder would put every OPD's respondents where OPDs open their
+    files, or write over master.xlsx and its Daftar OPD."""
+    master = after_cycle.master
+    before = master.read_bytes()
+    assert cli.main(["export", "--config", str(after_cycle.config), "--out", str(master)]) == 2
+    assert master.read_bytes() == before and "folder data" in capsys.readouterr().err
+    inside = master.parent / "kirim" / "kpk.xlsx"
+    assert cli.main(["export", "--config", str(after_cycle.config), "--out", str(inside)]) == 2
+    assert not inside.exists()

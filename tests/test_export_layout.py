@@ -48,7 +48,9 @@ def test_bundled_lampiran3_template_is_the_default_layout(forms):
     ({"sheets": [{"form": "pegawai", "columns": [{"header": "X", "from": "nama", "value": "1"}]}]}, "tepat satu"),
     ({"sheets": [{"form": "pegawai", "columns": [{"header": "X", "opd": "alamat"}]}]}, "code, name"),
     ({"sheets": [{"form": "pegawai", "sheet": "A/B"}]}, "tidak dapat dipakai"),
-    ({"sheets": [{"form": "pegawai"}, {"form": "eksper", "sheet": "pegawai"}]}, "ganda"),
+    ({"sheets": [{"form": "pegawai"}, {"form": "eksper", "sheet": "pegawai"}]}, "lebih dari sekali: Pegawai, pegawai\\.$"),
+    ({"sheets": [{"form": "pegawai", "sheet": "A"}, {"form": "eksper", "sheet": "B"},
+                 {"form": "pengguna_layanan", "sheet": "a"}]}, "lebih dari sekali: A, a\\.$"),
 ])
 def test_a_wrong_template_is_told_in_indonesian(forms, raw, said):
     with pytest.raises(ConfigError, match=said):
@@ -103,3 +105,12 @@ def test_master_export_without_layout_keeps_old_widths(forms):
     specs = master.kpk_export([], forms)
     assert [s.widths for s in specs] == [[5] + [26] * (len(f.columns) - 1) for f in forms]
     assert [s.note for s in specs] == [f.title for f in forms]
+
+
+def test_a_broken_template_file_is_called_a_template_not_settings(exported, tmp_path, capsys):
+    bad = tmp_path / "kpk.yaml"
+    bad.write_text("sheets: [1\n", encoding="utf-8")
+    assert cli.main(["export", "--config", str(exported.config), "--out", str(tmp_path / "k.xlsx"),
+                     "--template", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"Template ekspor {bad} tidak bisa dibaca (YAML)" in err and "Berkas pengaturan" not in err, err

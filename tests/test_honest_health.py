@@ -87,3 +87,16 @@ def test_unreachable_google_is_a_failed_cycle(tmp_path, emu):
     emu.clear_faults()
     assert rep.fatal.startswith("Daftar OPD di master tidak dapat dibaca")
     assert not gdep.cycle().fatal
+
+
+def test_status_after_only_failed_cycles_has_no_empty_table(dep, capsys):
+    """A first install whose master is missing: status says the cycle failed and why,
+    without a table head over no rows."""
+    master = dep.settings.data_dir / "master.xlsx"
+    master.unlink()
+    assert _once(dep) == 1
+    capsys.readouterr()
+    assert cli.main(["status", "--config", str(dep.settings_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("SIKLUS TERAKHIR GAGAL") and "master.xlsx tidak ditemukan" in out
+    assert not any(line.startswith("Kode ") for line in out.splitlines()), out

@@ -211,3 +211,23 @@ def test_the_row_loop_and_the_columnar_path_agree(forms):
             assert x.index.tolist() == y.index.tolist()
             assert x.astype(object).where(x.notna(), None).to_numpy().tolist() == \
                 y.astype(object).where(y.notna(), None).to_numpy().tolist()
+
+
+@pytest.mark.parametrize("renamed, at", [("status", 0), ("message", 1), ("checked", 2)])
+def test_a_renamed_status_header_is_taken_back_not_written_over_its_neighbour(forms, renamed, at):
+    """Staff rename 'Status' to 'STATUS VERIFIKASI' (or Keterangan, Diperiksa): the column
+    is still the worker's, between the two headers it kept; the old layout put the
+    missing column onto Keterangan, overwriting that header and dropping the notes."""
+    mine = [forms.status_headers[k] for k in ("status", "message", "checked")]
+    mine[at] = "STATUS VERIFIKASI"
+    g = grid_for(forms, "pegawai", [], extra_header=mine)
+    g.append(values(forms, "pegawai", clean_row("pegawai", 1)) + ["OK", None, "kemarin"])
+    s = locate_form(g, forms["pegawai"], forms, "Pegawai")
+    assert s.status_columns == {"status": 8, "message": 9, "checked": 10}
+
+
+def test_status_headers_far_apart_get_fresh_columns_clear_of_them(forms):
+    g = grid_for(forms, "pegawai", [], extra_header=["Keterangan", "Catatan OPD", "Diperiksa"])
+    s = locate_form(g, forms["pegawai"], forms, "Pegawai")
+    cols = s.status_columns
+    assert len(set(cols.values())) == 3 and cols["status"] not in (8, 9, 10)

@@ -87,3 +87,15 @@ def test_an_unreadable_workbook_shows_its_counts_as_old(forms):
     crashed = [Problem("OPD_ERROR", {"langkah": "membaca", "alasan": "KeyError"})]
     assert keadaan(crashed, "11/10/2023 09:10 WIB").endswith("(data lama, 11/10)")
     assert keadaan([Problem("WB_LOCKED")], "11/10/2023 09:10 WIB") == "BELUM MENGISI"   # read, not written
+
+
+def test_totals_percentages_never_claim_all_or_none_too_early():
+    """1 of 8 OPDs is 13% (half up, as people round); 995 of 1000 rows OK is 99%, not
+    100%; 1 of 1000 is 1%, not 0%."""
+    def row(ok, salah, state):
+        return ["X", "x", "", ok + salah, ok, 0, salah, state]
+    total, share = mst.totals([row(995, 5, "ADA KESALAHAN"), row(0, 0, "BELUM MENGISI")], 8)
+    assert share[4] == "99%" and share[6] == "1%" and total[7] == "OPD LENGKAP: 0 dari 2 (0%)"
+    rows = [row(1, 0, "LENGKAP")] + [row(0, 0, "BELUM MENGISI")] * 7
+    assert mst.totals(rows, 8)[0][7] == "OPD LENGKAP: 1 dari 8 (13%)"
+    assert mst.totals([row(3, 0, "LENGKAP")], 8)[1][4] == "100%"

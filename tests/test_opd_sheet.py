@@ -215,3 +215,45 @@ def test_google_title_merged_over_the_summary_cell_settles(tmp_path, monkeypatch
             hr, sc = _status_col(grid, forms)
             assert not _cell(grid, hr - 1, sc)
             assert any(_cell(grid, r, sc) in ("OK", "PERIKSA", "SALAH") for r in range(hr + 1, len(grid) + 1))
+
+
+def test_status_names_an_opds_file_problem_not_only_the_rekap(tmp_path, capsys):
+    """A renamed header leaves that tab unchecked: the admin's `status` says so under the
+    OPD's line, as the Rekap's Catatan does."""
+    dep = Deployment("xlsx", tmp_path, n_opds=3)
+    forms = load_forms()
+    opd = dep.opds()[1]
+    form = forms[opd.forms[0]]
+    grid = dep.grids(opd)[form.sheet]
+    hr, _ = _status_col(grid, forms)
+    renamed = next(c for c in form.columns if not c.header_optional and c.type != "row_number")
+    dep.set_cell(opd, form.sheet, hr, grid[hr - 1].index(renamed.header) + 1, "Judul lain")
+    dep.cycle()
+    capsys.readouterr()
+    cli.main(["status", "--config", str(dep.settings_path)])
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, x in enumerate(lines) if x.startswith(opd.code + " "))
+    assert f"kolom {renamed.header} tidak ditemukan" in lines[at + 1] and "!" in lines[at + 1], lines
+
+
+def test_demo_never_overwrites_a_deployment_or_an_older_demo(tmp_path, capsys):
+    """Pointed by mistake at real settings (or at a folder whose data/ holds a master),
+    the demo writes nothing; over an older demo it says to remove it first."""
+    real = tmp_path / "srv" / "settings.yaml"
+    real.parent.mkdir()
+    real.write_text("backend: xlsx\n# milik Inspektorat\n", encoding="utf-8")
+    assert cli.main(["demo", "--opds", "2", "--config-out", str(real), "--as-of", "2023-10-12"]) == 2
+    assert "bukan demo" in capsys.readouterr().err
+    assert real.read_text(encoding="utf-8").endswith("# milik Inspektorat\n") and not (real.parent / "data").exists()
+    (tmp_path / "x" / "data").mkdir(parents=True)
+    (tmp_path / "x" / "data" / "master.xlsx").write_bytes(b"registry")
+    assert cli.main(["demo", "--config-out", str(tmp_path / "x" / "s.yaml"), "--as-of", "2023-10-12"]) == 2
+    assert (tmp_path / "x" / "data" / "master.xlsx").read_bytes() == b"registry"
+    capsys.readouterr()
+    cfg = tmp_path / "d" / "settings.yaml"
+    assert cli.main(["demo", "--opds", "1", "--config-out", str(cfg), "--as-of", "2023-10-12"]) == 0
+    assert "Data demo dibuat: 1 OPD." in capsys.readouterr().out
+    assert cli.main(["demo", "--opds", "2", "--config-out", str(cfg), "--as-of", "2023-10-12"]) == 2
+    assert "demo lama" in capsys.readouterr().err
+    assert cli.main(["demo", "--opds", "0", "--config-out", str(tmp_path / "z" / "s.yaml")]) == 2
+    assert "--opds harus 1 sampai" in capsys.readouterr().err

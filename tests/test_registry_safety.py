@@ -296,3 +296,17 @@ def test_file_modes_of_what_the_worker_writes(deployment):
     assert sent and all(mode(p) == 0o600 for p in sent)
     assert mode(s.records_dir) == 0o700 and mode(s.records_dir / "install-tag") == 0o600
     assert mode(s.data_lock_file) == 0o600
+
+
+def test_an_unknown_form_name_is_in_the_opds_own_rekap_row(forms):
+    """'pegawai, pengguna' in Formulir: the service-user form goes unchecked; the
+    Inspektorat reads that in the OPD's Catatan, not only in the worker's log."""
+    grid = [["Kode OPD", "Nama OPD", "E-mail Kontak", "E-mail Kepala OPD", "Formulir", "Berkas / Tautan", "Aktif"],
+            ["BARU", "OPD Baru", "a@x.go.id", "", "pegawai, pengguna", "", "Ya"]]
+    opds, notes = parse_registry(grid, forms)
+    (problem,) = opds[0].problems
+    assert problem.code == "REG_FORM_UNKNOWN" and opds[0].forms == ("pegawai",)
+    text = problem.text()
+    assert '"pengguna" tidak dikenal' in text and "yang diperiksa: Pegawai" in text and "pengguna_layanan" in text
+    assert any("formulir tidak dikenal" in n for n in notes)                       # the log keeps its line
+    assert "REG_FORM_UNKNOWN" in codes.REGISTRY                                    # never in the OPD's e-mail

@@ -227,3 +227,20 @@ def test_every_tab_prints_one_page_wide(xdep):
     guide = opd["Petunjuk"]
     long_lines = [r for r in range(1, guide.max_row + 1) if len(str(guide.cell(r, 1).value or "")) > 120]
     assert long_lines and all((guide.row_dimensions[r].height or 0) > 15 for r in long_lines)
+
+
+def test_master_opens_on_the_rekap(xdep):
+    """The Inspektorat opening master.xlsx sees the Rekap first, not the registry; only
+    that tab is selected (two selected tabs are edited together in Excel)."""
+    book = openpyxl.load_workbook(xdep.settings.data_dir / "master.xlsx")
+    assert book.sheetnames[0] == "Daftar OPD" and book.active.title == "Rekap"
+    assert [ws.title for ws in book.worksheets if ws.sheet_view.tabSelected] == ["Rekap"]
+
+
+def test_times_are_not_cut(xdep):
+    """'02/12/2026 18:01 WIB' fits its column (LibreOffice cut it at 'WI' before)."""
+    ws, head, cols = _rekap(xdep)
+    for title in ("Perubahan terakhir", "Diperiksa terakhir"):
+        width = ws.column_dimensions[get_column_letter(cols[title])].width
+        longest = max(len(str(ws.cell(r, cols[title]).value or "")) for r in _opd_rows(ws, head))
+        assert longest >= 20 and width >= longest + 1, (title, width, longest)

@@ -774,3 +774,39 @@ def test_max_late_days_is_checked():
     from sheets_sync.config import ConfigError
     with pytest.raises(ConfigError, match="max_late_days"):
         remind.reminder_config(type("S", (), {"reminders": {"max_late_days": -1}})())
+
+
+def test_a_tab_with_a_renamed_header_is_not_said_to_be_empty(tmp_path, demo_template):
+    """The OPD typed its rows but renamed a header: the e-mail says the tab could not be
+    checked, not '0 baris terisi' beside rows the OPD can see in its own sheet."""
+    path = make_env(tmp_path, demo_template, transport="outbox")
+    book = tmp_path / "spi" / "data" / "SETDA-PBJ.xlsx"
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Pegawai"]
+    cell = next(c for c in ws[2] if c.value == "Nama Pegawai")
+    cell.value = "Nama"
+    wb.save(book)
+    rep = cycle(path, H[-3], hooks=[])
+    settings = load_settings(path)
+    forms, rcfg = forms_for(settings), remind.reminder_config(settings)
+    slot = next(s for s in remind.season(rcfg, DEADLINE) if s.label == "H-3")
+    r = next(x for x in rep.reports if x.opd.code == "SETDA-PBJ")
+    _, text, html = remind.render("reminder", remind.opd_context(r, forms, settings, rcfg, slot, H[-3]))
+    line = next(x for x in text.splitlines() if x.startswith("* Pegawai:"))
+    assert "belum bisa diperiksa" in line and "0 baris" not in line and "Perlu diperbaiki: tab" in line, line
+    row = re.search(r"<td>Pegawai</td>.*?</tr>", html, re.S).group(0)
+    assert "belum bisa diperiksa" in row and '<td align="right">0</td>' not in row, row
+
+
+def test_preview_file_is_named_for_the_day_it_goes_out(tmp_path, demo_template, capsys):
+    """H falls on Sunday 15/10/2023 and goes out on Friday 13/10: the preview's file name
+    carries the day in its Date header, not the Sunday."""
+    from sheets_sync import cli
+
+    path = make_env(tmp_path, demo_template, transport="outbox")
+    cycle(path, H[-3])                                     # H-3 sent: the next slot is H
+    capsys.readouterr()
+    assert cli.main(["remind", "--preview", "ITDA", "--config", str(path), "--as-of", H[-3].isoformat()]) == 0
+    eml = Path(capsys.readouterr().out.splitlines()[-2])
+    m = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert m["Date"].startswith("Fri, 13 Oct 2023") and eml.name == "pratinjau-ITDA-h-20231013.eml", eml.name

@@ -190,3 +190,18 @@ def test_a_second_rollover_waits_for_the_unfinished_one(dep):
     with pytest.raises(SeasonError, match="Pergantian musim ke 2024 belum selesai.*season new --year 2024"):
         new_season(dep.settings_path, 2025, today=NEW_DAY, out=lambda s: None, first_cycle=False)
     assert not (dep.settings.records_dir / "musim" / "2025.json").exists()
+
+
+def test_season_new_with_an_opd_workbook_open_says_close_it(tmp_path):
+    """An OPD's workbook open in Excel (a fresh ~$ lock): the rollover stops with what to
+    do, in one sentence (no '..', no promise of a status write)."""
+    dep = Deployment("xlsx", tmp_path, n_opds=2)
+    opd = next(o for o in dep.opds() if "pengguna_layanan" in o.forms)   # a form to empty: a write
+    book = dep.settings.data_dir / opd.location
+    lock = book.parent / ("~$" + book.name)
+    lock.write_text("staf", encoding="utf-8")
+    with pytest.raises(SeasonError) as e:
+        new_season(dep.settings_path, 2024, None, today=NEW_DAY, as_of=NEW_DAY, out=lambda s: None)
+    text = str(e.value)
+    assert f"{opd.code}: berkas sedang dibuka di Excel/LibreOffice; minta OPD menyimpan dan menutupnya. " in text
+    assert ".." not in text and "status ditulis" not in text

@@ -251,3 +251,16 @@ def test_deadline_in_the_past_is_a_warning(tmp_path, template):
     raw_path.write_text(yaml.safe_dump(raw, allow_unicode=True))
     rc, out = check(raw_path)
     assert f"15 Oktober {today_wib().year} (bawaan)" in out and "surat_edaran.nomor" in out
+
+
+def test_google_wrong_master_id_says_what_to_check(tmp_path, emu):
+    """A master_id with a typo: the check says the spreadsheet is not found or not shared
+    and points at google.master_id, not only the code WB_NOT_FOUND."""
+    path = make_demo(tmp_path / "g" / "settings.yaml", backend="google", n_opds=1, as_of=AS_OF)
+    text = path.read_text(encoding="utf-8")
+    good = next(x for x in text.splitlines() if "master_id:" in x).split(":", 1)[1].strip()
+    path.write_text(text.replace(good, good[:-4] + "Xxxx"), encoding="utf-8")
+    rc, out = check(path)
+    assert rc == 1
+    said = line(out, "Master (spreadsheet")
+    assert said.startswith("✗") and "tidak dibagikan ke akun pekerja" in said and "google.master_id" in said, said

@@ -303,6 +303,8 @@ def test_master_open_in_excel_is_written_after_it_closes(deployment, forms):
     lock.write_bytes(b"x")
     rep = deployment.cycle()
     assert not rep.master_written and rep.errors
+    # said for the admin (status shows the cycle's errors): the master is open, in words
+    assert any(e.startswith("master belum ditulis: master sedang dibuka di Excel/LibreOffice") for e in rep.errors)
     assert "Rekap" not in openpyxl.load_workbook(deployment.master).sheetnames
     lock.unlink()
     rep = deployment.cycle()
@@ -578,3 +580,18 @@ def test_formula_inputs_keep_their_verdict_after_the_workers_own_write(deploymen
     assert "wajib" not in (st[3][1] or "")
     deployment.cycle(as_of=AS_OF + dt.timedelta(days=1))  # a new day re-checks without an edit
     assert status_by_row(path, "Pegawai", forms, "pegawai")[3][0] == "PERIKSA"
+
+
+def test_the_log_says_why_in_words_not_only_a_code(deployment, caplog):
+    """journalctl is what the admin reads: an open workbook and a missing one are said
+    in words, not only as WB_LOCKED / WB_NOT_FOUND."""
+    import logging
+
+    path = deployment.add_opd("DINKES", {"pegawai": [clean_row("pegawai", 1)]})
+    gone = deployment.add_opd("DINSOS", {"pegawai": [clean_row("pegawai", 30)]})
+    (path.parent / ("~$" + path.name)).write_bytes(b"operator")
+    gone.unlink()
+    with caplog.at_level(logging.WARNING):
+        deployment.cycle()
+    assert f"OPD DINKES: status belum ditulis: {wb_text('WB_LOCKED')}" in caplog.text
+    assert f"OPD DINSOS: {wb_text('WB_NOT_FOUND')}" in caplog.text and "(WB_NOT_FOUND)" in caplog.text

@@ -425,7 +425,7 @@ def _unreadable(ctx, o: Opd, mem: OpdMemory, rep: CycleReport, e: Exception) -> 
         mem.revision = ctx.store.revisions([o]).get(o.code)
     except Exception:  # noqa: BLE001 - unknown revision: read again next cycle
         mem.complete = False
-    log.warning("OPD %s: %s", o.code, e.problem.code)
+    log.warning("OPD %s: %s (%s)", o.code, e.problem.text(), e.problem.code)   # the admin reads the words
 
 
 def _take(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport, wb: Workbook, spent: float) -> Workbook | None:
@@ -531,7 +531,7 @@ def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleRep
     except StoreError as e:
         mem.problems.append(e.problem)
         mem.complete = False          # try again next cycle, from a fresh read
-        log.warning("OPD %s: status belum ditulis (%s)", o.code, e.problem.code)
+        log.warning("OPD %s: status belum ditulis: %s (%s)", o.code, e.problem.text(), e.problem.code)
         return
     except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others
         _fault(o, mem, rep, "menulis status", e)
@@ -566,12 +566,21 @@ def _master(ctx, reports, listing, rep: CycleReport) -> bool:
     try:
         ctx.state.set("master_rev", ctx.store.write_master(sheets))
     except StoreError as e:
-        rep.errors.append(f"master: {e.problem.code}")
-        log.warning("master belum ditulis: %s", e.problem.code)
+        why = _master_not_written(e.problem)
+        rep.errors.append(f"master belum ditulis: {why}")   # `status` shows it: words, not a code
+        log.warning("master belum ditulis: %s", why)
         return False
     ctx.state.set("master_hash", digest)
     rep.master_written = True
     return True
+
+
+def _master_not_written(problem: Problem) -> str:
+    """The master's write problem for the admin; an open master is the Inspektorat's own
+    file in Excel, and the OPD text ('status ditulis setelah berkas ditutup') misleads."""
+    if problem.code == "WB_LOCKED":
+        return "master sedang dibuka di Excel/LibreOffice; ditulis pada siklus sesudah ditutup (WB_LOCKED)"
+    return f"{problem.text()} ({problem.code})"
 
 
 def _last_reminders(ctx) -> dict:

@@ -37,6 +37,7 @@ def make_demo(config_out: Path, *, backend: str = "xlsx", n_opds: int = 8,
     a service account needs one in a shared drive."""
     config_out = Path(config_out)
     folder = config_out.parent
+    _refuse_existing(config_out)
     folder.mkdir(parents=True, exist_ok=True)
     settings = demo_settings(backend, as_of)
     if backend == "google":
@@ -49,8 +50,33 @@ def make_demo(config_out: Path, *, backend: str = "xlsx", n_opds: int = 8,
     return config_out
 
 
+DEMO_MARK = "# Pengaturan demo sheets_sync (dibuat otomatis; jalur relatif terhadap folder ini)\n"
+
+
+class DemoError(ValueError):
+    """The demo would overwrite something: said to the admin, nothing written."""
+
+
+def _refuse_existing(config_out: Path) -> None:
+    """The demo's OPD codes are real ones (DINKES.xlsx …): pointed by mistake at a real
+    deployment it would overwrite its settings, registry and workbooks. Over an older
+    demo, that demo's state and sent-reminder ledger would make the new one look done."""
+    master = config_out.parent / "data" / "master.xlsx"
+    if config_out.exists() or master.exists():
+        try:
+            ours = config_out.read_text(encoding="utf-8", errors="replace").startswith(DEMO_MARK)
+        except OSError:
+            ours = False
+        what = "demo lama" if ours else "pengaturan/data yang bukan demo"
+        found = config_out.name if config_out.exists() else "data/master.xlsx"
+        then = (f"atau hapus dulu folder demo lama itu (rm -rf {config_out.parent}; make demo melakukannya "
+                f"sendiri)" if ours else "mis. --config-out demo/settings.yaml")
+        raise DemoError(f"{config_out.parent} sudah berisi {what} ({found}); demo tidak menimpanya. Pilih folder "
+                        f"baru untuk --config-out, {then}.")
+
+
 def _write_settings(config_out: Path, settings: dict) -> None:
-    text = "# Pengaturan demo sheets_sync (dibuat otomatis; jalur relatif terhadap folder ini)\n"
+    text = DEMO_MARK
     config_out.write_text(text + yaml.safe_dump(settings, allow_unicode=True, sort_keys=False),
                           encoding="utf-8")
 

@@ -114,7 +114,7 @@ def export_layout(settings, forms: FormSet, template: Path | None = None) -> Exp
     path = Path(template or settings.export_template or CONFIG_DIR / "export" / "lampiran3.yaml")
     if not path.is_file():
         raise ConfigError(f"Template ekspor {path} tidak ditemukan; contoh ada di config/export/.")
-    return parse_layout(read_yaml(path), forms, f"Template ekspor {path.name}")
+    return parse_layout(read_yaml(path, "Template ekspor"), forms, f"Template ekspor {path.name}")
 
 
 def export_kpk(settings, out: Path, template: Path | None = None) -> int:

@@ -44,6 +44,14 @@ from sheets_sync.validate.opd_state import ACCEPTED
 from sheets_sync.validate.registry import Opd, safe_file_name
 
 
+def _why_not_rolled(problem) -> str:
+    """A workbook's problem as said by `season new`: the cycle's text for an open file
+    promises a status write, which is not what this command waits for."""
+    if problem.code == "WB_LOCKED":
+        return "berkas sedang dibuka di Excel/LibreOffice; minta OPD menyimpan dan menutupnya"
+    return mask(problem.text()).rstrip(".")   # the message adds its own '.' after the list
+
+
 def new_season(settings_path, year: int, deadline: dt.date | None = None, *, dry_run: bool = False,
                today: dt.date | None = None, as_of: dt.date | None = None, out=print, on_step=None,
                store=None, first_cycle: bool = True) -> dict:
@@ -153,9 +161,9 @@ def _run(settings, forms: FormSet, store, opds: list[Opd], journal: dict, path: 
             _step(f"opd:{opd.code}", journal, path, on_step, lambda o=opd: journal["opds"].update(
                 {o.code: _roll_opd(settings, forms, store, o, old)}))
         except StoreError as e:
-            failed.append(f"{opd.code}: {mask(e.problem.text())}")
+            failed.append(f"{opd.code}: {_why_not_rolled(e.problem)}")
         except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others
-            failed.append(f"{opd.code}: {mask(explain(e))}")
+            failed.append(f"{opd.code}: {mask(explain(e)).rstrip('.')}")
     if failed:
         raise SeasonError("Belum selesai: workbook OPD berikut belum dapat diarsipkan/dikosongkan (OPD lain "
                           "sudah): " + "; ".join(failed) + ". Perbaiki lalu jalankan perintah yang sama lagi; "

@@ -26,8 +26,7 @@ def provision(settings, *, dry_run: bool = False, registry_csv=None, out=print, 
 
 
 def cli(args, settings) -> int:
-    def out(line: str) -> None:
-        print(line, flush=True)
+    from sheets_sync.cliparse import say as out   # a closed pipe must not stop half the OPDs
 
     try:
         rep = provision(settings, dry_run=args.dry_run, registry_csv=args.registry_csv, out=out)

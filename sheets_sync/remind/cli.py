@@ -151,7 +151,7 @@ def _preview(args, settings, forms, rcfg, mcfg, reports, today, state) -> int:
     msg = opd_message(rep, forms, settings, rcfg, mcfg, slot, day, to, cc, tag, now)
     if state_now == ostate.LENGKAP:
         note += "; OPD ini LENGKAP sehingga tidak akan dikirimi"
-    return _write_preview(args, settings, mcfg, msg, f"{rep.opd.code}-{slot.kind}-{slot.date:%Y%m%d}", note)
+    return _write_preview(args, settings, mcfg, msg, f"{rep.opd.code}-{slot.kind}-{day:%Y%m%d}", note)   # the day it goes out (Date:), not its nominal day
 
 
 def schedule_line(slots) -> str:

@@ -160,7 +160,9 @@ class GoogleStore:
             except StoreError as e:
                 if e.problem.code in TRANSIENT:
                     raise
-                return [], [f"Spreadsheet master tidak bisa dibaca ({e.problem.code})."]
+                return [], [f"Spreadsheet master ({self.master_id}) tidak bisa dibaca: tidak ditemukan, dihapus atau "
+                            f"tidak dibagikan ke akun pekerja ({e.problem.code}). Periksa google.master_id di "
+                            f"pengaturan (ID = bagian URL sesudah /d/)."]
             reg = {"rev": rev, "grid": grid}
             self.cache["registry"] = reg
             self.save_cache()

@@ -253,6 +253,7 @@ class XlsxStore:
                 bulk.append(xlsx_bulk.BulkRows(spec.title, spec.rows[1:], first + 1, *xlsx_bulk.style_ids(book)))
             else:
                 render_sheet(ws, spec)
+        _open_on(book, "Rekap")
         try:
             if bulk:
                 atomic_write(self.master_path, lambda tmp: xlsx_bulk.save(book, bulk, tmp, tab_titles))
@@ -265,6 +266,17 @@ class XlsxStore:
 
     def master_revision(self) -> str | None:
         return file_revision(self.master_path)
+
+
+def _open_on(book, title: str) -> None:
+    """The master opens on the Rekap (the state of the regency at a glance), not on
+    the registry that happens to be the first tab. Every other tab is deselected: two
+    selected tabs are 'grouped' in Excel, and one edit would then change both."""
+    if title not in book.sheetnames:
+        return
+    for ws in book.worksheets:
+        ws.sheet_view.tabSelected = ws.title == title
+    book.active = book.sheetnames.index(title)
 
 
 # ------------------------------------------------------------------ addresses

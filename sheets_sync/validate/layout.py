@@ -194,8 +194,12 @@ def _status_columns(header: list, last_form_col: int, forms: FormSet, used=lambd
                     found[k] = c
     if len(found) == len(STATUS_KEYS):
         return found
+    block = _rest_of_block(found, last_form_col)
+    if block:
+        return block
     in_header = [c for c, v in enumerate(header, start=1) if not is_blank(v)]
     start = max([last_form_col] + [c for c in in_header if c not in found.values()]) + 1
+    start = max([start] + [c + 1 for c in found.values()])   # never onto a status column found
     if not found:
         start = max(start, used() + 1)
     for k in STATUS_KEYS:
@@ -203,6 +207,20 @@ def _status_columns(header: list, last_form_col: int, forms: FormSet, used=lambd
             found[k] = start
             start += 1
     return found
+
+
+def _rest_of_block(found: dict, last_form_col: int) -> dict | None:
+    """Some of the worker's three headers found side by side (someone renamed one, e.g.
+    'Status' to 'STATUS VERIFIKASI'): the missing ones are the neighbours in the same
+    block, where their header is written back; None when the found ones are not one block."""
+    if not found:
+        return None
+    key, col = next((k, found[k]) for k in STATUS_KEYS if k in found)
+    base = col - STATUS_KEYS.index(key)
+    block = {k: base + i for i, k in enumerate(STATUS_KEYS)}
+    if base <= last_form_col or any(block[k] != c for k, c in found.items()):
+        return None
+    return block
 
 
 COLUMNAR_FROM_ROWS = 2_000   # below this a plain loop is cheaper than pandas' fixed costs

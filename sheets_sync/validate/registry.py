@@ -176,6 +176,11 @@ def parse_registry(grid: list[list], forms: FormSet) -> tuple[list[Opd], list[st
                          f"(pilihan: {', '.join(f.key for f in forms)}).")
         seen.add(code)
         problems = []
+        if unknown:   # in the OPD's own Rekap row too: the log alone is missed, and a tab goes unchecked
+            problems.append(Problem("REG_FORM_UNKNOWN", {
+                "baris": r, "formulir": shown_value(", ".join(unknown)),
+                "dipakai": ", ".join(forms[k].sheet for k in form_keys) or "tidak ada",
+                "pilihan": ", ".join(f.key for f in forms)}))
         addresses = {}
         for key in ("email_kontak", "email_kepala"):
             addresses[key], bad = parse_addresses(get(key))
