@@ -164,3 +164,44 @@ def test_a_merge_of_sixteen_billion_cells_over_the_status_column_is_reported_not
     assert problem_codes(dep, "LUAS") == ["STATUS_MERGED"]
     with State(dep.settings().state_db) as state:
         assert "A3:XFD1048576" in state.opd("LUAS").problems[0].text()
+
+
+# ------------------------------------------------------------ settings and templates
+HEAD = ("backend: xlsx\ndata_dir: data\nmaster: master.xlsx\nstate_dir: state\n"
+        "inspektorat: {nama: X, email: [a@b.go.id]}\nmail: {transport: outbox, sender: a@b.go.id}\n")
+LAUGHS = "[" + ", ".join(['&a ["x","x","x","x","x","x","x","x","x"]'] + [
+    f"&{c} [" + ",".join([f"*{p}"] * 9) + "]" for p, c in zip("abcdefgh", "bcdefghi")]) + "]"
+
+
+@pytest.mark.parametrize("text, said", [
+    # a billion laughs under a key whose check shows the value: str() ran for hours
+    (HEAD + f"aturan: {{minimal_baris: {{pegawai: {LAUGHS}}}}}\n", "lebih dari 50.000 nilai"),
+    (HEAD + f"putaran: [{{nama: a, batas: {LAUGHS}}}]\n", "lebih dari 50.000 nilai"),
+    (HEAD + f"sync_interval_minutes: {LAUGHS}\n", "lebih dari 50.000 nilai"),
+    (HEAD + "putaran: [" + ",".join(["{nama: a, batas: 1 Mei}"] * 20_000) + "]\n", "terlalu besar"),
+    (HEAD + "aturan: " + "[" * 2000 + "]" * 2000 + "\n", "terlalu dalam"),
+    (HEAD.replace("data_dir: data", "data_dir: [data, lain]"), "data_dir: '['data', 'lain']' harus satu jalur"),
+    (HEAD + "aturan:\n\tpengguna_layanan_bulan: 3\n", "karakter tab tidak boleh"),
+    (HEAD + "aturan: {pengguna_layanan_bulan: .nan}\n", "harus bilangan bulat"),
+    (HEAD + "putaran: {nama: a}\n", "putaran: tulis daftar"),
+])
+def test_hostile_settings_are_told_in_indonesian_at_once(tmp_path, text, said):
+    path = tmp_path / "settings.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_settings(path)
+    assert said in str(e.value)
+
+
+@pytest.mark.parametrize("raw, said", [
+    ({"sheets": [{"forms": 5}]}, "forms: tulis nama formulir"),
+    ({"sheets": [{"forms": {"pegawai": 1}}]}, "forms: tulis nama formulir"),
+    ({"sheets": [{"form": "pegawai", "columns": [{"header": "a", "from": ["nama"]}]}]}, "bukan daftar"),
+    ({"sheets": [{"form": "pegawai", "columns": [{"header": "a", "value": "x"}] * 10_000}]}, "1–200 kolom"),
+    ({"sheets": [{"form": "pegawai", "sheet": "../../etc/passwd"}]}, "tidak dapat dipakai"),
+])
+def test_hostile_export_templates_are_told_in_indonesian(forms, raw, said):
+    from sheets_sync.export_layout import parse_layout
+    with pytest.raises(ConfigError) as e:
+        parse_layout(raw, forms)
+    assert said in str(e.value)
