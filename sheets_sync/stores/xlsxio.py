@@ -10,6 +10,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 FORMULA_START = ("=", "+", "-", "@")
+CELL_CHARS = 32_767
 BOLD = Font(bold=True)
 
 
@@ -37,8 +38,9 @@ def set_value(ws, row: int, col: int, value):
 
 
 def writable(text: str) -> str:
-    """`text` as a worksheet can hold it: no control characters, a lone surrogate as '?'."""
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    """`text` as a worksheet can hold it: no control characters, a lone surrogate as '?',
+    at most Excel's 32,767 characters (longer, Excel calls the whole master damaged)."""
+    text = ILLEGAL_CHARACTERS_RE.sub("", text[:CELL_CHARS])
     return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 

@@ -205,3 +205,12 @@ def test_hostile_export_templates_are_told_in_indonesian(forms, raw, said):
     with pytest.raises(ConfigError) as e:
         parse_layout(raw, forms)
     assert said in str(e.value)
+
+
+def test_a_cell_written_to_the_master_holds_what_excel_can_open():
+    """A 40,000-character OPD name or evidence link from the registry, a lone surrogate
+    from Google's JSON, control characters: openpyxl refused or wrote them as is."""
+    from sheets_sync.stores.xlsxio import set_value
+    ws = openpyxl.Workbook().active
+    assert len(set_value(ws, 1, 1, "N" * 40_000).value) == 32_767
+    assert set_value(ws, 2, 1, "Budi\ud800\x00 S").value == "Budi? S"
