@@ -222,6 +222,9 @@ class XlsxStore:
         """<data_dir>/arsip/<name>, copied atomically (a copy there is complete)."""
         source = self.master_path if opd is None else self.path(opd)
         target = self.dir / "arsip" / name
+        if not target.resolve().is_relative_to(self.dir.resolve()):   # arsip/ a symlink out: data stays in
+            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"folder arsip {target.parent} menunjuk ke luar "
+                                                                   f"folder data (tautan/symlink); hapus tautannya"}))
         if not target.exists():
             try:
                 mode = stat.S_IMODE(source.stat().st_mode)     # as readable as the original, no more

@@ -214,3 +214,19 @@ def test_a_cell_written_to_the_master_holds_what_excel_can_open():
     ws = openpyxl.Workbook().active
     assert len(set_value(ws, 1, 1, "N" * 40_000).value) == 32_767
     assert set_value(ws, 2, 1, "Budi\ud800\x00 S").value == "Budi? S"
+
+
+def test_season_archive_never_follows_a_symlink_out_of_the_data_folder(deployment, tmp_path):
+    """`season new` copies every workbook (respondents' data) into <data>/arsip: an
+    arsip that is a symlink to another folder wrote them there."""
+    from sheets_sync.stores import StoreError
+    from sheets_sync.stores.xlsx import XlsxStore
+    deployment.add_opd("BAIK", {"pegawai": rows(1)})
+    outside = tmp_path / "luar"
+    outside.mkdir()
+    (deployment.data / "arsip").symlink_to(outside)
+    store = XlsxStore(deployment.data, deployment.forms)
+    with pytest.raises(StoreError) as e:
+        store.archive_copy(None, "master-2023.xlsx")
+    assert "luar folder data" in e.value.problem.text()
+    assert list(outside.iterdir()) == []
