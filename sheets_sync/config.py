@@ -213,9 +213,35 @@ def _int(raw: dict, key: str, default: int, low: int, high: int, name: str | Non
 
 
 # ================================================================== the YAML file
+# A settings file or template is a page or two; a pasted dump is refused before parsing,
+# and aliases (&a / *a) may not multiply a document past what a person writes: a
+# "billion laughs" is cheap for the parser (shared objects) but str() or a walk over it
+# would run for hours.
+MAX_YAML_BYTES, MAX_YAML_NODES = 256 * 1024, 50_000
+_BIG_ALIAS = "isi berkas lebih dari "
+
+
+def _expanded(node, memo: dict) -> int:
+    """How many nodes `node` stands for with every alias written out (linear: memoised)."""
+    if id(node) not in memo:
+        memo[id(node)] = 1          # a node reached again while counting it: a loop, counted once
+        kids = node.value if isinstance(node, yaml.SequenceNode) else \
+            [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else ()
+        memo[id(node)] = 1 + sum(_expanded(k, memo) for k in kids)
+    return memo[id(node)]
+
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2's plain scalars for booleans and numbers (see the
     module's docstring), times kept as text, and duplicate keys refused."""
+
+    def compose_document(self):
+        node = super().compose_document()
+        if node is not None and _expanded(node, {}) > MAX_YAML_NODES:
+            raise yaml.MarkedYAMLError(
+                problem=f"{_BIG_ALIAS}{MAX_YAML_NODES:,} nilai".replace(",", ".") +
+                        " (nilai yang dirujuk dengan *nama dihitung setiap kali); tulis nilainya langsung", problem_mark=node.start_mark)
+        return node
 
     def construct_mapping(self, node, deep=False):
         seen = {}
@@ -281,6 +307,7 @@ _YAML_PROBLEMS = (
     ("found undefined alias", "tanda * di awal nilai dibaca sebagai rujukan; apit nilainya dengan tanda kutip"),
     ("found a tab character", "karakter tab tidak boleh; pakai spasi untuk menjorokkan baris"),
     ("kunci '", None),       # ours (duplicate keys): already Indonesian
+    (_BIG_ALIAS, None),      # ours (an alias bomb): already Indonesian
 )
 
 
@@ -324,11 +351,17 @@ def read_yaml(path: Path, what: str = "Berkas pengaturan"):
         raise ConfigError(f"{what} {path} bukan teks UTF-8; simpan ulang sebagai UTF-8.") from None
     except OSError as e:
         raise ConfigError(f"{what} {path} tidak dapat dibaca ({e.strerror or type(e).__name__}).") from None
+    if len(source) > MAX_YAML_BYTES:
+        raise ConfigError(f"Berkas {path} terlalu besar ({len(source) // 1024} KB; paling besar "
+                          f"{MAX_YAML_BYTES // 1024} KB); periksa apakah ada teks yang tertempel.")
     try:
         return yaml.load(source, Loader=_Loader)
     except yaml.YAMLError as e:
         raise ConfigError(f"{what} {path} tidak bisa dibaca (YAML), {yaml_error_text(e, source)}") \
             from None
+    except RecursionError:          # [[[[... hundreds deep: PyYAML's composer recurses
+        raise ConfigError(f"Berkas pengaturan {path} tidak bisa dibaca (YAML): kurung [ atau {{ bersarang "
+                          f"terlalu dalam.") from None
 
 
 def load_settings(path) -> Settings:
@@ -379,6 +412,7 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
         raise ConfigError(f"deadline ({deadline:%d/%m/%Y}) berbeda dengan batas putaran terakhir "
                           f"({putaran[-1][1]:%d/%m/%Y}); dengan putaran, hapus baris deadline (batas musim = batas "
                           f"putaran terakhir) atau samakan keduanya.")
+    _paths_are_text(raw)
     resolve = lambda p: (base / p).resolve() if p else None  # noqa: E731
     return Settings(
         path=path, backend=backend, year=year, year_auto=year_auto,
@@ -396,6 +430,17 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
         file_address=_file_address(raw.get("alamat_berkas")),
         lock_hours=_int(raw, "kunci_kedaluwarsa_jam", 2, 1, 720),
     )
+
+
+PATH_KEYS = ("data_dir", "master", "state_dir", "outbox_dir", "forms_file", "export_template")
+
+
+def _paths_are_text(raw: dict) -> None:
+    """A folder or file written as a list or a pair is a message, not a TypeError."""
+    for key in PATH_KEYS:
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise ConfigError(f"{key}: '{clipped(raw[key])}' harus satu jalur berkas/folder (teks), contoh "
+                              f"{key}: data")
 
 
 # Season rules a settings file may set (`aturan:`), with what each value must be.

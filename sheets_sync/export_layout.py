@@ -65,6 +65,8 @@ def _sheet(raw, forms: FormSet, where: str) -> OutSheet:
     keys = raw.get("forms") or ([raw["form"]] if raw.get("form") else [])
     if isinstance(keys, str):
         keys = [keys]
+    if not isinstance(keys, list):     # `forms: 5` or a pair: a message, not a TypeError
+        raise ConfigError(f"{where}: forms: tulis nama formulir atau daftarnya, contoh forms: [pegawai].")
     known = [f.key for f in forms]
     unknown = [str(k) for k in keys if k not in known]
     if not keys or unknown:
@@ -92,6 +94,8 @@ def _column(raw, forms: FormSet, form_keys, where: str) -> OutColumn:
     if len(given) != 1:
         raise ConfigError(f"{where} ({raw['header']}): tulis tepat satu sumber: {', '.join(SOURCES)}.")
     source, arg = given[0], raw[given[0]]
+    if isinstance(arg, (list, dict)):  # unhashable: a TypeError in the checks below
+        raise ConfigError(f"{where} ({raw['header']}): {source}: tulis satu nilai, bukan daftar.")
     width = raw.get("width", 5 if source == "row_number" else 26)
     if not isinstance(width, int) or isinstance(width, bool) or not 2 <= width <= 200:
         raise ConfigError(f"{where} ({raw['header']}): width '{width}' harus bilangan bulat 2–200.")

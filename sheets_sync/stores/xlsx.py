@@ -32,6 +32,7 @@ from pathlib import Path
 
 from openpyxl import Workbook as NewBook
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from sheets_sync.codes import explain
 from sheets_sync.config import Limits
@@ -189,6 +190,7 @@ class XlsxStore:
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": describe_error(e)})) from e
         except (zipfile.BadZipFile, KeyError, ValueError):
             pass   # openpyxl below says what is wrong with the file
+        _refuse_huge_merges(path, writes, self.limits.cells)
         try:
             book = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm", rich_text=True)
         except Exception as e:  # noqa: BLE001 - any unreadable file is one OPD's problem
@@ -220,6 +222,9 @@ class XlsxStore:
         """<data_dir>/arsip/<name>, copied atomically (a copy there is complete)."""
         source = self.master_path if opd is None else self.path(opd)
         target = self.dir / "arsip" / name
+        if not target.resolve().is_relative_to(self.dir.resolve()):   # arsip/ a symlink out: data stays in
+            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"folder arsip {target.parent} menunjuk ke luar "
+                                                                   f"folder data (tautan/symlink); hapus tautannya"}))
         if not target.exists():
             try:
                 mode = stat.S_IMODE(source.stat().st_mode)     # as readable as the original, no more
@@ -395,6 +400,20 @@ def _open_status_merges(ws, targets: dict[int, list[int]], span) -> None:
             raise StoreError(Problem("STATUS_MERGED", {"tab": ws.title, "sel": rng.coord}))
         ws.unmerge_cells(rng.coord)
         log.info("tab %s: sel status %s tidak lagi digabung", ws.title, rng.coord)
+
+
+def _refuse_huge_merges(path: Path, writes: list[CellWrite], most: int) -> None:
+    """openpyxl builds one object per merged cell: a merge such as A3:XFD1048576 (16
+    billion cells) would take the worker's memory before any limit is checked, so the
+    merged area is counted from the XML first and held to the workbook's cell limit."""
+    merges = xlsx_read.merged_ranges_xml(path, sorted({w.sheet for w in writes}))
+    area = 0
+    for tab, ranges in merges.items():
+        for r0, c0, r1, c1 in ranges:
+            area += (r1 - r0 + 1) * (c1 - c0 + 1)
+            if area > most:
+                sel = f"{get_column_letter(c0)}{r0}:{get_column_letter(c1)}{r1}"
+                raise StoreError(Problem("STATUS_MERGED", {"tab": tab, "sel": sel}))
 
 
 def _any_between(rows: list[int], low: int, high: int) -> bool:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import copy
 import datetime as dt
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 FORMULA_START = ("=", "+", "-", "@")
+CELL_CHARS = 32_767
 BOLD = Font(bold=True)
 
 
@@ -24,6 +26,8 @@ def print_to_width(ws, landscape: bool = True) -> None:
 def set_value(ws, row: int, col: int, value):
     """Write a value so that text from OPD input never becomes a formula."""
     cell = ws.cell(row=row, column=col)
+    if isinstance(value, str):      # a control character or lone surrogate typed in one OPD's cell
+        value = writable(value)     # must not fail the whole master (openpyxl refuses them)
     cell.value = value
     if isinstance(value, str) and value.startswith(FORMULA_START):
         cell.data_type = "s"
@@ -31,6 +35,13 @@ def set_value(ws, row: int, col: int, value):
     elif isinstance(value, (dt.date, dt.datetime)):
         cell.number_format = "DD/MM/YYYY"
     return cell
+
+
+def writable(text: str) -> str:
+    """`text` as a worksheet can hold it: no control characters, a lone surrogate as '?',
+    at most Excel's 32,767 characters (longer, Excel calls the whole master damaged)."""
+    text = ILLEGAL_CHARACTERS_RE.sub("", text[:CELL_CHARS])
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def like_column(ws, cell):
