@@ -21,7 +21,8 @@ N = BULK_ROWS + 300
 
 
 def _spec() -> SheetSpec:
-    rows = [[f"OPD{i % 7}", "=cmd|' /C calc'!A0" if i == 5 else f"Nama <{i}> & \"x\" ✓", i,
+    odd = {5: "=cmd|' /C calc'!A0", 7: "Budi\x01\x1b[31m", 9: "x" * 40_000, 11: "tab\tok"}
+    rows = [[f"OPD{i % 7}", odd.get(i, f"Nama <{i}> & \"x\" ✓"), i,
              "OK" if i % 3 else "SALAH", dt.date(2020, 1, 1) + dt.timedelta(days=i % 900), 1.5 * i,
              None if i % 2 else "", dt.datetime(2023, 10, 12, 9, 30), i % 2 == 0]
             for i in range(N)]

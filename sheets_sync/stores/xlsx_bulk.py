@@ -19,10 +19,9 @@ import zipfile
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
-from sheets_sync.stores.xlsxio import FORMULA_START
+from sheets_sync.stores.xlsxio import CELL_CHARS, FORMULA_START, writable
 
 BULK_ROWS = 2000       # a tab with more rows than this is written here
 CHUNK_ROWS = 5000      # rows joined into one string before they go to the zip
@@ -120,7 +119,7 @@ def _row(r: int, values: list, letters: list[str], b: BulkRows) -> str:
         if type(v) is str:   # most cells: plain text, the fast way (same output as _cell)
             if not v:
                 continue
-            if _PLAIN.fullmatch(v) is not None and not v.startswith(FORMULA_START):
+            if len(v) <= CELL_CHARS and _PLAIN.fullmatch(v) is not None and not v.startswith(FORMULA_START):
                 cells.append(f'<c r="{letters[c]}{r}" t="inlineStr"><is><t xml:space="preserve">{v}</t></is></c>')
                 continue
         elif v is None:
@@ -143,7 +142,7 @@ def _cell(ref: str, v, b: BulkRows) -> str:
         return f'<c r="{ref}" t="n"><v>{v!r}</v></c>'
     if isinstance(v, (dt.datetime, dt.date)):
         return f'<c r="{ref}" s="{b.date_style}" t="n"><v>{_serial(v)}</v></c>'
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(v))
+    text = writable(str(v))   # as the openpyxl path: no control characters, <= 32,767 characters
     style = f' s="{b.quote_style}"' if text.startswith(FORMULA_START) else ""
     return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
 
