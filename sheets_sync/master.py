@@ -141,15 +141,6 @@ def totals(rows: list[list], width: int = len(REKAP_HEADER)) -> tuple[list, list
     return total, share
 
 
-def _letter(col: int) -> str:
-    """A1 column letters (1 -> A, 27 -> AA): the chart sits right of the table."""
-    out = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
 # Below this share of last season's accepted rows, a form is flagged in the Rekap: a
 # database that should live on (point 9 of the circular) shrank, or is not filled yet.
 DROP_FLAG = 0.5
