@@ -7,10 +7,12 @@ import dataclasses
 import json
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -52,6 +54,19 @@ class Forker:
     def close(self) -> None:
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
+
+
+def kill_after(forker, argv: list, log: Path, delay: float, entry: str = "jobs") -> tuple[dict, bool]:
+    """Start `argv` in a warm child, SIGKILL it after `delay` seconds; (its status,
+    whether the kill landed before it ended on its own)."""
+    pid = forker.start(argv, log, entry=entry)
+    time.sleep(delay)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    status = forker.wait()
+    return status, status.get("signal") == signal.SIGKILL
 
 
 # ------------------------------------------------------------------ looking

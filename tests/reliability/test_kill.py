@@ -18,7 +18,6 @@ import datetime as dt
 import os
 import random
 import shutil
-import signal
 import time
 from collections import Counter
 from pathlib import Path
@@ -28,7 +27,7 @@ import pytest
 from sheets_sync.config import load_settings
 from sheets_sync.demo.setup import make_demo
 
-from .helpers import (Forker, integrity, ledger, open_every_workbook, outbox_slots, result, scaled,
+from .helpers import (Forker, integrity, kill_after, ledger, open_every_workbook, outbox_slots, result, scaled,
                       status_cells)
 
 AS_OF = dt.date(2023, 10, 12)
@@ -62,14 +61,7 @@ def kill_trials(forker, make, check_killed, logs: Path, reference: dict, ref_slo
         path = make(f"t{attempts}")
         log = logs / f"t{attempts}.log"
         delay = rng.uniform(0, duration)
-        pid = forker.start(argv(path), log)
-        time.sleep(delay)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        status = forker.wait()
-        killed = status.get("signal") == signal.SIGKILL
+        status, killed = kill_after(forker, argv(path), log, delay)
         landed += killed
         if not killed:            # the cycle ended first (the machine is faster now): aim earlier
             duration *= 0.9

@@ -23,7 +23,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import stat
 import time
 from pathlib import Path
@@ -34,7 +33,7 @@ from sheets_sync import remind
 from sheets_sync.config import load_settings
 from sheets_sync.cycle.rollover import pending
 
-from .helpers import Forker, integrity, ledger, scaled
+from .helpers import Forker, integrity, kill_after, ledger, scaled
 
 KILLS = scaled(8, 60)
 GOOGLE_KILLS = scaled(3, 20)
@@ -79,14 +78,7 @@ def kill_trials(forker, make, store_view, logs: Path, want: dict, duration: floa
         path = make(f"t{attempts}")
         log = logs / f"t{attempts}.log"
         delay = rng.uniform(0, duration)
-        pid = forker.start(season_argv(path), log, entry="cli")
-        time.sleep(delay)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        status = forker.wait()
-        killed = status.get("signal") == signal.SIGKILL
+        status, killed = kill_after(forker, season_argv(path), log, delay, entry="cli")
         landed += killed
         if not killed:
             duration *= 0.9
