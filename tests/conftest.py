@@ -225,3 +225,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.unit)
     rank = {name: i for i, name in enumerate(LONG_FIRST)}
     items.sort(key=lambda it: rank.get(it.name, len(rank)))   # stable: the rest keep their order
+
+
+@pytest.fixture
+def emu(monkeypatch):
+    """The Google emulator (strict, as Google), with the worker pointed at it."""
+    from tests.google_emulator import start_emulator
+    with start_emulator() as e:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", e.url.replace("http://", ""))
+        yield e

@@ -13,18 +13,10 @@ from sheets_sync.stores.google import MAX_REQUEST_BYTES, _changed_runs, _chunks,
 from sheets_sync.stores.google_http import GoogleSession, SlidingWindow
 from tests.backends import Deployment, rekap
 from tests.doubles import ObservedStore
-from tests.google_emulator import start_emulator
 
 
 def no_sleep_session():
     return GoogleSession(None, sleep=lambda s: None, max_attempts=12)
-
-
-@pytest.fixture
-def emu(monkeypatch):
-    with start_emulator() as e:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", e.url.replace("http://", ""))
-        yield e
 
 
 @pytest.fixture

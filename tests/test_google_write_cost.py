@@ -12,7 +12,6 @@ from sheets_sync.stores import SheetSpec
 from sheets_sync.stores.google import MAX_REQUEST_BYTES, GoogleStore, _bodies, _values_body, body_bytes
 from sheets_sync.stores.google_http import GoogleSession
 from tests.backends import Deployment
-from tests.google_emulator import start_emulator
 
 
 def _item(n_bytes: int, i: int) -> dict:
@@ -48,13 +47,6 @@ def test_a_body_whose_answer_ranges_grow_with_its_items_is_halved_to_fit():
     bodies = list(_bodies(items, body_of))
     assert all(body_bytes(b) <= MAX_REQUEST_BYTES for b in bodies)
     assert [i for b in bodies for i in b["data"]] == items
-
-
-@pytest.fixture
-def emu(monkeypatch):
-    with start_emulator() as e:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", e.url.replace("http://", ""))
-        yield e
 
 
 def test_master_write_on_the_emulator_sends_bodies_under_the_cap_and_gets_no_values_back(tmp_path, emu):

@@ -14,7 +14,6 @@ from sheets_sync import cli
 from sheets_sync.ops import health
 from sheets_sync.stores.google_http import GoogleSession
 from tests.backends import AS_OF, Deployment, rekap
-from tests.google_emulator import start_emulator
 
 
 def _once(dep, as_of=AS_OF) -> int:
@@ -71,13 +70,6 @@ def test_deleted_opd_workbook_is_flagged_with_its_old_counts(dep, capsys):
 
 
 # ------------------------------------------------------------------ Google
-@pytest.fixture
-def emu(monkeypatch):
-    with start_emulator() as e:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", e.url.replace("http://", ""))
-        yield e
-
-
 def test_unreachable_google_is_a_failed_cycle(tmp_path, emu):
     gdep = Deployment("google", tmp_path, emulator=emu, n_opds=2,
                       session_factory=lambda: GoogleSession(None, sleep=lambda s: None, max_attempts=2))

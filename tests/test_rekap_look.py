@@ -18,7 +18,6 @@ from sheets_sync.codes import NO_VERDICT_COLOR, STATUS_COLORS
 from sheets_sync.config import WIB
 from sheets_sync.stores.google_http import GoogleSession
 from tests.backends import AS_OF, Deployment
-from tests.google_emulator import start_emulator
 
 STATE_FILL = {"LENGKAP": STATUS_COLORS["OK"][0], "BELUM LENGKAP": STATUS_COLORS["PERIKSA"][0],
               "ADA KESALAHAN": STATUS_COLORS["SALAH"][0], "BELUM MENGISI": NO_VERDICT_COLOR[0]}
@@ -155,13 +154,6 @@ def test_riwayat_one_row_per_day_per_opd_the_days_last_cycle_wins(tmp_path):
 
 
 # ------------------------------------------------------------------ Google
-@pytest.fixture
-def emu(monkeypatch):
-    with start_emulator() as e:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", e.url.replace("http://", ""))
-        yield e
-
-
 def _master_sheets(dep, emu):
     store = dep._google_store()
     ss = emu.state.spreadsheets[store.master_id]
