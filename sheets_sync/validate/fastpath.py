@@ -1,7 +1,14 @@
-"""Column-at-a-time accept-only checks for phones and e-mails, on Arrow (RE2).
+"""Column-at-a-time accept-only checks on Arrow (RE2): texts, names, phones, e-mails.
 
-Each function takes stripped strings and returns, per string, the normalised
-value when it is *certainly* fine, or None. None only means "ask fields.py": the
+`candidates` picks, from a column's distinct raw values, the texts that are
+certainly *clean*: printable ASCII (spaces the only white space, so Python's
+strip() and split() mean spaces only), stripped of the spaces around them, not
+starting with '#' (a formula error), no longer than the cell cap, and not able to
+be a placeholder ("-", "tidak ada"). Only those reach the checks below; every
+other value goes to the per-value rules in fields.py, unchanged.
+
+Each check takes such clean strings and returns, per string, the normalised
+value when it is *certainly* fine, or null. Null only means "ask fields.py": the
 per-value rules (phonenumbers, email-validator) still decide every value not
 accepted here. The patterns are the ones in fields.py's fast paths, written for
 RE2 (ASCII classes spelled out, no look-ahead), so an accepted value is one the
@@ -10,21 +17,96 @@ benchmarks/validate_bench.py compare against the per-row reference.
 """
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sheets_sync.validate.fields import ID_METADATA, SPECIAL_USE_DOMAINS
+from sheets_sync.validate import fields
+from sheets_sync.validate.fields import MONTHS, ID_METADATA, SPECIAL_USE_DOMAINS
 
 _M = ID_METADATA.mobile.national_number_pattern.replace(r"\d", "[0-9]")
 _LOCAL = r"[A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
-_EMAIL = rf"^(?P<local>{_LOCAL})@(?P<domain>(?:{_LABEL}\.)+[A-Za-z]{{2,63}})$"
+_EMAIL = rf"^{_LOCAL}@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}$"
 _SPECIAL = r"(?i)\.(?:" + "|".join(sorted(SPECIAL_USE_DOMAINS)) + r")$"
+# Printable ASCII: no white space but the space, no letter outside A-Z/a-z, no
+# invisible mark.
+_PRINTABLE = r"^[ -~]*$"
+_TYPE = np.frompyfunc(type, 1, 1)
 
 
-def phones(texts: list) -> list:
-    """+62 form of each plainly written Indonesian mobile number, else None."""
-    a = pa.array(texts, type=pa.string())
+def candidates(values: np.ndarray, max_chars: int, heads: frozenset, words: frozenset = frozenset(),
+               numbers: bool = False) -> pa.Array:
+    """The values as an Arrow string array, null where a value is not a clean text
+    (see the module doc). `heads`, `words`: as in fields.is_placeholder and
+    frame._one (a text is a placeholder when its first two characters, lower case,
+    are in `heads` and it reads as one of `words` or a run of dashes/dots).
+    numbers=True: whole numbers (ints, integral floats below 1e16) stand as their
+    digits, as fields.as_text reads them (phones)."""
+    kinds = _TYPE(values) if len(values) else np.empty(0, dtype=object)
+    texts = np.where(kinds == str, values, None)
+    if numbers:
+        for i in np.flatnonzero((kinds == int) | (kinds == float)).tolist():
+            v = values[i]
+            if v == v and abs(v) < 1e16 and float(v).is_integer():
+                texts[i] = str(int(v))
+    raw = pa.array(texts, type=pa.string())
+    a = pc.utf8_trim(raw, " ")                        # = str.strip() on printable ASCII
+    ok = pc.and_(pc.match_substring_regex(raw, _PRINTABLE), pc.match_substring_regex(a, "^[^#]"))
+    ok = pc.and_(ok, pc.less_equal(pc.utf8_length(a), max_chars))
+    if heads:
+        ok = pc.and_(ok, pc.invert(_placeholders(a, heads, words)))
+    return pc.if_else(pc.fill_null(ok, False), a, pa.scalar(None, pa.string()))
+
+
+def _placeholders(a: pa.Array, heads: frozenset, words: frozenset) -> pa.Array:
+    """fields.is_placeholder behind frame._one's first look, for printable ASCII
+    (where casefold() is lower() and the only white space is the space). Only the
+    few texts with a placeholder's first two characters are looked at closely."""
+    low = pc.ascii_lower(a)
+    head = pc.fill_null(pc.is_in(pc.utf8_slice_codeunits(low, 0, 2),
+                                 value_set=pa.array(sorted(heads), type=pa.string())), False)
+    at = np.flatnonzero(head.to_numpy(zero_copy_only=False))
+    out = np.zeros(len(a), dtype=bool)
+    if len(at):
+        some, few = pc.take(a, at), pc.take(low, at)
+        norm = pc.utf8_trim(pc.replace_substring_regex(few, "  +", " "), " .")
+        said = pc.or_(pc.is_in(norm, value_set=pa.array(sorted(words), type=pa.string())),
+                      pc.match_substring_regex(some, r"^[\-_.]+$"))
+        said = pc.and_(said, pc.less_equal(pc.utf8_length(some), fields.PLACEHOLDER_MAX))
+        out[at] = pc.fill_null(said, False).to_numpy(zero_copy_only=False)
+    return pa.array(out)
+
+
+def _arrow(texts) -> pa.Array:
+    return texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, type=pa.string())
+
+
+def _out(texts, result: pa.Array):
+    """Lists in, list out (tests and small callers); Arrow in, Arrow out."""
+    return result if isinstance(texts, (pa.Array, pa.ChunkedArray)) else result.to_pylist()
+
+
+def texts(values, max_length: int = 300):
+    """A clean text with its runs of spaces made one (fields.as_text)."""
+    a = pc.replace_substring_regex(_arrow(values), "  +", " ")
+    ok = pc.less_equal(pc.utf8_length(a), max_length)
+    return _out(values, pc.if_else(pc.fill_null(ok, False), a, pa.scalar(None, pa.string())))
+
+
+def names(values, max_length: int = 300):
+    """texts() that also hold a letter and do not start with a digit (a number is
+    never a name; '1,99E+17' is a NIP as a spreadsheet shows it: fields decides)."""
+    a = pc.replace_substring_regex(_arrow(values), "  +", " ")
+    ok = pc.and_(pc.match_substring_regex(a, "[A-Za-z]"), pc.invert(pc.match_substring_regex(a, "^[0-9]")))
+    ok = pc.and_(ok, pc.less_equal(pc.utf8_length(a), max_length))
+    return _out(values, pc.if_else(pc.fill_null(ok, False), a, pa.scalar(None, pa.string())))
+
+
+def phones(values):
+    """+62 form of each plainly written Indonesian mobile number, else null."""
+    a = _arrow(values)
     shape = pc.match_substring_regex(a, r"^\+?[0-9 .\-()]+$")
     # a number exported as text ('81234567890.0') is cleaned by fields.py first
     shape = pc.and_(shape, pc.invert(pc.match_substring_regex(a, r"^\+?[0-9]+\.0+$")))
@@ -33,18 +115,48 @@ def phones(texts: list) -> list:
     ok = pc.and_(shape, pc.if_else(plus, pc.match_substring_regex(d, f"^62(?:{_M})$"),
                                    pc.match_substring_regex(d, f"^(?:62|0)?(?:{_M})$")))
     nsn = pc.replace_substring_regex(d, r"^(?:62|0)", "", max_replacements=1)
-    out = pc.if_else(pc.fill_null(ok, False), pc.binary_join_element_wise("+62", nsn, ""), None)
-    return out.to_pylist()
+    return _out(values, pc.if_else(pc.fill_null(ok, False), pc.binary_join_element_wise("+62", nsn, ""), None))
 
 
-def emails(texts: list) -> list:
-    """local@domain-lower-cased for each plain ASCII address, else None."""
-    a = pa.array(texts, type=pa.string())
-    parts = pc.extract_regex(a, _EMAIL)           # null where the shape does not match
-    local, domain = pc.struct_field(parts, "local"), pc.struct_field(parts, "domain")
-    ok = pc.and_(pc.is_valid(parts), pc.invert(pc.match_substring_regex(a, r"[@.][A-Za-z0-9\-]{2}--")))
-    ok = pc.and_(ok, pc.less_equal(pc.utf8_length(local), 64))
+def emails(values):
+    """local@domain-lower-cased for each plain ASCII address, else null."""
+    a = _arrow(values)
+    ok = pc.match_substring_regex(a, _EMAIL)
+    ok = pc.and_(ok, pc.invert(pc.match_substring_regex(a, r"[@.][A-Za-z0-9\-]{2}--")))
+    ok = pc.and_(ok, pc.less_equal(pc.find_substring(a, "@"), 64))   # the local part: ASCII, so bytes
     ok = pc.and_(ok, pc.less_equal(pc.utf8_length(a), 254))
-    ok = pc.and_(ok, pc.invert(pc.match_substring_regex(domain, _SPECIAL)))
-    joined = pc.binary_join_element_wise(local, pc.utf8_lower(domain), "@")
-    return pc.if_else(pc.fill_null(ok, False), joined, None).to_pylist()
+    ok = pc.and_(ok, pc.invert(pc.match_substring_regex(a, _SPECIAL)))
+    parts = pc.split_pattern(pc.if_else(pc.fill_null(ok, False), a, pa.scalar(None, pa.string())), "@")
+    return _out(values, pc.binary_join_element_wise(pc.list_element(parts, 0),
+                                                    pc.ascii_lower(pc.list_element(parts, 1)), "@"))
+
+
+_DAY_FIRST = [rf"^(?P<d>[0-9]{{1,2}}){sep}(?P<m>[0-9]{{1,2}}){sep}(?P<y>[0-9]{{4}})$" for sep in ("/", "-")]
+_DAY_MONTH = r"^(?P<d>[0-9]{1,2}) (?P<m>[A-Za-z]+) (?P<y>[0-9]{4})$"
+
+
+def dates(values: list) -> list:
+    """datetime.date of each text written as 13/10/2023, 13-10-2023 or 13 Oktober
+    2023 (fields.parse_date's reading, four-digit years), else None. A day that
+    does not exist (31/02/2023) is None: fields says why."""
+    a = pc.utf8_trim(pa.array([v if type(v) is str else None for v in values], type=pa.string()), " ")
+    a = pc.if_else(pc.fill_null(pc.match_substring_regex(a, _PRINTABLE), False), a, pa.scalar(None, pa.string()))
+    day, month, year = (np.zeros(len(a), dtype=np.int64) for _ in range(3))
+    for rx in _DAY_FIRST + [_DAY_MONTH]:
+        parts = pc.extract_regex(a, rx)
+        hit = pc.fill_null(pc.is_valid(parts), False).to_numpy(zero_copy_only=False) & (day == 0)
+        if not hit.any():
+            continue
+        m = pc.struct_field(parts, "m")
+        if rx == _DAY_MONTH:
+            names = pc.ascii_lower(m).to_numpy(zero_copy_only=False)
+            m = pa.array([MONTHS.get(n, 0) if h else 0 for n, h in zip(names, hit)], type=pa.int64())
+        for arr, key in ((day, "d"), (year, "y")):
+            arr[hit] = pc.cast(pc.struct_field(parts, key), pa.int64()).to_numpy(zero_copy_only=False)[hit]
+        month[hit] = pc.cast(m, pa.int64()).to_numpy(zero_copy_only=False)[hit]
+    ok = (day > 0) & (month > 0) & (year >= 1900)
+    when = pd.to_datetime(pd.DataFrame({"year": np.where(ok, year, 2000), "month": np.where(ok, month, 1),
+                                        "day": np.where(ok, day, 1)}), errors="coerce")
+    real = ok & when.notna().to_numpy()
+    found = when.dt.date.to_numpy(dtype=object)
+    return np.where(real, found, None).tolist()

@@ -366,7 +366,7 @@ def check_address_email(v, max_length: int = 300, email_check=None) -> Check:
 
 # ----------------------------------------------------------------------- dates
 SHEETS_EPOCH = dt.date(1899, 12, 30)
-_MONTHS = {
+MONTHS = {
     "januari": 1, "jan": 1, "january": 1, "februari": 2, "feb": 2, "pebruari": 2, "peb": 2,
     "february": 2, "maret": 3, "mar": 3, "march": 3, "april": 4, "apr": 4, "mei": 5,
     "may": 5, "juni": 6, "jun": 6, "june": 6, "juli": 7, "jul": 7, "july": 7,
@@ -421,7 +421,7 @@ def _build(m, order: str, raw) -> Check:
         y, mo, d = m[1], int(m[3]), int(m[4])
     else:
         name, d, y = (m[2], int(m[1]), m[3]) if order == "dMy" else (m[1], int(m[2]), m[3])
-        mo = _MONTHS.get(name)
+        mo = MONTHS.get(name)
         if mo is None:
             return Check(None, "DATE_INVALID")
     if len(y) == 2:  # 13/10/23: two-digit years are this century ('0023' is not)

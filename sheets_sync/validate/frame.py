@@ -142,47 +142,54 @@ def _jsonable(v):
 # --------------------------------------------------------------------- helpers
 class ColumnCheck:
     """One column, checked once per distinct value: is it blank, a formula error,
-    and what the type's rule says. Arrays are per row."""
+    and what the type's rule says. Arrays are per row.
+
+    The fast path runs first, column at a time: on the raw values (`fast.raw`,
+    dates) or on the clean texts fastpath.candidates picks (Arrow). It only
+    accepts; every value it leaves (about 10 %) is decided here one by one, by
+    the same rules as the reference."""
 
     def __init__(self, series: pd.Series, fn, fast=None, reference: bool = False,
-                 distinct: bool = False, max_chars: int = MAX_CELL_CHARS, empty: frozenset = frozenset()):
+                 distinct: bool = False, max_chars: int = MAX_CELL_CHARS, empty: frozenset = frozenset(),
+                 numbers: bool = False):
         arr = series.to_numpy(dtype=object)
         if reference or distinct:   # reference: every value through the rule; distinct:
             ids, uniq = np.arange(len(arr)), arr   # phones/e-mails/names rarely repeat
         else:
             ids, uniq = pd.factorize(arr, use_na_sentinel=True)
         n = len(uniq)
-        texts = [v.strip() if type(v) is str else (str(v) if type(v) is int else None) for v in uniq]
-        # over the cap: no rule (fast or not) sees the text; non-text values are short
-        too_long = {i for i, t in enumerate(texts) if t is not None and len(t) > max_chars}
-        # "-", "tidak ada"...: empty, so the column's missing rule decides (not its type rule)
         heads = fields.placeholder_heads(empty)   # a cheap first look; few texts go further
-        for i in [i for i, t in enumerate(texts) if t and t[:2].lower() in heads]:
-            if fields.is_placeholder(texts[i], empty):
-                texts[i] = ""
-        if fast is not None and n and not reference and getattr(fast, "raw", False):
-            hits = fast(uniq)
-        elif fast is not None and n and not reference:   # '#REF!' and friends never take a fast path
-            hits = fast([t if t and t[0] != "#" and len(t) <= max_chars else None for t in texts])
-        else:
-            hits = [None] * n
-        vals = np.array(hits + [None], dtype=object)
+        vals = np.full(n + 1, None, dtype=object)
+        if fast is not None and n and not reference:
+            if getattr(fast, "raw", False):
+                vals[:n] = fast(uniq)
+            else:
+                clean = fastpath.candidates(uniq, max_chars, heads, empty, numbers=numbers)
+                vals[:n] = fast(clean).to_numpy(zero_copy_only=False)
         cods = np.full(n + 1, None, dtype=object)
         pars = np.full(n + 1, None, dtype=object)
         cods[n] = "MISSING"   # factorize's NA sentinel (-1) takes the last slot
-        for i in [i for i, h in enumerate(hits) if h is None]:   # ~10 %: decided one by one
-            v, t = uniq[i], texts[i]
-            if i in too_long:
-                cods[i], pars[i] = "CELL_TOO_LONG", {"panjang": len(t), "maks": max_chars}
-            elif t == "" or (t is None and fields.is_blank(v)):
-                cods[i] = "MISSING"
-            elif t and t[0] == "#" and fields.cell_error(t):
-                cods[i], pars[i] = "CELL_ERROR", {"nilai": fields.cell_error(t)}
-            else:
-                vals[i], cods[i], pars[i] = fn(v)
+        for i in np.flatnonzero(pd.isna(vals[:n])).tolist():
+            vals[i], cods[i], pars[i] = _one(uniq[i], fn, max_chars, heads, empty)
         self.values, self.codes, self.params = vals.take(ids), cods.take(ids), pars.take(ids)
         self.blank = self.codes == "MISSING"
         self.error = self.codes == "CELL_ERROR"
+
+
+def _one(v, fn, max_chars: int, heads: frozenset, empty: frozenset) -> tuple:
+    """(value, code, params) of one value the fast path left: over the cell cap, a
+    placeholder or blank (MISSING: the column's missing rule decides, not its type
+    rule), a formula error, or the type's rule."""
+    t = v.strip() if type(v) is str else (str(v) if type(v) is int else None)
+    if t is not None and len(t) > max_chars:   # no rule (fast or not) sees the text
+        return None, "CELL_TOO_LONG", {"panjang": len(t), "maks": max_chars}
+    if t and t[:2].lower() in heads and fields.is_placeholder(t, empty):
+        return None, "MISSING", None
+    if t == "" or (t is None and fields.is_blank(v)):
+        return None, "MISSING", None
+    if t and t[0] == "#" and fields.cell_error(t):
+        return None, "CELL_ERROR", {"nilai": fields.cell_error(t)}
+    return tuple(fn(v))
 
 
 def _date_rules(v, rules: dict, as_of: dt.date) -> Check:
@@ -202,8 +209,9 @@ def _date_rules(v, rules: dict, as_of: dt.date) -> Check:
 
 
 class _DateFast:
-    """Accept-only path for date cells and serial numbers inside the rule's bounds
-    (the common case); text dates and anything out of bounds go to _date_rules."""
+    """Accept-only path for date cells, serial numbers and the usual typed dates
+    (13/10/2023, 13-10-2023, 13 Oktober 2023) inside the rule's bounds (the common
+    case); any other text and anything out of bounds go to _date_rules."""
     raw = True
 
     def __init__(self, rules: dict, as_of: dt.date):
@@ -215,12 +223,17 @@ class _DateFast:
         self.lo, self.hi = max(lo), as_of if rules.get("not_after_report") else dt.date.max
 
     def __call__(self, values) -> list:
-        lo, hi, out = self.lo, self.hi, []
-        for v in values:
+        lo, hi, out, typed = self.lo, self.hi, [], []
+        for i, v in enumerate(values):
             t = type(v)
             d = v.date() if t is dt.datetime else v if t is dt.date else \
                 fields.SHEETS_EPOCH + dt.timedelta(days=v) if t is int and 1 <= v <= fields.SERIAL_MAX else None
             out.append(d if d is not None and lo <= d <= hi else None)
+            if t is str:
+                typed.append(i)
+        if typed:
+            for i, d in zip(typed, fastpath.dates([values[i] for i in typed])):
+                out[i] = d if d is not None and lo <= d <= hi else None
         return out
 
 
@@ -245,12 +258,8 @@ def checker(col: Column, as_of: dt.date, reference: bool = False):
         email = fields.email_reference if reference else fields.check_email
         return partial(fields.check_address_email, max_length=maxlen, email_check=email), None
     if col.type == "name":
-        return partial(fields.check_name, max_length=maxlen), partial(_each, fields.fast_name, maxlen)
-    return partial(fields.check_text, max_length=maxlen), partial(_each, fields.fast_text, maxlen)
-
-
-def _each(fn, maxlen: int, texts: list) -> list:
-    return [fn(t, maxlen) if t else None for t in texts]
+        return partial(fields.check_name, max_length=maxlen), partial(fastpath.names, max_length=maxlen)
+    return partial(fields.check_text, max_length=maxlen), partial(fastpath.texts, max_length=maxlen)
 
 
 # ------------------------------------------------------------------ validation
@@ -267,7 +276,7 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool
     cols = [c for c in form.columns if c.type != "row_number"]
     run = lambda c: ColumnCheck(df[c.key], *checker(c, as_of, reference), reference=reference,  # noqa: E731
                                 distinct=c.type in DISTINCT_TYPES, max_chars=max_chars,
-                                empty=form.placeholders)
+                                empty=form.placeholders, numbers=c.type == "phone")
     if len(df) >= PARALLEL_ROWS and not reference:
         with ThreadPoolExecutor(2) as pool:   # Arrow kernels release the GIL: use the 2nd core
             checks = dict(zip([c.key for c in cols], pool.map(run, cols)))
@@ -359,19 +368,30 @@ def _duplicates(normalized: pd.DataFrame, form: Form) -> list[tuple]:
         key = "email" if col.type == "address_email" else col.key
         values = normalized[key].to_numpy(dtype=object)
         if col.type in ("email", "address_email"):
-            values = np.array([v.casefold() if isinstance(v, str) else None for v in values], dtype=object)
-        present = pd.notna(values)
+            values = np.array([v.casefold() if type(v) is str else None for v in values], dtype=object)
         ids, _ = pd.factorize(values, use_na_sentinel=True)
-        dup = pd.Series(ids).duplicated(keep="first").to_numpy() & present
+        first = _first_positions(ids)
+        dup = (ids >= 0) & (first[np.maximum(ids, 0)] != np.arange(len(ids)))
         if not dup.any():
             continue
-        first = np.empty(ids.max() + 1, dtype=np.int64)
-        first[ids[::-1][present[::-1]]] = np.flatnonzero(present)[::-1]   # last write = first row
         rows = normalized.index.to_numpy()[first[ids[dup]]]
         code = "DUPLICATE_PHONE" if col.type == "phone" else "DUPLICATE_EMAIL"
         out.append((np.flatnonzero(dup), col.key, np.full(len(rows), code, object),
                     np.array([{"baris": int(r)} for r in rows], dtype=object)))
     return out
+
+
+def _first_positions(ids: np.ndarray) -> np.ndarray:
+    """Per distinct id (factorize: numbered in order of first appearance), the
+    position of its first occurrence."""
+    present = np.flatnonzero(ids >= 0)
+    first = np.zeros(ids.max() + 1 if len(present) else 1, dtype=np.int64)
+    # ids are numbered in order of appearance: the k-th new id first shows where
+    # the running maximum first reaches k
+    seen = ids[present]
+    new = np.r_[True, seen[1:] > np.maximum.accumulate(seen)[:-1]] if len(seen) else np.zeros(0, dtype=bool)
+    first[seen[new]] = present[new]
+    return first
 
 
 def _domain_typos(normalized: pd.DataFrame, form: Form, domains: dict | None) -> list[tuple]:
@@ -384,12 +404,13 @@ def _domain_typos(normalized: pd.DataFrame, form: Form, domains: dict | None) ->
         if col.type not in ("email", "address_email") or not common:
             continue
         values = normalized["email" if col.type == "address_email" else col.key].to_numpy(dtype=object)
-        doms = np.array([v.rsplit("@", 1)[1].lower() if isinstance(v, str) else None for v in values], dtype=object)
-        ids, uniq = pd.factorize(doms, use_na_sentinel=True)
-        hints = np.array([_near_miss(d, common, real) for d in uniq] + [None], dtype=object).take(ids)
+        ids, uniq = pd.factorize(np.array([v.rsplit("@", 1)[1] if type(v) is str else None for v in values],
+                                          dtype=object), use_na_sentinel=True)
+        doms = [d.lower() for d in uniq]
+        hints = np.array([_near_miss(d, common, real) for d in doms] + [None], dtype=object).take(ids)
         pos = np.flatnonzero(pd.notna(hints))
         out.append((pos, col.key, np.full(len(pos), "EMAIL_DOMAIN_TYPO", object),
-                    np.array([{"domain": doms[p], "saran": hints[p]} for p in pos], dtype=object)))
+                    np.array([{"domain": doms[ids[p]], "saran": hints[p]} for p in pos], dtype=object)))
     return out
 
 
@@ -415,11 +436,14 @@ def _problem_frame(found: list[tuple], index: pd.Index, form: Form) -> pd.DataFr
     p = pd.concat(parts, ignore_index=True).sort_values(["pos", "order"], kind="stable")
     headers = {c.key: c.header for c in form.columns}
     p["row"] = index.to_numpy()[p["pos"].to_numpy()]
-    p["severity"] = [codes.severity(c) for c in p["code"]]
+    found_codes, keys, params = p["code"].tolist(), p["column"].tolist(), p["params"].tolist()
+    severity = {c: codes.severity(c) for c in set(found_codes)}
+    p["severity"] = [severity[c] for c in found_codes]
+    plain: dict[tuple, str] = {}   # a message without parameters is rendered once per code and column
     p["message"] = [
-        codes.render(c, kolom=headers[k], **(prm or {})) if not (prm and "kolom" in prm)
-        else codes.render(c, **prm)
-        for c, k, prm in zip(p["code"], p["column"], p["params"])]
+        (plain.get((c, k)) or plain.setdefault((c, k), codes.render(c, kolom=headers[k]))) if not prm
+        else codes.render(c, kolom=headers[k], **prm) if "kolom" not in prm else codes.render(c, **prm)
+        for c, k, prm in zip(found_codes, keys, params)]
     return p[PROBLEM_COLUMNS].reset_index(drop=True)
 
 

@@ -1,0 +1,118 @@
+"""The column-at-a-time fast path (fastpath.py, frame.ColumnCheck) gives every cell
+of every column type the verdict the per-value reference gives: same statuses, same
+problems (row, column, code, message), same normalised values. Values are drawn the
+way staff and spreadsheets write them: padded, doubled spaces, placeholders,
+non-ASCII, numbers, typed dates, formula errors."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sheets_sync.forms import load_forms
+from sheets_sync.validate.frame import validate_frame
+from tests.conftest import AS_OF, clean_row, frame
+from tests.test_fields import ANY_VALUE, email_like, phone_like
+
+FORMS = load_forms()
+HYP = dict(database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+_PAD = st.sampled_from(["", "", " ", "  ", "\t", "\u00a0", "\n", "\x1c"])
+_WORDS = st.sampled_from(["Budi", "Santoso", "S.Pd", "Hj.", "Ni", "Tina", "tidak", "ada", "-", "--", "...",
+                          "#REF!", "#N/A", "N/A", "1,99E+17", "8,12E+10", "199001012020121001", "Ça", "Łukasz",
+                          "\u202aBudi\u202c", "O'Neil", "Ahmad-Yani", "belum ada", "nihil", "Tidak Ada."])
+
+
+@st.composite
+def staff_text(draw):
+    words = draw(st.lists(_WORDS, min_size=1, max_size=4))
+    gaps = draw(st.lists(st.sampled_from([" ", " ", "  ", "   "]), min_size=len(words), max_size=len(words)))
+    return draw(_PAD) + "".join(w + g for w, g in zip(words, gaps)).rstrip(" ") + draw(_PAD)
+
+
+@st.composite
+def typed_date(draw):
+    d, m, y = draw(st.integers(0, 32)), draw(st.integers(0, 13)), draw(st.sampled_from([1899, 1900, 2019, 2023,
+                                                                                          2024, 2030, 23]))
+    month = draw(st.sampled_from(["Oktober", "okt", "OKT", "Mei", "Desember", "Nopember", "Okto", "agu"]))
+    shape = draw(st.sampled_from(["{d}/{m}/{y}", "{d:02}/{m:02}/{y}", "{d}-{m}-{y}", "{d} {M} {y}", "{d}  {M} {y}",
+                                  "{d}.{m}.{y}", "{y}-{m:02}-{d:02}", "{d} {M}. {y}", "Senin, {d} {M} {y}"]))
+    return draw(_PAD) + shape.format(d=d, m=m, y=y, M=month) + draw(_PAD)
+
+
+DATE_VALUE = st.one_of(typed_date(), st.dates(dt.date(1890, 1, 1), dt.date(2030, 1, 1)),
+                       st.datetimes(dt.datetime(1890, 1, 1), dt.datetime(2030, 1, 1)),
+                       st.integers(-5, 60000), ANY_VALUE)
+TEXT_VALUE = st.one_of(staff_text(), ANY_VALUE)
+
+
+def _column_values(form):
+    """A strategy per column key of `form`, by its type."""
+    by_type = {"phone": st.one_of(phone_like(), ANY_VALUE, staff_text()),
+               "email": st.one_of(email_like(), ANY_VALUE, staff_text()),
+               "date": DATE_VALUE}
+    return {c.key: by_type.get(c.type, TEXT_VALUE) for c in form.columns if c.type != "row_number"}
+
+
+@st.composite
+def form_rows(draw, form_key):
+    form = FORMS[form_key]
+    strategies = _column_values(form)
+    n = draw(st.integers(1, 6))
+    rows = []
+    for i in range(n):
+        keys = draw(st.sets(st.sampled_from(sorted(strategies)), min_size=1, max_size=3))
+        rows.append(clean_row(form_key, i + 1, **{k: draw(strategies[k]) for k in keys}))
+    return rows
+
+
+def assert_same_as_reference(form_key, rows):
+    form = FORMS[form_key]
+    df = frame(rows, form)
+    fast = validate_frame(df, form, AS_OF)
+    slow = validate_frame(df, form, AS_OF, reference=True)
+    pd.testing.assert_series_equal(fast.status, slow.status)
+    pd.testing.assert_frame_equal(fast.problems, slow.problems)
+    pd.testing.assert_frame_equal(fast.normalized, slow.normalized)
+
+
+@settings(max_examples=100, **HYP)
+@given(form_rows("pegawai"))
+def test_pegawai_every_column_follows_the_reference(rows):
+    assert_same_as_reference("pegawai", rows)
+
+
+@settings(max_examples=40, **HYP)
+@given(form_rows("pengguna_layanan"))
+def test_pengguna_layanan_every_column_follows_the_reference(rows):
+    assert_same_as_reference("pengguna_layanan", rows)
+
+
+@settings(max_examples=40, **HYP)
+@given(form_rows("penyedia_pbj"))
+def test_penyedia_pbj_every_column_follows_the_reference(rows):
+    assert_same_as_reference("penyedia_pbj", rows)
+
+
+@settings(max_examples=30, **HYP)
+@given(form_rows("eksper"))
+def test_eksper_every_column_follows_the_reference(rows):
+    assert_same_as_reference("eksper", rows)
+
+
+def test_the_fast_path_takes_the_usual_shapes_as_the_reference_does():
+    """A fixed sample of what the fast path must accept (not hand them all to the
+    slow path) and get right: padded names, doubled spaces, typed dates, numbers."""
+    form = FORMS["pegawai"]
+    rows = [clean_row("pegawai", 1, nama="  Budi  Santoso ", no_hp=81234567890.0, tanggal_mulai="13/10/2020"),
+            clean_row("pegawai", 2, nama="Tina", no_hp=" 0812-3456-7891 ", tanggal_mulai="1 Oktober 2020"),
+            clean_row("pegawai", 3, nama="-", tanggal_mulai="31/02/2020", email=" Budi@Gmail.COM "),
+            clean_row("pegawai", 4, nama="tidak ada", tanggal_mulai="13-10-2023", no_hp=6281234567892)]
+    assert_same_as_reference("pegawai", rows)
+    res = validate_frame(frame(rows, form), form, AS_OF)
+    assert res.normalized.at[3, "nama"] == "Budi Santoso" and res.normalized.at[3, "no_hp"] == "+6281234567890"
+    assert res.normalized.at[4, "tanggal_mulai"] == dt.date(2020, 10, 1)
+    assert res.normalized.at[5, "email"] == "Budi@gmail.com"
+    assert res.normalized.at[6, "no_hp"] == "+6281234567892"
