@@ -2,14 +2,15 @@
 
 Each checker takes one raw cell value (str, int, float, datetime, None...) and
 returns a `Check(value, code, params)`: the normalised value, or a problem code from
-codes.py. validate.py applies them once per distinct value of a column.
+codes.py. frame.py applies them once per distinct value of a column, to the values
+fastpath.py (column at a time, Arrow) did not already accept.
 
 Phones and e-mails have two implementations that must agree on every input:
 `*_reference` calls phonenumbers / email-validator on every value (the authority),
 while `check_phone` / `check_email` first try a fast path that only *accepts*
 values the authority provably accepts with the same normalised form, and hand
-everything else to the reference. Tests and benchmarks/validate_bench.py hold the
-two to identical verdicts.
+everything else to the reference. Tests (test_fast_equals_reference.py) and
+benchmarks/validate_bench.py hold the fast paths to identical verdicts.
 """
 from __future__ import annotations
 
@@ -228,19 +229,6 @@ def check_phone(v) -> Check:
     if nsn is not None and _MOBILE_NSN.fullmatch(nsn):
         return Check("+62" + nsn)
     return _classify(text)
-
-
-def fast_text(s: str, max_length: int = 300) -> str | None:
-    """Accept-only path of check_text for a stripped str (None: let check_text say why)."""
-    t = " ".join(s.split())
-    return t if len(t) <= max_length else None
-
-
-def fast_name(s: str, max_length: int = 300) -> str | None:
-    t = " ".join(s.split())
-    if t[:1].isdigit() and _scientific(t):   # "1,99E+17": a NIP as a spreadsheet shows it
-        return None
-    return t if len(t) <= max_length and _LETTER.search(t) and not has_bidi_controls(t) else None
 
 
 _PARSE_ERRORS = {

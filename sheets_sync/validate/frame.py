@@ -7,8 +7,8 @@ column, code, severity, message), and the normalised values.
 
 Vectorised the pandas way: each column is factorised, each rule runs once per
 *distinct* value (fields.py), and results are spread back with numpy take. Dates,
-units and job titles repeat a lot; phones and e-mails rarely do, which is why
-fields.py has fast paths for them.
+units and job titles repeat a lot; names, phones and e-mails rarely do, which is
+why fastpath.py checks the plainly written ones column at a time first.
 """
 from __future__ import annotations
 
