@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from sheets_sync.validate.layout import Problem, SheetData, content_hash, find_header, locate_form
@@ -197,7 +198,8 @@ def test_the_row_loop_and_the_columnar_path_agree(forms):
         form = forms[key]
         header = [c.header for c in form.columns] + list(forms.status_headers.values())
         pool = NASTY[:-3] + [None, "", " ", 0, 1, 2.0, "3", "(4)", True, 81234567890, "0812-3456-7890",
-                             form.columns[1].header, form.columns[2].header]
+                             form.columns[1].header, form.columns[2].header,
+                             np.str_("  "), np.str_(form.columns[1].header)]   # str subclasses are text
         grid = [[form.title], header]
         for _ in range(300):
             grid.append([rng.choice(pool) for _ in range(rng.randint(0, len(header)))])

@@ -307,7 +307,6 @@ def _body(rows: list, width: int) -> np.ndarray:
 
 
 _TYPE = np.frompyfunc(type, 1, 1)
-_IS_TEXT = np.frompyfunc(lambda v: isinstance(v, str), 1, 1)   # is_blank's test: str subclasses too
 # Python's str.strip()/\s whitespace, in RE2 terms (Arrow's \s is ASCII only)
 _SPACE = r"[\s\pZ\x{1c}-\x{1f}\x{85}\x{0b}]"
 # ASCII whitespace other than ' ' (Python's \s): a column without these bytes squeezes
@@ -366,7 +365,8 @@ def _texts(values: np.ndarray) -> tuple[pa.Array, bool]:
     try:
         return pa.array(values, type=pa.string(), from_pandas=True), True
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        is_text = _IS_TEXT(values).astype(bool) if len(values) else np.zeros(0, dtype=bool)
+        ids, kinds = pd.factorize(_TYPE(values))   # is_blank's test: str subclasses are text too
+        is_text = np.array([issubclass(k, str) for k in kinds.tolist()], dtype=bool)[ids]
         return pa.array(np.where(is_text, values, None), type=pa.string(), from_pandas=True), False
 
 
