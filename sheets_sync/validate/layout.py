@@ -301,7 +301,11 @@ def _body(rows: list, width: int) -> np.ndarray:
             continue
         at = np.flatnonzero(lengths == n)
         block = np.empty((len(at), n), dtype=object)
-        block[:] = [rows[i] for i in at.tolist()] if len(at) < len(rows) else rows
+        if len(at) == len(rows):   # one length (a CSV): no gather, no scatter
+            block[:] = rows
+            out[:, :min(n, width)] = block[:, :width]
+            break
+        block[:] = [rows[i] for i in at.tolist()]
         out[at, :min(n, width)] = block[:, :width]
     return out
 
@@ -329,12 +333,10 @@ class _Cells:
             blank |= _filled(pc.match_substring_regex(self.texts, f"^{_SPACE}*$"))
         self.blank = blank
 
-    def header_like(self, header_texts: set) -> np.ndarray:
-        """Cells that could be a header text (a superset of norm_header(v) in
-        header_texts: non-ASCII text may casefold onto a header)."""
-        texts = self.texts
-        if texts.null_count == len(texts):
-            return np.zeros(len(texts), dtype=bool)
+    def header_like(self, header_texts: set, at: np.ndarray) -> np.ndarray:
+        """Of the text cells at positions `at`: could it be a header text? (A superset
+        of norm_header(v) in header_texts: non-ASCII text may casefold onto a header.)"""
+        texts = self.texts.take(pa.array(at))
         data = texts.buffers()[2]
         if data is None or not _OTHER_SPACE[np.frombuffer(data, dtype=np.uint8)].any():
             squeezed = pc.replace_substring(texts, " ", "")
@@ -382,10 +384,15 @@ def _odd_rows(values: np.ndarray, cells: list, blank: np.ndarray, keep: np.ndarr
     out = np.zeros(len(values), dtype=bool)
     if not keep.any():
         return out
+    # a pasted header: at least two texts, the first a header text; only each row's
+    # first text is looked at, so a CSV's rows cost one column, not all of them
     texts = np.column_stack([c.texts.is_valid().to_numpy(zero_copy_only=False) for c in cells]) & ~blank
-    hits = np.column_stack([c.header_like(header_texts) for c in cells]) & texts
-    n_hits = hits.sum(axis=1)
-    maybe_header = keep & (n_hits >= 1) & (n_hits * 2 >= texts.sum(axis=1))
+    first = np.argmax(texts, axis=1)
+    maybe_header = keep & (texts.sum(axis=1) >= 2)
+    for j, c in enumerate(cells):
+        at = np.flatnonzero(maybe_header & (first == j))
+        if len(at):
+            maybe_header[at[~c.header_like(header_texts, at)]] = False
     # a numbering row: every filled cell numberish, at least 3 of them; each column
     # narrows the candidates, so only the first looks at every row
     maybe_numbers = keep & ((~blank).sum(axis=1) >= 3)
