@@ -239,3 +239,20 @@ def test_random_workbooks_through_a_real_cycle(tmp_path_factory, key, rows):
         assert v[2]                                    # Diperiksa stamped
         assert (v[0] == "OK") == (not v[1])            # a message exactly when not OK
     assert dep.cycle().written_cells == 0
+
+
+def test_records_of_a_date_column_and_of_mixed_numbers(forms):
+    """records() makes a date column JSON-ready once per distinct date; a column mixing 1,
+    1.0 and True (equal under ==) keeps each value as it was."""
+    from sheets_sync.validate.frame import FormResult
+    days = [dt.date(2023, 1, 2), None, dt.date(2023, 1, 2), dt.date(2022, 5, 6)]
+    index = pd.Index([3, 4, 5, 6], name="row")
+    res = FormResult("pegawai", pd.Series(["OK"] * 4, index=index), pd.DataFrame(columns=["row", "column", "code",
+                     "severity", "message"]),
+                     pd.DataFrame({"mulai": days, "no": [1, 1.0, True, None],
+                                   "waktu": [dt.datetime(2023, 1, 2, 8), dt.date(2023, 1, 2), None, "x"]},
+                                  index=index, dtype=object))
+    got = [r["normalized"] for r in res.records()]
+    assert [g["mulai"] for g in got] == ["2023-01-02", None, "2023-01-02", "2022-05-06"]
+    assert [repr(g["no"]) for g in got] == ["1", "1.0", "True", "None"]
+    assert [g["waktu"] for g in got] == ["2023-01-02T08:00:00", "2023-01-02", None, "x"]

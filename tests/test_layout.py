@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from sheets_sync.validate.layout import Problem, SheetData, content_hash, find_header, locate_form
@@ -197,7 +198,8 @@ def test_the_row_loop_and_the_columnar_path_agree(forms):
         form = forms[key]
         header = [c.header for c in form.columns] + list(forms.status_headers.values())
         pool = NASTY[:-3] + [None, "", " ", 0, 1, 2.0, "3", "(4)", True, 81234567890, "0812-3456-7890",
-                             form.columns[1].header, form.columns[2].header]
+                             form.columns[1].header, form.columns[2].header,
+                             np.str_("  "), np.str_(form.columns[1].header)]   # str subclasses are text
         grid = [[form.title], header]
         for _ in range(300):
             grid.append([rng.choice(pool) for _ in range(rng.randint(0, len(header)))])
@@ -211,6 +213,67 @@ def test_the_row_loop_and_the_columnar_path_agree(forms):
             assert x.index.tolist() == y.index.tolist()
             assert x.astype(object).where(x.notna(), None).to_numpy().tolist() == \
                 y.astype(object).where(y.notna(), None).to_numpy().tolist()
+
+
+def _same_frames(a, b):
+    for x, y in zip(a, b):
+        assert x.index.tolist() == y.index.tolist()
+        assert x.astype(object).where(x.notna(), None).to_numpy().tolist() == \
+            y.astype(object).where(y.notna(), None).to_numpy().tolist()
+
+
+# What a CSV gives: only text, '' for an empty cell, rows of any length; whitespace of
+# every kind Python's str.strip() knows (tab, NBSP, the \x1c-\x1f separators, U+2003)
+CSV_TEXTS = ["", " ", "\t", "\x1c", "\u00a0", "\u2003", " \x1f ", "1", "2", " 3 ", "(4)", "5.0", "1000",
+             "Budi Santoso", "0812-3456-7890", "budi@gmail.com", "13/10/2023", "Ça va", "١٢٣", "#N/A"]
+
+
+@pytest.mark.parametrize("key", FORM_KEYS)
+def test_the_row_loop_and_the_columnar_path_agree_on_text_only_tabs(forms, key):
+    """A CSV's cells are all text: the columnar path converts each column to Arrow in one
+    go and squeezes spaces without a regex when the column has no other whitespace;
+    pasted headers with odd whitespace (tab, \x1c, NBSP, upper case) are still found."""
+    import random
+
+    from sheets_sync.validate import layout
+    rng = random.Random(11)
+    form = forms[key]
+    header = [c.header for c in form.columns]
+    odd_headers = [h.upper().replace(" ", "  ") for h in header], [h.replace(" ", "\t") for h in header], \
+        [h.replace(" ", "\x1c") for h in header], [h.replace(" ", "\u00a0") for h in header]
+    pool = CSV_TEXTS + header[1:3]
+    for plain in (True, False):   # a column with only ' ' whitespace, and one with any
+        texts = [t for t in pool if not plain or not any(ch.isspace() and ch != " " for ch in t)]
+        grid = [[form.title] + [""] * (len(header) - 1), list(header)]
+        for _ in range(400):
+            grid.append([rng.choice(texts) for _ in range(rng.randint(0, len(header) + 4))])
+        for at, row in zip((30, 90, 150, 210), odd_headers if not plain else odd_headers[:1]):
+            grid.insert(at, list(row))
+        grid.insert(60, [str(i) for i in range(1, len(header) + 1)])      # a numbering row
+        grid.insert(120, [f"({i})" for i in range(1, len(header) + 1)])
+        found = layout.find_header(grid, form)
+        status_cols = {k: len(header) + i for i, k in enumerate(layout.STATUS_KEYS, start=1)}
+        _same_frames(layout._data_rows(grid, found[0], found[1], status_cols, form),
+                     layout._data_columns(grid, found[0], found[1], status_cols, form))
+
+
+def test_a_big_tab_gives_the_sheet_data_of_the_row_loop(forms):
+    """Past COLUMNAR_FROM_ROWS rows locate_form goes column at a time: the SheetData is the
+    one the row loop gives (rows of many lengths, numbers, dates, a pasted header)."""
+    from sheets_sync.validate import layout
+    form = forms["pegawai"]
+    rows = [values(forms, "pegawai", clean_row("pegawai", i)) for i in range(1, 6)]
+    rows += [[None] * 3, (), [" ", None, ""], headers(forms, "pegawai"),
+             [7, "Ani", 198001012005012001, "Staf", "Dinas", 81234567890, None, dt.datetime(2020, 1, 2)]]
+    body = [list(r[:n]) for n in range(0, 12) for r in rows] * 20
+    assert len(body) > layout.COLUMNAR_FROM_ROWS
+    grid = grid_for(forms, "pegawai", body)
+    big = locate_form(grid, form, forms, "Pegawai")
+    cols, status_cols = big.columns, big.status_columns
+    frame, current = layout._data_rows(grid, big.header_row, cols, status_cols, form)
+    _same_frames((big.frame, big.current), (frame, current))
+    assert big.content_hash == content_hash(frame)
+    assert locate_form(grid, form, forms, "Pegawai", hashed=False).content_hash == ""
 
 
 @pytest.mark.parametrize("renamed, at", [("status", 0), ("message", 1), ("checked", 2)])

@@ -131,3 +131,25 @@ def test_a_file_that_is_not_xlsx_is_a_read_error(tmp_path):
     path.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(xlsx_read.ReadError):
         xlsx_read.read_grids(path)
+
+
+CALAMINE_CELL = st.one_of(
+    st.just(""), st.text(max_size=5), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+    st.integers(min_value=-(2 ** 60), max_value=2 ** 60).map(float),
+    st.sampled_from([2.0 ** 53, -(2.0 ** 53) + 1, -0.0, 1e300]),
+    st.dates(min_value=dt.date(1901, 1, 1)), st.datetimes(min_value=dt.datetime(1901, 1, 1)),
+    st.times(), st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=9)))
+
+
+@settings(max_examples=80, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(min_value=1, max_value=6).flatmap(
+    lambda w: st.lists(st.lists(CALAMINE_CELL, min_size=w, max_size=w), min_size=1, max_size=12)))
+def test_a_big_tab_is_mapped_column_at_a_time_as_row_by_row(rows):
+    """Past COLUMNAR_FROM_ROWS rows calamine's rectangle is mapped column at a time
+    (whole floats to int, dates to datetimes, '' to None, rows cut after their last
+    cell, blank rows as ()): the grid is the one the row loop gives, types included."""
+    big = rows * (xlsx_read.COLUMNAR_FROM_ROWS // len(rows) + 1) + [[""] * len(rows[0])] * 3
+    want = xlsx_read._mapped_rows(big)
+    got = xlsx_read._mapped_columns(big)
+    assert [[(type(v), v) for v in r] for r in got] == [[(type(v), v) for v in r] for r in want]
+    assert [r is xlsx_read._EMPTY for r in got] == [r is xlsx_read._EMPTY for r in want]

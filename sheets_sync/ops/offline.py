@@ -2,29 +2,17 @@
 `validate FILE` and the KPK export."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from pathlib import Path
 
-import csv
-import io
-
-from openpyxl import Workbook
-
-from sheets_sync import master as mst
-from sheets_sync.config import CONFIG_DIR, ConfigError, read_yaml
-from sheets_sync.export_layout import ExportLayout, parse_layout
-
-from sheets_sync.validate import opd_state as ostate
-from sheets_sync.forms import Form, FormSet, forms_for, load_forms
+# Only what `validate FILE` needs is imported here: openpyxl, the master and the state
+# are imported by the export functions that use them (they cost ~0.5 s of a CLI run).
+from sheets_sync.forms import Form, FormSet, load_forms
 from sheets_sync.validate.layout import Problem, find_header, locate_form
-from sheets_sync.progress import progress
-from sheets_sync.validate.registry import Opd
-from sheets_sync.cycle.state import State
-from sheets_sync.validate.cross_opd import finalize
-from sheets_sync.stores import StoreError
-from sheets_sync.stores.xlsx import read_grids as read_xlsx_grids, render_sheet
 from sheets_sync.validate.frame import MAX_CELL_CHARS, FormResult, validate_frame
-from sheets_sync.fileio import PRIVATE, atomic_write, read_text
+from sheets_sync.fileio import read_text
 
 
 class TooLarge(ValueError):
@@ -37,8 +25,11 @@ def read_grids(path: Path, merges: dict | None = None, limits=None) -> dict[str,
     `limits:`), else the defaults."""
     if path.suffix.lower() == ".csv":
         text = read_text(path)
-        # StringIO, not splitlines(): a quoted cell may hold line breaks (address + e-mail)
-        return {path.stem: [list(r) for r in csv.reader(io.StringIO(text), _dialect(text))]}
+        # StringIO, not splitlines(): a quoted cell may hold line breaks (address + e-mail);
+        # csv.reader yields a new list per row already
+        return {path.stem: list(csv.reader(io.StringIO(text), _dialect(text)))}
+    from sheets_sync.stores import StoreError
+    from sheets_sync.stores.xlsx import read_grids as read_xlsx_grids
     try:
         return read_xlsx_grids(path, merges=merges, limits=limits)
     except StoreError as e:
@@ -88,7 +79,7 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
         form = forms[form_key] if form_key else guess_form(grid, forms, title)
         if form is None:
             continue
-        found = locate_form(grid, form, forms, title, merges.get(title, ()))
+        found = locate_form(grid, form, forms, title, merges.get(title, ()), hashed=False)
         if isinstance(found, Problem):
             if form_key and len(grids) == 1:
                 raise ValueError(found.text())
@@ -100,8 +91,13 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
     return out
 
 
-def last_reports(settings, forms: FormSet) -> list[ostate.OpdReport]:
+def last_reports(settings, forms: FormSet) -> list:
     """The verdicts of the last cycle, from the state database."""
+    from sheets_sync.cycle.state import State
+    from sheets_sync.validate import opd_state as ostate
+    from sheets_sync.validate.cross_opd import finalize
+    from sheets_sync.validate.registry import Opd
+
     with State(settings.state_db, read_only=True) as state:
         opds = [Opd.from_dict(o) for o in state.get("registry") or []]
         mems = {o.code: state.opd(o.code) for o in opds}
@@ -109,8 +105,11 @@ def last_reports(settings, forms: FormSet) -> list[ostate.OpdReport]:
     return [ostate.OpdReport(o, final[o.code], mems[o.code].problems) for o in opds]
 
 
-def export_layout(settings, forms: FormSet, template: Path | None = None) -> ExportLayout:
+def export_layout(settings, forms: FormSet, template: Path | None = None):
     """The export's layout: --template, else settings' export_template, else Lampiran III."""
+    from sheets_sync.config import CONFIG_DIR, ConfigError, read_yaml
+    from sheets_sync.export_layout import parse_layout
+
     path = Path(template or settings.export_template or CONFIG_DIR / "export" / "lampiran3.yaml")
     if not path.is_file():
         raise ConfigError(f"Template ekspor {path} tidak ditemukan; contoh ada di config/export/.")
@@ -118,6 +117,14 @@ def export_layout(settings, forms: FormSet, template: Path | None = None) -> Exp
 
 
 def export_kpk(settings, out: Path, template: Path | None = None) -> int:
+    from openpyxl import Workbook
+
+    from sheets_sync import master as mst
+    from sheets_sync.fileio import PRIVATE, atomic_write
+    from sheets_sync.forms import forms_for
+    from sheets_sync.progress import progress
+    from sheets_sync.stores.xlsx import render_sheet
+
     forms = forms_for(settings)
     layout = export_layout(settings, forms, template)     # checked before the state is read
     sheets = mst.kpk_export(last_reports(settings, forms), forms, layout)

@@ -21,6 +21,8 @@ import re
 import zipfile
 from xml.sax.saxutils import unescape
 
+import numpy as np
+import pandas as pd
 import python_calamine
 
 _EMPTY = ()
@@ -104,17 +106,20 @@ def merged_ranges_xml(path, names) -> dict[str, list[tuple[int, int, int, int]]]
     return out
 
 
+COLUMNAR_FROM_ROWS = 2_000   # below this the plain loop is cheaper than numpy's fixed costs
+
+
 def _grid(rows: list[list], errors: dict[tuple[int, int], str]) -> list:
-    out, last = [], 0
-    for i, row in enumerate(rows, start=1):
-        if any(v != "" for v in row):
-            end = len(row)
-            while row[end - 1] == "":     # openpyxl's rows end at their last cell
-                end -= 1
-            out.append([_value(v) for v in row[:end]])
-            last = i
-        else:
-            out.append(_EMPTY)
+    """calamine's rows (a rectangle, '' for empty) as openpyxl gives them: values mapped,
+    each row cut after its last cell, blank rows as (), trailing blank rows cut; the
+    error cells put in. A big tab is mapped column at a time (the same result:
+    tests/test_xlsx_readers.py holds the two together)."""
+    out = _mapped_rows(rows) if len(rows) < COLUMNAR_FROM_ROWS else _mapped_columns(rows)
+    if out is None:   # not a rectangle (never seen from calamine): the plain loop copes
+        out = _mapped_rows(rows)
+    last = len(out)
+    while last and out[last - 1] is _EMPTY:
+        last -= 1
     for (r, c), text in errors.items():
         if r > len(out):
             out.extend([_EMPTY] * (r - len(out)))
@@ -124,6 +129,58 @@ def _grid(rows: list[list], errors: dict[tuple[int, int], str]) -> list:
         out[r - 1] = row
         last = max(last, r)
     return out[:last]
+
+
+def _mapped_rows(rows: list[list]) -> list:
+    out = []
+    for row in rows:
+        if any(v != "" for v in row):
+            end = len(row)
+            while row[end - 1] == "":     # openpyxl's rows end at their last cell
+                end -= 1
+            out.append([_value(v) for v in row[:end]])
+        else:
+            out.append(_EMPTY)
+    return out
+
+
+_TYPE = np.frompyfunc(type, 1, 1)
+
+
+def _mapped_columns(rows: list[list]) -> list | None:
+    """_mapped_rows without a Python call per cell: the rectangle as one object array,
+    each mapping of _value done on the cells of its type at once, the rows that end at
+    the same column cut together. None when the rows are not a rectangle."""
+    width = len(rows[0])
+    if width == 0 or any(len(r) != width for r in rows):
+        return None
+    arr = np.empty((len(rows), width), dtype=object)
+    arr[:] = rows
+    empty = arr == ""
+    types = _TYPE(arr)
+    floats = np.flatnonzero((types == float).ravel())
+    if len(floats):
+        flat = arr.reshape(-1)
+        nums = flat[floats].astype(float)
+        whole = np.isfinite(nums) & (nums == np.floor(nums)) & (np.abs(nums) < 2 ** 53)
+        flat[floats[whole]] = nums[whole].astype(np.int64).tolist()
+    dates = types == dt.date
+    if dates.any():   # a date column repeats its dates: each distinct one mapped once
+        ids, uniq = pd.factorize(arr[dates])
+        arr[dates] = np.array([dt.datetime(d.year, d.month, d.day) for d in uniq.tolist()], dtype=object)[ids]
+    arr[empty] = None
+    filled = ~empty
+    ends = np.where(filled.any(axis=1), width - np.argmax(filled[:, ::-1], axis=1), 0)
+    out: list = [_EMPTY] * len(rows)
+    for end in np.unique(ends).tolist():   # rows ending at the same column: one tolist
+        if end == 0:
+            continue
+        at = np.flatnonzero(ends == end)
+        if len(at) == len(rows):
+            return arr[:, :end].tolist()
+        for i, row in zip(at.tolist(), arr[at, :end].tolist()):
+            out[i] = row
+    return out
 
 
 def _value(v):

@@ -118,11 +118,16 @@ _PLAIN = {str, int, bool, type(None)}
 
 def _jsonable_column(arr: np.ndarray) -> list:
     """A normalised column as JSON values: as it is when it holds only JSON's own
-    types (the usual case, decided once per column), else value by value."""
+    types (the usual case, decided once per column); a date column (dates repeat a
+    lot) each distinct date once; else value by value."""
     values = arr.tolist()
-    empty = pd.isna(arr)
-    if set(map(type, values)) <= _PLAIN:
+    types = set(map(type, values))
+    if types <= _PLAIN:
         return values
+    if len(types - {type(None)}) == 1 and types & {dt.date, dt.datetime}:
+        ids, uniq = pd.factorize(arr, use_na_sentinel=True)   # -1 (None) takes the last slot
+        return np.array([_jsonable(v) for v in uniq.tolist()] + [None], dtype=object).take(ids).tolist()
+    empty = pd.isna(arr)
     return [None if e else _jsonable(v) for v, e in zip(values, empty.tolist())]
 
 

@@ -68,11 +68,14 @@ def find_header(grid: list[list], form: Form) -> tuple[int, dict[str, int]] | No
     return best
 
 
-def locate_form(grid: list[list], form: Form, forms: FormSet, title: str, merges=(), filled=None):
+def locate_form(grid: list[list], form: Form, forms: FormSet, title: str, merges=(), filled=None,
+                hashed: bool = True):
     """SheetData for the form in this grid, or a Problem saying why not. `merges`: the
     tab's merged ranges (first row, first col, last row, last col; 1-based), whose
     value is given to every row they cover in a data column; `filled`: such values
-    found by an earlier read, put back (a write's answer holds only some rows)."""
+    found by an earlier read, put back (a write's answer holds only some rows).
+    hashed=False leaves content_hash empty (`validate FILE` keeps no state: on
+    300,000 rows the hash is a tenth of its run)."""
     found = find_header(grid, form)
     if found is None:
         missing = [c.header for c in form.columns if not c.header_optional]
@@ -95,7 +98,7 @@ def locate_form(grid: list[list], form: Form, forms: FormSet, title: str, merges
     frame, current = _data(grid, header_row, cols, status_cols, form)
     header_now = {k: _cell(grid[header_row - 1], c) for k, c in status_cols.items()}
     return SheetData(form.key, title, header_row, cols, status_cols, frame, current,
-                     content_hash(frame), header_now, fills,
+                     content_hash(frame) if hashed else "", header_now, fills,
                      _above(grid, header_row, status_cols["status"]))
 
 
@@ -261,92 +264,146 @@ def _data_rows(grid, header_row, cols, status_cols, form):
 
 
 def _data_columns(grid, header_row, cols, status_cols, form):
-    """Column at a time: blank detection, the skipped rows and the column selection
-    are pandas/Arrow operations, not a Python call per cell."""
+    """Column at a time: the body becomes one object array (no Python call per cell),
+    each column's text cells one Arrow array, and blank detection, the skipped rows
+    and the column selection are numpy/Arrow operations."""
     keys = list(cols)
-    body = _table(grid[header_row:])
-    body.index = pd.RangeIndex(header_row + 1, header_row + 1 + len(body))
-    values = _columns(body, [cols[k] for k in keys], keys)
-    current = _columns(body, [status_cols[k] for k in STATUS_KEYS], list(STATUS_KEYS))
+    rows = grid[header_row:]
+    wanted = [cols[k] for k in keys] + [status_cols[k] for k in STATUS_KEYS]
+    body = _body(rows, max(wanted))
+    inputs = [_Cells(body[:, cols[k] - 1]) for k in keys]
+    status = [body[:, status_cols[k] - 1] for k in STATUS_KEYS]
+    blank = np.column_stack([c.blank for c in inputs])
     # Blank is None whatever the backend says: Sheets returns "" for an empty
     # cell left of a filled one and omits trailing ones; the hash must not care.
-    blank = _blank(values)
-    values = values.where(~blank, None)
-    keep = ~(blank.all(axis=1) & _blank(current).all(axis=1))
-    keep &= ~_odd_rows(values[keep], blank[keep], keys, cols, form).reindex(values.index, fill_value=False)
-    frame, current = values[keep], current[keep]
-    frame.index = current.index = pd.Index(frame.index.to_numpy(dtype="int64"), dtype="int64", name="row")
+    values = np.column_stack([c.values for c in inputs])
+    values[blank] = None
+    keep = ~(blank.all(axis=1) & np.column_stack([_Cells(c).blank for c in status]).all(axis=1))
+    keep &= ~_odd_rows(values, inputs, blank, keep, keys, cols, form)
+    index = pd.Index(np.arange(header_row + 1, header_row + 1 + len(rows), dtype="int64")[keep],
+                     dtype="int64", name="row")
+    frame = pd.DataFrame(values[keep], index=index, columns=keys, dtype=object)
+    current = pd.DataFrame(np.column_stack(status)[keep], index=index.copy(), columns=list(STATUS_KEYS),
+                           dtype=object)
     return frame, current
 
 
-def _table(rows: list) -> pd.DataFrame:
-    """Ragged rows (backends omit trailing empty cells) as one object table: one copy
-    per row, none per cell."""
-    width = max((len(r) for r in rows), default=0)
-    arr = np.full((len(rows), width), None, dtype=object)
-    for i, r in enumerate(rows):
-        if r:
-            arr[i, :len(r)] = r
-    return pd.DataFrame(arr, dtype=object)
+def _body(rows: list, width: int) -> np.ndarray:
+    """The first `width` columns of ragged rows (backends omit trailing empty cells) as
+    one object array padded with None: rows of one length at a time go through
+    numpy's own list conversion (a C loop), so a tab costs one pass per distinct length."""
+    out = np.full((len(rows), width), None, dtype=object)
+    if not rows:
+        return out
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    for n in np.unique(lengths).tolist():
+        if n == 0:
+            continue
+        at = np.flatnonzero(lengths == n)
+        block = np.empty((len(at), n), dtype=object)
+        if len(at) == len(rows):   # one length (a CSV): no gather, no scatter
+            block[:] = rows
+            out[:, :min(n, width)] = block[:, :width]
+            break
+        block[:] = [rows[i] for i in at.tolist()]
+        out[at, :min(n, width)] = block[:, :width]
+    return out
 
 
 _TYPE = np.frompyfunc(type, 1, 1)
-
-
-def _text_cells(col: pd.Series) -> tuple[np.ndarray, pa.Array]:
-    """Positions of the column's text cells and those texts as an Arrow array, so
-    that string rules run in Arrow's kernels instead of a Python call per cell."""
-    values = col.to_numpy(dtype=object)
-    where = np.flatnonzero(_TYPE(values) == str) if len(values) else np.empty(0, dtype=np.int64)
-    return where, pa.array(values[where].tolist(), type=pa.string())
-
-
 # Python's str.strip()/\s whitespace, in RE2 terms (Arrow's \s is ASCII only)
 _SPACE = r"[\s\pZ\x{1c}-\x{1f}\x{85}\x{0b}]"
+# ASCII whitespace other than ' ' (Python's \s): a column without these bytes squeezes
+# its spaces with a plain substring replace instead of a regex
+_OTHER_SPACE = np.zeros(256, dtype=bool)
+_OTHER_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31]] = True
 
 
-def _columns(body: pd.DataFrame, numbers: list[int], names: list[str]) -> pd.DataFrame:
-    """Columns (1-based numbers) of the body; a column past every row is all None."""
-    out = {}
-    for n, name in zip(numbers, names):
-        out[name] = body[n - 1] if n - 1 in body.columns else pd.Series(None, index=body.index, dtype=object)
-    return pd.DataFrame(out, index=body.index, dtype=object)
+class _Cells:
+    """One body column: its values, its text cells as an Arrow array aligned with the
+    rows (null where a cell is not text), so that string rules run in Arrow's kernels,
+    and which cells are blank (None, NaN, NA, NaT, or text of only whitespace)."""
+
+    def __init__(self, values: np.ndarray):
+        self.values = values
+        self.texts, only_text = _texts(values)
+        # only text: a null is a cell pd.isna calls missing (None, NaN, NA, NaT)
+        blank = self.texts.is_null().to_numpy(zero_copy_only=False) if only_text else pd.isna(values)
+        if self.texts.null_count < len(self.texts):
+            blank |= _filled(pc.match_substring_regex(self.texts, f"^{_SPACE}*$"))
+        self.blank = blank
+
+    def header_like(self, header_texts: set, at: np.ndarray) -> np.ndarray:
+        """Of the text cells at positions `at`: could it be a header text? (A superset
+        of norm_header(v) in header_texts: non-ASCII text may casefold onto a header.)"""
+        texts = self.texts.take(pa.array(at))
+        data = texts.buffers()[2]
+        if data is None or not _OTHER_SPACE[np.frombuffer(data, dtype=np.uint8)].any():
+            squeezed = pc.replace_substring(texts, " ", "")
+        else:
+            squeezed = pc.replace_substring_regex(texts, f"{_SPACE}+", "")
+        hit = pc.or_(pc.is_in(pc.ascii_lower(squeezed), value_set=pa.array(sorted(header_texts))),
+                     pc.invert(pc.string_is_ascii(texts)))
+        return _filled(hit)
+
+    def numberish(self, at: np.ndarray) -> np.ndarray:
+        """Of the cells at positions `at`: could it be a column number (1, 2.0, '3',
+        '(4)')? A superset of the exact rule in _column_numbers."""
+        values = self.values[at]
+        types = _TYPE(values) if len(values) else np.empty(0, dtype=object)
+        out = np.zeros(len(values), dtype=bool)
+        num = np.flatnonzero((types == int) | (types == float))
+        if len(num):
+            nums = values[num].astype(float)
+            out[num] = (nums >= 0) & (nums < 1000)
+        out |= _filled(pc.match_substring_regex(self.texts.take(pa.array(at)), r"^\s*\(?\d{1,3}(\.0)?\)?\s*$"))
+        return out
 
 
-def _blank(df: pd.DataFrame) -> pd.DataFrame:
-    """is_blank, column at a time: None, NaN, NA, NaT, or text of only whitespace."""
-    out = {}
-    for k in df.columns:
-        col = df[k]
-        blank = col.isna().to_numpy(dtype=bool, copy=True)
-        where, texts = _text_cells(col)
-        if len(where):
-            blank[where] = pc.match_substring_regex(texts, f"^{_SPACE}*$").to_numpy(zero_copy_only=False)
-        out[k] = blank
-    return pd.DataFrame(out, index=df.index, dtype=bool)
+def _texts(values: np.ndarray) -> tuple[pa.Array, bool]:
+    """(The text cells as an Arrow string array, null elsewhere; whether the column held
+    only text and missing values): one conversion when it does (a CSV, most tabs),
+    else by the cells' types."""
+    try:
+        return pa.array(values, type=pa.string(), from_pandas=True), True
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        ids, kinds = pd.factorize(_TYPE(values))   # is_blank's test: str subclasses are text too
+        is_text = np.array([issubclass(k, str) for k in kinds.tolist()], dtype=bool)[ids]
+        return pa.array(np.where(is_text, values, None), type=pa.string(), from_pandas=True), False
 
 
-def _odd_rows(values: pd.DataFrame, blank: pd.DataFrame, keys, cols, form) -> pd.Series:
+def _filled(mask: pa.Array) -> np.ndarray:
+    """An Arrow boolean array as numpy, null (not text) as False."""
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+
+
+def _odd_rows(values: np.ndarray, cells: list, blank: np.ndarray, keep: np.ndarray, keys, cols, form) -> np.ndarray:
     """Rows that are a header pasted again, or the '1 2 3 ...' numbering row: the
     exact per-row rules run only on the few rows a column-wise pre-check lets through."""
     header_texts = {norm_header(c.header) for c in form.columns}
-    if values.empty:
-        return pd.Series(False, index=values.index)
-    maybe_header = pd.Series(False, index=values.index)
-    for k in values.columns:
-        where, texts = _text_cells(values[k])
-        if len(where):
-            squeezed = pc.utf8_lower(pc.replace_substring_regex(texts, f"{_SPACE}+", ""))
-            # a superset of the exact rule: non-ASCII text may casefold onto a header
-            hit = pc.or_(pc.is_in(squeezed, value_set=pa.array(sorted(header_texts))),
-                         pc.invert(pc.string_is_ascii(texts)))
-            maybe_header.iloc[where[hit.to_numpy(zero_copy_only=False)]] = True
-    numberish = pd.DataFrame({k: _numberish(values[k]) for k in values.columns}, index=values.index)
-    maybe_numbers = ((numberish | blank).all(axis=1)) & ((~blank).sum(axis=1) >= 3)
-    out = pd.Series(False, index=values.index)
-    for r in values.index[maybe_header | maybe_numbers]:
-        row = values.loc[r].tolist()
-        out[r] = _stray_header(row, header_texts) or _column_numbers(row, keys, cols)
+    out = np.zeros(len(values), dtype=bool)
+    if not keep.any():
+        return out
+    # a pasted header: at least two texts, the first a header text; only each row's
+    # first text is looked at, so a CSV's rows cost one column, not all of them
+    texts = np.column_stack([c.texts.is_valid().to_numpy(zero_copy_only=False) for c in cells]) & ~blank
+    first = np.argmax(texts, axis=1)
+    maybe_header = keep & (texts.sum(axis=1) >= 2)
+    for j, c in enumerate(cells):
+        at = np.flatnonzero(maybe_header & (first == j))
+        if len(at):
+            maybe_header[at[~c.header_like(header_texts, at)]] = False
+    # a numbering row: every filled cell numberish, at least 3 of them; each column
+    # narrows the candidates, so only the first looks at every row
+    maybe_numbers = keep & ((~blank).sum(axis=1) >= 3)
+    for j, c in enumerate(cells):
+        at = np.flatnonzero(maybe_numbers & ~blank[:, j])
+        if not len(at):
+            continue
+        maybe_numbers[at[~c.numberish(at)]] = False
+    for i in np.flatnonzero(maybe_header | maybe_numbers).tolist():
+        row = values[i].tolist()
+        out[i] = _stray_header(row, header_texts) or _column_numbers(row, keys, cols)
     return out
 
 
@@ -367,24 +424,6 @@ def _column_numbers(values, keys, cols) -> bool:
     filled = [(v, cols[k]) for v, k in zip(values, keys) if not is_blank(v)]
     return len(filled) >= 3 and all(as_text(v) in (str(c), f"({c})") for v, c in filled) \
         or len(filled) >= 3 and all(as_text(v) == str(i) for i, (v, _) in enumerate(filled, 1))
-
-
-def _numberish(col: pd.Series) -> np.ndarray:
-    """Cells that could be a column number (1, 2.0, '3', '(4)'): a superset of the
-    exact rule in _column_numbers, which runs on the rows this lets through."""
-    values = col.to_numpy(dtype=object)
-    if not len(values):
-        return np.zeros(0, dtype=bool)
-    types = _TYPE(values)
-    out = np.zeros(len(values), dtype=bool)
-    num = np.flatnonzero((types == int) | (types == float))
-    if len(num):
-        nums = values[num].astype(float)
-        out[num] = (nums >= 0) & (nums < 1000)
-    where, texts = _text_cells(col)
-    if len(where):
-        out[where] = pc.match_substring_regex(texts, r"^\s*\(?\d{1,3}(\.0)?\)?\s*$").to_numpy(zero_copy_only=False)
-    return out
 
 
 def content_hash(frame: pd.DataFrame) -> str:
