@@ -116,3 +116,13 @@ def test_the_fast_path_takes_the_usual_shapes_as_the_reference_does():
     assert res.normalized.at[4, "tanggal_mulai"] == dt.date(2020, 10, 1)
     assert res.normalized.at[5, "email"] == "Budi@gmail.com"
     assert res.normalized.at[6, "no_hp"] == "+6281234567892"
+
+
+def test_false_and_true_are_not_read_as_0_and_1_typed_above_them():
+    """Python holds False == 0: a column checked once per distinct value must keep
+    a FALSE cell apart from a 0 above it (found by the property test above)."""
+    rows = [clean_row("pengguna_layanan", i + 1, unit_kerja=v) for i, v in enumerate([0, False, 1, True, 1.0])]
+    assert_same_as_reference("pengguna_layanan", rows)
+    form = FORMS["pengguna_layanan"]
+    res = validate_frame(frame(rows, form), form, AS_OF)
+    assert res.normalized["unit_kerja"].tolist() == ["0", "FALSE", "1", "TRUE", "1"]

@@ -161,7 +161,7 @@ class ColumnCheck:
         if reference or distinct:   # reference: every value through the rule; distinct:
             ids, uniq = np.arange(len(arr)), arr   # phones/e-mails/names rarely repeat
         else:
-            ids, uniq = pd.factorize(arr, use_na_sentinel=True)
+            ids, uniq = _factorize(arr)
         n = len(uniq)
         heads = fields.placeholder_heads(empty)   # a cheap first look; few texts go further
         vals = np.full(n + 1, None, dtype=object)
@@ -179,6 +179,22 @@ class ColumnCheck:
         self.values, self.codes, self.params = vals.take(ids), cods.take(ids), pars.take(ids)
         self.blank = self.codes == "MISSING"
         self.error = self.codes == "CELL_ERROR"
+
+
+_TYPE = np.frompyfunc(type, 1, 1)
+
+
+def _factorize(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """pd.factorize, except that TRUE/FALSE cells stay apart from 1 and 0 (Python
+    holds True == 1, and a FALSE cell must not be read as a 0 typed above it)."""
+    kinds = _TYPE(arr) if len(arr) else np.empty(0, dtype=object)
+    bools = np.flatnonzero(kinds == bool)
+    if not len(bools):
+        return pd.factorize(arr, use_na_sentinel=True)
+    keys = arr.copy()
+    keys[bools] = np.array([("bool", bool(v)) for v in arr[bools]] + [None], dtype=object)[:-1]
+    ids, _ = pd.factorize(keys, use_na_sentinel=True)
+    return ids, arr[_first_positions(ids)] if (ids >= 0).any() else np.empty(0, dtype=object)
 
 
 def _one(v, fn, max_chars: int, heads: frozenset, empty: frozenset) -> tuple:
