@@ -13,7 +13,7 @@ from sheets_sync.export_layout import ExportLayout, OutColumn, OutSheet, parse_l
 from sheets_sync.forms import FormSet
 from sheets_sync.stores import SheetSpec
 from sheets_sync.validate.opd_state import (ACCEPTED, ADA_KESALAHAN, BELUM_LENGKAP, BELUM_MENGISI, LENGKAP,
-                                            OpdReport, opd_state, rows_short_text, slots, slots_filled)
+                                            OpdReport, counts_of, filled_of, opd_state, rows_short_text, slots)
 
 # ------------------------------------------------------------------- master
 REKAP_HEADER = ["Kode OPD", "Nama OPD", "Formulir", "Baris", "OK", "PERIKSA", "SALAH", "Keadaan",
@@ -38,7 +38,7 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline, ro
     reminder sent (the ledger); previous: last season's accepted rows (`season new`)."""
     rows = []
     for rep in reports:
-        counts = {s: sum(int((r.status == s).sum()) for r in rep.results.values()) for s in (OK, PERIKSA, SALAH)}
+        counts = counts_of(rep, forms)
         expert = _expert_slots(rep, forms)
         rows.append([rep.opd.code, rep.opd.name, ", ".join(forms[k].sheet for k in rep.opd.forms),
                      sum(counts.values()), counts[OK], counts[PERIKSA], counts[SALAH],
@@ -152,8 +152,8 @@ def season_change(rep: OpdReport, forms: FormSet, previous: dict) -> str:
     before = (previous.get("rows") or {}).get(rep.opd.code) or {}
     parts = []
     for key in rep.opd.forms:
-        res = rep.results.get(key)
-        now = 0 if res is None else int(res.status.isin(ACCEPTED).sum())
+        summ = rep.summary(forms, key)
+        now = 0 if summ is None else summ.accepted
         then = int(before.get(key) or 0)
         text = f"{forms[key].sheet} {now} ({previous['year']}: {then})"
         parts.append(text + (" TURUN TAJAM" if then and now < DROP_FLAG * then else ""))
@@ -175,7 +175,7 @@ def _expert_slots(rep: OpdReport, forms: FormSet) -> str:
     for key in rep.opd.forms:
         rule = forms[key].complete
         if "all_choices" in rule:
-            filled = slots_filled(rep.results.get(key), forms, key, rule["all_choices"])
+            filled = filled_of(rep.summary(forms, key), forms, key)
             return f"{sum(filled.values())}/{len(slots(forms, key, rule['all_choices']))}"
     return ""
 
@@ -227,7 +227,7 @@ def expert_sheet(reports: list[OpdReport], forms: FormSet) -> SheetSpec | None:
         return None
     col = forms[key].complete["all_choices"]
     need = pd.Series(slots(forms, key, col)).value_counts(sort=False)
-    filled = {rep.opd.code: slots_filled(rep.results.get(key), forms, key, col)
+    filled = {rep.opd.code: filled_of(rep.summary(forms, key), forms, key)
               for rep in reports if key in rep.opd.forms}
     rows = []
     for i, (choice, n) in enumerate(need.items(), start=1):

@@ -17,6 +17,7 @@ import logging
 import json
 import threading
 import time
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
@@ -27,14 +28,14 @@ from sheets_sync.codes import TRANSIENT, explain
 from sheets_sync.config import ConfigError
 from sheets_sync.cycle.context import Context, stamp
 from sheets_sync.cycle.state import OpdMemory
-from sheets_sync.cycle.writes import first_problem, notice_writes, plan_writes, shown, summary_write
+from sheets_sync.cycle.writes import notice_writes, plan_writes, shown, summary_write
 from sheets_sync.progress import progress
 from sheets_sync.stores import CellWrite, StoreError, Workbook
 from sheets_sync.cycle import cross_cache
 from sheets_sync.validate.cross_opd import cross_opd, finalize
 from sheets_sync.validate.frame import validate_frame
 from sheets_sync.validate.layout import Problem, content_hash, row_hashes
-from sheets_sync.validate.opd_state import OpdReport
+from sheets_sync.validate.opd_state import OpdReport, first_problem_in, summarize_all
 from sheets_sync.validate.registry import Opd
 
 log = logging.getLogger("sheets_sync")
@@ -101,10 +102,11 @@ def _run_cycle(ctx: Context) -> CycleReport:
         rep.fatal = "Daftar OPD tidak dapat dipakai: " + " ".join(notes[:3])
         return _finish(ctx, rep, run_id, t0, {"opd": 0, "galat": rep.errors[:20]})
     rep.opds = len(opds)
-    mems = {o.code: ctx.state.opd(o.code) for o in opds}
+    mems = {o.code: ctx.state.opd_head(o.code) for o in opds}   # the rest of a memory when needed (_load)
     rules = _rules_key(ctx.forms)
     rules_moved = ctx.state.get("rules_key") != rules
     if rules_moved:   # season rules or forms changed: every verdict again (from memory)
+        _load(ctx.state, mems, list(mems))
         for m in mems.values():
             m.as_of = None
     verdicts = _Verdicts(ctx.forms, opds, mems, ctx.state)
@@ -138,49 +140,130 @@ def _rules_key(forms) -> str:
 
 
 class _Verdicts:
-    """Every OPD's final verdicts (own + cross-OPD), computed at most once a cycle and
-    only when something needs them: the status writes, the master or the reminders."""
+    """Every OPD's final verdicts (own + cross-OPD), and what the Rekap and the
+    reminders need of them (summaries), each made at most once a cycle and only when
+    something needs it. With a state, the cross-OPD results and the summaries come
+    from it while no OPD's own verdicts moved (the key of cross_cache): an idle cycle
+    that runs the reminders then loads no OPD's verdicts or rows, only their heads."""
 
     def __init__(self, forms, opds, mems, state=None):
         self.forms, self.opds, self.mems, self.state = forms, opds, mems, state
-        self.final = self.listing = None
+        self.rules = _rules_key(forms)
+        self.final: dict = {}       # code -> final verdicts, made on first use (of)
+        self.listing = None
+        self._cross = self._summaries = None   # (key, value) of the inputs they are for
+
+    def _key(self):
+        return None if self.state is None else cross_cache.inputs_key(self.rules, self.opds, self.mems)
+
+    def _own(self) -> dict:
+        _load(self.state, self.mems, [o.code for o in self.opds])
+        return {o.code: self.mems[o.code].results for o in self.opds}
+
+    def _known(self) -> dict:
+        """{(opd, form): cross-OPD problems} for the OPDs' current own verdicts."""
+        key = self._key()
+        if self._cross is None or self._cross[0] != key:
+            self.listing = None   # of other inputs
+            known = None if self.state is None else cross_cache.load(self.state, key)
+            if known is None:
+                known, self.listing = cross_opd(self._own(), self.forms)
+                if self.state is not None:
+                    cross_cache.save(self.state, key, known, self.listing)
+            self._cross, self.final = (key, known), {}
+        return self._cross[1]
+
+    def of(self, code: str) -> dict:
+        """One OPD's final verdicts (its whole memory is loaded for them)."""
+        known = self._known()
+        if code not in self.final:
+            _load(self.state, self.mems, [code])
+            self.final[code] = finalize(self.forms, {code: self.mems[code].results}, known)[0][code]
+        return self.final[code]
 
     def get(self):
-        """(final verdicts, listing). With a state, the cross-OPD results come from
-        its cache when no OPD's own verdicts moved (the listing is then loaded only
-        when asked for, see listing_now)."""
-        if self.final is None:
-            own = {o.code: self.mems[o.code].results for o in self.opds}
-            if self.state is None:
-                self.final, self.listing = finalize(self.forms, own)
-                return self.final, self.listing
-            key = cross_cache.inputs_key(_rules_key(self.forms), self.opds, self.mems)
-            known = cross_cache.load(self.state, key)
-            if known is None:
-                known, self.listing = cross_opd(own, self.forms)
-                cross_cache.save(self.state, key, known, self.listing)
-            self.final, _ = finalize(self.forms, own, known)
-        return self.final, self.listing
+        """(every OPD's final verdicts, listing or None when it came from the cache)."""
+        return {o.code: self.of(o.code) for o in self.opds}, self.listing
+
+    def summaries(self) -> dict:
+        """code -> {"inputs", "shown": what its status cells should show (writes.shown),
+        "forms": form key -> opd_state.FormSummary}, from the state under the same key as
+        the cross-OPD results, else made (see _summary) and kept."""
+        key = self._key()
+        if self._summaries is None or self._summaries[0] != key:
+            got = None if self.state is None else cross_cache.load_summaries(self.state, key)
+            if got is None or set(got) != {o.code for o in self.opds}:
+                before = (cross_cache.load_summaries(self.state) if self.state is not None else None) or {}
+                got = {o.code: self._summary(o.code, before.get(o.code)) for o in self.opds}
+                if self.state is not None:
+                    cross_cache.save_summaries(self.state, key, got)
+            self._summaries = (key, got)
+        return self._summaries[1]
+
+    def _summary(self, code: str, before: dict | None) -> dict:
+        """One OPD's summary. The one kept from an earlier cycle while the OPD's own
+        verdicts and its cross-OPD problems are what they were then (its final verdicts
+        are then the same): a one-cell edit elsewhere costs that OPD no shown() and no
+        summarize_all."""
+        inputs = cross_cache.opd_inputs(self.rules, code, self.mems[code], self._known())
+        if before is not None and before.get("inputs") == inputs:
+            return before
+        final = self.of(code)
+        return {"inputs": inputs, "shown": shown(final), "forms": summarize_all(final, self.forms)}
 
     def listing_now(self):
         """The listing for the master: computed this cycle, else the cached one."""
-        final, listing = self.get()
-        if listing is None:
-            listing = cross_cache.load_listing(self.state)
-        if listing is None:   # cache without its listing: compute it again
-            _, listing = cross_opd({o.code: self.mems[o.code].results for o in self.opds}, self.forms)
-        self.listing = listing
-        return listing
+        self._known()
+        if self.listing is None and self.state is not None:
+            self.listing = cross_cache.load_listing(self.state)
+        if self.listing is None:   # cache without its listing: compute it again
+            _, self.listing = cross_opd(self._own(), self.forms)
+        return self.listing
+
+
+class _FinalOf(Mapping):
+    """One OPD's final verdicts in its report, made on first use: the master's tabs
+    read them, the Rekap and the reminders only the summaries."""
+
+    def __init__(self, verdicts: _Verdicts, code: str):
+        self._verdicts, self._code = verdicts, code
+
+    def _final(self) -> dict:
+        return self._verdicts.of(self._code)
+
+    def __getitem__(self, key):
+        return self._final()[key]
+
+    def __iter__(self):
+        return iter(self._final())
+
+    def __len__(self):
+        return len(self._final())
+
+
+def _load(state, mems: dict, codes) -> None:
+    """Replace the heads (State.opd_head) of these OPDs' memories with the whole
+    memories, before anything reads or changes their verdicts or rows. A payload that
+    does not load comes back empty and incomplete: that OPD is read again."""
+    if state is None:
+        return
+    for code in codes:
+        if mems[code].partial:
+            mems[code] = state.opd(code)
 
 
 def _refresh(ctx, opds, mems, rep) -> tuple[dict, set]:
     """Read and validate the workbooks that changed; re-validate from memory those
     whose verdicts a new reporting date may move. Returns (read workbooks, dirty codes).
     A refused registry row (codes.REFUSED) is neither looked at nor read."""
-    dirty: set[str] = {o.code for o in opds if o.refused and _refuse(mems[o.code])}
+    refused = [o.code for o in opds if o.refused]
+    _load(ctx.state, mems, refused)
+    dirty: set[str] = {code for code in refused if _refuse(mems[code])}
     opds = [o for o in opds if not o.refused]
     try:
         revs = ctx.store.revisions(opds)
+        # the whole memory of an OPD to read (one whose payload does not load is read too)
+        _load(ctx.state, mems, [o.code for o in opds if _needs_read(mems[o.code], revs.get(o.code), o)])
         to_read = [o for o in opds if _needs_read(mems[o.code], revs.get(o.code), o)]
     except Exception as e:  # noqa: BLE001 - the listing failed: nothing is read this cycle
         _cycle_fault(rep, "daftar revisi workbook", e)
@@ -190,6 +273,7 @@ def _refresh(ctx, opds, mems, rep) -> tuple[dict, set]:
     dirty |= set(fresh)
     for o in opds:
         if o.code not in fresh and mems[o.code].as_of != ctx.as_of:
+            _load(ctx.state, mems, [o.code])
             _revalidate(ctx, o, mems[o.code], rep)   # a new day can age a service date
             dirty.add(o.code)
     return fresh, dirty
@@ -198,8 +282,8 @@ def _refresh(ctx, opds, mems, rep) -> tuple[dict, set]:
 def _write_statuses(ctx, opds, mems, fresh, verdicts, rep) -> None:
     """The status cells of every workbook read this cycle, and of those whose verdict
     moved without an edit (cross-OPD, date), unless the workbook changed meanwhile."""
-    final, _ = verdicts.get()
-    again = [o for o in opds if o.code not in fresh and shown(final[o.code]) != mems[o.code].shown]
+    summaries = verdicts.summaries()
+    again = [o for o in opds if o.code not in fresh and summaries[o.code]["shown"] != mems[o.code].shown]
     if again:   # read now to write them (each OPD is still read at most once a cycle)
         before = {o.code: mems[o.code].content_hash for o in again}
         for code, wb in _read_many(ctx, again, mems, rep).items():
@@ -212,7 +296,7 @@ def _write_statuses(ctx, opds, mems, fresh, verdicts, rep) -> None:
     for o in opds:
         if fresh.get(o.code) is not None:
             try:
-                planned[o.code] = _writes(ctx, fresh[o.code], final[o.code], mems[o.code], now_text)
+                planned[o.code] = _writes(ctx, fresh[o.code], verdicts.of(o.code), mems[o.code], now_text)
             except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others
                 _fault(o, mems[o.code], rep, "menulis status", e)
     to_write = [o for o in opds if planned.get(o.code)]
@@ -229,7 +313,8 @@ def _write_statuses(ctx, opds, mems, fresh, verdicts, rep) -> None:
             pending.append(o)
     for o in opds:   # read, nothing to write: what the sheet shows is already right
         if fresh.get(o.code) is not None and planned.get(o.code) == []:
-            _written(o, fresh[o.code], final[o.code], mems[o.code], fresh[o.code].revision)
+            _written(o, fresh[o.code], verdicts.of(o.code), mems[o.code], fresh[o.code].revision)
+    final = {o.code: verdicts.of(o.code) for o in pending}   # made here: the writes may run in threads
     _map(ctx, lambda o: _write(ctx, o, fresh[o.code], final[o.code], mems[o.code], rep, planned[o.code]),
          pending, "menulis status")
 
@@ -242,10 +327,9 @@ def _compile(ctx, opds, mems, verdicts, rep) -> list:
         ctx.state.set("master_inputs", None)
         ctx.state.set("master_hash", None)
     changed = inputs != ctx.state.get("master_inputs")
-    if verdicts.final is None and not changed and not ctx.hooks:
+    if not verdicts.final and not changed and not ctx.hooks:
         return []
-    final, _ = verdicts.get()
-    reports = _reports(ctx, opds, mems, final)
+    reports = _reports(ctx, opds, mems, verdicts)
     if changed:
         ctx.state.set("registry", [asdict(o) for o in opds])
         try:
@@ -258,12 +342,17 @@ def _compile(ctx, opds, mems, verdicts, rep) -> list:
     return reports
 
 
-def _reports(ctx, opds, mems, final) -> list[OpdReport]:
-    """One OpdReport per OPD: its verdicts, and the problems of its workbook and of its
-    registry row (both shown in the Rekap)."""
-    return [OpdReport(o, final[o.code], mems[o.code].problems + list(o.problems), mems[o.code].changed_at,
-                      mems[o.code].checked_at, ctx.store.link(o, first_problem(final[o.code], o.forms)))
-            for o in opds]
+def _reports(ctx, opds, mems, verdicts: _Verdicts) -> list[OpdReport]:
+    """One OpdReport per OPD: its verdicts (made when first read) with their summaries,
+    and the problems of its workbook and of its registry row (both shown in the Rekap)."""
+    summaries = verdicts.summaries()
+    out = []
+    for o in opds:
+        rep = OpdReport(o, _FinalOf(verdicts, o.code), mems[o.code].problems + list(o.problems),
+                        mems[o.code].changed_at, mems[o.code].checked_at, summaries=summaries[o.code]["forms"])
+        rep.link = ctx.store.link(o, first_problem_in(rep, ctx.forms))
+        out.append(rep)
+    return out
 
 
 # ------------------------------------------------------- faults and refusals
@@ -292,8 +381,7 @@ def _from_memory(ctx, rep: CycleReport, run_id: int, t0: float, e: BaseException
         for o in opds:   # today's verdicts of the rows last read (a new day ages service dates);
             if mems[o.code].as_of != ctx.as_of and not o.refused:   # not saved: the next cycle writes them
                 _revalidate(ctx, o, mems[o.code], rep)
-        final, _ = _Verdicts(ctx.forms, opds, mems).get()
-        reports = _reports(ctx, opds, mems, final)
+        reports = _reports(ctx, opds, mems, _Verdicts(ctx.forms, opds, mems))
         for hook in ctx.hooks:
             _guarded(hook, ctx, reports, rep)
     return _finish(ctx, rep, run_id, t0, {"opd": 0, "galat": rep.errors[:20]})
@@ -374,6 +462,7 @@ def _map(ctx, fn, items: list, label: str = "") -> list:
 
 def _read_many(ctx, opds: list[Opd], mems: dict, rep: CycleReport) -> dict[str, Workbook | None]:
     """Fetch in parallel where the store allows; validate one by one."""
+    _load(ctx.state, mems, [o.code for o in opds])
     fetched = _map(ctx, lambda o: _fetch(ctx, o), opds, "membaca")
     return {o.code: _read(ctx, o, mems[o.code], rep, got)
             for o, got in progress(zip(opds, fetched), len(opds), "memeriksa")}

@@ -48,7 +48,9 @@ CREATE TABLE IF NOT EXISTS reminders (
   status TEXT NOT NULL, recipients TEXT, updated_at TEXT NOT NULL,
   PRIMARY KEY (opd, kind, slot_date));
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS heads (opd TEXT PRIMARY KEY, head TEXT NOT NULL, size INTEGER NOT NULL);
 """
+HEAD_VERSION = 1
 
 
 class StateError(Exception):
@@ -71,6 +73,11 @@ class OpdMemory:
     forms: tuple = ()                 # the forms that applied when it was read
     as_of: object = None              # the reporting date the verdicts were computed for
     frames: dict = field(default_factory=dict)      # form key -> raw input DataFrame
+
+    @property
+    def partial(self) -> bool:
+        """Only the head was loaded (State.opd_head): no verdicts, rows or row hashes."""
+        return isinstance(self.results, HeadOnly)
 
 
 def state_error(e: BaseException, path: Path) -> StateError:
@@ -99,6 +106,7 @@ def state_error(e: BaseException, path: Path) -> StateError:
 class State:
     def __init__(self, path, *, read_only: bool = False):
         self.path = Path(path)
+        self.read_only = read_only
         try:
             if read_only:
                 if not self.path.exists():
@@ -136,20 +144,56 @@ class State:
             mem = decode_memory(row[4]) if row[4] else OpdMemory()
         except ValueError as e:
             log.warning("memori OPD %s di state tidak terbaca (%s); OPD ini dibaca ulang", code, e)
+            if not self.read_only:   # its head would still say "nothing to read": the next cycle reads it
+                self.db.execute("DELETE FROM heads WHERE opd=?", (code,))
             return OpdMemory(changed_at=row[2], checked_at=row[3])
         mem.revision, mem.content_hash, mem.changed_at, mem.checked_at = row[:4]
         return mem
 
+    def opd_head(self, code: str) -> OpdMemory:
+        """An OPD's memory without its verdicts, rows and row hashes (mem.partial; only
+        their form keys), from the small head saved beside the payload: what a cycle
+        needs to know that nothing is to be read. The whole memory (State.opd) when
+        there is no head (a state from before heads), or when the payload is not the
+        size it had when the head was written (replaced or truncated behind our back:
+        the whole memory then says whether it still loads)."""
+        row = self.db.execute(
+            "SELECT w.revision, w.content_hash, w.changed_at, w.checked_at, h.head, h.size, length(w.payload) "
+            "FROM workbooks w LEFT JOIN heads h ON h.opd = w.opd WHERE w.opd=?", (code,)).fetchone()
+        if row is None:
+            return OpdMemory()
+        if row[4] is None or row[5] != row[6]:
+            mem = self.opd(code)
+            if row[4] is None and row[6] is not None and mem.revision is not None and not self.read_only:
+                # a state from before heads: the next cycle needs only this one
+                self.db.execute("INSERT OR REPLACE INTO heads VALUES (?,?,?)", (code, encode_head(mem), row[6]))
+            return mem
+        try:
+            mem = decode_head(row[4])
+        except ValueError:
+            return self.opd(code)
+        mem.revision, mem.content_hash, mem.changed_at, mem.checked_at = row[:4]
+        return mem
+
     def save_opd(self, code: str, mem: OpdMemory) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO workbooks VALUES (?,?,?,?,?,?)",
-            (code, mem.revision, mem.content_hash, mem.changed_at, mem.checked_at, encode_memory(mem)))
+        """The payload and its head in one transaction, so that they always match."""
+        payload = encode_memory(mem)
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("INSERT OR REPLACE INTO workbooks VALUES (?,?,?,?,?,?)",
+                            (code, mem.revision, mem.content_hash, mem.changed_at, mem.checked_at, payload))
+            self.db.execute("INSERT OR REPLACE INTO heads VALUES (?,?,?)", (code, encode_head(mem), len(payload)))
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def forget_others(self, keep: set[str]) -> None:
         """Drop OPDs removed from the registry."""
         for (code,) in self.db.execute("SELECT opd FROM workbooks").fetchall():
             if code not in keep:
                 self.db.execute("DELETE FROM workbooks WHERE opd=?", (code,))
+                self.db.execute("DELETE FROM heads WHERE opd=?", (code,))
 
     def unreadable_payloads(self) -> list[str]:
         """Codes of the OPDs whose memory does not load (for `jobs.py --check`)."""
@@ -223,6 +267,66 @@ def encode_memory(mem: OpdMemory) -> bytes:
         return orjson.dumps(body)
     except TypeError:   # what orjson does not take (an int beyond 64 bits): the standard encoder
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def encode_head(mem: OpdMemory) -> str:
+    """What a cycle needs of an OPD's memory when nothing is to be read: the payload
+    without the verdicts, rows and row hashes (their form keys only)."""
+    return json.dumps({
+        "v": HEAD_VERSION, "shown": str(mem.shown or ""), "complete": bool(mem.complete), "forms": list(mem.forms),
+        "as_of": _enc(mem.as_of), "results": list(mem.results), "frames": _names(mem.frames),
+        "row_hashes": list(mem.row_hashes),
+        "problems": [[p.code, {str(a): _enc(b) for a, b in p.params.items()}] for p in mem.problems]},
+        ensure_ascii=False)
+
+
+def _names(frames) -> list[str]:
+    """The form keys of stored rows, without turning them into DataFrames."""
+    return list(frames.raw()) if isinstance(frames, LazyFrames) and not frames.loaded else list(frames)
+
+
+def decode_head(text) -> OpdMemory:
+    """The inverse of encode_head: a partial OpdMemory; ValueError for anything else."""
+    try:
+        body = json.loads(text)
+        if not isinstance(body, dict) or body.get("v") != HEAD_VERSION:
+            raise ValueError("versi tidak dikenal")
+        return OpdMemory(
+            results=HeadOnly(body["results"]), shown=str(body["shown"]), row_hashes=HeadOnly(body["row_hashes"]),
+            problems=[Problem(str(c), {str(a): _dec(b) for a, b in dict(p).items()}) for c, p in body["problems"]],
+            complete=bool(body["complete"]), forms=tuple(str(f) for f in body["forms"]),
+            as_of=_dec(body["as_of"]), frames=HeadOnly(body["frames"]))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ValueError(f"kepala memori tidak sesuai ({type(e).__name__})") from None
+
+
+class HeadOnly:
+    """The form keys of a memory's verdicts, rows or row hashes, without them: a partial
+    memory (State.opd_head) answers which forms it holds; anything more is a mistake
+    in the cycle, which must load the whole memory (State.opd) first, and says so."""
+
+    def __init__(self, keys):
+        if not isinstance(keys, list):
+            raise ValueError("bukan daftar formulir")
+        self._keys = tuple(str(k) for k in keys)
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def keys(self):
+        return self._keys
+
+    def __getattr__(self, name):
+        raise AttributeError(f"memori OPD belum dimuat utuh (State.opd): .{name} tidak tersedia")
+
+    def __getitem__(self, key):
+        raise KeyError(f"memori OPD belum dimuat utuh (State.opd): [{key!r}] tidak tersedia")
 
 
 def decode_memory(payload) -> OpdMemory:

@@ -9,6 +9,7 @@ import re
 from sheets_sync.stores import CellWrite
 from sheets_sync.validate.frame import FormResult
 from sheets_sync.validate.layout import SheetData, row_hashes
+from sheets_sync.validate.opd_state import first_cell
 
 
 def shown(results: dict[str, FormResult]) -> str:
@@ -97,17 +98,13 @@ def notice_writes(notices: dict) -> list[CellWrite]:
 
 def first_problem(results: dict[str, FormResult], form_keys) -> tuple[str, int, str | None] | None:
     """(form key, sheet row, column key) of the cell a link should open: the first SALAH
-    row of the first form that has one, else the first PERIKSA row; None when all is OK."""
+    row of the first form that has one, else the first PERIKSA row; None when all is OK
+    (opd_state.first_problem_in gives the same from the forms' summaries)."""
     for wanted in ("SALAH", "PERIKSA"):
         for key in form_keys:
-            res = results.get(key)
-            if res is None or not len(res.status):
-                continue
-            rows = res.status.index[res.status.to_numpy() == wanted]
-            if len(rows):
-                row = int(rows.min())
-                cols = res.problems.loc[res.problems["row"] == row, "column"]
-                return key, row, (str(cols.iloc[0]) if len(cols) and cols.iloc[0] else None)
+            cell = first_cell(results.get(key), wanted)
+            if cell is not None:
+                return key, cell[0], cell[1]
     return None
 
 

@@ -93,21 +93,21 @@ def opd_context(rep, forms, settings, rcfg: ReminderConfig, slot: Slot, today: d
     """The reminder's template context: counts, row numbers, headers and codes only."""
     forms_ctx, total = [], Counter()
     for key in rep.opd.forms:
-        res = rep.results.get(key)
+        summ = rep.summary(forms, key)
         form = forms[key]
-        counts = res.counts() if res is not None else {OK: 0, PERIKSA: 0, SALAH: 0}
+        counts = summ.counts if summ is not None else {OK: 0, PERIKSA: 0, SALAH: 0}
         total.update(counts)
-        problems, more = _first_problems(res, form, rcfg.max_problems)
+        problems, more = _first_problems(summ, form, rcfg.max_problems)
         rule = form.complete
         slots_ctx = None
         if "all_choices" in rule:
             col = rule["all_choices"]
             need = Counter(ostate.slots(forms, key, col))
-            filled = ostate.slots_filled(res, forms, key, col)
+            filled = ostate.filled_of(summ, forms, key)
             slots_ctx = {"column": form.column(col).header, "filled": sum(filled.values()),
                          "total": sum(need.values()),
                          "open": [c for c in need if filled.get(c, 0) < need[c]]}
-        complete = ostate.form_complete(res, forms, key)
+        complete = ostate.form_complete(summ, forms, key)
         tab_faults = [p.text() for p in rep.problems
                       if p.code in ostate.OPD_FAULTS and form.matches_sheet(str(p.params.get("tab", "")))]
         rows = sum(counts.values())
@@ -160,32 +160,26 @@ def _need(salah: int, tab_faults: list, complete: bool, slots_ctx, rows: int) ->
     return NEED_SLOTS if slots_ctx and rows else NEED_ROWS
 
 
-def _first_problems(res, form, limit: int) -> tuple[list[dict], int]:
-    if res is None or not len(res.problems):
+def _first_problems(summ, form, limit: int) -> tuple[list[dict], int]:
+    """The first `limit` problems of the form (the summary lists them in e-mail order)."""
+    if summ is None or not summ.problems:
         return [], 0
-    order = {c.key: i for i, c in enumerate(form.columns)}
-    p = res.problems[["row", "column", "code", "severity"]].copy()
-    p["rank"] = (p["severity"] != SALAH).astype(int)
-    p["col_order"] = p["column"].map(order).fillna(len(order))
-    p = p.sort_values(["rank", "row", "col_order"], kind="stable")
     out = []
-    for row, col, code, sev in p[["row", "column", "code", "severity"]].head(limit).itertuples(index=False):
+    for row, col, code, sev in summ.listed[:limit]:
         try:
             header = form.column(col).header
         except KeyError:
             header = str(col)
         meaning = SHORT.get(code) or ("perlu diperbaiki" if sev == SALAH else "perlu diperiksa")
         out.append({"row": int(row), "column": header, "meaning": meaning, "severity": str(sev)})
-    return out, max(len(p) - limit, 0)
+    return out, max(summ.problems - limit, 0)
 
 
 def digest_context(reports, forms, settings, rcfg: ReminderConfig, today: dt.date,
                    outcome: dict) -> dict:
     rows, states = [], Counter()
     for rep in reports:
-        counts = Counter()
-        for res in rep.results.values():
-            counts.update(res.counts())
+        counts = ostate.counts_of(rep, forms)
         state = ostate.opd_state(rep, forms)
         states[state] += 1
         rows.append({"code": rep.opd.code, "name": rep.opd.name, "state": state,

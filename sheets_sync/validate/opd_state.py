@@ -1,9 +1,17 @@
 """The state of one OPD's submission (BELUM MENGISI, BELUM LENGKAP, ADA KESALAHAN,
-LENGKAP) from its final verdicts and workbook problems; the expert slots. Pure."""
+LENGKAP) from its final verdicts and workbook problems; the expert slots. Pure.
+
+What the Rekap and the e-mails need of a form's verdicts is small (counts, slots
+taken, the first problems, the cell a link opens): a FormSummary. Everything here
+reads summaries, made from the verdicts on first use or, in the cycle, kept in the
+state, so that a cycle in which nothing changed decides and writes its reminders
+without loading any OPD's rows."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from sheets_sync.codes import OK, PERIKSA, SALAH
@@ -18,16 +26,115 @@ ACCEPTED = (OK, PERIKSA)
 # Workbook problems that are the OPD's to fix (its tabs or headers), as opposed
 # to the registry's or the network's.
 OPD_FAULTS = {"SHEET_MISSING", "HEADER_MISSING", "HEADER_ORDER", "WB_UNREADABLE"}
+# Problems a summary lists, in e-mail order: the most an e-mail may show (remind.plan
+# caps reminders.max_problems at 100).
+LISTED = 100
+
+
+@dataclass
+class FormSummary:
+    """One form's final verdicts as the Rekap and the e-mails use them, as plain JSON
+    values (kept in the state between cycles)."""
+    counts: dict[str, int]                 # OK / PERIKSA / SALAH -> rows
+    filled: dict[str, int] | None = None   # complete.all_choices: choice -> slots taken
+    listed: list = field(default_factory=list)   # [row, column key, code, severity], e-mail order
+    problems: int = 0                      # every problem, listed or not
+    first: dict = field(default_factory=dict)    # SALAH / PERIKSA -> [row, column key or None]
+
+    @property
+    def rows(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def accepted(self) -> int:
+        return self.counts[OK] + self.counts[PERIKSA]
+
+    def to_json(self) -> dict:
+        return {"counts": self.counts, "filled": self.filled, "listed": self.listed, "problems": self.problems,
+                "first": self.first}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "FormSummary":
+        """ValueError (or KeyError/TypeError) when d is not one."""
+        counts = {s: int(d["counts"][s]) for s in (OK, PERIKSA, SALAH)}
+        filled = None if d["filled"] is None else {str(k): int(v) for k, v in dict(d["filled"]).items()}
+        listed = [[int(r), str(c), str(code), str(sev)] for r, c, code, sev in d["listed"]]
+        first = {str(s): [int(r), None if c is None else str(c)] for s, (r, c) in dict(d["first"]).items()}
+        return cls(counts, filled, listed, int(d["problems"]), first)
+
+
+def summarize(res: FormResult, forms: FormSet, form_key: str) -> FormSummary:
+    rule = forms[form_key].complete
+    filled = slots_filled(res, forms, form_key, rule["all_choices"]) if "all_choices" in rule else None
+    first = {s: cell for s in (SALAH, PERIKSA) if (cell := first_cell(res, s)) is not None}
+    return FormSummary(res.counts(), filled, ordered_problems(res, forms[form_key], LISTED), len(res.problems), first)
+
+
+def summarize_all(results: Mapping, forms: FormSet) -> dict[str, FormSummary]:
+    return {k: summarize(r, forms, k) for k, r in results.items()}
 
 
 @dataclass
 class OpdReport:
     opd: Opd
-    results: dict[str, FormResult]      # final (with cross-OPD problems)
+    results: Mapping[str, FormResult]   # final (with cross-OPD problems); the cycle may load it on first use
     problems: list[Problem]
     changed_at: str | None = None
     checked_at: str | None = None
     link: str = ""
+    summaries: dict[str, FormSummary] | None = None   # of `results`; made from them when not given
+
+    def summarized(self, forms: FormSet) -> dict[str, FormSummary]:
+        if self.summaries is None:
+            self.summaries = summarize_all(self.results, forms)
+        return self.summaries
+
+    def summary(self, forms: FormSet, form_key: str) -> FormSummary | None:
+        return self.summarized(forms).get(form_key)
+
+
+def ordered_problems(res: FormResult | None, form, limit: int) -> list[list]:
+    """The first `limit` problems as an e-mail lists them: SALAH before PERIKSA, then by
+    row, then in the form's column order; [row, column key, code, severity]. One stable
+    numpy sort over the problem table's columns (a city OPD has thousands)."""
+    if res is None or not len(res.problems):
+        return []
+    p = res.problems
+    order = {c.key: i for i, c in enumerate(form.columns)}
+    col_order = p["column"].map(order).fillna(len(order)).to_numpy(dtype=float)
+    rank = (p["severity"].to_numpy() != SALAH).astype(int)
+    rows = p["row"].to_numpy()
+    top = np.lexsort((col_order, rows, rank))[:limit]      # last key first; stable
+    return [[int(r), str(c), str(code), str(sev)] for r, c, code, sev in
+            zip(rows[top].tolist(), p["column"].to_numpy()[top].tolist(), p["code"].to_numpy()[top].tolist(),
+                p["severity"].to_numpy()[top].tolist())]
+
+
+def first_cell(res: FormResult | None, wanted: str) -> list | None:
+    """[sheet row, column key or None] of the first row with status `wanted` (the column
+    of that row's first problem), or None."""
+    if res is None or not len(res.status):
+        return None
+    rows = res.status.index[res.status.to_numpy() == wanted]
+    if not len(rows):
+        return None
+    row = int(rows.min())
+    if not len(res.problems):
+        return [row, None]
+    cols = res.problems.loc[res.problems["row"] == row, "column"]
+    return [row, str(cols.iloc[0]) if len(cols) and cols.iloc[0] else None]
+
+
+def first_problem_in(rep: OpdReport, forms: FormSet) -> tuple[str, int, str | None] | None:
+    """(form key, sheet row, column key) of the cell a link should open: the first SALAH
+    row of the first form that has one, else the first PERIKSA row; None when all is OK."""
+    for wanted in (SALAH, PERIKSA):
+        for key in rep.opd.forms:
+            s = rep.summary(forms, key)
+            if s is not None and wanted in s.first:
+                row, col = s.first[wanted]
+                return key, row, col
+    return None
 
 
 def slots(forms: FormSet, form_key: str, key: str) -> list[str]:
@@ -44,12 +151,18 @@ def slots_filled(res: FormResult | None, forms: FormSet, form_key: str, key: str
     return {c: int(min(have.get(c, 0), n)) for c, n in need.items()}
 
 
-def form_complete(res: FormResult | None, forms: FormSet, form_key: str) -> bool:
+def filled_of(s: FormSummary | None, forms: FormSet, form_key: str) -> dict[str, int]:
+    """Slots taken per choice of the form's all_choices column (none taken without rows)."""
+    if s is not None and s.filled is not None:
+        return s.filled
+    return slots_filled(None, forms, form_key, forms[form_key].complete["all_choices"])
+
+
+def form_complete(s: FormSummary | None, forms: FormSet, form_key: str) -> bool:
     rule = forms[form_key].complete
     if "all_choices" in rule:
-        key = rule["all_choices"]
-        return sum(slots_filled(res, forms, form_key, key).values()) == len(slots(forms, form_key, key))
-    accepted = 0 if res is None else int(res.status.isin(ACCEPTED).sum())
+        return sum(filled_of(s, forms, form_key).values()) == len(slots(forms, form_key, rule["all_choices"]))
+    accepted = 0 if s is None else s.accepted
     return accepted >= int(rule.get("min_rows", 1))
 
 
@@ -61,8 +174,8 @@ def rows_short(rep: OpdReport, forms: FormSet) -> list[tuple[str, int, int]]:
         rule = forms[key].complete
         if "all_choices" in rule:
             continue
-        res = rep.results.get(key)
-        have = 0 if res is None else int(res.status.isin(ACCEPTED).sum())
+        s = rep.summary(forms, key)
+        have = 0 if s is None else s.accepted
         need = int(rule.get("min_rows", 1))
         if have < need:
             out.append((key, have, need))
@@ -77,13 +190,18 @@ def rows_short_text(rep: OpdReport, forms: FormSet) -> str:
     return "; ".join(parts) + "." if parts else ""
 
 
+def counts_of(rep: OpdReport, forms: FormSet) -> dict[str, int]:
+    """Rows per status over all the OPD's forms read."""
+    summaries = rep.summarized(forms).values()
+    return {st: sum(s.counts[st] for s in summaries) for st in (OK, PERIKSA, SALAH)}
+
+
 def opd_state(rep: OpdReport, forms: FormSet) -> str:
-    rows = sum(len(r.status) for r in rep.results.values())
-    salah = sum(int((r.status == SALAH).sum()) for r in rep.results.values())
-    if salah or any(p.code in OPD_FAULTS for p in rep.problems):
+    counts = counts_of(rep, forms)
+    if counts[SALAH] or any(p.code in OPD_FAULTS for p in rep.problems):
         return ADA_KESALAHAN
-    if rows == 0:
+    if sum(counts.values()) == 0:
         return BELUM_MENGISI
-    if all(form_complete(rep.results.get(k), forms, k) for k in rep.opd.forms):
+    if all(form_complete(rep.summary(forms, k), forms, k) for k in rep.opd.forms):
         return LENGKAP
     return BELUM_LENGKAP
