@@ -71,6 +71,12 @@ class OpdMemory:
     forms: tuple = ()                 # the forms that applied when it was read
     as_of: object = None              # the reporting date the verdicts were computed for
     frames: dict = field(default_factory=dict)      # form key -> raw input DataFrame
+    # The worker's own status write (Google, cycle/run.py _own_write): the workbook it
+    # wrote into since its last read (its Berkas / Tautan), whether the revision above
+    # was taken as that write without reading, and when it was last really read (UTC ISO).
+    wrote: str | None = None
+    taken_as_own: bool = False
+    read_at: str | None = None
 
 
 def state_error(e: BaseException, path: Path) -> StateError:
@@ -216,6 +222,7 @@ def encode_memory(mem: OpdMemory) -> bytes:
         "complete": bool(mem.complete),
         "forms": list(mem.forms),
         "as_of": _enc(mem.as_of),
+        "wrote": mem.wrote, "taken_as_own": bool(mem.taken_as_own), "read_at": mem.read_at,
         "frames": mem.frames.raw() if isinstance(mem.frames, LazyFrames) and not mem.frames.loaded
         else {k: _frame(f) for k, f in mem.frames.items()},   # untouched rows: stored as they came
     }
@@ -254,9 +261,18 @@ def decode_memory(payload) -> OpdMemory:
             forms=tuple(str(f) for f in body["forms"]),
             as_of=_dec(body["as_of"]),
             frames=LazyFrames(_checked_frames(body["frames"])),
+            # absent in memories saved before these existed: nothing written, a read due
+            wrote=_text_or_none(body.get("wrote")), taken_as_own=body.get("taken_as_own") is True,
+            read_at=_text_or_none(body.get("read_at")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ValueError(f"isi tidak sesuai ({type(e).__name__})") from None
+
+
+def _text_or_none(v) -> str | None:
+    if v is not None and not isinstance(v, str):
+        raise ValueError("bukan teks")
+    return v
 
 
 def _checked_frames(raw) -> dict:
