@@ -272,3 +272,20 @@ def test_baca_ulang_jam_default_and_value(tmp_path):
     assert parse_settings({}, tmp_path / "s.yaml").reread_hours == 6
     assert parse_settings({"baca_ulang_jam": 0}, tmp_path / "s.yaml").reread_hours == 0
     assert parse_settings({"baca_ulang_jam": "12"}, tmp_path / "s.yaml").reread_hours == 12
+
+
+# ------------------------------------------------------------ the memory
+def test_memory_keeps_the_own_write_marks_and_reads_older_payloads():
+    import orjson
+    from sheets_sync.cycle.state import OpdMemory, decode_memory, encode_memory
+    mem = OpdMemory(wrote="1AbCdEfGhIjK", taken_as_own=True, read_at="2023-10-12T01:00:00+00:00")
+    back = decode_memory(encode_memory(mem))
+    assert (back.wrote, back.taken_as_own, back.read_at) == (mem.wrote, True, mem.read_at)
+    older = orjson.loads(encode_memory(OpdMemory()))
+    for key in ("wrote", "taken_as_own", "read_at"):
+        del older[key]
+    back = decode_memory(orjson.dumps(older))
+    assert (back.wrote, back.taken_as_own, back.read_at) == (None, False, None)
+    older["wrote"] = 12
+    with pytest.raises(ValueError):
+        decode_memory(orjson.dumps(older))

@@ -261,7 +261,7 @@ def decode_memory(payload) -> OpdMemory:
             forms=tuple(str(f) for f in body["forms"]),
             as_of=_dec(body["as_of"]),
             frames=LazyFrames(_checked_frames(body["frames"])),
-            # absent in memories saved before these existed: nothing written, a read due
+            # absent in memories saved before these existed: no write pending, none taken as ours
             wrote=_text_or_none(body.get("wrote")), taken_as_own=body.get("taken_as_own") is True,
             read_at=_text_or_none(body.get("read_at")),
         )
