@@ -163,7 +163,9 @@ def main() -> int:
             results = [ours(settings, emu, "cold"), ours(settings, emu, "settle"), ours(settings, emu, "idle")]
             import gspread
             from sheets_sync.stores.google_http import GoogleSession
-            http = gspread.Client(auth=None, session=GoogleSession(None)).http_client
+            staff = GoogleSession(None)    # the edit is a person's at the OPD, not the worker's account
+            staff.headers.update({"X-Emulator-User": "staf.opd@contoh.go.id"})
+            http = gspread.Client(auth=None, session=staff).http_client
             from sheets_sync.config import load_settings
             from sheets_sync.stores.google import GoogleStore
             forms = load_forms()

@@ -84,6 +84,9 @@ class Settings:
     putaran: tuple = ()                                # collection rounds: ((nama, batas date), ...)
     file_address: str = ""           # `alamat_berkas`: the data folder as OPDs reach it (xlsx)
     lock_hours: int = 2              # `kunci_kedaluwarsa_jam`: an older lock file no longer blocks
+    reread_hours: int = 6            # `baca_ulang_jam` (Google): an OPD whose new revision was taken as
+    #                                  the worker's own write, not read, is read anyway once this many hours
+    #                                  passed since its last real read (0 = never)
 
     @property
     def inspektorat_emails(self) -> list[str]:
@@ -378,7 +381,7 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
     known = {"backend", "tahun", "data_dir", "master", "state_dir", "outbox_dir", "forms_file",
              "sync_interval_minutes", "reminder_time", "deadline", "tanggal_laporan", "inspektorat",
              "mail", "reminders", "google", "surat_edaran", "limits", "aturan", "putaran"}
-    known |= {"export_template"}
+    known |= {"export_template", "baca_ulang_jam"}
     known |= XLSX_KEYS
     unknown = sorted(set(raw) - known, key=str)
     if unknown:
@@ -429,6 +432,7 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
         export_template=resolve(raw.get("export_template")),
         file_address=_file_address(raw.get("alamat_berkas")),
         lock_hours=_int(raw, "kunci_kedaluwarsa_jam", 2, 1, 720),
+        reread_hours=_int(raw, "baca_ulang_jam", 6, 0, 720),
     )
 
 

@@ -13,6 +13,10 @@ from sheets_sync.stores import StoreError
 from sheets_sync.cycle import open_cycle, run_cycle
 
 AS_OF = dt.date(2023, 10, 12)
+# Who edits an OPD's spreadsheet in these tests: a person at the OPD, not the worker's
+# account, so that Drive's lastModifyingUser.me is false for the edit as it is on Google
+# (the emulator takes the caller from these headers; the worker sends none).
+STAFF = {"X-Emulator-User": "staf.opd@contoh.go.id", "X-Emulator-User-Name": "Staf OPD"}
 _TEMPLATES: dict[tuple, Path] = {}
 
 
@@ -93,7 +97,7 @@ class Deployment:
             book.save(path)
             return
         from sheets_sync.stores.google import col_letter, quote
-        self._google_store().http.values_batch_update(self._sid(opd), {
+        self._google_store(staff=True).http.values_batch_update(self._sid(opd), {
             "valueInputOption": "RAW",
             "data": [{"range": f"{quote(tab)}!{col_letter(col)}{row}", "values": [[value]]}]})
 
@@ -105,7 +109,7 @@ class Deployment:
             book[old].title = new
             book.save(path)
             return
-        store, sid = self._google_store(), self._sid(opd)
+        store, sid = self._google_store(staff=True), self._sid(opd)
         meta = store.http.spreadsheets_get(sid, params={"fields": "sheets.properties"})
         sheet_id = next(s["properties"]["sheetId"] for s in meta["sheets"] if s["properties"]["title"] == old)
         store.http.batch_update(sid, {"requests": [{"updateSheetProperties": {
@@ -116,13 +120,17 @@ class Deployment:
             (self.settings.data_dir / opd.location).unlink()
             return
         from gspread.urls import DRIVE_FILES_API_V3_URL
-        self._google_store().http.request("delete", f"{DRIVE_FILES_API_V3_URL}/{self._sid(opd)}")
+        self._google_store(staff=True).http.request("delete", f"{DRIVE_FILES_API_V3_URL}/{self._sid(opd)}")
 
-    def _google_store(self):
+    def _google_store(self, staff: bool = False):
+        """A store on its own session; staff=True: its requests are a person's at the OPD."""
         from sheets_sync.forms import load_forms
         from sheets_sync.stores.google import GoogleStore
         from sheets_sync.stores.google_http import GoogleSession
-        return GoogleStore(self.settings, load_forms(), session=GoogleSession(None))
+        session = GoogleSession(None)
+        if staff:
+            session.headers.update(STAFF)
+        return GoogleStore(self.settings, load_forms(), session=session)
 
     @staticmethod
     def _sid(opd) -> str:
@@ -137,4 +145,4 @@ def rekap(dep: Deployment) -> dict[str, list]:
         return {r[0]: r for r in state.get("rekap") or []}
 
 
-__all__ = ["Deployment", "rekap", "AS_OF", "StoreError"]
+__all__ = ["Deployment", "rekap", "AS_OF", "STAFF", "StoreError"]

@@ -449,6 +449,52 @@ def test_without_drive_lag_changes_show_at_once(api):
     assert int(api.drive_get(sid, fields="version").json()["version"]) > v0
 
 
+# --------------------------------------------------------------------------- who changed a file last
+
+STAFF = {"X-Emulator-User": "staf@opd.go.id", "X-Emulator-User-Name": "Staf OPD"}
+WHO = "files(id,lastModifyingUser(me,emailAddress,displayName))"
+
+
+def _last(api, sid):
+    return next(f for f in api.drive_list(fields=WHO).json()["files"] if f["id"] == sid)["lastModifyingUser"]
+
+
+def test_last_modifying_user_follows_who_changed_the_file(api):
+    sid = api.new_spreadsheet()
+    own = _last(api, sid)
+    assert own["me"] is True and own["emailAddress"] == "emulator-user@emulator.invalid"
+    api.s.put(api.values_url(sid, "A1"), params={"valueInputOption": "RAW"}, json={"values": [["x"]]},
+              headers=STAFF)
+    assert _last(api, sid) == {"me": False, "emailAddress": "staf@opd.go.id", "displayName": "Staf OPD"}
+    got = api.drive_get(sid, fields="lastModifyingUser(me),modifiedByMe").json()
+    assert got == {"lastModifyingUser": {"me": False}, "modifiedByMe": True}
+    # the same file seen by the staff member: the last change is theirs
+    seen = api.s.get(f"{api.base}/drive/v3/files/{sid}", params={"fields": "lastModifyingUser(me)"},
+                     headers=STAFF).json()
+    assert seen == {"lastModifyingUser": {"me": True}}
+    api.put_values(sid, "A1", [["y"]])
+    assert _last(api, sid)["me"] is True
+
+
+@needs_discovery
+def test_last_modifying_user_is_a_field_like_any_other_in_strict_mode(api):
+    api.faults(strict=True)
+    sid = api.new_spreadsheet()
+    assert api.drive_get(sid, fields="id").json() == {"id": sid}          # not there unless asked
+    bad = api.drive_get(sid, fields="lastModifyingUser(colour)")
+    assert bad.status_code == 400
+
+
+def test_last_modifying_user_lags_with_the_version(api):
+    sid = api.new_spreadsheet()
+    api.faults(drive_lag_s=60)
+    api.s.put(api.values_url(sid, "A1"), params={"valueInputOption": "RAW"}, json={"values": [["x"]]},
+              headers=STAFF)
+    assert _last(api, sid)["me"] is True                  # Drive does not show the edit yet
+    api.advance(61)
+    assert _last(api, sid)["me"] is False
+
+
 # --------------------------------------------------------------------------- service account and shared drives
 
 STORAGE = {"error": {"code": 403, "message": "The user's Drive storage quota has been exceeded.", "errors": [

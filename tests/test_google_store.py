@@ -37,7 +37,7 @@ def test_cost_follows_change(dep, emu):
     rep = dep.cycle()
     assert rep.written_cells >= 1
     assert emu.stats()["requests"] - n <= 5                          # one edited OPD, master included
-    dep.cycle()                                                       # re-reads its own write once
+    dep.cycle()                                                       # its own write: taken as such, not read
     n = emu.stats()["requests"]
     dep.cycle()
     assert emu.stats()["requests"] - n <= 1

@@ -30,7 +30,8 @@ def dep(tmp_path, emu):
 
 
 def http(dep):
-    return dep._google_store().http
+    """Requests of a person at the OPD (moving, sorting their spreadsheet)."""
+    return dep._google_store(staff=True).http
 
 
 def pegawai_opd(dep):

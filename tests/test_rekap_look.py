@@ -191,7 +191,7 @@ def test_google_rekap_chart_added_once_and_kept(tmp_path, emu):
     tabs = _master_sheets(dep, emu)
     assert [c["chartId"] for c in tabs["Rekap"].charts] == [chart["chartId"]]
     assert len(tabs["Rekap"].cond) == rules and len(tabs["Riwayat"].charts) == 1
-    dep.cycle()                                                         # re-reads its own write once
+    dep.cycle()                                                         # its own write: taken as such, not read
     n = emu.stats()["requests"]
     dep.cycle()
     assert emu.stats()["requests"] - n == 1                             # idle: the Drive listing only

@@ -69,7 +69,7 @@ def test_every_data_row_gets_a_status(dep):
 
 def test_second_cycle_settles_and_then_costs_nothing(dep):
     dep.cycle()
-    dep.cycle()           # Google: re-reads once what the worker itself wrote
+    dep.cycle()           # Google: the revision of its own write is taken as such, not read
     n = dep.requests()
     rep = dep.cycle()
     assert (rep.read, rep.validated, rep.written_cells, rep.master_written) == (0, 0, 0, False)
@@ -81,7 +81,7 @@ def test_settles_even_when_cycles_fall_in_different_minutes(dep):
     from sheets_sync.config import WIB
     t = dt.datetime(2023, 10, 12, 8, 0, 30, tzinfo=WIB)
     dep.cycle(now=t)
-    dep.cycle(now=t + dt.timedelta(minutes=10))   # re-reading our own write is not a new check
+    dep.cycle(now=t + dt.timedelta(minutes=10))   # our own write: not read, not a new check
     n = dep.requests()
     rep = dep.cycle(now=t + dt.timedelta(minutes=20))
     assert (rep.read, rep.master_written) == (0, False)

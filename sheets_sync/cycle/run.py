@@ -11,6 +11,7 @@ the cycle goes on.
 """
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import hashlib
 import logging
@@ -262,9 +263,17 @@ def _refresh(ctx, opds, mems, rep) -> tuple[dict, set]:
     opds = [o for o in opds if not o.refused]
     try:
         revs = ctx.store.revisions(opds)
+        ours = ctx.store.changed_by_us(opds)
+        own = [o for o in opds if _own_write(mems[o.code], revs.get(o.code), o, o.code in ours)]
+        _load(ctx.state, mems, [o.code for o in own])   # saved whole, with its new revision
+        for o in own:
+            if _own_write(mems[o.code], revs.get(o.code), o, True):   # still so once loaded whole
+                _take_own_write(mems[o.code], revs.get(o.code), o.code)
+                ctx.state.save_opd(o.code, mems[o.code])
         # the whole memory of an OPD to read (one whose payload does not load is read too)
-        _load(ctx.state, mems, [o.code for o in opds if _needs_read(mems[o.code], revs.get(o.code), o)])
-        to_read = [o for o in opds if _needs_read(mems[o.code], revs.get(o.code), o)]
+        due = lambda o: _needs_read(mems[o.code], revs.get(o.code), o) or _safety_read(ctx, mems[o.code])  # noqa: E731
+        _load(ctx.state, mems, [o.code for o in opds if due(o)])
+        to_read = [o for o in opds if due(o)]
     except Exception as e:  # noqa: BLE001 - the listing failed: nothing is read this cycle
         _cycle_fault(rep, "daftar revisi workbook", e)
         rep.fatal = f"penyimpanan workbook tidak dapat dijangkau: {_why(e)}"
@@ -393,6 +402,7 @@ def _refuse(mem: OpdMemory) -> bool:
     had = bool(mem.results or mem.frames or mem.revision or mem.problems or mem.shown)
     mem.results, mem.frames, mem.shown, mem.row_hashes, mem.problems = {}, {}, shown({}), {}, []
     mem.revision = mem.content_hash = None
+    mem.wrote, mem.taken_as_own = None, False
     mem.complete = True
     return had
 
@@ -486,11 +496,48 @@ def _needs_read(mem: OpdMemory, revision, opd: Opd) -> bool:
     return not mem.complete or mem.revision != revision or mem.forms != opd.forms
 
 
+def _own_write(mem: OpdMemory, revision, opd: Opd, ours: bool) -> bool:
+    """Whether a new revision is the worker's own status write, to be taken without
+    reading the OPD (its verdicts stay): the store says the last change was ours
+    (Google: lastModifyingUser.me in the listing) and the worker wrote this very
+    workbook since its last read. Once per write: a later change of ours is read. A
+    staff edit between our read and our write (seconds) cannot be told from the write
+    itself; such an OPD is read anyway after `baca_ulang_jam` hours (_safety_read).
+    Decided on the memory's head as well as on the whole memory."""
+    return (ours and mem.wrote is not None and mem.wrote == opd.location and mem.complete
+            and revision is not None and revision != mem.revision and mem.forms == opd.forms)
+
+
+def _take_own_write(mem: OpdMemory, revision, code: str) -> None:
+    mem.revision, mem.wrote, mem.taken_as_own = revision, None, True
+    log.debug("OPD %s: versi baru adalah tulisan status pekerja sendiri; tidak dibaca ulang", code)
+
+
+def _safety_read(ctx, mem: OpdMemory) -> bool:
+    """An OPD whose revision was taken as our own write is read once anyway when
+    `baca_ulang_jam` hours passed since its last real read (0: never)."""
+    hours = ctx.settings.reread_hours
+    if not mem.taken_as_own or not hours:
+        return False
+    try:
+        last = dt.datetime.fromisoformat(mem.read_at) if mem.read_at else None
+    except ValueError:
+        last = None
+    return last is None or _utc(ctx.now()) - last >= dt.timedelta(hours=hours)
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    return t.astimezone(dt.timezone.utc)
+
+
 def _read(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport, got) -> Workbook | None:
     """Validate one fetched OPD workbook (or record why it could not be read); on
     any failure keep its last good verdicts and go on with the other OPDs."""
     rep.read += 1
     mem.forms = o.forms
+    if mem.taken_as_own:   # that revision was never read: the rows read now are not "as we left them"
+        mem.revision = None
+    mem.wrote, mem.taken_as_own, mem.read_at = None, False, _utc(ctx.now()).isoformat()
     wb, spent = got
     if isinstance(wb, Exception):
         _unreadable(ctx, o, mem, rep, wb)
@@ -628,6 +675,7 @@ def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleRep
     with _REPORT_LOCK:
         rep.written_cells += len(writes)
     _written(o, wb, final, mem, new_rev or wb.revision)
+    mem.wrote = o.location if new_rev is None else None   # its next revision may be this write (_own_write)
 
 
 def _written(o: Opd, wb: Workbook, final: dict, mem: OpdMemory, revision) -> None:

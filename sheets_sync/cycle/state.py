@@ -73,6 +73,12 @@ class OpdMemory:
     forms: tuple = ()                 # the forms that applied when it was read
     as_of: object = None              # the reporting date the verdicts were computed for
     frames: dict = field(default_factory=dict)      # form key -> raw input DataFrame
+    # The worker's own status write (Google, cycle/run.py _own_write): the workbook it
+    # wrote into since its last read (its Berkas / Tautan), whether the revision above
+    # was taken as that write without reading, and when it was last really read (UTC ISO).
+    wrote: str | None = None
+    taken_as_own: bool = False
+    read_at: str | None = None
 
     @property
     def partial(self) -> bool:
@@ -260,6 +266,7 @@ def encode_memory(mem: OpdMemory) -> bytes:
         "complete": bool(mem.complete),
         "forms": list(mem.forms),
         "as_of": _enc(mem.as_of),
+        "wrote": mem.wrote, "taken_as_own": bool(mem.taken_as_own), "read_at": mem.read_at,
         "frames": mem.frames.raw() if isinstance(mem.frames, LazyFrames) and not mem.frames.loaded
         else {k: _frame(f) for k, f in mem.frames.items()},   # untouched rows: stored as they came
     }
@@ -276,7 +283,8 @@ def encode_head(mem: OpdMemory) -> str:
         "v": HEAD_VERSION, "shown": str(mem.shown or ""), "complete": bool(mem.complete), "forms": list(mem.forms),
         "as_of": _enc(mem.as_of), "results": list(mem.results), "frames": _names(mem.frames),
         "row_hashes": list(mem.row_hashes),
-        "problems": [[p.code, {str(a): _enc(b) for a, b in p.params.items()}] for p in mem.problems]},
+        "problems": [[p.code, {str(a): _enc(b) for a, b in p.params.items()}] for p in mem.problems],
+        "wrote": mem.wrote, "taken_as_own": bool(mem.taken_as_own), "read_at": mem.read_at},
         ensure_ascii=False)
 
 
@@ -295,7 +303,9 @@ def decode_head(text) -> OpdMemory:
             results=HeadOnly(body["results"]), shown=str(body["shown"]), row_hashes=HeadOnly(body["row_hashes"]),
             problems=[Problem(str(c), {str(a): _dec(b) for a, b in dict(p).items()}) for c, p in body["problems"]],
             complete=bool(body["complete"]), forms=tuple(str(f) for f in body["forms"]),
-            as_of=_dec(body["as_of"]), frames=HeadOnly(body["frames"]))
+            as_of=_dec(body["as_of"]), frames=HeadOnly(body["frames"]),
+            wrote=_text_or_none(body.get("wrote")), taken_as_own=body.get("taken_as_own") is True,
+            read_at=_text_or_none(body.get("read_at")))
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ValueError(f"kepala memori tidak sesuai ({type(e).__name__})") from None
 
@@ -358,9 +368,18 @@ def decode_memory(payload) -> OpdMemory:
             forms=tuple(str(f) for f in body["forms"]),
             as_of=_dec(body["as_of"]),
             frames=LazyFrames(_checked_frames(body["frames"])),
+            # absent in memories saved before these existed: no write pending, none taken as ours
+            wrote=_text_or_none(body.get("wrote")), taken_as_own=body.get("taken_as_own") is True,
+            read_at=_text_or_none(body.get("read_at")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ValueError(f"isi tidak sesuai ({type(e).__name__})") from None
+
+
+def _text_or_none(v) -> str | None:
+    if v is not None and not isinstance(v, str):
+        raise ValueError("bukan teks")
+    return v
 
 
 def _checked_frames(raw) -> dict:

@@ -68,6 +68,11 @@ class Store(Protocol):
     def revisions(self, opds: list[Opd]) -> dict[str, str | None]:
         """A cheap fingerprint per OPD workbook (None: not found), in one go."""
 
+    def changed_by_us(self, opds: list[Opd]) -> set[str]:
+        """Codes of the OPDs whose revision (as the last `revisions` call saw it) was last
+        changed by the worker's own account, where the backend knows it at no extra
+        cost (Google: Drive's lastModifyingUser.me); else empty."""
+
     def read_workbook(self, opd: Opd) -> Workbook:
         """Raises StoreError when the workbook cannot be read at all."""
 

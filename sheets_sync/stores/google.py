@@ -13,6 +13,10 @@ Cost per cycle (what the Google quota sees):
   is confirmed by content, not by Drive's version/modifiedTime, which lag real
   edits. Rows whose inputs moved since they were validated get their fresh status
   cells blanked at once and the OPD is read again next cycle;
+- the cycle after that write: nothing more. The listing asks lastModifyingUser(me),
+  so a revision moved by the worker's own write is told from a person's edit and
+  not read (changed_by_us; the cycle decides, with a safety read after
+  `baca_ulang_jam` hours for the one edit the listing cannot show);
 - the master: one values:batchUpdate of the rows that changed (chunked at 2 MB).
 Tab titles are cached in the state folder, so reading never costs a metadata call
 unless a tab was renamed.
@@ -47,7 +51,9 @@ _ID = re.compile(r"[A-Za-z0-9_-]{10,}")   # a Drive file id: nothing that could 
 READ_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                "majorDimension": "ROWS"}
 GRID_FIELDS = "sheets(properties(sheetId,title),merges,data(startRow,startColumn,rowData(values(effectiveValue))))"
-FILE_FIELDS = "id,version,modifiedTime,trashed"
+# lastModifyingUser(me): whether the last change was made by the worker's own account
+# (Drive v3 File; `me` is true when the requesting account made it), see changed_by_us
+FILE_FIELDS = "id,version,modifiedTime,trashed,lastModifyingUser(me)"
 STORAGE_QUOTA_TEXT = ("Google menolak membuat berkas (403 storageQuotaExceeded): service account tidak punya ruang "
                       "Drive sejak 2024. Pakai folder di Drive bersama (shared drive) dengan service account sebagai "
                       "Pengelola konten, atau masuk dengan akun Google biasa (python -m sheets_sync auth)")
@@ -94,6 +100,7 @@ class GoogleStore:
         self._lock = threading.RLock()   # reads and writes run in a few threads
         self._added: set[str] = set()   # master tabs this store created (nothing laid on them yet)
         self._listing: dict[str, str] | None = None
+        self._by_us: set[str] = set()   # ids whose last change was ours, per this cycle's listing/lookups
         self._missing: dict[str, str] = {}   # id -> why it is not there (lookups of this cycle)
         self._ids: dict[str, dict[str, int]] = {}   # id -> tab title -> sheetId, from this cycle's reads
         self._merges: dict[str, dict] = {}   # id -> tab title -> merged ranges, from its last grid_get
@@ -110,16 +117,27 @@ class GoogleStore:
         out, token = {}, None
         scope = self.listing_scope()
         while True:
-            params = {"q": q, "pageSize": 1000, "fields": "nextPageToken,files(id,version,modifiedTime)",
+            params = {"q": q, "pageSize": 1000,
+                      "fields": "nextPageToken,files(id,version,modifiedTime,lastModifyingUser(me))",
                       "supportsAllDrives": True, "includeItemsFromAllDrives": True, **scope}
             if token:
                 params["pageToken"] = token
             body = self.call(lambda: self.http.request("get", DRIVE_FILES_API_V3_URL, params=params).json())
             for f in body.get("files", []):
                 out[f["id"]] = revision_of(f)
+                self._note_author(f)
             token = body.get("nextPageToken")
             if not token:
                 return out
+
+    def _note_author(self, f: dict) -> None:
+        """Remember whether Drive says the file's last change was made by us. Absent
+        (Drive may leave lastModifyingUser out, e.g. an anonymous edit): not ours."""
+        with self._lock:
+            if (f.get("lastModifyingUser") or {}).get("me") is True:
+                self._by_us.add(f["id"])
+            else:
+                self._by_us.discard(f["id"])
 
     def listing_scope(self) -> dict:
         """Drive's corpora for the listing: the folder's shared drive (looked up once,
@@ -216,7 +234,23 @@ class GoogleStore:
                     self._missing[sid] = "trashed" if meta else "gone"
                 else:
                     listing[sid] = revision_of(meta)
+                    self._note_author({**meta, "id": sid})
         return {o.code: None if o.refused else listing.get(spreadsheet_id(o.location)) for o in opds}
+
+    def changed_by_us(self, opds) -> set[str]:
+        """Codes of the OPDs whose spreadsheet Drive says was last changed by the worker's
+        own account (lastModifyingUser.me in this cycle's listing: no extra request).
+
+        The cycle takes such a new revision as its own status write when it wrote that
+        OPD after its last read (cycle/run.py), instead of reading it again. Honest limits:
+        Drive shows the change late (its `version` lags), which only delays what the
+        listing says; an edit by someone else after our write makes `me` false. What it
+        cannot see is a staff edit between our read and our write (seconds, on a row we
+        did not write: written rows are confirmed by content in write_cells' answer), nor
+        an edit made in the browser by the very account the worker runs as (OAuth with a
+        person's account); a safety read after `baca_ulang_jam` hours covers both."""
+        with self._lock:
+            return {o.code for o in opds if not o.refused and spreadsheet_id(o.location) in self._by_us}
 
     def _lookup(self, sid: str) -> dict | None:
         try:

@@ -145,6 +145,11 @@ class XlsxStore:
             out[o.code] = None if isinstance(where, Problem) else file_revision(where)
         return out
 
+    def changed_by_us(self, opds) -> set[str]:
+        """None: a file has no author to ask, and write_cells returns the revision it
+        leaves, so the worker's own write is never taken for an edit."""
+        return set()
+
     def stale(self, read):
         return {o.code for o, wb in read if self.revisions([o])[o.code] != wb.revision}
 

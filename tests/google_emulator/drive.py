@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import fields
 from .errors import ApiError, drive_error, drive_not_found
@@ -41,9 +41,12 @@ def _mask(params, default):
         raise _invalid(f"Invalid field selection {text}", "fields")
 
 
-def _user(state: State) -> Dict[str, Any]:
-    return {"kind": "drive#user", "displayName": state.user_name, "me": True,
-            "permissionId": permission_id_for(state.user_email), "emailAddress": state.user_email}
+def _user(state: State, who: Optional[Tuple[str, str]] = None) -> Dict[str, Any]:
+    """A Drive User resource: the emulator's own user, or `who` (emailAddress, displayName);
+    `me` says whether it is the user making this request."""
+    email, name = who or (state.user_email, state.user_name)
+    return {"kind": "drive#user", "displayName": name, "me": email.lower() == state.requester()[0].lower(),
+            "permissionId": permission_id_for(email), "emailAddress": email}
 
 
 def _supports_all_drives(params) -> bool:
@@ -100,7 +103,8 @@ def file_json(state: State, f: DriveFile, lagged: bool = False) -> Dict[str, Any
     """The full Drive file resource.  ``lagged``: version/modifiedTime as Drive shows them
     with the drive_lag_s switch (files.get and files.list)."""
     user = _user(state)
-    version, modified = state.visible_change(f) if lagged else (f.version, f.modified_time)
+    version, modified, who = state.visible_change(f) if lagged else (f.version, f.modified_time, f.modifier)
+    mine = f.modified_by.get(state.requester()[0])   # when the requester last changed it, if ever
     drive_id = f.id if f.id in state.drives else state.drive_of(f)
     out: Dict[str, Any] = {
         "kind": "drive#file",
@@ -121,10 +125,10 @@ def file_json(state: State, f: DriveFile, lagged: bool = False) -> Dict[str, Any
         "viewedByMeTime": f.viewed_time,
         "createdTime": f.created_time,
         "modifiedTime": modified,
-        "modifiedByMeTime": modified,
-        "modifiedByMe": True,
+        "modifiedByMeTime": mine,
+        "modifiedByMe": mine is not None,
         "owners": [user],
-        "lastModifyingUser": user,
+        "lastModifyingUser": _user(state, who),
         "shared": len(f.permissions) > 1,
         "ownedByMe": True,
         "capabilities": {"canEdit": True, "canShare": True, "canCopy": f.mime_type != FOLDER_MIME,
@@ -146,6 +150,8 @@ def file_json(state: State, f: DriveFile, lagged: bool = False) -> Dict[str, Any
         out["ownedByMe"] = False
         if f.id == drive_id:
             del out["parents"]
+    if mine is None:   # Drive leaves the field out for a file the caller never changed
+        del out["modifiedByMeTime"]
     if f.description is not None:
         out["description"] = f.description
     if f.properties:
@@ -214,6 +220,7 @@ def files_create(state: State, params, body) -> Dict[str, Any]:
         f = DriveFile(fid, body.get("name") or ("Untitled folder" if mime == FOLDER_MIME else "Untitled"),
                       mime, parents, now)
         f.permissions.append(owner_permission(state))
+        state.created(f)
         state.files[fid] = f
         state.changes.append({"seq": len(state.changes) + 1, "fileId": fid, "time": now, "removed": False})
     _apply_metadata(f, body)
@@ -312,6 +319,7 @@ def files_copy(state: State, file_id: str, params, body) -> Dict[str, Any]:
         now = state.clock.now()
         f = DriveFile(fid, name, src.mime_type, parents, now)
         f.permissions.append(owner_permission(state))
+        state.created(f)
         state.files[fid] = f
         state.changes.append({"seq": len(state.changes) + 1, "fileId": fid, "time": now, "removed": False})
     f.description = body.get("description", src.description)
@@ -765,7 +773,7 @@ def comments_create(state: State, file_id: str, params, body) -> Dict[str, Any]:
         raise drive_error(400, "Required: content", "required", location="content")
     now = state.clock.now()
     comment = {"kind": "drive#comment", "id": "AAAA" + state.new_file_id(12)[1:], "createdTime": now,
-               "modifiedTime": now, "author": _user(state), "htmlContent": body["content"],
+               "modifiedTime": now, "author": _user(state, state.requester()), "htmlContent": body["content"],
                "content": body["content"], "deleted": False, "resolved": False}
     if body.get("anchor"):
         comment["anchor"] = body["anchor"]
@@ -826,7 +834,7 @@ def about_get(state: State, params) -> Dict[str, Any]:
     if mask is None:
         raise drive_error(400, "The 'fields' parameter is required for this method.", "required",
                           location="fields")
-    about = {"kind": "drive#about", "user": _user(state),
+    about = {"kind": "drive#about", "user": _user(state, state.requester()),
              "storageQuota": {"limit": "16106127360", "usage": "0", "usageInDrive": "0", "usageInDriveTrash": "0"},
              "maxUploadSize": "5242880000000", "appInstalled": False, "canCreateDrives": False}
     return fields.apply(about, mask)

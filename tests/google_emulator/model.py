@@ -302,8 +302,12 @@ class DriveFile:
         self.permissions: List[Dict[str, Any]] = []
         self.comments: List[Dict[str, Any]] = []
         self.viewed_time = created
-        # (emulated ms when it happened, version, modifiedTime) of each change, for drive_lag_s
-        self.history: List[Tuple[int, int, str]] = []
+        # who made the last change: (emailAddress, displayName); None until someone changes it
+        # (a new file shows its creator, see State.modifier)
+        self.modifier: Optional[Tuple[str, str]] = None
+        self.modified_by: Dict[str, str] = {}   # emailAddress -> modifiedTime of that user's last change
+        # (emulated ms when it happened, version, modifiedTime, modifier) of each change, for drive_lag_s
+        self.history: List[Tuple[int, int, str, Optional[Tuple[str, str]]]] = []
 
 
 _ID_CHARS = string.ascii_letters + string.digits + "-_"
@@ -360,6 +364,9 @@ class State:
             self.changes: List[Dict[str, Any]] = []
             self.user_email = DEFAULT_USER_EMAIL
             self.user_name = DEFAULT_USER_NAME
+            # the user making the request being handled, when not the emulator's own user
+            # (header X-Emulator-User: a staff edit in a test); set by the server per request
+            self.acting: Optional[Tuple[str, str]] = None
             self.denied: set = set()
             self.root_id = "0A" + "".join(self._rng.choice(_ID_CHARS[:62]) for _ in range(17)) + "Uk9PVA"
 
@@ -395,17 +402,21 @@ class State:
                 todo.extend(parent.parents)
         return None
 
-    def visible_change(self, f: "DriveFile") -> Tuple[int, str]:
-        """(version, modifiedTime) as Drive shows them now: with drive_lag_s, a change shows
-        only that long after it happened."""
+    def requester(self) -> Tuple[str, str]:
+        """(emailAddress, displayName) of whoever makes the request being handled."""
+        return self.acting or (self.user_email, self.user_name)
+
+    def visible_change(self, f: "DriveFile") -> Tuple[int, str, Optional[Tuple[str, str]]]:
+        """(version, modifiedTime, last modifying user) as Drive shows them now: with
+        drive_lag_s, a change (and who made it) shows only that long after it happened."""
         if not self.drive_lag_ms or not f.history:
-            return f.version, f.modified_time
+            return f.version, f.modified_time, f.modifier
         cutoff = self.clock.raw_ms() - self.drive_lag_ms
-        version, modified = f.history[0][1], f.history[0][2]
-        for at, v, m in f.history:
+        version, modified, who = f.history[0][1], f.history[0][2], f.history[0][3]
+        for at, v, m, u in f.history:
             if at <= cutoff:
-                version, modified = v, m
-        return version, modified
+                version, modified, who = v, m, u
+        return version, modified, who
 
     def new_int_id(self, taken=()) -> int:
         taken = set(taken)
@@ -415,17 +426,24 @@ class State:
                 return n
 
     # changes --------------------------------------------------------------
+    def created(self, f: "DriveFile") -> None:
+        """A new file: its creator is its last modifying user."""
+        f.modifier = self.requester()
+        f.modified_by[f.modifier[0]] = f.modified_time
+
     def touch(self, file_id: str, removed: bool = False) -> None:
         f = self.files.get(file_id)
         now = self.clock.now()
         if f is not None and not removed:
             if self.drive_lag_ms and not f.history:
-                f.history.append((0, f.version, f.modified_time))
+                f.history.append((0, f.version, f.modified_time, f.modifier))
             f.modified_time = now
             f.version += 1
+            f.modifier = self.requester()
+            f.modified_by[f.modifier[0]] = now
             if self.drive_lag_ms:
                 at = self.clock.raw_ms()
-                f.history.append((at, f.version, f.modified_time))
+                f.history.append((at, f.version, f.modified_time, f.modifier))
                 # entries older than the lag: only the newest of them can still be shown
                 old = [i for i, h in enumerate(f.history) if h[0] <= at - self.drive_lag_ms]
                 if len(old) > 1:

@@ -116,6 +116,19 @@ def _header(headers: Dict[str, str], name: str) -> str:
     return ""
 
 
+USER_HEADER, USER_NAME_HEADER = "X-Emulator-User", "X-Emulator-User-Name"
+
+
+def _acting(headers: Dict[str, str]) -> Optional[Tuple[str, str]]:
+    """Who makes this request, when a test says it is someone else than the emulator's own
+    user (X-Emulator-User: e-mail, X-Emulator-User-Name: display name): a staff member
+    editing in the browser. Google knows the caller from the token; the emulator has one."""
+    email = _header(headers, USER_HEADER).strip()
+    if not email:
+        return None
+    return email, _header(headers, USER_NAME_HEADER).strip() or email.split("@")[0]
+
+
 def match_route(method: str, raw_path: str):
     path_matched = False
     for m_, rx, name, family, fn in ROUTES:
@@ -316,7 +329,8 @@ class Emulator:
             checker = self._checker
         api_path = raw_path.startswith(("/v4/", "/drive/v3/", "/upload/drive/v3/"))
         if api_path and (fn is not None or checker is not None):
-            user = (params.get("quotaUser") or [""])[-1] or _header(headers, "Authorization") or "anonymous"
+            user = (params.get("quotaUser") or [""])[-1] or _header(headers, USER_HEADER) or \
+                _header(headers, "Authorization") or "anonymous"
             group = self._over_quota(family, name or "unknown", method, user)
             if group is not None:
                 return self._quota_response(family, group)
@@ -348,7 +362,11 @@ class Emulator:
             # in strict mode the handler gets the body as Google's proto3 JSON parser reads it
             body = normalised if normalised is not None else self._parse_body(body_bytes)
             with self.state.lock:
-                result = fn(self.state, groups, params, body)
+                self.state.acting = _acting(headers)
+                try:
+                    result = fn(self.state, groups, params, body)
+                finally:
+                    self.state.acting = None
         except ApiError as e:
             return e.code, e.body(), e.headers
         except fields.FieldMaskError as e:

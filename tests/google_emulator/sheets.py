@@ -41,6 +41,7 @@ def new_spreadsheet(state: State, title: str, parents: Optional[List[str]] = Non
     now = state.clock.now()
     f = DriveFile(sid, title, SPREADSHEET_MIME, list(parents) if parents else [state.root_id], now)
     f.permissions.append(owner_permission(state))
+    state.created(f)
     ss = Spreadsheet(sid, title, locale, time_zone)
     specs = sheets or [{}]
     used_ids: List[int] = []

@@ -71,7 +71,7 @@ def write_grid(dep, opd, new: list[list], old_rows: int) -> None:
         return
     from sheets_sync.stores.google import col_letter, quote
     values = [["" if v is None else v for v in r] for r in rows]
-    dep._google_store().http.values_batch_update(dep._sid(opd), {"valueInputOption": "RAW", "data": [
+    dep._google_store(staff=True).http.values_batch_update(dep._sid(opd), {"valueInputOption": "RAW", "data": [
         {"range": f"{quote(TAB)}!A1:{col_letter(width)}{len(values)}", "values": values}]})
 
 
