@@ -126,3 +126,10 @@ def test_false_and_true_are_not_read_as_0_and_1_typed_above_them():
     form = FORMS["pengguna_layanan"]
     res = validate_frame(frame(rows, form), form, AS_OF)
     assert res.normalized["unit_kerja"].tolist() == ["0", "FALSE", "1", "TRUE", "1"]
+
+
+def test_a_name_ending_like_a_number_in_scientific_notation_goes_to_the_rule():
+    """'Budi 1,99E+17' ends like a NIP as a spreadsheet shows it: check_name says
+    SALAH, and the fast path must not accept it (found by the property test)."""
+    rows = [clean_row("pegawai", 1, nama="Budi 1,99E+17"), clean_row("pegawai", 2, nama="Budi E 2")]
+    assert_same_as_reference("pegawai", rows)

@@ -96,10 +96,12 @@ def texts(values, max_length: int = 300):
 
 
 def names(values, max_length: int = 300):
-    """texts() that also hold a letter and do not start with a digit (a number is
-    never a name; '1,99E+17' is a NIP as a spreadsheet shows it: fields decides)."""
+    """texts() that also hold a letter, do not start with a digit and do not end like
+    a number in scientific notation (a number is never a name; '1,99E+17' is a NIP
+    as a spreadsheet shows it: fields.check_name decides those)."""
     a = pc.replace_substring_regex(_arrow(values), "  +", " ")
     ok = pc.and_(pc.match_substring_regex(a, "[A-Za-z]"), pc.invert(pc.match_substring_regex(a, "^[0-9]")))
+    ok = pc.and_(ok, pc.invert(pc.match_substring_regex(a, "[eE] *[+-]? *[0-9]+$")))
     ok = pc.and_(ok, pc.less_equal(pc.utf8_length(a), max_length))
     return _out(values, pc.if_else(pc.fill_null(ok, False), a, pa.scalar(None, pa.string())))
 
