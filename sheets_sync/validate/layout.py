@@ -283,8 +283,7 @@ def _data_columns(grid, header_row, cols, status_cols, form):
     index = pd.Index(np.arange(header_row + 1, header_row + 1 + len(rows), dtype="int64")[keep],
                      dtype="int64", name="row")
     frame = pd.DataFrame(values[keep], index=index, columns=keys, dtype=object)
-    current = pd.DataFrame(np.column_stack(status)[keep], index=index.copy(), columns=list(STATUS_KEYS),
-                           dtype=object)
+    current = pd.DataFrame(np.column_stack(status)[keep], index=index, columns=list(STATUS_KEYS), dtype=object)
     return frame, current
 
 
