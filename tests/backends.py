@@ -2,6 +2,7 @@
 on both: .xlsx files in a folder, or Google Sheets on the local emulator."""
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import shutil
 import tempfile
@@ -29,6 +30,7 @@ def demo_copy(path: Path, *, backend: str, n_opds: int, as_of: dt.date) -> Path:
     key = (n_opds, as_of)
     if key not in _TEMPLATES:
         folder = Path(tempfile.mkdtemp(prefix="demo-template-"))
+        atexit.register(shutil.rmtree, folder, True)   # a test run leaves nothing in /tmp
         _TEMPLATES[key] = make_demo(folder / "settings.yaml", backend="xlsx", n_opds=n_opds, as_of=as_of).parent
     shutil.copytree(_TEMPLATES[key], path.parent, dirs_exist_ok=True)
     return path.parent / "settings.yaml"
