@@ -15,6 +15,10 @@ from pathlib import Path
 PRIVATE = 0o600          # files only the worker reads: state, health, caches, outbox, sent records
 PRIVATE_DIR = 0o700      # and the folders it creates for them
 
+# zlib level of the parts the worker writes into .xlsx files: level 1 deflates sheet XML
+# about three times faster than the default 6, for files a fifth or so larger.
+ZIP_LEVEL = 1
+
 
 def private_dir(folder) -> Path:
     """`folder`, created (with missing parents) readable by the worker's user only.

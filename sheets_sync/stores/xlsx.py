@@ -438,7 +438,9 @@ def _without_tabs(path: Path, titles: set[str]) -> io.BytesIO:
     with zipfile.ZipFile(path) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as w:
         parts = {part for part, title in tab_titles(z).items() if title in titles}
         for info in z.infolist():
-            w.writestr(info, _EMPTY_TAB if info.filename in parts else z.read(info.filename))
+            # stored, not deflated: openpyxl reads it at once from memory
+            w.writestr(info, _EMPTY_TAB if info.filename in parts else z.read(info.filename),
+                       compress_type=zipfile.ZIP_STORED)
     out.seek(0)
     return out
 

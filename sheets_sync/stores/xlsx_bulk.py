@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape
 
 from openpyxl.utils import get_column_letter
 
+from sheets_sync.fileio import ZIP_LEVEL
 from sheets_sync.stores.xlsxio import CELL_CHARS, FORMULA_START, writable
 
 BULK_ROWS = 2000       # a tab with more rows than this is written here
@@ -78,7 +79,7 @@ def fill(data: bytes, bulk: list[BulkRows], tab_parts: dict[str, str]) -> bytes:
         for info in z.infolist():
             b = wanted.get(info.filename)
             if b is None:
-                w.writestr(info, z.read(info.filename))
+                w.writestr(info, z.read(info.filename), compresslevel=ZIP_LEVEL)
                 continue
             _write_part(w, info, z.read(info.filename).decode("utf-8"), b)
     return out.getvalue()
@@ -98,6 +99,7 @@ def _write_part(w: zipfile.ZipFile, info: zipfile.ZipInfo, xml: str, b: BulkRows
     letters = [get_column_letter(c) for c in range(1, width + 1)]
     info = zipfile.ZipInfo(info.filename, date_time=info.date_time)
     info.compress_type = zipfile.ZIP_DEFLATED
+    info._compresslevel = ZIP_LEVEL   # ZipFile.open(..., "w") takes the level from the ZipInfo only
     with w.open(info, "w", force_zip64=True) as f:
         f.write(head.encode("utf-8"))
         for i in range(0, len(b.rows), CHUNK_ROWS):

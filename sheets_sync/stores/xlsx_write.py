@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
-from sheets_sync.fileio import atomic_write
+from sheets_sync.fileio import ZIP_LEVEL, atomic_write
 from sheets_sync.stores.xlsx_read import sheet_parts
 
 _ROW = re.compile(rb"<row\b[^>]*>")
@@ -65,7 +65,8 @@ def patch_cells(path, writes: dict[str, dict[tuple[int, int], str]], before_repl
             def write(tmp):
                 with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
                     for info, data in contents:
-                        out.writestr(_copy_info(info), z.read(info.filename) if data is None else data)
+                        out.writestr(_copy_info(info), z.read(info.filename) if data is None else data,
+                                     compresslevel=ZIP_LEVEL)
 
             atomic_write(path, write, before_replace=before_replace)
     except Unsupported:
