@@ -75,7 +75,8 @@ def fill(data: bytes, bulk: list[BulkRows], tab_parts: dict[str, str]) -> bytes:
     parts = {title: part for part, title in tab_parts.items()}
     wanted = {parts[b.title]: b for b in bulk if b.title in parts}
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as w:
+    with zipfile.ZipFile(io.BytesIO(data)) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED,
+                                                                    compresslevel=ZIP_LEVEL) as w:
         for info in z.infolist():
             b = wanted.get(info.filename)
             if b is None:
@@ -97,10 +98,8 @@ def _write_part(w: zipfile.ZipFile, info: zipfile.ZipInfo, xml: str, b: BulkRows
                   lambda m: f'<dimension ref="A1:{_wider(m, width)}{max(last, int(m.group(4) or m.group(2)))}"/>',
                   head, count=1)
     letters = [get_column_letter(c) for c in range(1, width + 1)]
-    info = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info._compresslevel = ZIP_LEVEL   # ZipFile.open(..., "w") takes the level from the ZipInfo only
-    with w.open(info, "w", force_zip64=True) as f:
+    # by name, the part takes the ZipFile's own method and level (ZIP_LEVEL)
+    with w.open(info.filename, "w", force_zip64=True) as f:
         f.write(head.encode("utf-8"))
         for i in range(0, len(b.rows), CHUNK_ROWS):
             chunk = b.rows[i: i + CHUNK_ROWS]
