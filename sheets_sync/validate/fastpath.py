@@ -101,7 +101,9 @@ def names(values, max_length: int = 300):
     as a spreadsheet shows it: fields.check_name decides those)."""
     a = pc.replace_substring_regex(_arrow(values), "  +", " ")
     ok = pc.and_(pc.match_substring_regex(a, "[A-Za-z]"), pc.invert(pc.match_substring_regex(a, "^[0-9]")))
-    ok = pc.and_(ok, pc.invert(pc.match_substring_regex(a, "[eE] *[+-]? *[0-9]+$")))
+    # fields._scientific on printable ASCII: a digit (maybe then '.' or ','), spaces, the
+    # last e/E, spaces, a sign, spaces, digits to the end
+    ok = pc.and_(ok, pc.invert(pc.match_substring_regex(a, "[0-9][.,]? *[eE] *[+-]? *[0-9]+$")))
     ok = pc.and_(ok, pc.less_equal(pc.utf8_length(a), max_length))
     return _out(values, pc.if_else(pc.fill_null(ok, False), a, pa.scalar(None, pa.string())))
 
