@@ -297,7 +297,7 @@ def main() -> int:
                       ("city one edit <= 10 s", b["one edit"]["cycle_s"] <= 10),
                       ("city peak RSS <= 1 GiB (every cycle)", max(r["rss"] for r in rows_b) <= GIB)]
         if not args.skip_google and not args.only_city:
-            print(f"Case A on the Google emulator (150 ms latency)", flush=True)
+            print("Case A on the Google emulator (150 ms latency)", flush=True)
             rows_g = google_case_a(tmp / "g", n_big)
             results += rows_g
             goals += [("Google idle = 1 request", rows_g[2]["requests"] == 1),

@@ -208,8 +208,8 @@ def _state_db(c: Checklist, settings) -> None:
         c.add(SKIP, "Basis data state: belum ada (dibuat pada siklus pertama)")
         return
     if hasattr(os, "geteuid") and os.geteuid() != db.stat().st_uid:
-        c.add(SKIP, f"Basis data state: dilewati (milik pengguna lain; jalankan --check sebagai pemiliknya, "
-                    f"mis. sudo -u sheets-sync)")
+        c.add(SKIP, "Basis data state: dilewati (milik pengguna lain; jalankan --check sebagai pemiliknya, "
+                    "mis. sudo -u sheets-sync)")
         return
     try:
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)

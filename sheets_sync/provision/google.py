@@ -40,7 +40,7 @@ from sheets_sync.fileio import PRIVATE, atomic_write_text
 from sheets_sync.progress import progress
 from sheets_sync.config import ConfigError
 from sheets_sync.forms import Form, FormSet, forms_for, norm_header
-from sheets_sync.validate.layout import STATUS_KEYS, Problem
+from sheets_sync.validate.layout import Problem
 from sheets_sync.provision.spec import (CHOICE_HINT, ProvisionError, DATE_HINT, HEADER_ROW, LOCALE, PETUNJUK, STATUS_COLORS, TIME_ZONE,
                         Layout, OpdResult, Report, column_widths_px, describe, distinct_choices, emit, on_sheet,
                         fingerprint, fresh_layout, found_layout, frozen_columns, link_cell,

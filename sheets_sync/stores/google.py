@@ -386,7 +386,6 @@ class GoogleStore:
             return wb.revision
         sid = spreadsheet_id(opd.location)
         ids = self._sheet_ids(sid, {w.sheet for w in writes})
-        tabs = sorted({w.sheet for w in writes})
         moved: list[CellWrite] = []
         changed = False
         titles = {v: k for k, v in ids.items()}

@@ -41,7 +41,7 @@ from sheets_sync.validate.layout import Problem
 from sheets_sync.validate.registry import Opd, parse_registry, safe_file_name, shown_value, unsafe_location
 from sheets_sync.fileio import atomic_save, atomic_write
 from sheets_sync.stores import xlsx_read, xlsx_write
-from sheets_sync.stores.xlsxio import BOLD, like_column, print_to_width, set_value, write_table
+from sheets_sync.stores.xlsxio import like_column, print_to_width, set_value, write_table
 from sheets_sync.stores import xlsx_bulk
 from sheets_sync.stores.xlsx_master import render_sheet
 from sheets_sync.stores import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
