@@ -133,3 +133,23 @@ def test_a_name_ending_like_a_number_in_scientific_notation_goes_to_the_rule():
     SALAH, and the fast path must not accept it (found by the property test)."""
     rows = [clean_row("pegawai", 1, nama="Budi 1,99E+17"), clean_row("pegawai", 2, nama="Budi E 2")]
     assert_same_as_reference("pegawai", rows)
+
+
+def test_a_lone_surrogate_in_any_column_is_decided_by_the_rules():
+    """JSON (Google) lets a lone surrogate through; Arrow cannot hold it. The value is
+    left to the per-value rules, with the reference's verdict, and nothing crashes."""
+    rows = [clean_row("pegawai", 1, nama="Budi\ud800", no_hp="0812\ud800", email="a\ud800@b.com",
+                      tanggal_mulai="1/1/2020\udc80", jabatan="Staf\ud800"), clean_row("pegawai", 2)]
+    assert_same_as_reference("pegawai", rows)
+
+
+def test_google_cells_with_a_lone_surrogate_read_as_text_utf8_can_hold():
+    """What the worker reads from Google is stored (state), written (.xlsx) and mailed:
+    a lone surrogate becomes '?', in grid reads and in values reads alike."""
+    from sheets_sync.stores.google import grids_of, real_text
+    meta = {"sheets": [{"properties": {"title": "Pegawai", "sheetId": 7}, "data": [{"rowData": [
+        {"values": [{"effectiveValue": {"stringValue": "Budi \ud83d"}}, {"effectiveValue": {"numberValue": 3.0}},
+                    {"effectiveValue": {"stringValue": "Sri \U0001F600"}}]}]}]}]}
+    grids, ids = grids_of(meta)
+    assert grids["Pegawai"] == [["Budi ?", 3, "Sri \U0001F600"]] and ids == {"Pegawai": 7}
+    assert real_text("plain") == "plain" and real_text("\udc80x").encode("utf-8") == b"?x"

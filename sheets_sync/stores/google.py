@@ -370,7 +370,8 @@ class GoogleStore:
 
     def batch_get(self, sid: str, titles: list[str]) -> dict[str, list[list]]:
         resp = self.call(lambda: self.http.values_batch_get(sid, [quote(t) for t in titles], dict(READ_PARAMS)))
-        return {t: vr.get("values", []) for t, vr in zip(titles, resp.get("valueRanges", []))}
+        return {t: [[real_text(v) if type(v) is str else v for v in row] for row in vr.get("values", [])]
+                for t, vr in zip(titles, resp.get("valueRanges", []))}
 
     # --------------------------------------------------------------- write
     def write_cells(self, opd: Opd, wb: Workbook, writes: list[CellWrite]):
@@ -805,7 +806,7 @@ def _effective(cell: dict):
     if not ev:
         return ""
     if "stringValue" in ev:
-        return ev["stringValue"]
+        return real_text(ev["stringValue"])
     if "numberValue" in ev:
         v = ev["numberValue"]
         return int(v) if isinstance(v, float) and v.is_integer() else v
@@ -814,6 +815,19 @@ def _effective(cell: dict):
     if "errorValue" in ev:
         return ERROR_TEXT.get((ev["errorValue"] or {}).get("type"), "#ERROR!")
     return ""
+
+
+def real_text(v: str) -> str:
+    """A cell's text as UTF-8 can hold it: JSON lets a lone surrogate through ("\\ud800",
+    half of an emoji cut by a formula), which no file, state or e-mail can store; it
+    becomes "?", as the .xlsx writers make it. Checked only for non-ASCII texts."""
+    if v.isascii():
+        return v
+    try:
+        v.encode("utf-8")
+        return v
+    except UnicodeEncodeError:
+        return v.encode("utf-8", "replace").decode("utf-8")
 
 
 def revision_of(f: dict) -> str:

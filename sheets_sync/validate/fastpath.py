@@ -51,13 +51,30 @@ def candidates(values: np.ndarray, max_chars: int, heads: frozenset, words: froz
             v = values[i]
             if v == v and abs(v) < 1e16 and float(v).is_integer():
                 texts[i] = str(int(v))
-    raw = pa.array(texts, type=pa.string())
+    raw = _strings(texts)
     a = pc.utf8_trim(raw, " ")                        # = str.strip() on printable ASCII
     ok = pc.and_(pc.match_substring_regex(raw, _PRINTABLE), pc.match_substring_regex(a, "^[^#]"))
     ok = pc.and_(ok, pc.less_equal(pc.utf8_length(a), max_chars))
     if heads:
         ok = pc.and_(ok, pc.invert(_placeholders(a, heads, words)))
     return pc.if_else(pc.fill_null(ok, False), a, pa.scalar(None, pa.string()))
+
+
+def _strings(texts) -> pa.Array:
+    """Texts (or None) as an Arrow string array; a text UTF-8 cannot hold (a lone
+    surrogate) is left out (null), for the per-value rules to decide."""
+    try:
+        return pa.array(texts, type=pa.string())
+    except UnicodeEncodeError:
+        return pa.array([t if t is None or _utf8(t) else None for t in texts], type=pa.string())
+
+
+def _utf8(t: str) -> bool:
+    try:
+        t.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def _placeholders(a: pa.Array, heads: frozenset, words: frozenset) -> pa.Array:
@@ -143,7 +160,7 @@ def dates(values: list) -> list:
     """datetime.date of each text written as 13/10/2023, 13-10-2023 or 13 Oktober
     2023 (fields.parse_date's reading, four-digit years), else None. A day that
     does not exist (31/02/2023) is None: fields says why."""
-    a = pc.utf8_trim(pa.array([v if type(v) is str else None for v in values], type=pa.string()), " ")
+    a = pc.utf8_trim(_strings([v if type(v) is str else None for v in values]), " ")
     a = pc.if_else(pc.fill_null(pc.match_substring_regex(a, _PRINTABLE), False), a, pa.scalar(None, pa.string()))
     day, month, year = (np.zeros(len(a), dtype=np.int64) for _ in range(3))
     for rx in _DAY_FIRST + [_DAY_MONTH]:
