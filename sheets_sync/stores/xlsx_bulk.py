@@ -16,6 +16,7 @@ import io
 import math
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -99,12 +100,20 @@ def _write_part(w: zipfile.ZipFile, info: zipfile.ZipInfo, xml: str, b: BulkRows
                   head, count=1)
     letters = [get_column_letter(c) for c in range(1, width + 1)]
     # by name, the part takes the ZipFile's own method and level (ZIP_LEVEL)
-    with w.open(info.filename, "w", force_zip64=True) as f:
+    with w.open(info.filename, "w", force_zip64=True) as f, ThreadPoolExecutor(1) as deflate:
         f.write(head.encode("utf-8"))
+        # zlib deflates a chunk without the GIL while the next chunk's XML is made here;
+        # one write in flight at a time, in order
+        pending = None
         for i in range(0, len(b.rows), CHUNK_ROWS):
             chunk = b.rows[i: i + CHUNK_ROWS]
             text = "".join(_row(b.first_row + i + k, values, letters, b) for k, values in enumerate(chunk))
-            f.write(text.encode("utf-8", "replace"))   # a lone surrogate: "?", not a failed master
+            data = text.encode("utf-8", "replace")   # a lone surrogate: "?", not a failed master
+            if pending is not None:
+                pending.result()
+            pending = deflate.submit(f.write, data)
+        if pending is not None:
+            pending.result()
         f.write((sep + tail).encode("utf-8"))
 
 
