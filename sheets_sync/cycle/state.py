@@ -262,11 +262,11 @@ def encode_memory(mem: OpdMemory) -> bytes:
         "results": {k: _result(r) for k, r in mem.results.items()},
         "shown": str(mem.shown or ""),
         "row_hashes": {k: sorted(v) for k, v in mem.row_hashes.items()},
-        "problems": [[p.code, {str(a): _enc(b) for a, b in p.params.items()}] for p in mem.problems],
+        "problems": _problems(mem.problems),
         "complete": bool(mem.complete),
         "forms": list(mem.forms),
         "as_of": _enc(mem.as_of),
-        "wrote": mem.wrote, "taken_as_own": bool(mem.taken_as_own), "read_at": mem.read_at,
+        **_own_marks(mem),
         "frames": mem.frames.raw() if isinstance(mem.frames, LazyFrames) and not mem.frames.loaded
         else {k: _frame(f) for k, f in mem.frames.items()},   # untouched rows: stored as they came
     }
@@ -276,6 +276,24 @@ def encode_memory(mem: OpdMemory) -> bytes:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
+def _own_marks(mem: OpdMemory) -> dict:
+    """The own-write bookkeeping (cycle/run.py _own_write), in the payload and the head alike."""
+    return {"wrote": mem.wrote, "taken_as_own": bool(mem.taken_as_own), "read_at": mem.read_at}
+
+
+def _own_marks_of(body: dict) -> dict:
+    return {"wrote": _text_or_none(body.get("wrote")), "taken_as_own": body.get("taken_as_own") is True,
+            "read_at": _text_or_none(body.get("read_at"))}
+
+
+def _problems(problems) -> list:
+    return [[p.code, {str(a): _enc(b) for a, b in p.params.items()}] for p in problems]
+
+
+def _unproblems(body) -> list[Problem]:
+    return [Problem(str(c), {str(a): _dec(b) for a, b in dict(p).items()}) for c, p in body]
+
+
 def encode_head(mem: OpdMemory) -> str:
     """What a cycle needs of an OPD's memory when nothing is to be read: the payload
     without the verdicts, rows and row hashes (their form keys only)."""
@@ -283,9 +301,8 @@ def encode_head(mem: OpdMemory) -> str:
         "v": HEAD_VERSION, "shown": str(mem.shown or ""), "complete": bool(mem.complete), "forms": list(mem.forms),
         "as_of": _enc(mem.as_of), "results": list(mem.results), "frames": _names(mem.frames),
         "row_hashes": list(mem.row_hashes),
-        "problems": [[p.code, {str(a): _enc(b) for a, b in p.params.items()}] for p in mem.problems],
-        "wrote": mem.wrote, "taken_as_own": bool(mem.taken_as_own), "read_at": mem.read_at},
-        ensure_ascii=False)
+        "problems": _problems(mem.problems),
+        **_own_marks(mem)}, ensure_ascii=False)
 
 
 def _names(frames) -> list[str]:
@@ -301,11 +318,9 @@ def decode_head(text) -> OpdMemory:
             raise ValueError("versi tidak dikenal")
         return OpdMemory(
             results=HeadOnly(body["results"]), shown=str(body["shown"]), row_hashes=HeadOnly(body["row_hashes"]),
-            problems=[Problem(str(c), {str(a): _dec(b) for a, b in dict(p).items()}) for c, p in body["problems"]],
+            problems=_unproblems(body["problems"]),
             complete=bool(body["complete"]), forms=tuple(str(f) for f in body["forms"]),
-            as_of=_dec(body["as_of"]), frames=HeadOnly(body["frames"]),
-            wrote=_text_or_none(body.get("wrote")), taken_as_own=body.get("taken_as_own") is True,
-            read_at=_text_or_none(body.get("read_at")))
+            as_of=_dec(body["as_of"]), frames=HeadOnly(body["frames"]), **_own_marks_of(body))
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ValueError(f"kepala memori tidak sesuai ({type(e).__name__})") from None
 
@@ -363,14 +378,13 @@ def decode_memory(payload) -> OpdMemory:
             results={str(k): _unresult(v) for k, v in body["results"].items()},
             shown=str(body["shown"]),
             row_hashes={str(k): {str(h) for h in v} for k, v in body["row_hashes"].items()},
-            problems=[Problem(str(c), {str(a): _dec(b) for a, b in dict(p).items()}) for c, p in body["problems"]],
+            problems=_unproblems(body["problems"]),
             complete=bool(body["complete"]),
             forms=tuple(str(f) for f in body["forms"]),
             as_of=_dec(body["as_of"]),
             frames=LazyFrames(_checked_frames(body["frames"])),
             # absent in memories saved before these existed: no write pending, none taken as ours
-            wrote=_text_or_none(body.get("wrote")), taken_as_own=body.get("taken_as_own") is True,
-            read_at=_text_or_none(body.get("read_at")),
+            **_own_marks_of(body),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ValueError(f"isi tidak sesuai ({type(e).__name__})") from None

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 import python_calamine
 
+from sheets_sync.validate.fields import types_of
+
 _EMPTY = ()
 _ERROR_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?\bt="e"[^>]*>(?:(?!</c>).){0,200}?<v>([^<]{1,40})</v>',
                          re.S)
@@ -144,9 +146,6 @@ def _mapped_rows(rows: list[list]) -> list:
     return out
 
 
-_TYPE = np.frompyfunc(type, 1, 1)
-
-
 def _mapped_columns(rows: list[list]) -> list | None:
     """_mapped_rows without a Python call per cell: the rectangle as one object array,
     each mapping of _value done on the cells of its type at once, the rows that end at
@@ -157,7 +156,7 @@ def _mapped_columns(rows: list[list]) -> list | None:
     arr = np.empty((len(rows), width), dtype=object)
     arr[:] = rows
     empty = arr == ""
-    types = _TYPE(arr)
+    types = types_of(arr)
     floats = np.flatnonzero((types == float).ravel())
     if len(floats):
         flat = arr.reshape(-1)

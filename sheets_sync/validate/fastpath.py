@@ -33,7 +33,6 @@ _SPECIAL = r"(?i)\.(?:" + "|".join(sorted(SPECIAL_USE_DOMAINS)) + r")$"
 # Printable ASCII: no white space but the space, no letter outside A-Z/a-z, no
 # invisible mark.
 _PRINTABLE = r"^[ -~]*$"
-_TYPE = np.frompyfunc(type, 1, 1)
 
 
 def candidates(values: np.ndarray, max_chars: int, heads: frozenset, words: frozenset = frozenset(),
@@ -44,7 +43,7 @@ def candidates(values: np.ndarray, max_chars: int, heads: frozenset, words: froz
     are in `heads` and it reads as one of `words` or a run of dashes/dots).
     numbers=True: whole numbers (ints, integral floats below 1e16) stand as their
     digits, as fields.as_text reads them (phones)."""
-    kinds = _TYPE(values) if len(values) else np.empty(0, dtype=object)
+    kinds = fields.types_of(values)
     texts = np.where(kinds == str, values, None)
     if numbers:
         for i in np.flatnonzero((kinds == int) | (kinds == float)).tolist():

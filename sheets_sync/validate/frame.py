@@ -181,13 +181,10 @@ class ColumnCheck:
         self.error = self.codes == "CELL_ERROR"
 
 
-_TYPE = np.frompyfunc(type, 1, 1)
-
-
 def _factorize(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """pd.factorize, except that TRUE/FALSE cells stay apart from 1 and 0 (Python
     holds True == 1, and a FALSE cell must not be read as a 0 typed above it)."""
-    kinds = _TYPE(arr) if len(arr) else np.empty(0, dtype=object)
+    kinds = fields.types_of(arr)
     bools = np.flatnonzero(kinds == bool)
     if not len(bools):
         return pd.factorize(arr, use_na_sentinel=True)

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from sheets_sync import codes
 
-from sheets_sync.validate.fields import as_text, is_blank
+from sheets_sync.validate.fields import as_text, is_blank, types_of
 from sheets_sync.forms import Form, FormSet, norm_header
 
 HEADER_SCAN_ROWS = 30
@@ -309,7 +309,6 @@ def _body(rows: list, width: int) -> np.ndarray:
     return out
 
 
-_TYPE = np.frompyfunc(type, 1, 1)
 # Python's str.strip()/\s whitespace, in RE2 terms (Arrow's \s is ASCII only)
 _SPACE = r"[\s\pZ\x{1c}-\x{1f}\x{85}\x{0b}]"
 # ASCII whitespace other than ' ' (Python's \s): a column without these bytes squeezes
@@ -349,7 +348,7 @@ class _Cells:
         """Of the cells at positions `at`: could it be a column number (1, 2.0, '3',
         '(4)')? A superset of the exact rule in _column_numbers."""
         values = self.values[at]
-        types = _TYPE(values) if len(values) else np.empty(0, dtype=object)
+        types = types_of(values)
         out = np.zeros(len(values), dtype=bool)
         num = np.flatnonzero((types == int) | (types == float))
         if len(num):
@@ -366,7 +365,7 @@ def _texts(values: np.ndarray) -> tuple[pa.Array, bool]:
     try:
         return pa.array(values, type=pa.string(), from_pandas=True), True
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        ids, kinds = pd.factorize(_TYPE(values))   # is_blank's test: str subclasses are text too
+        ids, kinds = pd.factorize(types_of(values))   # is_blank's test: str subclasses are text too
         is_text = np.array([issubclass(k, str) for k in kinds.tolist()], dtype=bool)[ids]
         return pa.array(np.where(is_text, values, None), type=pa.string(), from_pandas=True), False
 
