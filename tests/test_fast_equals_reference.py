@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -78,28 +79,14 @@ def assert_same_as_reference(form_key, rows):
     pd.testing.assert_frame_equal(fast.normalized, slow.normalized)
 
 
-@settings(max_examples=100, **HYP)
-@given(form_rows("pegawai"))
-def test_pegawai_every_column_follows_the_reference(rows):
-    assert_same_as_reference("pegawai", rows)
-
-
-@settings(max_examples=40, **HYP)
-@given(form_rows("pengguna_layanan"))
-def test_pengguna_layanan_every_column_follows_the_reference(rows):
-    assert_same_as_reference("pengguna_layanan", rows)
-
-
-@settings(max_examples=40, **HYP)
-@given(form_rows("penyedia_pbj"))
-def test_penyedia_pbj_every_column_follows_the_reference(rows):
-    assert_same_as_reference("penyedia_pbj", rows)
-
-
-@settings(max_examples=30, **HYP)
-@given(form_rows("eksper"))
-def test_eksper_every_column_follows_the_reference(rows):
-    assert_same_as_reference("eksper", rows)
+@pytest.mark.parametrize("form_key,examples", [("pegawai", 100), ("pengguna_layanan", 40),
+                                               ("penyedia_pbj", 40), ("eksper", 30)])
+def test_every_column_follows_the_reference(form_key, examples):
+    @settings(max_examples=examples, **HYP)
+    @given(form_rows(form_key))
+    def check(rows):
+        assert_same_as_reference(form_key, rows)
+    check()
 
 
 def test_the_fast_path_takes_the_usual_shapes_as_the_reference_does():

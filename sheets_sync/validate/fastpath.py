@@ -106,22 +106,28 @@ def _out(texts, result: pa.Array):
 
 def texts(values, max_length: int = 300):
     """A clean text with its runs of spaces made one (fields.as_text)."""
-    a = pc.replace_substring_regex(_arrow(values), "  +", " ")
-    ok = pc.less_equal(pc.utf8_length(a), max_length)
-    return _out(values, pc.if_else(pc.fill_null(ok, False), a, pa.scalar(None, pa.string())))
+    return _out(values, _texts(_arrow(values), max_length, None))
 
 
 def names(values, max_length: int = 300):
     """texts() that also hold a letter, do not start with a digit and do not end like
     a number in scientific notation (a number is never a name; '1,99E+17' is a NIP
     as a spreadsheet shows it: fields.check_name decides those)."""
-    a = pc.replace_substring_regex(_arrow(values), "  +", " ")
+    a = _arrow(values)
     ok = pc.and_(pc.match_substring_regex(a, "[A-Za-z]"), pc.invert(pc.match_substring_regex(a, "^[0-9]")))
     # fields._scientific on printable ASCII: a digit (maybe then '.' or ','), spaces, the
     # last e/E, spaces, a sign, spaces, digits to the end
     ok = pc.and_(ok, pc.invert(pc.match_substring_regex(a, "[0-9][.,]? *[eE] *[+-]? *[0-9]+$")))
-    ok = pc.and_(ok, pc.less_equal(pc.utf8_length(a), max_length))
-    return _out(values, pc.if_else(pc.fill_null(ok, False), a, pa.scalar(None, pa.string())))
+    return _out(values, _texts(a, max_length, ok))
+
+
+def _texts(a: pa.Array, max_length: int, ok) -> pa.Array:
+    """`a` with runs of spaces made one where that is at most max_length long (and
+    `ok`, when given), else null."""
+    squeezed = pc.replace_substring_regex(a, "  +", " ")
+    fits = pc.less_equal(pc.utf8_length(squeezed), max_length)
+    keep = fits if ok is None else pc.and_(ok, fits)
+    return pc.if_else(pc.fill_null(keep, False), squeezed, pa.scalar(None, pa.string()))
 
 
 def phones(values):
