@@ -16,7 +16,7 @@ PRIVATE = 0o600          # files only the worker reads: state, health, caches, o
 PRIVATE_DIR = 0o700      # and the folders it creates for them
 
 # zlib level of the parts the worker writes into .xlsx files: level 1 deflates sheet XML
-# about three times faster than the default 6, for files a fifth or so larger.
+# faster than the default 6, for somewhat larger files.
 ZIP_LEVEL = 1
 
 
