@@ -256,3 +256,12 @@ def test_records_of_a_date_column_and_of_mixed_numbers(forms):
     assert [g["mulai"] for g in got] == ["2023-01-02", None, "2023-01-02", "2022-05-06"]
     assert [repr(g["no"]) for g in got] == ["1", "1.0", "True", "None"]
     assert [g["waktu"] for g in got] == ["2023-01-02T08:00:00", "2023-01-02", None, "x"]
+
+
+def test_a_csv_cell_over_the_csv_modules_limit_is_named_with_its_line(tmp_path):
+    """A 200,000-character cell stopped `validate` with "galat tak terduga"."""
+    from sheets_sync.ops.offline import read_grids
+    path = tmp_path / "panjang.csv"
+    path.write_text("No,Nama Pegawai\n1,Budi\n2," + "A" * 200_000 + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"baris 3 berkas CSV tidak bisa dibaca: ada sel lebih panjang dari 131\.072"):
+        read_grids(path)

@@ -27,7 +27,13 @@ def read_grids(path: Path, merges: dict | None = None, limits=None) -> dict[str,
         text = read_text(path)
         # StringIO, not splitlines(): a quoted cell may hold line breaks (address + e-mail);
         # csv.reader yields a new list per row already
-        return {path.stem: list(csv.reader(io.StringIO(text), _dialect(text)))}
+        reader = csv.reader(io.StringIO(text), _dialect(text))
+        try:
+            return {path.stem: list(reader)}
+        except csv.Error as e:   # a cell over the csv module's limit, a NUL...: say where
+            why = (f"ada sel lebih panjang dari {csv.field_size_limit():,} karakter".replace(",", ".")
+                   if "field larger" in str(e) else "isinya bukan CSV yang utuh")
+            raise ValueError(f"baris {reader.line_num} berkas CSV tidak bisa dibaca: {why}.") from None
     from sheets_sync.stores import StoreError
     from sheets_sync.stores.xlsx import read_grids as read_xlsx_grids
     try:
