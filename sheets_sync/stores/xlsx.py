@@ -39,10 +39,11 @@ from sheets_sync.config import Limits
 from sheets_sync.forms import FormSet
 from sheets_sync.validate.layout import Problem
 from sheets_sync.validate.registry import Opd, parse_registry, safe_file_name, shown_value, unsafe_location
-from sheets_sync.fileio import atomic_save, atomic_write
+from sheets_sync.fileio import atomic_save, atomic_write, atomic_write_bytes
 from sheets_sync.stores import xlsx_read, xlsx_write
 from sheets_sync.stores.xlsxio import like_column, print_to_width, set_value, write_table
 from sheets_sync.stores import xlsx_bulk
+from sheets_sync.stores.xlsx_blocks import Previous, manifest_of
 from sheets_sync.stores.xlsx_master import render_sheet
 from sheets_sync.stores import CellWrite, SheetSpec, StoreError, Workbook, workbook_from_grids
 
@@ -264,15 +265,35 @@ class XlsxStore:
             else:
                 render_sheet(ws, spec)
         _open_on(book, "Rekap")
+        blocks = {}
         try:
             if bulk:
-                atomic_write(self.master_path, lambda tmp: xlsx_bulk.save(book, bulk, tmp, tab_titles))
+                previous = Previous(self.master_path, self._blocks_path, file_revision(self.master_path))
+                atomic_write(self.master_path,
+                             lambda tmp: blocks.update(xlsx_bulk.save(book, bulk, tmp, tab_titles, previous)))
             else:
                 atomic_save(book, self.master_path)
-        except OSError as e:   # disk full, read-only folder: the old master stays as it was
+        except (OSError, ValueError) as e:   # disk full, read-only folder: the old master stays as it was
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"{self.master_path.name}: "
                                                                    f"{describe_error(e)}"})) from e
-        return file_revision(self.master_path)
+        revision = file_revision(self.master_path)
+        self._keep_blocks(blocks, revision)
+        return revision
+
+    @property
+    def _blocks_path(self) -> Path:
+        return self.dir / ".sheets_sync" / "master-blocks.json"
+
+    def _keep_blocks(self, blocks: dict, revision: str | None) -> None:
+        """Where each block of the new master's long tabs is (xlsx_blocks.py), for the
+        next write; without it that write renders every row again, nothing worse."""
+        try:
+            if blocks and revision is not None:
+                atomic_write_bytes(self._blocks_path, manifest_of(blocks, revision), mode=0o600)
+            else:
+                self._blocks_path.unlink(missing_ok=True)
+        except OSError as e:
+            log.warning("peta blok master tidak tersimpan (%s): master berikutnya ditulis utuh", describe_error(e))
 
     def master_revision(self) -> str | None:
         return file_revision(self.master_path)

@@ -5,10 +5,11 @@ openpyxl builds an object per cell and then serialises it: 3.6 million cells cos
 two minutes and 1 GiB at city scale, on every cycle in which one row changed. Here
 openpyxl renders the tab with its header and first row only (styles, widths, frozen
 panes, conditional colours, page set-up, all as for any tab), and the other rows are
-appended to that sheet's XML as text, straight into the saved zip. Values are written
-as openpyxl writes them: numbers and booleans as such, dates as serial numbers in the
-tab's DD/MM/YYYY style, text as inline strings (never a formula; a text that starts
-like one keeps openpyxl's quote-prefix style)."""
+added to that sheet's XML as text, in blocks (one OPD's rows, at most BLOCK_ROWS), each
+deflated apart so that the next write copies the blocks that did not change
+(xlsx_blocks.py). Values are written as openpyxl writes them: numbers and booleans as
+such, dates as serial numbers in the tab's DD/MM/YYYY style, text as inline strings
+(never a formula; a text that starts like one keeps openpyxl's quote-prefix style)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -23,10 +24,10 @@ from xml.sax.saxutils import escape
 from openpyxl.utils import get_column_letter
 
 from sheets_sync.fileio import ZIP_LEVEL
+from sheets_sync.stores.xlsx_blocks import Previous, Segment, ZipOut, block_key, block_ranges, deflate, part_blocks
 from sheets_sync.stores.xlsxio import CELL_CHARS, FORMULA_START, writable
 
 BULK_ROWS = 2000       # a tab with more rows than this is written here
-CHUNK_ROWS = 5000      # rows joined into one string before they go to the zip
 EPOCH = dt.datetime(1899, 12, 30)
 
 
@@ -45,16 +46,38 @@ def fits(spec) -> bool:
     return len(spec.rows) > BULK_ROWS and not spec.footer and spec.side is None and not spec.chart
 
 
-def save(book, bulk: list[BulkRows], path, tab_titles) -> None:
-    """Save `book` to `path` with the bulk rows in; tab_titles(zipfile) -> {part: title}."""
+def save(book, bulk: list[BulkRows], path, tab_titles, previous: Previous | None = None) -> dict:
+    """Save `book` to `path` with the bulk rows in; tab_titles(zipfile) -> {part: title}.
+    Blocks whose rows `previous` (the master being replaced) already holds are copied
+    compressed. Returns the new file's block manifest: {title: {"part", "at", "blocks"}}."""
     buf = io.BytesIO()
     book.save(buf)
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
-        parts = tab_titles(z)
-    data = fill(buf.getvalue(), bulk, parts)
+    data = buf.getvalue()
     del buf
-    with open(path, "wb") as f:
-        f.write(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as z, open(path, "wb") as f:
+        parts = {title: part for part, title in tab_titles(z).items()}
+        wanted = {parts[b.title]: b for b in bulk if b.title in parts}
+        src = previous.reader() if previous is not None else None
+        try:
+            return _write_zip(z, f, wanted, previous, src)
+        finally:
+            if src is not None:
+                src.close()
+
+
+def _write_zip(z: zipfile.ZipFile, f, wanted: dict, previous, src) -> dict:
+    out, manifest = ZipOut(f), {}
+    for info in z.infolist():
+        xml = z.read(info.filename)
+        b = wanted.get(info.filename)
+        if b is None:
+            out.add(info.filename, info.date_time, [deflate(xml, ZIP_LEVEL, final=True)])
+            continue
+        segments = _tab_segments(xml.decode("utf-8"), b, previous, src)
+        at = out.add(info.filename, info.date_time, segments)
+        manifest[b.title] = {"part": info.filename, "at": at, "blocks": part_blocks(segments)}
+    out.close()
+    return manifest
 
 
 def style_ids(book) -> tuple[int, int]:
@@ -70,24 +93,9 @@ def style_ids(book) -> tuple[int, int]:
     return ids
 
 
-def fill(data: bytes, bulk: list[BulkRows], tab_parts: dict[str, str]) -> bytes:
-    """The saved workbook `data` with each BulkRows' rows appended to its tab's XML.
-    tab_parts: zip part name -> tab title."""
-    parts = {title: part for part, title in tab_parts.items()}
-    wanted = {parts[b.title]: b for b in bulk if b.title in parts}
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED,
-                                                                    compresslevel=ZIP_LEVEL) as w:
-        for info in z.infolist():
-            b = wanted.get(info.filename)
-            if b is None:
-                w.writestr(info, z.read(info.filename), compresslevel=ZIP_LEVEL)
-                continue
-            _write_part(w, info, z.read(info.filename).decode("utf-8"), b)
-    return out.getvalue()
-
-
-def _write_part(w: zipfile.ZipFile, info: zipfile.ZipInfo, xml: str, b: BulkRows) -> None:
+def _tab_segments(xml: str, b: BulkRows, previous, src) -> list[Segment]:
+    """A long tab's part: openpyxl's head (with the dimension of all rows), a segment
+    per block of rows (copied from `previous` when it holds the same rows), the tail."""
     head, sep, tail = xml.partition("</sheetData>")
     if not sep:
         raise ValueError(f"tab {b.title}: no sheetData")
@@ -98,23 +106,30 @@ def _write_part(w: zipfile.ZipFile, info: zipfile.ZipInfo, xml: str, b: BulkRows
     head = re.sub(r'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>',
                   lambda m: f'<dimension ref="A1:{_wider(m, width)}{max(last, int(m.group(4) or m.group(2)))}"/>',
                   head, count=1)
-    letters = [get_column_letter(c) for c in range(1, width + 1)]
-    # by name, the part takes the ZipFile's own method and level (ZIP_LEVEL)
-    with w.open(info.filename, "w", force_zip64=True) as f, ThreadPoolExecutor(1) as deflate:
-        f.write(head.encode("utf-8"))
-        # zlib deflates a chunk without the GIL while the next chunk's XML is made here;
-        # one write in flight at a time, in order
-        pending = None
-        for i in range(0, len(b.rows), CHUNK_ROWS):
-            chunk = b.rows[i: i + CHUNK_ROWS]
-            text = "".join(_row(b.first_row + i + k, values, letters, b) for k, values in enumerate(chunk))
-            data = text.encode("utf-8", "replace")   # a lone surrogate: "?", not a failed master
-            if pending is not None:
-                pending.result()
-            pending = deflate.submit(f.write, data)
-        if pending is not None:
-            pending.result()
-        f.write((sep + tail).encode("utf-8"))
+    salt = f"{b.title}\0{b.date_style}\0{b.quote_style}"
+    segments = [deflate(head.encode("utf-8"), ZIP_LEVEL)]
+    # zlib deflates a block without the GIL while the next block's XML is made here
+    with ThreadPoolExecutor(1) as pool:
+        last = None   # one block in the deflater at a time: memory stays one block's XML
+        for start, end in block_ranges(b.rows):
+            rows = b.rows[start:end]
+            key = block_key(salt, rows)
+            got = previous.copy(src, b.title, key) if previous is not None else None
+            if got is None:
+                text = "".join([_row(values, b) for values in rows])
+                if last is not None:
+                    last.result()
+                # a lone surrogate: "?", not a failed master
+                got = last = pool.submit(_block, text.encode("utf-8", "replace"), key)
+            segments.append(got)
+    segments = [s.result() if not isinstance(s, Segment) else s for s in segments]
+    return segments + [deflate((sep + tail).encode("utf-8"), ZIP_LEVEL, final=True)]
+
+
+def _block(text: bytes, key: str) -> Segment:
+    s = deflate(text, ZIP_LEVEL)
+    s.key = key
+    return s
 
 
 def _wider(m, width: int) -> str:
@@ -123,19 +138,27 @@ def _wider(m, width: int) -> str:
     return letter if (len(letter), letter) > (len(shown), shown) else shown
 
 
-def _row(r: int, values: list, letters: list[str], b: BulkRows) -> str:
+def _row(values: list, b: BulkRows) -> str:
+    """One row without references (xlsx_blocks.py): an empty cell between two filled
+    ones is an empty <c/>, so that the cells after it keep their columns."""
     cells = []
-    for c, v in enumerate(values):
+    gap = 0
+    for v in values:
         if type(v) is str:   # most cells: plain text, the fast way (same output as _cell)
             if not v:
+                gap += 1
                 continue
             if len(v) <= CELL_CHARS and _PLAIN.fullmatch(v) is not None and not v.startswith(FORMULA_START):
-                cells.append(f'<c r="{letters[c]}{r}" t="inlineStr"><is><t xml:space="preserve">{v}</t></is></c>')
+                cells.append("<c/>" * gap + f'<c t="inlineStr"><is><t xml:space="preserve">{v}</t></is></c>')
+                gap = 0
                 continue
-        elif v is None:
+        cell = "" if v is None else _cell(v, b)
+        if not cell:
+            gap += 1
             continue
-        cells.append(_cell(f"{letters[c]}{r}", v, b))
-    return f'<row r="{r}">{"".join(cells)}</row>'
+        cells.append("<c/>" * gap + cell)
+        gap = 0
+    return f'<row>{"".join(cells)}</row>'
 
 
 # text that needs neither XML escaping nor removal of control characters (one character
@@ -143,18 +166,19 @@ def _row(r: int, values: list, letters: list[str], b: BulkRows) -> str:
 _PLAIN = re.compile(r"[^&<>\x00-\x1f\ud800-\udfff]*")
 
 
-def _cell(ref: str, v, b: BulkRows) -> str:
+def _cell(v, b: BulkRows) -> str:
+    """A cell without its reference; "" for a value that writes nothing (NaN, inf)."""
     if isinstance(v, bool):
-        return f'<c r="{ref}" t="b"><v>{int(v)}</v></c>'
+        return f'<c t="b"><v>{int(v)}</v></c>'
     if isinstance(v, (int, float)):
         if isinstance(v, float) and not math.isfinite(v):
             return ""
-        return f'<c r="{ref}" t="n"><v>{v!r}</v></c>'
+        return f'<c t="n"><v>{v!r}</v></c>'
     if isinstance(v, (dt.datetime, dt.date)):
-        return f'<c r="{ref}" s="{b.date_style}" t="n"><v>{_serial(v)}</v></c>'
+        return f'<c s="{b.date_style}" t="n"><v>{_serial(v)}</v></c>'
     text = writable(str(v))   # as the openpyxl path: no control characters, <= 32,767 characters
     style = f' s="{b.quote_style}"' if text.startswith(FORMULA_START) else ""
-    return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
+    return f'<c{style} t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
 
 
 def _serial(v) -> str:

@@ -1,0 +1,193 @@
+"""The .xlsx master's long tabs as deflate segments, one per block of rows, so that a
+write copies the compressed bytes of every block whose rows did not change from the
+master it replaces, instead of making and deflating their XML again: a one-cell edit
+in one OPD of a 300,000-row city re-renders that OPD's block, not 3.6 million cells.
+
+How it holds together:
+- A block's rows are written without row or cell references (`<row>`, `<c>`: both
+  optional in ECMA-376 §18.3.1.73 and §18.3.1.4; Excel, LibreOffice, Google Sheets,
+  openpyxl and calamine number them in order). A block's XML is then the same
+  wherever the block lands in the tab, and an OPD that gains a row moves the later
+  blocks without changing their bytes.
+- Each segment is raw deflate from its own compressor, ended by a sync flush (byte
+  aligned, no reference into another segment); only a part's last segment is final.
+  Segments one after another are one valid deflate stream (as pigz makes them).
+- The zip CRC of a part is combined from the segments' CRCs (crc32 is linear).
+- zipfile cannot take data that is already compressed, so the zip is written here:
+  local headers, data, central directory (no zip64: a part over 4 GiB is refused).
+- Which block is where in the master on disk: a manifest (JSON, beside the state in
+  the data folder's .sheets_sync) written after the master, naming the master's
+  revision; a master changed since (a person saved it) is rendered whole."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+log = logging.getLogger("sheets_sync")
+
+BLOCK_ROWS = 5000            # rows of one OPD per block (an edit re-renders at most these)
+FORMAT = "xlsx-blocks-1"     # in every key: a new way of rendering rows never reuses old bytes
+MANIFEST_BYTES = 16 << 20    # a manifest bigger than this is not ours: not read
+_ZEROS = bytes(1 << 20)
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_END = struct.Struct("<IHHHHIIH")
+_MAX = 0xFFFFFFFF
+
+
+@dataclass
+class Segment:
+    data: bytes        # raw deflate, byte aligned
+    size: int          # uncompressed bytes
+    crc: int
+    key: str | None = None   # a block's content key; None: a part's head or tail
+
+
+def deflate(text: bytes, level: int, final: bool = False) -> Segment:
+    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    data = c.compress(text) + c.flush(zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH)
+    return Segment(data, len(text), zlib.crc32(text))
+
+
+def block_ranges(rows: list[list]) -> list[tuple[int, int]]:
+    """[start, end) of each block: a new block where the first column (the OPD code)
+    changes, and every BLOCK_ROWS rows of the same OPD."""
+    ranges, start = [], 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or i - start >= BLOCK_ROWS or _first(rows[i]) != _first(rows[start]):
+            ranges.append((start, i))
+            start = i
+    return ranges
+
+
+def _first(row: list):
+    return row[0] if row else None
+
+
+def block_key(salt: str, rows: list[list]) -> str:
+    """What a block's bytes follow: its values (types included) and how they are rendered."""
+    try:
+        body = orjson.dumps(rows)
+    except TypeError:   # an int beyond 64 bits, a lone surrogate: the standard encoder
+        body = json.dumps(rows, default=repr).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(FORMAT.encode() + salt.encode() + b"\0" + body, digest_size=16).hexdigest()
+
+
+def crc_combine(crc1: int, crc2: int, len2: int) -> int:
+    """crc32 of A+B from crc32(A), crc32(B) and len(B): crc32 is affine in its start
+    value, so crc32(B, c) = crc32(B) ^ crc32(Z, c) ^ crc32(Z), Z = len(B) zero bytes."""
+    a, b = crc1, 0
+    while len2:
+        n = min(len2, len(_ZEROS))
+        a, b = zlib.crc32(_ZEROS[:n], a), zlib.crc32(_ZEROS[:n], b)
+        len2 -= n
+    return crc2 ^ a ^ b
+
+
+class ZipOut:
+    """A zip of deflated parts written from segments, in order."""
+
+    def __init__(self, f):
+        self.f, self.entries, self.at = f, [], 0
+
+    def add(self, name: str, date_time: tuple, segments: list[Segment]) -> int:
+        """Writes the part; returns the offset of its local header."""
+        crc, size, csize = 0, 0, 0
+        for s in segments:
+            crc, size, csize = crc_combine(crc, s.crc, s.size), size + s.size, csize + len(s.data)
+        raw = name.encode("utf-8")
+        if max(size, csize, self.at) >= _MAX:
+            raise ValueError(f"bagian {name} lebih dari 4 GiB: master terlalu besar untuk satu berkas .xlsx")
+        dtime, ddate = _dos(date_time)
+        flags = 0x800 if not raw.isascii() else 0
+        header = _LOCAL.pack(0x04034B50, 20, flags, zlib.DEFLATED, dtime, ddate, crc, csize, size, len(raw), 0)
+        self.f.write(header + raw)
+        for s in segments:
+            self.f.write(s.data)
+        self.entries.append((raw, flags, dtime, ddate, crc, csize, size, self.at))
+        at, self.at = self.at, self.at + len(header) + len(raw) + csize
+        return at
+
+    def close(self) -> None:
+        start = self.at
+        for raw, flags, dtime, ddate, crc, csize, size, at in self.entries:
+            entry = _CENTRAL.pack(0x02014B50, 20, 20, flags, zlib.DEFLATED, dtime, ddate, crc, csize, size,
+                                  len(raw), 0, 0, 0, 0, 0, at)
+            self.f.write(entry + raw)
+            self.at += len(entry) + len(raw)
+        n = len(self.entries)
+        if n >= 0xFFFF or self.at >= _MAX:
+            raise ValueError("master terlalu besar untuk satu berkas .xlsx")
+        self.f.write(_END.pack(0x06054B50, 0, 0, n, n, self.at - start, start, 0))
+
+
+def _dos(date_time: tuple) -> tuple[int, int]:
+    y, mo, d, h, mi, s = date_time
+    return (h << 11) | (mi << 5) | (s // 2), (max(y, 1980) - 1980) << 9 | (mo << 5) | d
+
+
+# ------------------------------------------------------------------ the master on disk
+class Previous:
+    """The blocks of the master on disk that a write may copy, per tab title:
+    key -> (offset in the file, compressed length, size, crc). Empty when there is no
+    manifest, it is unreadable, or it is not of the file now on disk."""
+
+    def __init__(self, master: Path, manifest: Path, revision: str | None):
+        self.master, self.tabs = master, {}
+        try:
+            if revision is None or manifest.stat().st_size > MANIFEST_BYTES:
+                return
+            doc = json.loads(manifest.read_bytes())
+            if doc.get("format") != FORMAT or doc.get("revision") != revision:
+                return
+            with open(master, "rb") as f:
+                self.tabs = {title: _tab_blocks(f, tab) for title, tab in doc["tabs"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, struct.error) as e:
+            if not isinstance(e, FileNotFoundError):
+                log.info("peta blok master tidak terpakai (%s): master ditulis utuh", type(e).__name__)
+            self.tabs = {}
+
+    def reader(self):
+        return open(self.master, "rb") if self.tabs else None
+
+    def copy(self, f, title: str, key: str) -> Segment | None:
+        got = self.tabs.get(title, {}).get(key)
+        if got is None or f is None:
+            return None
+        at, clen, size, crc = got
+        f.seek(at)
+        data = f.read(clen)
+        return Segment(data, size, crc, key) if len(data) == clen else None
+
+
+def _tab_blocks(f, tab: dict) -> dict:
+    """A tab's blocks with absolute offsets, after checking that the part the manifest
+    names starts where it says (a local header of that name, deflated)."""
+    f.seek(int(tab["at"]))
+    head = f.read(_LOCAL.size)
+    sig, _, _, method, _, _, _, _, _, n, extra = _LOCAL.unpack(head)
+    if sig != 0x04034B50 or method != zlib.DEFLATED or f.read(n).decode("utf-8") != tab["part"]:
+        raise ValueError("part moved")
+    data = int(tab["at"]) + _LOCAL.size + n + extra
+    return {str(k): (data + int(rel), int(clen), int(size), int(crc)) for k, rel, clen, size, crc in tab["blocks"]}
+
+
+def manifest_of(tabs: dict, revision: str) -> bytes:
+    """tabs: title -> {"part", "at", "blocks": [[key, offset in the part's data, clen, size, crc]]}."""
+    return json.dumps({"format": FORMAT, "revision": revision, "tabs": tabs}).encode()
+
+
+def part_blocks(segments: list[Segment]) -> list[list]:
+    out, rel = [], 0
+    for s in segments:
+        if s.key is not None:
+            out.append([s.key, rel, len(s.data), s.size, s.crc])
+        rel += len(s.data)
+    return out

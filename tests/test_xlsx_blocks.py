@@ -1,0 +1,161 @@
+"""The master's long tabs in blocks (stores/xlsx_blocks.py): a write copies the
+compressed blocks whose rows did not change from the master on disk, and the file it
+makes reads back exactly like one written from scratch (openpyxl, calamine, zip CRC)."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import zipfile
+import zlib
+
+import openpyxl
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+from python_calamine import CalamineWorkbook
+
+from sheets_sync.forms import load_forms
+from sheets_sync.stores import SheetSpec
+from sheets_sync.stores import xlsx_blocks, xlsx_bulk
+from sheets_sync.stores.xlsx import XlsxStore
+from tests.backends import Deployment
+
+PER_OPD = 900   # with BLOCK_ROWS patched to 400: three blocks per OPD, the last one short
+
+
+@given(st.binary(max_size=3000), st.binary(max_size=3000), st.integers(0, 2 ** 32 - 1))
+@hsettings(max_examples=200, deadline=None)
+def test_crc_combine_is_the_crc_of_the_two_joined(a, b, start):
+    assert xlsx_blocks.crc_combine(zlib.crc32(a, start), zlib.crc32(b), len(b)) == zlib.crc32(a + b, start)
+
+
+@given(st.lists(st.binary(max_size=5000), min_size=1, max_size=6))
+@hsettings(max_examples=100, deadline=None)
+def test_segments_one_after_another_are_one_deflate_stream(parts):
+    segs = [xlsx_blocks.deflate(p, 1) for p in parts[:-1]] + [xlsx_blocks.deflate(parts[-1], 1, final=True)]
+    assert zlib.decompress(b"".join(s.data for s in segs), -15) == b"".join(parts)
+
+
+def _rows(n_opds: int, changed: dict | None = None, extra: dict | None = None) -> list[list]:
+    rows = []
+    for o in range(n_opds):
+        for i in range(PER_OPD + (extra or {}).get(o, 0)):
+            name = (changed or {}).get((o, i), f"Nama {o}-{i} & <x>")
+            rows.append([f"OPD{o:02d}", name, i + 3, "OK" if i % 4 else "PERIKSA",
+                         dt.date(2020, 1, 1) + dt.timedelta(days=i), "" if i % 3 else None, 1.5 * i,
+                         "=1+1" if i == 7 else "", i % 2 == 0])
+    return rows
+
+
+def _spec(rows) -> SheetSpec:
+    return SheetSpec("Pegawai", ["Kode", "Nama", "Baris", "Status", "Tanggal", "kosong", "x", "rumus", "b"],
+                     rows, [10] * 9, colors={4: {"OK": ("C6EFCE", "006100")}}, fit_page="width")
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx_blocks, "BLOCK_ROWS", 400)
+    monkeypatch.setattr(xlsx_bulk, "BULK_ROWS", 500)
+    settings = Deployment("xlsx", tmp_path / "d", n_opds=1).settings
+    return XlsxStore(settings.data_dir, load_forms(), settings.master)
+
+
+@pytest.fixture
+def rendered(monkeypatch):
+    """The keys of the blocks rendered (not copied) by each write."""
+    keys: list = []
+    real = xlsx_bulk._block
+
+    def spy(text, key):
+        keys.append(key)
+        return real(text, key)
+    monkeypatch.setattr(xlsx_bulk, "_block", spy)
+    return keys
+
+
+def _values(path) -> list[tuple]:
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None          # every part's CRC and sizes hold
+    ws = openpyxl.load_workbook(path)["Pegawai"]
+    cells = [tuple((c.value, c.data_type, c.number_format, c.quotePrefix) for c in row) for row in ws.iter_rows()]
+    cal = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Pegawai").to_python()
+    assert len(cal) == len(cells) and [r[0] for r in cal] == [r[0][0] for r in cells]
+    return cells
+
+
+def _settled(store, rows) -> None:
+    """The master as after its first cycles: a new workbook numbers its styles other than
+    one loaded from disk, so the second write renders every block once more; then they hold."""
+    store.write_master([_spec(rows)])
+    store.write_master([_spec(rows)])
+
+
+def _fresh(tmp_path, rows, name: str) -> list[tuple]:
+    settings = Deployment("xlsx", tmp_path / name, n_opds=1).settings
+    XlsxStore(settings.data_dir, load_forms(), settings.master).write_master([_spec(rows)])
+    return _values(settings.data_dir / "master.xlsx")
+
+
+def test_one_changed_row_renders_its_block_only_and_reads_back_as_a_fresh_write(store, rendered, tmp_path):
+    store.write_master([_spec(_rows(4))])
+    assert len(rendered) == 4 * 3      # three blocks per OPD (OPD00: 399 rows after openpyxl's first row)
+    store.write_master([_spec(_rows(4))])
+    rendered.clear()
+    store.write_master([_spec(_rows(4))])
+    assert rendered == []
+    assert _values(store.master_path) == _fresh(tmp_path, _rows(4), "same")
+    rows = _rows(4, changed={(2, 450): "Nama yang diubah"})
+    rendered.clear()
+    store.write_master([_spec(rows)])
+    assert len(rendered) == 1
+    assert _values(store.master_path) == _fresh(tmp_path, rows, "fresh")
+
+
+def test_an_opd_that_gains_rows_moves_the_later_blocks_without_rendering_them(store, rendered, tmp_path):
+    _settled(store, _rows(4))
+    rendered.clear()
+    rows = _rows(4, extra={1: 5})
+    store.write_master([_spec(rows)])
+    assert len(rendered) == 1          # OPD01's last block grew; OPD02 and OPD03 copied at new rows
+    got = _values(store.master_path)
+    assert got == _fresh(tmp_path, rows, "fresh")
+    assert got[-1][0][0] == "OPD03" and len(got) == len(rows) + 1
+
+
+def test_a_master_saved_by_a_person_is_rendered_whole(store, rendered, tmp_path):
+    _settled(store, _rows(3))
+    book = openpyxl.load_workbook(store.master_path)
+    book.save(store.master_path)       # as Excel would: same tabs, other bytes
+    rendered.clear()
+    rows = _rows(3, changed={(0, 5): "lain"})
+    store.write_master([_spec(rows)])
+    assert len(rendered) == 3 * 3
+    assert _values(store.master_path) == _fresh(tmp_path, rows, "fresh")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "offsets", "huge", "other revision"])
+def test_a_damaged_or_foreign_manifest_means_a_whole_write_not_a_broken_one(store, rendered, tmp_path, damage):
+    _settled(store, _rows(3))
+    blocks = store.master_path.parent / ".sheets_sync" / "master-blocks.json"
+    text = blocks.read_text()
+    if damage == "garbage":
+        blocks.write_bytes(b"\x00{not json")
+    elif damage == "offsets":
+        blocks.write_text(text.replace('"at": ', '"at": 7'))
+    elif damage == "huge":
+        with open(blocks, "ab") as f:
+            f.truncate(xlsx_blocks.MANIFEST_BYTES + 1)
+    else:
+        blocks.write_text(text.replace('"revision": "', '"revision": "1'))
+    rendered.clear()
+    rows = _rows(3, changed={(1, 1): "x"})
+    store.write_master([_spec(rows)])
+    assert len(rendered) == 3 * 3
+    assert _values(store.master_path) == _fresh(tmp_path, rows, "fresh")
+
+
+def test_the_manifest_is_private_and_names_the_master_on_disk(store):
+    store.write_master([_spec(_rows(2))])
+    blocks = store.master_path.parent / ".sheets_sync" / "master-blocks.json"
+    assert blocks.stat().st_mode & 0o077 == 0
+    st_ = os.stat(store.master_path)
+    assert f"{st_.st_mtime_ns}-{st_.st_size}" in blocks.read_text()
