@@ -159,3 +159,21 @@ def test_the_manifest_is_private_and_names_the_master_on_disk(store):
     assert blocks.stat().st_mode & 0o077 == 0
     st_ = os.stat(store.master_path)
     assert f"{st_.st_mtime_ns}-{st_.st_size}" in blocks.read_text()
+
+
+@given(st.lists(st.one_of(st.just([]), st.lists(st.sampled_from(["A", "B", None, 1, "1"]), min_size=1, max_size=2)),
+                max_size=40))
+@hsettings(max_examples=300, deadline=None)
+def test_blocks_cut_where_the_opd_changes_and_every_block_rows(rows):
+    expect, start = [], 0
+    first = lambda r: r[0] if r else None   # noqa: E731
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or i - start >= 3 or first(rows[i]) != first(rows[start]):
+            expect.append((start, i))
+            start = i
+    old = xlsx_blocks.BLOCK_ROWS
+    xlsx_blocks.BLOCK_ROWS = 3
+    try:
+        assert xlsx_blocks.block_ranges(rows) == expect
+    finally:
+        xlsx_blocks.BLOCK_ROWS = old

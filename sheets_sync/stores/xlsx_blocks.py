@@ -28,6 +28,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import orjson
 
 log = logging.getLogger("sheets_sync")
@@ -59,16 +60,12 @@ def deflate(text: bytes, level: int, final: bool = False) -> Segment:
 def block_ranges(rows: list[list]) -> list[tuple[int, int]]:
     """[start, end) of each block: a new block where the first column (the OPD code)
     changes, and every BLOCK_ROWS rows of the same OPD."""
-    ranges, start = [], 0
-    for i in range(1, len(rows) + 1):
-        if i == len(rows) or i - start >= BLOCK_ROWS or _first(rows[i]) != _first(rows[start]):
-            ranges.append((start, i))
-            start = i
-    return ranges
-
-
-def _first(row: list):
-    return row[0] if row else None
+    firsts = np.empty(len(rows), dtype=object)
+    firsts[:] = [r[0] if r else None for r in rows]
+    changes = np.flatnonzero(firsts[1:] != firsts[:-1]) + 1
+    bounds = [0] + changes.tolist() + [len(rows)]
+    return [(a, min(a + BLOCK_ROWS, end)) for start, end in zip(bounds, bounds[1:])
+            for a in range(start, end, BLOCK_ROWS)]
 
 
 def block_key(salt: str, rows: list[list]) -> str:
