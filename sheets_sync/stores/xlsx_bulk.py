@@ -101,6 +101,7 @@ def _tab_segments(xml: str, b: BulkRows, previous, src) -> list[Segment]:
         raise ValueError(f"tab {b.title}: no sheetData")
     if head.endswith("<sheetData/>"):      # an empty tab: openpyxl wrote the short form
         head = head[: -len("<sheetData/>")] + "<sheetData>"
+    _check_head(head, b)
     last = b.first_row + len(b.rows) - 1
     width = max((len(r) for r in b.rows), default=1)
     head = re.sub(r'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>',
@@ -124,6 +125,15 @@ def _tab_segments(xml: str, b: BulkRows, previous, src) -> list[Segment]:
             segments.append(got)
     segments = [s.result() if not isinstance(s, Segment) else s for s in segments]
     return segments + [deflate((sep + tail).encode("utf-8"), ZIP_LEVEL, final=True)]
+
+
+def _check_head(head: str, b: BulkRows) -> None:
+    """Rows without references go after the last row openpyxl wrote: that must be the
+    row before b.first_row (render_sheet writes nothing lower in a long tab)."""
+    at = head.rfind("<row ")
+    m = re.match(r'<row r="(\d+)"', head[at:]) if at >= 0 else None
+    if b.first_row > 1 and (m is None or int(m.group(1)) != b.first_row - 1):
+        raise ValueError(f"tab {b.title}: openpyxl wrote rows below row {b.first_row - 1}")
 
 
 def _block(text: bytes, key: str) -> Segment:
