@@ -4,6 +4,11 @@ adds the cross-OPD rules before), SheetSpecs out; a store renders them."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import json
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +16,7 @@ import pandas as pd
 from sheets_sync.codes import NO_VERDICT_COLOR, OK, PERIKSA, SALAH, STATUS_COLORS, UNREADABLE
 from sheets_sync.export_layout import ExportLayout, OutColumn, OutSheet, parse_layout
 from sheets_sync.forms import FormSet
-from sheets_sync.stores import SheetSpec
+from sheets_sync.stores import RowGroup, SheetSpec
 from sheets_sync.validate.opd_state import (ACCEPTED, ADA_KESALAHAN, BELUM_LENGKAP, BELUM_MENGISI, LENGKAP,
                                             OpdReport, counts_of, filled_of, opd_state, rows_short_text, slots)
 
@@ -180,45 +185,88 @@ def _expert_slots(rep: OpdReport, forms: FormSet) -> str:
     return ""
 
 
-def masalah(reports: list[OpdReport], forms: FormSet) -> SheetSpec:
-    rows = []
-    for rep in reports:
-        for p in rep.problems:
-            rows.append([rep.opd.code, rep.opd.name, "", "", "BERKAS", p.text()])
-        for key, res in rep.results.items():
-            flagged = res.status.to_numpy() != OK   # arrays, not a label lookup per row
-            rows += [[rep.opd.code, rep.opd.name, forms[key].sheet, row, status, note] for row, status, note in
-                     zip(res.status.index[flagged].astype("int64").tolist(), res.status.to_numpy()[flagged].tolist(),
-                         res.notes().to_numpy()[flagged].tolist())]
-    return SheetSpec("Masalah", ["Kode OPD", "Nama OPD", "Formulir", "Baris", "Status", "Keterangan"],
-                     rows, [12, 34, 20, 8, 10, 100], colors={5: VERDICT_COLORS}, wrap=(6,), fit_page="width")
+def masalah(reports: list[OpdReport], forms: FormSet, grouped: bool = False) -> SheetSpec:
+    spec = SheetSpec("Masalah", ["Kode OPD", "Nama OPD", "Formulir", "Baris", "Status", "Keterangan"],
+                     [], [12, 34, 20, 8, 10, 100], colors={5: VERDICT_COLORS}, wrap=(6,), fit_page="width")
+    return _with_rows(spec, [RowGroup(group_key("Masalah", rep), partial(_masalah_rows, rep, forms))
+                             for rep in reports], grouped)
 
 
-def form_sheet(form_key: str, reports: list[OpdReport], forms: FormSet) -> SheetSpec:
+def _masalah_rows(rep: OpdReport, forms: FormSet) -> list[list]:
+    rows = [[rep.opd.code, rep.opd.name, "", "", "BERKAS", p.text()] for p in rep.problems]
+    for key, res in rep.results.items():
+        flagged = res.status.to_numpy() != OK   # arrays, not a label lookup per row
+        rows += [[rep.opd.code, rep.opd.name, forms[key].sheet, row, status, note] for row, status, note in
+                 zip(res.status.index[flagged].astype("int64").tolist(), res.status.to_numpy()[flagged].tolist(),
+                     res.notes().to_numpy()[flagged].tolist())]
+    return rows
+
+
+def form_sheet(form_key: str, reports: list[OpdReport], forms: FormSet, grouped: bool = False) -> SheetSpec:
     form = forms[form_key]
     cols = [c for c in form.columns if c.type != "row_number"]
     header = ["Kode OPD", "Nama OPD", "Baris", "Status"] + [c.header for c in cols]
     extra = [c for c in cols if c.type == "address_email"]
     header += [f"E-mail ({c.header})" for c in extra] + ["Duplikat lintas OPD"]
     keys = [c.key for c in cols] + ["email" for _ in extra]
-    rows = []
-    for rep in reports:
-        res = rep.results.get(form_key)
-        if res is None:
-            continue
-        cross = res.problems.loc[res.problems["code"] == "CROSS_OPD_DUPLICATE", "row"].to_numpy()
-        ok = res.status.isin(ACCEPTED).to_numpy()
-        norm = res.normalized.reindex(columns=keys)[ok]
-        if not len(norm):
-            continue
-        index = norm.index.to_numpy()
-        n = len(index)   # one object table built column at a time, then one tolist
-        rows += np.column_stack([np.full(n, rep.opd.code, object), np.full(n, rep.opd.name, object),
-                                 index.astype(object), res.status.to_numpy()[ok].astype(object),
-                                 norm.astype(object).where(norm.notna(), "").to_numpy(),
-                                 np.where(np.isin(index, cross), "YA", "").astype(object)]).tolist()
-    return SheetSpec(form.sheet, header, rows, [12, 30, 7, 10] + [24] * (len(header) - 4),
+    spec = SheetSpec(form.sheet, header, [], [12, 30, 7, 10] + [24] * (len(header) - 4),
                      colors={4: VERDICT_COLORS}, fit_page="width")
+    return _with_rows(spec, [RowGroup(group_key(form.sheet, rep), partial(_form_rows, form_key, rep, keys))
+                             for rep in reports], grouped)
+
+
+def _form_rows(form_key: str, rep: OpdReport, keys: list[str]) -> list[list]:
+    res = rep.results.get(form_key)
+    if res is None:
+        return []
+    cross = res.problems.loc[res.problems["code"] == "CROSS_OPD_DUPLICATE", "row"].to_numpy()
+    ok = res.status.isin(ACCEPTED).to_numpy()
+    norm = res.normalized.reindex(columns=keys)[ok]
+    if not len(norm):
+        return []
+    index = norm.index.to_numpy()
+    n = len(index)   # one object table built column at a time, then one tolist
+    return np.column_stack([np.full(n, rep.opd.code, object), np.full(n, rep.opd.name, object),
+                            index.astype(object), res.status.to_numpy()[ok].astype(object),
+                            norm.astype(object).where(norm.notna(), "").to_numpy(),
+                            np.where(np.isin(index, cross), "YA", "").astype(object)]).tolist()
+
+
+def _with_rows(spec: SheetSpec, groups: list[RowGroup], grouped: bool) -> SheetSpec:
+    if grouped:
+        spec.groups = groups
+    else:
+        spec.rows = [r for g in groups for r in g.rows()]
+    return spec
+
+
+def group_key(title: str, rep: OpdReport) -> str | None:
+    """What one OPD's rows in a tab follow: its verdict inputs (rows read, date, rules,
+    cross-OPD problems: cross_cache.opd_inputs), its registry row's code, name and
+    problems, the tab, and the code that makes rows (a new version never reuses)."""
+    if rep.inputs is None:
+        return None
+    body = json.dumps([_code_fingerprint(), title, rep.opd.code, rep.opd.name, rep.inputs,
+                       [p.text() for p in rep.problems]], ensure_ascii=False, default=str)
+    return hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """The package's source: rows made by other code are other rows."""
+    h = hashlib.blake2b(digest_size=16)
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def digest_body(spec: SheetSpec) -> list:
+    """What a tab's content follows, for the master's digest: its group keys where all
+    are known (no rows made), else its rows."""
+    if spec.groups is not None and all(g.key is not None for g in spec.groups):
+        return [spec.title, spec.header, spec.note, [g.key for g in spec.groups]]
+    return [spec.title, spec.header, spec.note, spec.all_rows()]
 
 
 def expert_sheet(reports: list[OpdReport], forms: FormSet) -> SheetSpec | None:
@@ -259,10 +307,13 @@ def cross_sheet(listing: pd.DataFrame, forms: FormSet) -> SheetSpec:
 
 
 def compile_master(reports, forms: FormSet, listing, as_of, deadline, round_name: str = "",
-                   previous: dict | None = None, *, reminders: dict | None = None) -> list[SheetSpec]:
-    """The tabs, Rekap first (the Riwayat tab is history.py's, from the cycle's memory)."""
-    sheets = [rekap(reports, forms, as_of, deadline, round_name, previous, reminders), masalah(reports, forms)]
-    sheets += [form_sheet(f.key, reports, forms) for f in forms]
+                   previous: dict | None = None, *, reminders: dict | None = None,
+                   grouped: bool = False) -> list[SheetSpec]:
+    """The tabs, Rekap first (the Riwayat tab is history.py's, from the cycle's memory).
+    grouped: the long per-OPD tabs (Masalah, one per form) as RowGroups, made on use."""
+    sheets = [rekap(reports, forms, as_of, deadline, round_name, previous, reminders),
+              masalah(reports, forms, grouped)]
+    sheets += [form_sheet(f.key, reports, forms, grouped) for f in forms]
     extra = expert_sheet(reports, forms)
     sheets += ([extra] if extra else []) + [cross_sheet(listing, forms)]
     return sheets

@@ -179,3 +179,36 @@ def test_blocks_cut_where_the_opd_changes_and_every_block_rows(rows):
         assert xlsx_blocks.block_ranges(rows) == expect
     finally:
         xlsx_blocks.BLOCK_ROWS = old
+
+
+def test_a_cycle_after_one_edit_makes_the_master_rows_of_that_opd_only(tmp_path, monkeypatch):
+    """The cycle gives the long tabs as per-OPD RowGroups keyed by what the rows follow:
+    an OPD nobody edited is copied from the master on disk, its rows never made."""
+    from sheets_sync import master as mst
+    monkeypatch.setattr(xlsx_bulk, "BULK_ROWS", 5)
+    monkeypatch.setattr(xlsx_master, "FILL_ROWS", 5)
+    dep = Deployment("xlsx", tmp_path / "d", n_opds=4)
+    dep.cycle()
+    opd = dep.opds()[1]
+    title = "Pegawai"   # Lampiran III: title row, header row, people from row 3; name in column C
+    made = []
+    for name in ("_form_rows", "_masalah_rows"):
+        real = getattr(mst, name)
+        monkeypatch.setattr(mst, name, lambda *a, _real=real: made.append(a[-2] if len(a) == 3 else a[0]) or _real(*a))
+    dep.set_cell(opd, title, 3, 3, "Nama Diubah Sekali")
+    rep = dep.cycle()
+    assert rep.master_written
+    assert {r.opd.code for r in made} == {opd.code}
+    master = dep.settings.data_dir / "master.xlsx"
+    incremental = openpyxl.load_workbook(master)
+    st_ = master.stat()
+    os.utime(master, ns=(st_.st_atime_ns, st_.st_mtime_ns + 10 ** 9))   # a person touched it: whole again
+    made.clear()
+    dep.cycle()
+    assert {r.opd.code for r in made} == {o.code for o in dep.opds()}
+    whole = openpyxl.load_workbook(master)
+    for tab in whole.sheetnames:
+        if tab not in ("Rekap", "Riwayat"):
+            assert [[c.value for c in r] for r in incremental[tab].iter_rows()] == \
+                   [[c.value for c in r] for r in whole[tab].iter_rows()], tab
+    assert any(c.value == "Nama Diubah Sekali" for r in whole["Pegawai"].iter_rows() for c in r)

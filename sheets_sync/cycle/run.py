@@ -358,7 +358,8 @@ def _reports(ctx, opds, mems, verdicts: _Verdicts) -> list[OpdReport]:
     out = []
     for o in opds:
         rep = OpdReport(o, _FinalOf(verdicts, o.code), mems[o.code].problems + list(o.problems),
-                        mems[o.code].changed_at, mems[o.code].checked_at, summaries=summaries[o.code]["forms"])
+                        mems[o.code].changed_at, mems[o.code].checked_at, summaries=summaries[o.code]["forms"],
+                        inputs=summaries[o.code]["inputs"])
         rep.link = ctx.store.link(o, first_problem_in(rep, ctx.forms))
         out.append(rep)
     return out
@@ -691,13 +692,13 @@ def _master(ctx, reports, listing, rep: CycleReport) -> bool:
     deadline, round_name = _current_round(ctx)
     sheets = mst.compile_master(reports, ctx.forms, listing, ctx.as_of, deadline, round_name,
                                 previous=ctx.state.get("previous_season"),   # set by `season new`
-                                reminders=_last_reminders(ctx))
+                                reminders=_last_reminders(ctx), grouped=ctx.store.row_groups)
     rows = mst.rekap_data(sheets[0])
     ctx.state.set("rekap", rows)
     days = history.record_history(ctx.state.get("riwayat") or [], ctx.as_of, rows)
     ctx.state.set("riwayat", days)   # JSON in the state, never pickle
     sheets.append(history.riwayat(days, deadline))
-    digest = _digest([(s.title, s.header, s.rows, s.note) for s in sheets])
+    digest = _digest([mst.digest_body(s) for s in sheets])
     if digest == ctx.state.get("master_hash"):
         return True
     try:

@@ -6,7 +6,7 @@ operations (xlsx.py) or batched API requests (google.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
 from sheets_sync.validate.layout import Problem, SheetData, locate_form, notice_cell
 from sheets_sync.validate.registry import Opd
@@ -40,6 +40,23 @@ class CellWrite:
 
 
 @dataclass
+class RowGroup:
+    """The rows of one OPD in a long master tab, made on first use. `key` names all
+    they follow (the OPD's verdict inputs, its name, the tab, the code that makes them;
+    None: not known): a store that kept what it wrote under that key may reuse it
+    without making the rows, so an OPD nobody edited costs no decoding of its verdicts
+    (xlsx_blocks.py)."""
+    key: str | None
+    make: Callable[[], list[list]]
+    _made: list | None = field(default=None, repr=False)
+
+    def rows(self) -> list[list]:
+        if self._made is None:
+            self._made = self.make()
+        return self._made
+
+
+@dataclass
 class SheetSpec:
     """A tab of the master, as plain values; the backend renders it."""
     title: str
@@ -57,11 +74,17 @@ class SheetSpec:
     fit_page: str = ""              # "page": prints on one landscape page; "width": landscape, one page
     #                                 wide (where the backend can say so)
     freeze_cols: int = 0            # columns kept in view when scrolling right (code, name)
+    groups: list[RowGroup] | None = None   # the rows as per-OPD groups (rows is then []): only for
+    #                                        a store whose `row_groups` is true; all_rows() for any
+
+    def all_rows(self) -> list[list]:
+        return self.rows if self.groups is None else [r for g in self.groups for r in g.rows()]
 
 
 class Store(Protocol):
     name: str
     parallel: int   # workbooks read/written at once (network stores wait, files do not)
+    row_groups: bool   # write_master takes the long tabs as RowGroups (SheetSpec.groups)
 
     def read_registry(self) -> tuple[list[Opd], list[str]]: ...
 

@@ -83,6 +83,7 @@ def col_letter(n: int) -> str:
 class GoogleStore:
     name = "google"
     parallel = 4   # requests in flight at once; the token buckets still hold the quota
+    row_groups = False   # the master's rows are keyed per row there (write_master), not per OPD
 
     def __init__(self, settings, forms, session: GoogleSession | None = None, *, read_only: bool = False,
                  need_master: bool = True):

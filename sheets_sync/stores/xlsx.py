@@ -28,6 +28,7 @@ import socket
 import struct
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 from openpyxl import Workbook as NewBook
@@ -242,6 +243,8 @@ class XlsxStore:
     def clear_cells(self, opd: Opd, wb: Workbook, writes: list[CellWrite]) -> None:
         self.write_cells(opd, wb, writes)   # a file's revision tells an edit since the read
 
+    row_groups = True   # compile_master may give the long tabs as RowGroups (xlsx_blocks.py)
+
     def write_master(self, sheets: list[SheetSpec]) -> str | None:
         """Raises StoreError (never a bare OSError: a full disk is a write that failed)."""
         if self.locked(self.master_path):
@@ -252,6 +255,7 @@ class XlsxStore:
         except Exception as e:  # noqa: BLE001 - a master that cannot be opened is not written
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"{self.master_path.name}: "
                                                                    f"{describe_error(e)}"})) from e
+        previous = Previous(self.master_path, self._blocks_path, file_revision(self.master_path))
         bulk = []
         for spec in sheets:
             index = None
@@ -259,16 +263,18 @@ class XlsxStore:
                 index = book.sheetnames.index(spec.title)
                 del book[spec.title]
             ws = book.create_sheet(spec.title, index)
-            if xlsx_bulk.fits(spec):     # a long plain table: its rows as XML, not as cells
-                first = render_sheet(ws, spec, rows_written=1)
-                bulk.append(xlsx_bulk.BulkRows(spec.title, spec.rows[1:], first + 1, *xlsx_bulk.style_ids(book)))
+            planned = xlsx_bulk.plan(spec, previous)
+            if planned is not None:     # a long plain table: its rows as XML, not as cells
+                parts, n = planned
+                first = render_sheet(ws, replace(spec, rows=[], groups=None), rows_written=0, total=n)
+                bulk.append(xlsx_bulk.BulkRows(spec.title, parts, n, xlsx_bulk.width_of(spec, parts), first,
+                                               *xlsx_bulk.style_ids(book)))
             else:
-                render_sheet(ws, spec)
+                render_sheet(ws, replace(spec, rows=spec.all_rows(), groups=None))
         _open_on(book, "Rekap")
         blocks = {}
         try:
             if bulk:
-                previous = Previous(self.master_path, self._blocks_path, file_revision(self.master_path))
                 atomic_write(self.master_path,
                              lambda tmp: blocks.update(xlsx_bulk.save(book, bulk, tmp, tab_titles, previous)))
             else:

@@ -137,7 +137,7 @@ class Previous:
     manifest, it is unreadable, or it is not of the file now on disk."""
 
     def __init__(self, master: Path, manifest: Path, revision: str | None):
-        self.master, self.tabs = master, {}
+        self.master, self.tabs, self.groups = master, {}, {}
         try:
             if revision is None or manifest.stat().st_size > MANIFEST_BYTES:
                 return
@@ -146,10 +146,19 @@ class Previous:
                 return
             with open(master, "rb") as f:
                 self.tabs = {title: _tab_blocks(f, tab) for title, tab in doc["tabs"].items()}
+            self.groups = {title: {str(k): (int(n), [str(b) for b in keys])
+                                   for k, (n, keys) in (tab.get("groups") or {}).items()}
+                           for title, tab in doc["tabs"].items()}
         except (OSError, ValueError, KeyError, TypeError, AttributeError, struct.error) as e:
             if not isinstance(e, FileNotFoundError):
                 log.info("peta blok master tidak terpakai (%s): master ditulis utuh", type(e).__name__)
-            self.tabs = {}
+            self.tabs, self.groups = {}, {}
+
+    def group(self, title: str, key: str) -> tuple[int, list[str]] | None:
+        """(rows, block keys) of a group the master on disk holds whole, else None."""
+        got = self.groups.get(title, {}).get(key)
+        blocks = self.tabs.get(title, {})
+        return got if got is not None and all(k in blocks for k in got[1]) else None
 
     def reader(self):
         return open(self.master, "rb") if self.tabs else None
@@ -177,7 +186,8 @@ def _tab_blocks(f, tab: dict) -> dict:
 
 
 def manifest_of(tabs: dict, revision: str) -> bytes:
-    """tabs: title -> {"part", "at", "blocks": [[key, offset in the part's data, clen, size, crc]]}."""
+    """tabs: title -> {"part", "at", "blocks": [[key, offset in the part's data, clen, size, crc]],
+    "groups": {group key: [rows, [block keys]]}}."""
     return json.dumps({"format": FORMAT, "revision": revision, "tabs": tabs}).encode()
 
 

@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape
 from openpyxl.utils import get_column_letter
 
 from sheets_sync.fileio import ZIP_LEVEL
+from sheets_sync.stores import RowGroup
 from sheets_sync.stores.xlsx_blocks import Previous, Segment, ZipOut, block_key, block_ranges, deflate, part_blocks
 from sheets_sync.stores.xlsxio import CELL_CHARS, FORMULA_START, writable
 
@@ -32,18 +33,40 @@ EPOCH = dt.datetime(1899, 12, 30)
 
 
 @dataclass
+class Part:
+    """One OPD's rows of a long tab: `hit` (row count, block keys) when the master on
+    disk holds them under the group's key, to be copied; else rows made and rendered."""
+    group: RowGroup
+    hit: tuple[int, list[str]] | None = None
+
+
+@dataclass
 class BulkRows:
-    """Rows of one tab still to be written after openpyxl's first `first_row`."""
+    """Rows of one tab written after openpyxl's header row."""
     title: str
-    rows: list[list]          # the rows after the first data row, in order
-    first_row: int            # sheet row of rows[0]
+    parts: list[Part]
+    n: int                    # rows in all
+    width: int                # columns
+    first_row: int            # sheet row of the first data row
     date_style: int           # cellXfs index of DD/MM/YYYY
     quote_style: int          # cellXfs index of a quote-prefixed text
 
 
-def fits(spec) -> bool:
-    """A long plain table: nothing below or beside its rows (totals, a side table, a chart)."""
-    return len(spec.rows) > BULK_ROWS and not spec.footer and spec.side is None and not spec.chart
+def plan(spec, previous: Previous | None) -> tuple[list[Part], int] | None:
+    """A long plain table (nothing below or beside its rows: totals, a side table, a
+    chart) as parts and its row count; None for any other tab (openpyxl renders it)."""
+    if spec.footer or spec.side is not None or spec.chart:
+        return None
+    groups = spec.groups if spec.groups is not None else [RowGroup(None, lambda: spec.rows)]
+    parts = [Part(g, previous.group(spec.title, g.key) if previous is not None and g.key else None)
+             for g in groups]
+    n = sum(p.hit[0] if p.hit is not None else len(p.group.rows()) for p in parts)
+    return (parts, n) if n > BULK_ROWS else None
+
+
+def width_of(spec, parts: list[Part]) -> int:
+    made = (len(r) for p in parts if p.hit is None for r in p.group.rows())
+    return max(len(spec.header), max(made, default=1))
 
 
 def save(book, bulk: list[BulkRows], path, tab_titles, previous: Previous | None = None) -> dict:
@@ -73,9 +96,9 @@ def _write_zip(z: zipfile.ZipFile, f, wanted: dict, previous, src) -> dict:
         if b is None:
             out.add(info.filename, info.date_time, [deflate(xml, ZIP_LEVEL, final=True)])
             continue
-        segments = _tab_segments(xml.decode("utf-8"), b, previous, src)
+        segments, groups = _tab_segments(xml.decode("utf-8"), b, previous, src)
         at = out.add(info.filename, info.date_time, segments)
-        manifest[b.title] = {"part": info.filename, "at": at, "blocks": part_blocks(segments)}
+        manifest[b.title] = {"part": info.filename, "at": at, "blocks": part_blocks(segments), "groups": groups}
     out.close()
     return manifest
 
@@ -93,47 +116,88 @@ def style_ids(book) -> tuple[int, int]:
     return ids
 
 
-def _tab_segments(xml: str, b: BulkRows, previous, src) -> list[Segment]:
+def _tab_segments(xml: str, b: BulkRows, previous, src) -> tuple[list[Segment], dict]:
     """A long tab's part: openpyxl's head (with the dimension of all rows), a segment
-    per block of rows (copied from `previous` when it holds the same rows), the tail."""
+    per block of rows (copied from `previous` when it holds the same rows), the tail.
+    Also {group key: [rows, block keys]} for the manifest."""
     head, sep, tail = xml.partition("</sheetData>")
     if not sep:
         raise ValueError(f"tab {b.title}: no sheetData")
     if head.endswith("<sheetData/>"):      # an empty tab: openpyxl wrote the short form
         head = head[: -len("<sheetData/>")] + "<sheetData>"
-    _check_head(head, b)
-    last = b.first_row + len(b.rows) - 1
-    width = max((len(r) for r in b.rows), default=1)
+    head = _fit_head(head, b)
+    last = b.first_row + b.n - 1
     head = re.sub(r'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>',
-                  lambda m: f'<dimension ref="A1:{_wider(m, width)}{max(last, int(m.group(4) or m.group(2)))}"/>',
+                  lambda m: f'<dimension ref="A1:{_wider(m, b.width)}{max(last, int(m.group(4) or m.group(2)))}"/>',
                   head, count=1)
-    salt = f"{b.title}\0{b.date_style}\0{b.quote_style}"
-    segments = [deflate(head.encode("utf-8"), ZIP_LEVEL)]
+    segments, groups = [deflate(head.encode("utf-8"), ZIP_LEVEL)], {}
     # zlib deflates a block without the GIL while the next block's XML is made here
     with ThreadPoolExecutor(1) as pool:
-        last = None   # one block in the deflater at a time: memory stays one block's XML
-        for start, end in block_ranges(b.rows):
-            rows = b.rows[start:end]
-            key = block_key(salt, rows)
-            got = previous.copy(src, b.title, key) if previous is not None else None
-            if got is None:
-                text = "".join([_row(values, b) for values in rows])
-                if last is not None:
-                    last.result()
-                # a lone surrogate: "?", not a failed master
-                got = last = pool.submit(_block, text.encode("utf-8", "replace"), key)
-            segments.append(got)
+        blocks = _Blocks(b, previous, src, pool)
+        for part in b.parts:
+            got = _copied(part, b.title, previous, src)
+            if got is not None:
+                segments += got
+                keys, n = [s.key for s in got], part.hit[0]
+            else:
+                keys, n = blocks.render(part.group.rows(), segments), len(part.group.rows())
+            if part.group.key is not None:
+                groups[part.group.key] = [n, keys]
     segments = [s.result() if not isinstance(s, Segment) else s for s in segments]
-    return segments + [deflate((sep + tail).encode("utf-8"), ZIP_LEVEL, final=True)]
+    return segments + [deflate((sep + tail).encode("utf-8"), ZIP_LEVEL, final=True)], groups
 
 
-def _check_head(head: str, b: BulkRows) -> None:
-    """Rows without references go after the last row openpyxl wrote: that must be the
-    row before b.first_row (render_sheet writes nothing lower in a long tab)."""
+def _copied(part: Part, title: str, previous, src) -> list[Segment] | None:
+    """A hit's blocks read from the master on disk; None (make the rows) if one is not there."""
+    if part.hit is None:
+        return None
+    got = [previous.copy(src, title, key) for key in part.hit[1]]
+    if all(s is not None for s in got):
+        return got
+    if len(part.group.rows()) != part.hit[0]:   # the head already counts the manifest's rows
+        raise ValueError(f"tab {title}: jumlah baris kelompok tidak cocok dengan peta blok master")
+    return None
+
+
+class _Blocks:
+    """Rows rendered in blocks (xlsx_blocks.block_ranges), each copied from the master
+    on disk when it holds the same rows, else made and deflated in the pool."""
+
+    def __init__(self, b: BulkRows, previous, src, pool):
+        self.b, self.previous, self.src, self.pool = b, previous, src, pool
+        self.salt = f"{b.title}\0{b.date_style}\0{b.quote_style}"
+        self.last = None   # one block in the deflater at a time: memory stays one block's XML
+
+    def render(self, rows: list[list], out: list) -> list[str]:
+        keys = []
+        for start, end in block_ranges(rows):
+            chunk = rows[start:end]
+            key = block_key(self.salt, chunk)
+            got = self.previous.copy(self.src, self.b.title, key) if self.previous is not None else None
+            if got is None:
+                text = "".join([_row(values, self.b) for values in chunk])
+                if self.last is not None:
+                    self.last.result()
+                # a lone surrogate: "?", not a failed master
+                got = self.last = self.pool.submit(_block, text.encode("utf-8", "replace"), key)
+            out.append(got)
+            keys.append(key)
+        return keys
+
+
+def _fit_head(head: str, b: BulkRows) -> str:
+    """The head with its last row the header row: rows without references go after
+    it. An empty first data row (openpyxl writes one where the panes freeze) is
+    dropped; anything else below the header (render_sheet writes nothing there in a
+    long tab) is refused, not misplaced."""
     at = head.rfind("<row ")
+    m = re.match(r'<row r="(\d+)"[^>]*?(/>|></row>)$', head[at:]) if at >= 0 else None
+    if m is not None and int(m.group(1)) == b.first_row:
+        head, at = head[:at], head[:at].rfind("<row ")
     m = re.match(r'<row r="(\d+)"', head[at:]) if at >= 0 else None
     if b.first_row > 1 and (m is None or int(m.group(1)) != b.first_row - 1):
         raise ValueError(f"tab {b.title}: openpyxl wrote rows below row {b.first_row - 1}")
+    return head
 
 
 def _block(text: bytes, key: str) -> Segment:

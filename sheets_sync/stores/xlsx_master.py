@@ -17,15 +17,15 @@ CM_PER_ROW = 0.53        # a default row (15 pt) in centimetres
 CM_PER_WIDTH = 0.19      # one unit of column width in centimetres (about 7 px)
 
 
-def render_sheet(ws, spec: SheetSpec, rows_written: int | None = None) -> int:
+def render_sheet(ws, spec: SheetSpec, rows_written: int | None = None, total: int | None = None) -> int:
     """Renders the tab; with rows_written, only that many of its rows (the rest go in
-    as XML, xlsx_bulk.py) but everything else as if all were there. Returns the sheet
-    row of the first data row."""
+    as XML, xlsx_bulk.py) but everything else as if all `total` (default: its rows)
+    were there. Returns the sheet row of the first data row."""
     start = 1
     if spec.note:
         set_value(ws, 1, 1, spec.note).font = BOLD
         start = 3
-    bottom = _table(ws, spec, start, rows_written)
+    bottom = _table(ws, spec, start, rows_written, len(spec.rows) if total is None else total)
     if spec.side is not None:
         _side(ws, spec, start)
     if spec.chart and spec.rows:
@@ -35,7 +35,7 @@ def render_sheet(ws, spec: SheetSpec, rows_written: int | None = None) -> int:
     return start + 1
 
 
-def _table(ws, spec: SheetSpec, start: int, rows_written: int | None = None) -> int:
+def _table(ws, spec: SheetSpec, start: int, rows_written: int | None, total: int) -> int:
     """Header, rows, totals under one empty row (they are not rows of the table),
     colours and wrapping; returns the last row of the table."""
     rows = spec.rows if rows_written is None else spec.rows[:rows_written]
@@ -45,7 +45,7 @@ def _table(ws, spec: SheetSpec, start: int, rows_written: int | None = None) -> 
     heads = list(zip(spec.header, spec.widths)) + (list(zip(spec.side.header, spec.side.widths)) if spec.side else [])
     if any(len(h) > w for h, w in heads):   # wrapped headers, not cut
         ws.row_dimensions[start].height = 30
-    last = start + len(spec.rows)
+    last = start + total
     for r, values in enumerate(spec.footer, start=last + 2):
         for c, v in enumerate(values, start=1):
             if v is not None and v != "":

@@ -83,6 +83,7 @@ class OpdReport:
     checked_at: str | None = None
     link: str = ""
     summaries: dict[str, FormSummary] | None = None   # of `results`; made from them when not given
+    inputs: str | None = None   # a hash of all `results` follow (cross_cache.opd_inputs), if known
 
     def summarized(self, forms: FormSet) -> dict[str, FormSummary]:
         if self.summaries is None:
