@@ -33,7 +33,7 @@ import orjson
 
 log = logging.getLogger("sheets_sync")
 
-BLOCK_ROWS = 5000            # rows of one OPD per block (an edit re-renders at most these)
+BLOCK_ROWS = 4096            # rows of one OPD per block, about (an edit re-renders at most 4x)
 FORMAT = "xlsx-blocks-1"     # in every key: a new way of rendering rows never reuses old bytes
 MANIFEST_BYTES = 16 << 20    # a manifest bigger than this is not ours: not read
 _ZEROS = bytes(1 << 20)
@@ -58,14 +58,42 @@ def deflate(text: bytes, level: int, final: bool = False) -> Segment:
 
 
 def block_ranges(rows: list[list]) -> list[tuple[int, int]]:
-    """[start, end) of each block: a new block where the first column (the OPD code)
-    changes, and every BLOCK_ROWS rows of the same OPD."""
+    """[start, end) of each block. A block ends where the first column (the OPD code)
+    changes, and inside one OPD's rows after a row whose content hash ends in
+    log2(BLOCK_ROWS) zero bits (content-defined, as rsync and restic cut files): a row
+    that appears or goes (a phone fixed: a row moves into or out of a form tab) moves
+    only the boundaries of its own block, so the later blocks are copied, not made.
+    Blocks hold at least BLOCK_ROWS // 8 rows (rows alike must not make a block each)
+    and at most 4 * BLOCK_ROWS."""
     firsts = np.empty(len(rows), dtype=object)
     firsts[:] = [r[0] if r else None for r in rows]
     changes = np.flatnonzero(firsts[1:] != firsts[:-1]) + 1
     bounds = [0] + changes.tolist() + [len(rows)]
-    return [(a, min(a + BLOCK_ROWS, end)) for start, end in zip(bounds, bounds[1:])
-            for a in range(start, end, BLOCK_ROWS)]
+    marks = np.flatnonzero((_row_hashes(rows) & (_pow2(BLOCK_ROWS) - 1)) == 0) + 1   # cut after a marked row
+    out = []
+    for start, end in zip(bounds, bounds[1:]):
+        cut = start
+        for m in marks[(marks > start) & (marks < end)].tolist() + [end]:
+            while m - cut > 4 * BLOCK_ROWS:
+                out.append((cut, cut + 4 * BLOCK_ROWS))
+                cut += 4 * BLOCK_ROWS
+            if m - cut >= BLOCK_ROWS // 8 or m == end:
+                out.append((cut, m))
+                cut = m
+    return [r for r in out if r[1] > r[0]]
+
+
+def _pow2(n: int) -> int:
+    return 1 << max(1, n.bit_length() - 1)
+
+
+def _row_hashes(rows: list[list]) -> np.ndarray:
+    def one(row) -> int:
+        try:
+            return zlib.crc32(orjson.dumps(row))
+        except TypeError:   # an int beyond 64 bits, a lone surrogate
+            return zlib.crc32(repr(row).encode("utf-8", "surrogatepass"))
+    return np.fromiter((one(r) for r in rows), dtype=np.int64, count=len(rows))
 
 
 def block_key(salt: str, rows: list[list]) -> str:
