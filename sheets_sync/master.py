@@ -211,8 +211,17 @@ def form_sheet(form_key: str, reports: list[OpdReport], forms: FormSet, grouped:
     keys = [c.key for c in cols] + ["email" for _ in extra]
     spec = SheetSpec(form.sheet, header, [], [12, 30, 7, 10] + [24] * (len(header) - 4),
                      colors={4: VERDICT_COLORS}, fit_page="width")
-    return _with_rows(spec, [RowGroup(group_key(form.sheet, rep), partial(_form_rows, form_key, rep, keys))
-                             for rep in reports], grouped)
+    return _with_rows(spec, [RowGroup(group_key(form.sheet, rep), partial(_form_rows, form_key, rep, keys),
+                                      _accepted(rep, form_key)) for rep in reports], grouped)
+
+
+def _accepted(rep: OpdReport, form_key: str) -> int | None:
+    """An OPD's rows in a form tab, from its summaries (None: not known without its
+    verdicts): an OPD without the form, or without an accepted row, is not decoded."""
+    if rep.summaries is None:
+        return None
+    summ = rep.summaries.get(form_key)
+    return 0 if summ is None else summ.accepted
 
 
 def _form_rows(form_key: str, rep: OpdReport, keys: list[str]) -> list[list]:

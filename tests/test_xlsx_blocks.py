@@ -230,3 +230,19 @@ def test_a_cycle_after_one_edit_makes_the_master_rows_of_that_opd_only(tmp_path,
             assert [[c.value for c in r] for r in incremental[tab].iter_rows()] == \
                    [[c.value for c in r] for r in whole[tab].iter_rows()], tab
     assert any(c.value == "Nama Diubah Sekali" for r in whole["Pegawai"].iter_rows() for c in r)
+
+
+def test_an_opd_without_rows_in_a_tab_is_not_decoded_for_it(tmp_path, monkeypatch):
+    """Penyedia PBJ or Eksper with no OPD holding the form: the summaries say so, no
+    OPD's verdicts are made for an empty tab."""
+    from sheets_sync import master as mst
+    dep = Deployment("xlsx", tmp_path / "d", n_opds=3)
+    dep.cycle()
+    made = []
+    real = mst._form_rows
+    monkeypatch.setattr(mst, "_form_rows", lambda key, rep, keys: made.append((key, rep.opd.code)) or real(key, rep, keys))
+    opd = dep.opds()[0]
+    dep.set_cell(opd, "Pegawai", 3, 3, "Nama Lain")
+    assert dep.cycle().master_written
+    holds = {(k, o.code) for o in dep.opds() for k in o.forms}
+    assert made and set(made) <= holds

@@ -48,11 +48,12 @@ class RowGroup:
     (xlsx_blocks.py)."""
     key: str | None
     make: Callable[[], list[list]]
+    size: int | None = None   # its row count when known without making them (0: nothing to make)
     _made: list | None = field(default=None, repr=False)
 
     def rows(self) -> list[list]:
         if self._made is None:
-            self._made = self.make()
+            self._made = [] if self.size == 0 else self.make()
         return self._made
 
 
