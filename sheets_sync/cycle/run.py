@@ -301,11 +301,13 @@ def _write_statuses(ctx, opds, mems, fresh, verdicts, rep) -> None:
                 continue
             fresh[code] = wb
     now_text = stamp(ctx.now())
-    planned = {}
+    planned, hashes = {}, {}   # hashes: code -> form -> row_hashes, made once for the plan and the memory
     for o in opds:
         if fresh.get(o.code) is not None:
             try:
-                planned[o.code] = _writes(ctx, fresh[o.code], verdicts.of(o.code), mems[o.code], now_text)
+                hashes[o.code] = {k: row_hashes(s.frame) for k, s in fresh[o.code].sheets.items()}
+                planned[o.code] = _writes(ctx, fresh[o.code], verdicts.of(o.code), mems[o.code], now_text,
+                                          hashes[o.code])
             except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others
                 _fault(o, mems[o.code], rep, "menulis status", e)
     to_write = [o for o in opds if planned.get(o.code)]
@@ -322,9 +324,10 @@ def _write_statuses(ctx, opds, mems, fresh, verdicts, rep) -> None:
             pending.append(o)
     for o in opds:   # read, nothing to write: what the sheet shows is already right
         if fresh.get(o.code) is not None and planned.get(o.code) == []:
-            _written(o, fresh[o.code], verdicts.of(o.code), mems[o.code], fresh[o.code].revision)
+            _written(o, fresh[o.code], verdicts.of(o.code), mems[o.code], fresh[o.code].revision, hashes[o.code])
     final = {o.code: verdicts.of(o.code) for o in pending}   # made here: the writes may run in threads
-    _map(ctx, lambda o: _write(ctx, o, fresh[o.code], final[o.code], mems[o.code], rep, planned[o.code]),
+    _map(ctx, lambda o: _write(ctx, o, fresh[o.code], final[o.code], mems[o.code], rep, planned[o.code],
+                               hashes[o.code]),
          pending, "menulis status")
 
 
@@ -652,17 +655,17 @@ def _revalidate(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport) -> None:
 
 
 # ------------------------------------------------------------------- write
-def _writes(ctx, wb: Workbook, final: dict, mem: OpdMemory, now_text: str) -> list[CellWrite]:
+def _writes(ctx, wb: Workbook, final: dict, mem: OpdMemory, now_text: str, hashes: dict) -> list[CellWrite]:
     out = []
     for key, sheet in wb.sheets.items():
         cells = plan_writes(sheet, final[key], now_text, mem.row_hashes.get(key, set()),
-                            ctx.forms.status_headers)
+                            ctx.forms.status_headers, hashes[key])
         out += cells + summary_write(sheet, final[key], now_text, bool(cells))
     return out + notice_writes(wb.notices)
 
 
 def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleReport,
-           writes: list[CellWrite]) -> None:
+           writes: list[CellWrite], hashes: dict) -> None:
     try:
         new_rev = ctx.store.write_cells(o, wb, writes)
     except StoreError as e:
@@ -675,13 +678,14 @@ def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleRep
         return
     with _REPORT_LOCK:
         rep.written_cells += len(writes)
-    _written(o, wb, final, mem, new_rev or wb.revision)
+    _written(o, wb, final, mem, new_rev or wb.revision, hashes)
     mem.wrote = o.location if new_rev is None else None   # its next revision may be this write (_own_write)
 
 
-def _written(o: Opd, wb: Workbook, final: dict, mem: OpdMemory, revision) -> None:
-    """Remember that the sheet now shows these verdicts, at this revision."""
-    mem.row_hashes = {k: set(row_hashes(s.frame)) for k, s in wb.sheets.items()}
+def _written(o: Opd, wb: Workbook, final: dict, mem: OpdMemory, revision, hashes: dict) -> None:
+    """Remember that the sheet now shows these verdicts, at this revision (hashes:
+    form -> row_hashes of the rows read, as planned)."""
+    mem.row_hashes = {k: set(hashes[k]) for k in wb.sheets}
     mem.shown = shown(final)
     mem.revision = revision
     mem.complete = True

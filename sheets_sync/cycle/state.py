@@ -17,6 +17,7 @@ it holds the rows the master is compiled from (see README, Keandalan).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import math
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pandas as pd
+from pandas.api.types import pandas_dtype
 
 from sheets_sync.fileio import PRIVATE, private_dir
 from sheets_sync.validate.frame import FormResult
@@ -538,10 +540,18 @@ def _unframe(d: dict) -> pd.DataFrame:
     return pd.DataFrame(cols, index=index)
 
 
-def _dtype(name) -> str:
+def _dtype(name):
+    """The dtype a stored name stands for (anything unknown: object). Resolved once per
+    name: pandas looks a dtype name up in its registry of every extension type, which
+    was most of the time of loading an OPD's small memory."""
     if isinstance(name, str) and re.fullmatch(r"datetime64\[(s|ms|us|ns)\]", name):
-        return name
-    return name if name in _DTYPES else "object"
+        return _resolved(name)
+    return _resolved(name if name in _DTYPES else "object")
+
+
+@functools.lru_cache(maxsize=32)
+def _resolved(name: str):
+    return pandas_dtype(name)
 
 
 def _array(values: list) -> np.ndarray:

@@ -6,9 +6,13 @@ import hashlib
 import json
 import re
 
+import numpy as np
+import pandas as pd
+
 from sheets_sync.stores import CellWrite
+from sheets_sync.validate.fields import types_of
 from sheets_sync.validate.frame import FormResult
-from sheets_sync.validate.layout import SheetData, row_hashes
+from sheets_sync.validate.layout import STATUS_KEYS, SheetData, row_hashes
 from sheets_sync.validate.opd_state import first_cell
 
 
@@ -26,27 +30,51 @@ def shown(results: dict[str, FormResult]) -> str:
     return h.hexdigest()
 
 
-def plan_writes(sheet: SheetData, res: FormResult, now_text: str, known: set, headers: dict) -> list[CellWrite]:
+def plan_writes(sheet: SheetData, res: FormResult, now_text: str, known: set, headers: dict,
+                hashes: list[str] | None = None) -> list[CellWrite]:
     """Status cells that differ from what the sheet shows, plus 'Diperiksa' for
-    rows that changed. Rows that became empty get their old status cleared."""
+    rows that changed. Rows that became empty get their old status cleared.
+    hashes: row_hashes(sheet.frame) when the caller has them (they are the costly part).
+
+    Column at a time: only the rows that need a write are visited in Python."""
     sc = sheet.status_columns
     out = [CellWrite(sheet.title, sheet.header_row, sc[k], headers[k])
            for k in sc if sheet.status_header_now.get(k) != headers[k]]
-    status = dict(zip(res.status.index.tolist(), res.status.tolist()))
-    notes = dict(zip(res.status.index.tolist(), res.notes().tolist()))
-    have = {row: tuple(_text(v) for v in vals)
-            for row, vals in zip(sheet.current.index.tolist(), sheet.current.to_numpy(dtype=object).tolist())}
-    hashes = dict(zip(sheet.frame.index.tolist(), row_hashes(sheet.frame)))
-    blank = ("", "", "")
-    for row in sorted(status.keys() | have.keys()):
-        s, n = status.get(row, ""), notes.get(row, "")
-        h = have.get(row, blank)
-        edited = bool(s) and hashes.get(row) not in known
-        if (s, n) == h[:2] and not edited:
-            continue
-        for key, value, current in zip(("status", "message", "checked"), (s, n, now_text if s else ""), h):
-            if current != value:
-                out.append(CellWrite(sheet.title, int(row), sc[key], value))
+    rows = res.status.index.union(sheet.current.index)
+    s = _aligned(res.status, rows)
+    n = _aligned(res.notes(), rows)
+    cur = sheet.current.reindex(rows)
+    have = [_texts(cur.iloc[:, j].to_numpy(dtype=object)) for j in range(len(STATUS_KEYS))]
+    hashes = row_hashes(sheet.frame) if hashes is None else hashes
+    unseen = ~pd.Series(hashes, index=sheet.frame.index, dtype=object).reindex(rows).isin(known).to_numpy()
+    edited = (s != "") & unseen
+    need = np.flatnonzero(edited | (s != have[0]) | (n != have[1]))
+    if not len(need):
+        return out
+    want = (s[need], n[need], np.where(s[need] != "", now_text, ""))
+    cols = [sc[k] for k in STATUS_KEYS]
+    for i, row in enumerate(rows[need].tolist()):
+        for j, col in enumerate(cols):
+            if have[j][need[i]] != want[j][i]:
+                out.append(CellWrite(sheet.title, int(row), col, want[j][i]))
+    return out
+
+
+def _aligned(values: pd.Series, rows: pd.Index) -> np.ndarray:
+    """The texts of a verdict column on these rows ('' where it has none)."""
+    return values.reindex(rows).fillna("").to_numpy(dtype=object)
+
+
+def _texts(values: np.ndarray) -> np.ndarray:
+    """_text of each value: text cells (nearly all) stripped once per distinct text,
+    the rest (blanks, numbers, dates a person typed) one by one."""
+    out = np.empty(len(values), dtype=object)
+    is_str = types_of(values) == str
+    if is_str.any():
+        codes, uniques = pd.factorize(values[is_str])
+        out[is_str] = np.array([u.strip() for u in uniques.tolist()] + [""], dtype=object)[codes]
+    other = np.flatnonzero(~is_str)
+    out[other] = [_text(v) for v in values[other].tolist()]
     return out
 
 

@@ -92,10 +92,10 @@ def patch_sheet(xml: bytes, cells: dict[tuple[int, int], str], fit: tuple[int, i
     cells = _refuse_merged(xml, end, cells, optional)
     styles = _column_styles(xml, start)
     heights = _heights(cells, fit, _column_width(xml, start, fit[0])) if fit and fit[0] in styles else {}
-    rows = _rows(xml, start, end)
     by_row: dict[int, dict[int, str]] = {}
     for (r, c), value in cells.items():
         by_row.setdefault(r, {})[c] = value
+    rows = _rows_written(xml, start, end, sorted(by_row))
     pieces, pos = [], 0
     new_rows = []
     for r in sorted(by_row):
@@ -167,6 +167,31 @@ def _column_width(xml: bytes, before: int, col: int | None) -> float:
         if col and b"min" in attrs and int(attrs[b"min"]) <= col <= int(attrs.get(b"max", attrs[b"min"])):
             return float(width.group(1)) if width else 8.43
     return 8.43
+
+
+def _rows_written(xml: bytes, start: int, end: int, wanted: list[int]) -> dict[int, tuple[int, int]]:
+    """Row number -> (start, end) of (at least) the rows to write. A one-cell edit
+    writes a handful of rows of 50,000: each is looked up by its opening tag in one
+    forward pass (rows come in ascending order, and '<' never appears unescaped in
+    text). A row not found so (a new row, rows out of order, 'r' not the first
+    attribute) falls back to the scan of every row."""
+    rows, pos = {}, start
+    for r in wanted:
+        at = xml.find(b'<row r="%d"' % r, pos, end)
+        if at < 0:
+            return _rows(xml, start, end)
+        head_end = xml.find(b">", at, end)
+        if head_end < 0:
+            raise Unsupported("unclosed row")
+        if xml[head_end - 1:head_end] == b"/":
+            rows[r] = (at, head_end + 1)
+        else:
+            close = xml.find(b"</row>", head_end, end)
+            if close < 0:
+                raise Unsupported("unclosed row")
+            rows[r] = (at, close + 6)
+        pos = rows[r][1]
+    return rows
 
 
 def _rows(xml: bytes, start: int, end: int) -> dict[int, tuple[int, int]]:

@@ -55,15 +55,12 @@ def cross_opd(results: dict[str, dict[str, FormResult]], forms: FormSet):
     if not parts:
         return {}, pd.DataFrame()
     cols = [np.concatenate([p[i] for p in parts]) for i in range(len(_KEY_COLUMNS))]
-    gid, _ = pd.factorize(cols[4] + "\x1f" + cols[5])          # (kind, value) as one key
-    oid, _ = pd.factorize(cols[0])
-    pairs = np.unique(gid.astype(np.int64) * (oid.max() + 1) + oid)   # distinct (value, OPD)
-    shared = np.bincount(pairs // (oid.max() + 1), minlength=gid.max() + 1) > 1
-    keep = shared[gid]
+    keep = _shared(cols[4], cols[5], cols[0])
     k = pd.DataFrame({c: a[keep] for c, a in zip(_KEY_COLUMNS, cols)}, index=np.flatnonzero(keep))
     if k.empty:
         return {}, k
-    others = _others(gid[keep], k["opd"].to_numpy())
+    gid, _ = pd.factorize(k["kind"].to_numpy() + "\x1f" + k["value"].to_numpy())   # shared contacts only: few
+    others = _others(gid, k["opd"].to_numpy())
     triple = pd.MultiIndex.from_arrays([k["form"].to_numpy(), k["column"].to_numpy(), others])
     tid, uniq = pd.factorize(triple)
     texts = np.array([codes.render("CROSS_OPD_DUPLICATE", kolom=forms[f].column(c).header, opd=o)
@@ -77,15 +74,36 @@ def cross_opd(results: dict[str, dict[str, FormResult]], forms: FormSet):
     return out, k.sort_values(["kind", "value", "opd"])
 
 
+def _shared(kind: np.ndarray, value: np.ndarray, opd: np.ndarray) -> np.ndarray:
+    """Per contact: whether another OPD holds the same (kind, value). The key is the
+    value's code with its kind as the lowest bit (no string joined per contact); a key
+    is shared when its smallest and largest OPD code differ (no sort of pairs)."""
+    vid, _ = pd.factorize(value)
+    gid = vid.astype(np.int64) * 2 + (kind == "email")
+    oid, _ = pd.factorize(opd)
+    lo = np.full(gid.max() + 1, np.iinfo(np.int64).max)
+    hi = np.full(gid.max() + 1, -1, dtype=np.int64)
+    np.minimum.at(lo, gid, oid)
+    np.maximum.at(hi, gid, oid)
+    return (hi > lo)[gid]
+
+
 def _others(gid: np.ndarray, opd: np.ndarray) -> np.ndarray:
-    """Per row: the other OPDs holding the same value, sorted, comma-joined."""
+    """Per row: the other OPDs holding the same value, sorted, comma-joined. gid: dense
+    codes 0..n-1 of the shared values. A city shares tens of thousands of contacts but
+    few sets of owners: each text is made once per (set of owners, OPD), not per row."""
     pairs = pd.DataFrame({"gid": gid, "opd": opd}).drop_duplicates().sort_values(["gid", "opd"])
-    owners: dict = {}
-    for g, o in zip(pairs["gid"].tolist(), pairs["opd"].tolist()):   # shared values only
-        owners.setdefault(g, []).append(o)
-    text = {(g, o): ", ".join(x for x in owners[g] if x != o)
-            for g, o in zip(pairs["gid"].tolist(), pairs["opd"].tolist())}
-    return np.array([text[(g, o)] for g, o in zip(gid.tolist(), opd.tolist())], dtype=object)
+    g, owners_flat = pairs["gid"].to_numpy(), pairs["opd"].tolist()
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]).tolist()
+    sets: dict[tuple, int] = {}
+    set_of = np.array([sets.setdefault(tuple(owners_flat[a:b]), len(sets))   # group i is gid i
+                       for a, b in zip(starts, starts[1:] + [len(owners_flat)])], dtype=np.int64)
+    oid, names = pd.factorize(opd)
+    cid, combos = pd.factorize(set_of[gid] * len(names) + oid)
+    owners = list(sets)
+    texts = np.array([", ".join(x for x in owners[c // len(names)] if x != names[c % len(names)])
+                      for c in combos.tolist()], dtype=object)
+    return texts[cid]
 
 
 def finalize(forms: FormSet, own: dict[str, dict[str, FormResult]], known: dict | None = None):
