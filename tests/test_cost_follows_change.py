@@ -10,7 +10,7 @@ import pytest
 from sheets_sync import master as mst
 from sheets_sync.cycle import cross_cache, run as cycle_run
 from sheets_sync.cycle.state import LazyFrames, OpdMemory, State, decode_memory, encode_memory
-from sheets_sync.validate.cross_opd import cross_opd
+from sheets_sync.validate.cross_opd import contacts_from_json, contacts_json, cross_opd, cross_opd_of
 from sheets_sync.validate.frame import MAX_NOTE, FormResult, validate_frame
 from tests.conftest import AS_OF, clean_row, clean_rows, frame
 
@@ -38,7 +38,7 @@ def test_idle_cycle_with_reminders_reuses_cross_results_and_decodes_no_rows(depl
     seen = []
     _hooked_cycle(deployment, seen)
     assert seen[0]["DINKES"]["pegawai"][3] == "PERIKSA" and seen[0]["DINSOS"]["pegawai"][3] == "PERIKSA"
-    searches = _counting(monkeypatch, cycle_run, "cross_opd")
+    searches = _counting(monkeypatch, cycle_run, "cross_opd_of")
     decoded = []
     real_load = LazyFrames._load
     monkeypatch.setattr(LazyFrames, "_load", lambda self: decoded.append(not self.loaded) or real_load(self))
@@ -54,7 +54,7 @@ def test_cross_cache_misses_when_an_opd_changes(deployment, monkeypatch):
     _hooked_cycle(deployment, seen)
     deployment.add_opd("DINSOS", {"pegawai": [clean_row("pegawai", 30)]})   # the shared phone is gone
     deployment.registry.pop()
-    searches = _counting(monkeypatch, cycle_run, "cross_opd")
+    searches = _counting(monkeypatch, cycle_run, "cross_opd_of")
     _hooked_cycle(deployment, seen)
     assert len(searches) == 1
     assert seen[1]["DINKES"]["pegawai"][3] == "OK" and seen[1]["DINSOS"]["pegawai"][3] == "OK"
@@ -127,6 +127,28 @@ def test_cross_opd_listing_and_lintas_tab_for_a_value_in_three_opds(forms):
     rows = mst.cross_sheet(listing, forms).rows
     assert rows == [["No HP", listing["value"].iloc[0], "BAPPEDA, DINKES, DINSOS",
                      "BAPPEDA Pegawai baris 10; DINKES Pegawai baris 3; DINSOS Pegawai baris 3"]]
+
+
+def test_contacts_kept_beside_a_memory_give_the_same_cross_opd_results(forms, tmp_path):
+    def res(rows, first):
+        return validate_frame(frame(rows, forms["pegawai"], first), forms["pegawai"], AS_OF)
+    own = {"DINSOS": {"pegawai": res([clean_row("pegawai", 9, no_hp=SHARED, email="A.B@Contoh.go.id")], 3)},
+           "BAPPEDA": {"pegawai": res([clean_row("pegawai", 8, no_hp=SHARED, email="a.b@contoh.go.id")], 10)}}
+    kept = [p for code, per in own.items()
+            for p in contacts_from_json(code, contacts_json(per, forms))]
+    (cross, listing), (cross2, listing2) = cross_opd(own, forms), cross_opd_of(kept, forms)
+    assert list(cross) == list(cross2) and all(cross[k].equals(cross2[k]) for k in cross)
+    assert listing.reset_index(drop=True).astype(str).equals(listing2.reset_index(drop=True).astype(str))
+    assert len(cross[("DINSOS", "pegawai")]) == 2      # the phone and the e-mail (casefolded)
+    for bad in ("[[1]]", "{", '[["pegawai","no_hp","phone",[3],[5]]]', '[["pegawai","no_hp","phone",[3,4],["x"]]]'):
+        assert contacts_from_json("X", bad) is None
+    with State(tmp_path / "s.sqlite") as st:
+        st.save_opd("DINSOS", OpdMemory(results=own["DINSOS"]), contacts_json(own["DINSOS"], forms))
+        assert st.opd_contacts("DINSOS") == contacts_json(own["DINSOS"], forms)
+        st.db.execute("UPDATE workbooks SET payload = payload || 'x' WHERE opd='DINSOS'")
+        assert st.opd_contacts("DINSOS") is None          # not of the payload now stored
+        st.save_opd("DINSOS", OpdMemory(results=own["DINSOS"]))
+        assert st.opd_contacts("DINSOS") is None
 
 
 # ------------------------------------------------- validate FILE: a deployment's limits

@@ -246,3 +246,23 @@ def test_an_opd_without_rows_in_a_tab_is_not_decoded_for_it(tmp_path, monkeypatc
     assert dep.cycle().master_written
     holds = {(k, o.code) for o in dep.opds() for k in o.forms}
     assert made and set(made) <= holds
+
+
+def test_after_one_edit_the_cycle_decodes_that_opds_memory_only(tmp_path, monkeypatch):
+    """The cross-OPD search reads the contacts kept beside each memory, and the master
+    copies the other OPDs' rows: nobody else's verdicts are decoded."""
+    from sheets_sync.cycle.state import State
+    monkeypatch.setattr(xlsx_bulk, "BULK_ROWS", 0)
+    monkeypatch.setattr(xlsx_master, "FILL_ROWS", 0)
+    dep = Deployment("xlsx", tmp_path / "d", n_opds=4)
+    dep.cycle()
+    opd = dep.opds()[2]
+    dep.set_cell(opd, "Pegawai", 3, 3, "Nama Lain")
+    dep.cycle()                        # the master's first write from a loaded workbook (style ids settle)
+    dep.set_cell(opd, "Pegawai", 4, 3, "Nama Lain Lagi")
+    decoded = []
+    real = State.opd
+    monkeypatch.setattr(State, "opd", lambda self, code: decoded.append(code) or real(self, code))
+    rep = dep.cycle()
+    assert rep.master_written and rep.read == 1
+    assert set(decoded) == {opd.code}

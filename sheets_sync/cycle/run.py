@@ -33,7 +33,7 @@ from sheets_sync.cycle.writes import notice_writes, plan_writes, shown, summary_
 from sheets_sync.progress import progress
 from sheets_sync.stores import CellWrite, StoreError, Workbook
 from sheets_sync.cycle import cross_cache
-from sheets_sync.validate.cross_opd import cross_opd, finalize
+from sheets_sync.validate.cross_opd import contact_parts, contacts_from_json, contacts_json, cross_opd_of, finalize
 from sheets_sync.validate.frame import validate_frame
 from sheets_sync.validate.layout import Problem, content_hash, row_hashes
 from sheets_sync.validate.opd_state import OpdReport, first_problem_in, summarize_all
@@ -117,7 +117,7 @@ def _run_cycle(ctx: Context) -> CycleReport:
     if dirty:   # verdicts can only move when some OPD's rows or date did
         _write_statuses(ctx, opds, mems, fresh, verdicts, rep)
     for code in dirty | set(fresh):
-        ctx.state.save_opd(code, mems[code])
+        ctx.state.save_opd(code, mems[code], contacts_json(mems[code].results, ctx.forms))
     ctx.state.forget_others({o.code for o in opds})
     rep.problems = sum(len(m.problems) for m in mems.values())
     rep.reports = _compile(ctx, opds, mems, verdicts, rep)
@@ -157,9 +157,21 @@ class _Verdicts:
     def _key(self):
         return None if self.state is None else cross_cache.inputs_key(self.rules, self.opds, self.mems)
 
-    def _own(self) -> dict:
-        _load(self.state, self.mems, [o.code for o in self.opds])
-        return {o.code: self.mems[o.code].results for o in self.opds}
+    def _contacts(self) -> list[tuple]:
+        """Every OPD's contacts for the cross-OPD search: from a memory already whole,
+        else those saved beside it (no payload decoded), else from its whole memory."""
+        parts = []
+        for o in self.opds:
+            mem = self.mems[o.code]
+            got = None
+            if mem.partial and self.state is not None:
+                body = self.state.opd_contacts(o.code)
+                got = None if body is None else contacts_from_json(o.code, body)
+            if got is None:
+                _load(self.state, self.mems, [o.code])
+                got = [p for r in self.mems[o.code].results.values() for p in contact_parts(o.code, r, self.forms)]
+            parts += got
+        return parts
 
     def _known(self) -> dict:
         """{(opd, form): cross-OPD problems} for the OPDs' current own verdicts."""
@@ -168,7 +180,7 @@ class _Verdicts:
             self.listing = None   # of other inputs
             known = None if self.state is None else cross_cache.load(self.state, key)
             if known is None:
-                known, self.listing = cross_opd(self._own(), self.forms)
+                known, self.listing = cross_opd_of(self._contacts(), self.forms)
                 if self.state is not None:
                     cross_cache.save(self.state, key, known, self.listing)
             self._cross, self.final = (key, known), {}
@@ -218,7 +230,7 @@ class _Verdicts:
         if self.listing is None and self.state is not None:
             self.listing = cross_cache.load_listing(self.state)
         if self.listing is None:   # cache without its listing: compute it again
-            _, self.listing = cross_opd(self._own(), self.forms)
+            _, self.listing = cross_opd_of(self._contacts(), self.forms)
         return self.listing
 
 
@@ -269,7 +281,7 @@ def _refresh(ctx, opds, mems, rep) -> tuple[dict, set]:
         for o in own:
             if _own_write(mems[o.code], revs.get(o.code), o, True):   # still so once loaded whole
                 _take_own_write(mems[o.code], revs.get(o.code), o.code)
-                ctx.state.save_opd(o.code, mems[o.code])
+                ctx.state.save_opd(o.code, mems[o.code], contacts_json(mems[o.code].results, ctx.forms))
         # the whole memory of an OPD to read (one whose payload does not load is read too)
         due = lambda o: _needs_read(mems[o.code], revs.get(o.code), o) or _safety_read(ctx, mems[o.code])  # noqa: E731
         _load(ctx.state, mems, [o.code for o in opds if due(o)])

@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS reminders (
   PRIMARY KEY (opd, kind, slot_date));
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS heads (opd TEXT PRIMARY KEY, head TEXT NOT NULL, size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS contacts (opd TEXT PRIMARY KEY, body TEXT NOT NULL, size INTEGER NOT NULL);
 """
 HEAD_VERSION = 1
 
@@ -183,18 +184,30 @@ class State:
         mem.revision, mem.content_hash, mem.changed_at, mem.checked_at = row[:4]
         return mem
 
-    def save_opd(self, code: str, mem: OpdMemory) -> None:
-        """The payload and its head in one transaction, so that they always match."""
+    def save_opd(self, code: str, mem: OpdMemory, contacts: str | None = None) -> None:
+        """The payload, its head and its contacts (cross_opd.contacts_json) in one
+        transaction, so that they always match."""
         payload = encode_memory(mem)
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.execute("INSERT OR REPLACE INTO workbooks VALUES (?,?,?,?,?,?)",
                             (code, mem.revision, mem.content_hash, mem.changed_at, mem.checked_at, payload))
             self.db.execute("INSERT OR REPLACE INTO heads VALUES (?,?,?)", (code, encode_head(mem), len(payload)))
+            if contacts is None:
+                self.db.execute("DELETE FROM contacts WHERE opd=?", (code,))
+            else:
+                self.db.execute("INSERT OR REPLACE INTO contacts VALUES (?,?,?)", (code, contacts, len(payload)))
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    def opd_contacts(self, code: str) -> str | None:
+        """The contacts saved with the OPD's memory, if they are of the payload now
+        stored (same size as when saved), else None."""
+        row = self.db.execute("SELECT c.body, c.size, length(w.payload) FROM contacts c JOIN workbooks w "
+                              "ON w.opd = c.opd WHERE c.opd=?", (code,)).fetchone()
+        return row[0] if row is not None and row[1] == row[2] else None
 
     def forget_others(self, keep: set[str]) -> None:
         """Drop OPDs removed from the registry."""
@@ -202,6 +215,7 @@ class State:
             if code not in keep:
                 self.db.execute("DELETE FROM workbooks WHERE opd=?", (code,))
                 self.db.execute("DELETE FROM heads WHERE opd=?", (code,))
+                self.db.execute("DELETE FROM contacts WHERE opd=?", (code,))
 
     def unreadable_payloads(self) -> list[str]:
         """Codes of the OPDs whose memory does not load (for `jobs.py --check`)."""

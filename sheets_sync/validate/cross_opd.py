@@ -6,6 +6,7 @@ problems) and the listing for the master's Lintas OPD tab out. The cycle calls
 from __future__ import annotations
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from sheets_sync import codes
@@ -15,7 +16,7 @@ from sheets_sync.validate.frame import PROBLEM_COLUMNS, FormResult
 
 
 def contact_keys(opd: str, res: FormResult, forms: FormSet) -> pd.DataFrame:
-    parts = _contact_arrays(opd, res, forms)
+    parts = contact_parts(opd, res, forms)
     if not parts:
         return pd.DataFrame()
     return pd.DataFrame({c: np.concatenate([p[i] for p in parts]) for i, c in enumerate(_KEY_COLUMNS)})
@@ -24,7 +25,7 @@ def contact_keys(opd: str, res: FormResult, forms: FormSet) -> pd.DataFrame:
 _KEY_COLUMNS = ("opd", "form", "row", "column", "kind", "value")
 
 
-def _contact_arrays(opd: str, res: FormResult, forms: FormSet) -> list[tuple]:
+def contact_parts(opd: str, res: FormResult, forms: FormSet) -> list[tuple]:
     """Per contact column of one result: (opd, form, row, column, kind, value) arrays
     of its non-empty values (e-mails casefolded), plain numpy, no DataFrame per part."""
     parts = []
@@ -43,14 +44,43 @@ def _contact_arrays(opd: str, res: FormResult, forms: FormSet) -> list[tuple]:
     return parts
 
 
+def contacts_json(results: dict[str, FormResult], forms: FormSet) -> str:
+    """One OPD's contacts as the cross-OPD search reads them, as JSON kept in the state
+    beside its memory (State.save_opd): the search then needs no OPD's whole memory."""
+    return orjson.dumps([[str(form[0]), str(column[0]), str(kind[0]), rows.tolist(), values.tolist()]
+                         for r in results.values()
+                         for _, form, rows, column, kind, values in contact_parts("", r, forms) if len(rows)]).decode()
+
+
+def contacts_from_json(opd: str, body: str) -> list[tuple] | None:
+    """The parts of contacts_json for OPD `opd`, or None when `body` is not one."""
+    try:
+        parts = []
+        for form, column, kind, rows, values in orjson.loads(body):
+            if len(rows) != len(values) or not all(isinstance(v, str) for v in values):
+                return None
+            n = len(rows)
+            parts.append((np.full(n, opd, object), np.full(n, str(form), object), np.array(rows, dtype=np.int64),
+                          np.full(n, str(column), object), np.full(n, str(kind), object),
+                          np.array(values, dtype=object)))
+        return parts
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
 def cross_opd(results: dict[str, dict[str, FormResult]], forms: FormSet):
     """Same phone or e-mail in two OPDs: PERIKSA in both. Returns
-    ({(opd, form): problems}, listing DataFrame for the master).
+    ({(opd, form): problems}, listing DataFrame for the master)."""
+    return cross_opd_of([p for o, per in results.items() for r in per.values()
+                         for p in contact_parts(o, r, forms)], forms)
+
+
+def cross_opd_of(parts: list[tuple], forms: FormSet):
+    """cross_opd from the contact parts (contact_parts, contacts_from_json) of every OPD.
 
     Column at a time: values shared by more than one OPD are found with numpy on
     factorised keys; Python only touches the shared values (few), and each message
     is rendered once per (form, column, other OPDs)."""
-    parts = [p for o, per in results.items() for r in per.values() for p in _contact_arrays(o, r, forms)]
     parts = [p for p in parts if len(p[5])]
     if not parts:
         return {}, pd.DataFrame()
