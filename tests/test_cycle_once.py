@@ -19,9 +19,9 @@ def test_each_opd_is_read_once_and_verdicts_are_final_once(deployment, forms, mo
     deployment.add_opd("DINSOS", {"pegawai": clean_rows("pegawai", 2, start=20) +
                                   [clean_row("pegawai", 30, no_hp=shared)]})
     calls, searches = [], []
-    real, search = cycle_run.finalize, cycle_run.cross_opd
+    real, search = cycle_run.finalize, cycle_run.cross_opd_of
     monkeypatch.setattr(cycle_run, "finalize", lambda *a, **k: calls.extend(a[1]) or real(*a, **k))
-    monkeypatch.setattr(cycle_run, "cross_opd", lambda *a, **k: searches.append(1) or search(*a, **k))
+    monkeypatch.setattr(cycle_run, "cross_opd_of", lambda *a, **k: searches.append(1) or search(*a, **k))
     store = ObservedStore(XlsxStore(deployment.data, forms))
     rep = deployment.cycle(store=store)
     assert sorted(store.reads) == ["DINKES", "DINSOS"]   # DINKES read once, to write its new PERIKSA
