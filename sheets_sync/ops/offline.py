@@ -7,11 +7,10 @@ import datetime as dt
 import io
 from pathlib import Path
 
-# Only what `validate FILE` needs is imported here: openpyxl, the master and the state
-# are imported by the export functions that use them (they cost ~0.5 s of a CLI run).
+# Nothing heavy is imported here: openpyxl, the master and the state are imported by the
+# export functions that use them (~0.5 s of a CLI run), and pandas by validate_file after
+# it has started reading an .xlsx (read_ahead), so that the two overlap.
 from sheets_sync.forms import Form, FormSet, load_forms
-from sheets_sync.validate.layout import Problem, find_header, locate_form
-from sheets_sync.validate.frame import MAX_CELL_CHARS, FormResult, validate_frame
 from sheets_sync.fileio import read_text
 
 
@@ -19,10 +18,20 @@ class TooLarge(ValueError):
     """A tab past the limits (limits.rows and friends); the message says which."""
 
 
-def read_grids(path: Path, merges: dict | None = None, limits=None) -> dict[str, list[list]]:
+def read_ahead(path: Path):
+    """Start parsing an .xlsx in the background (None for any other file): calamine's
+    parse of a 300,000-row tab takes about as long as loading pandas and the settings,
+    which the caller does meanwhile. Errors surface in read_grids."""
+    if path.suffix.lower() != ".xlsx" or not path.is_file():
+        return None
+    from sheets_sync.stores.xlsx_read import Parsing
+    return Parsing(path)
+
+
+def read_grids(path: Path, merges: dict | None = None, limits=None, ahead=None) -> dict[str, list[list]]:
     """Tabs of a .xlsx, or the one table of a .csv (',' or ';' separated); `merges`
     receives the .xlsx tabs' merged ranges. `limits`: a deployment's (settings
-    `limits:`), else the defaults."""
+    `limits:`), else the defaults; `ahead`: read_ahead's answer for this file."""
     if path.suffix.lower() == ".csv":
         text = read_text(path)
         # StringIO, not splitlines(): a quoted cell may hold line breaks (address + e-mail);
@@ -37,7 +46,7 @@ def read_grids(path: Path, merges: dict | None = None, limits=None) -> dict[str,
     from sheets_sync.stores import StoreError
     from sheets_sync.stores.xlsx import read_grids as read_xlsx_grids
     try:
-        return read_xlsx_grids(path, merges=merges, limits=limits)
+        return read_xlsx_grids(path, merges=merges, limits=limits, ahead=ahead)
     except StoreError as e:
         if e.problem.code == "SHEET_TOO_LARGE":
             raise TooLarge(e.problem.text()) from None
@@ -63,6 +72,7 @@ def _dialect(text: str):
 
 def guess_form(grid: list[list], forms: FormSet, title: str) -> Form | None:
     """The form whose headers this tab matches best (the tab name breaks ties)."""
+    from sheets_sync.validate.layout import find_header
     best, score = None, (1, False)
     for form in forms:
         found = find_header(grid, form)
@@ -73,12 +83,17 @@ def guess_form(grid: list[list], forms: FormSet, title: str) -> Form | None:
 
 
 def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormSet | None = None,
-                  limits=None):
+                  limits=None, ahead=None):
     """[(tab title, FormResult)] for every tab holding a form. `limits`: a deployment's
-    (its raised limits.rows lets a city's big files through, as in its cycle)."""
+    (its raised limits.rows lets a city's big files through, as in its cycle); `ahead`:
+    read_ahead(path), started before the caller loaded its settings."""
+    ahead = ahead or read_ahead(path)
+    from sheets_sync.validate.layout import Problem, locate_form   # pandas: while the parse runs
+    from sheets_sync.validate.frame import MAX_CELL_CHARS, validate_frame
+
     forms = forms or load_forms()
     merges: dict = {}
-    grids = read_grids(path, merges, limits)
+    grids = read_grids(path, merges, limits, ahead)
     max_chars = limits.cell_chars if limits is not None else MAX_CELL_CHARS
     out = []
     for title, grid in grids.items():
@@ -143,4 +158,4 @@ def export_kpk(settings, out: Path, template: Path | None = None) -> int:
     return sum(len(s.rows) for s in sheets)
 
 
-__all__ = ["validate_file", "export_kpk", "last_reports", "FormResult", "TooLarge"]
+__all__ = ["validate_file", "read_ahead", "export_kpk", "last_reports", "TooLarge"]

@@ -481,16 +481,16 @@ def file_revision(path: Path) -> str | None:
 
 
 def read_grids(path: Path, only: str | None = None, *, limits: Limits | None = None,
-               wanted=None, merges: dict | None = None) -> dict[str, list[list]]:
+               wanted=None, merges: dict | None = None, ahead=None) -> dict[str, list[list]]:
     """Every tab's cell values (formulas as their last computed value); only the tab
     `only`, or the tabs whose title `wanted(title)` accepts; read with python-calamine
     (stores/xlsx_read.py), the values mapped to what openpyxl gives. A tab past the
     limits' rows, columns or cells is refused (SHEET_TOO_LARGE); OPD workbooks are
     held to the limits before any reading too (check_package). `merges`, if given,
-    receives each tab's merged ranges."""
+    receives each tab's merged ranges; `ahead`: the file's xlsx_read.Parsing, started earlier."""
     limits = limits or Limits()
     try:
-        grids = xlsx_read.read_grids(path, only=only, wanted=wanted, merges=merges)
+        grids = xlsx_read.read_grids(path, only=only, wanted=wanted, merges=merges, ahead=ahead)
     except xlsx_read.ReadError as e:
         raise StoreError(Problem("WB_UNREADABLE", {"alasan": describe_error(e)})) from e
     budget = limits.cells
