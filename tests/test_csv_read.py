@@ -107,3 +107,16 @@ def test_free_columns_of_a_column_grid_as_the_row_loop(forms=FORMS):
         rows = [[pool[i] for i in rng.integers(0, len(pool), width)] for _ in range(int(rng.integers(1, 6)))]
         grid = ColumnGrid([__import__("pyarrow").array(c, type="string") for c in zip(*rows)])
         assert layout._free_from(grid, 0, forms) == layout._free_from(rows, 0, forms), rows
+
+
+def test_reading_ahead_gives_the_same_table_and_the_same_error(tmp_path):
+    """`validate FILE` starts reading before pandas is loaded (offline.read_ahead): the
+    same cells, and a broken CSV still fails where it is read, with its line named."""
+    good = tmp_path / "baik.csv"
+    good.write_text("No;Nama\n1;Budi\n2;Sari\n", encoding="utf-8")
+    ahead = offline.read_grids(good, ahead=offline.read_ahead(good))["baik"]
+    assert list(ahead) == list(offline.read_grids(good)["baik"]) == [["No", "Nama"], ["1", "Budi"], ["2", "Sari"]]
+    broken = tmp_path / "rusak.csv"
+    broken.write_text("No,Nama\n1,Budi\n2," + "x" * (csv.field_size_limit() + 1) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="baris 3 berkas CSV"):
+        offline.read_grids(broken, ahead=offline.read_ahead(broken))

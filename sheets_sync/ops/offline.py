@@ -6,11 +6,12 @@ import csv
 import datetime as dt
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # Nothing heavy is imported here: openpyxl, the master and the state are imported by the
 # export functions that use them (~0.5 s of a CLI run), and pandas by validate_file after
-# it has started reading an .xlsx (read_ahead), so that the two overlap.
+# it has started reading the file (read_ahead), so that the two overlap.
 from sheets_sync.forms import Form, FormSet, load_forms
 from sheets_sync.fileio import read_text
 
@@ -20,13 +21,20 @@ class TooLarge(ValueError):
 
 
 def read_ahead(path: Path):
-    """Start parsing an .xlsx in the background (None for any other file): calamine's
-    parse of a 300,000-row tab takes about as long as loading pandas and the settings,
-    which the caller does meanwhile. Errors surface in read_grids."""
-    if path.suffix.lower() != ".xlsx" or not path.is_file():
+    """Start reading an .xlsx or .csv in the background (None for anything else):
+    calamine's parse of a 300,000-row tab, or Arrow's of a CSV, runs outside the GIL
+    while the caller loads pandas and its settings. Errors surface in read_grids."""
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".csv") or not path.is_file():
         return None
-    from sheets_sync.stores.xlsx_read import Parsing
-    return Parsing(path)
+    if suffix == ".xlsx":
+        from sheets_sync.stores.xlsx_read import Parsing
+        return Parsing(path)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="csv-read")
+    try:
+        return pool.submit(_read_csv, path)
+    finally:
+        pool.shutdown(wait=False)   # the thread ends with its task
 
 
 def read_grids(path: Path, merges: dict | None = None, limits=None, ahead=None) -> dict[str, list[list]]:
@@ -34,21 +42,11 @@ def read_grids(path: Path, merges: dict | None = None, limits=None, ahead=None) 
     receives the .xlsx tabs' merged ranges. `limits`: a deployment's (settings
     `limits:`), else the defaults; `ahead`: read_ahead's answer for this file."""
     if path.suffix.lower() == ".csv":
-        text = read_text(path)
-        dialect = _dialect(text)
-        columns = _arrow_columns(text, dialect)
-        if columns is not None:
-            from sheets_sync.validate.layout import ColumnGrid
-            return {path.stem: ColumnGrid(columns)}
-        # StringIO, not splitlines(): a quoted cell may hold line breaks (address + e-mail);
-        # csv.reader yields a new list per row already
-        reader = csv.reader(io.StringIO(text), dialect)
-        try:
-            return {path.stem: list(reader)}
-        except csv.Error as e:   # a cell over the csv module's limit, a NUL...: say where
-            why = (f"ada sel lebih panjang dari {csv.field_size_limit():,} karakter".replace(",", ".")
-                   if "field larger" in str(e) else "isinya bukan CSV yang utuh")
-            raise ValueError(f"baris {reader.line_num} berkas CSV tidak bisa dibaca: {why}.") from None
+        columns, rows = ahead.result() if ahead else _read_csv(path)
+        if columns is None:
+            return {path.stem: rows}
+        from sheets_sync.validate.layout import ColumnGrid
+        return {path.stem: ColumnGrid(columns)}
     from sheets_sync.stores import StoreError
     from sheets_sync.stores.xlsx import read_grids as read_xlsx_grids
     try:
@@ -57,6 +55,24 @@ def read_grids(path: Path, merges: dict | None = None, limits=None, ahead=None) 
         if e.problem.code == "SHEET_TOO_LARGE":
             raise TooLarge(e.problem.text()) from None
         raise ValueError(e.problem.text()) from None
+
+
+def _read_csv(path: Path) -> tuple[list | None, list | None]:
+    """(Arrow columns, None) for a plain CSV, else (None, the csv module's rows)."""
+    text = read_text(path)
+    dialect = _dialect(text)
+    columns = _arrow_columns(text, dialect)
+    if columns is not None:
+        return columns, None
+    # StringIO, not splitlines(): a quoted cell may hold line breaks (address + e-mail);
+    # csv.reader yields a new list per row already
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        return None, list(reader)
+    except csv.Error as e:   # a cell over the csv module's limit, a NUL...: say where
+        why = (f"ada sel lebih panjang dari {csv.field_size_limit():,} karakter".replace(",", ".")
+               if "field larger" in str(e) else "isinya bukan CSV yang utuh")
+        raise ValueError(f"baris {reader.line_num} berkas CSV tidak bisa dibaca: {why}.") from None
 
 
 _LONE_CR = re.compile("\r(?!\n)")
