@@ -189,3 +189,31 @@ def test_reading_ahead_a_broken_file_is_a_read_error(tmp_path):
     path.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(xlsx_read.ReadError):
         xlsx_read.read_grids(path, ahead=xlsx_read.Parsing(path))
+
+
+@settings(max_examples=40, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(min_value=7, max_value=11).flatmap(
+    lambda w: st.lists(st.lists(CALAMINE_CELL, min_size=w, max_size=w), min_size=1, max_size=6)),
+    st.dictionaries(st.tuples(st.integers(3, 40), st.integers(1, 12)), st.sampled_from(ERRORS), max_size=3))
+def test_a_big_tab_as_columns_gives_the_sheet_data_of_its_rows(rows, errors):
+    """`validate FILE` takes a big tab as a layout.ColumnGrid: the same extent (rows,
+    width, cells) for the limits, and the same header, status columns, rows and values
+    as the row grid (error cells included), or no ColumnGrid at all."""
+    form = FORMS["pegawai"]
+    width = len(rows[0])
+    header = ([c.header for c in form.columns] + list(FORMS.status_headers.values()) + [""] * width)[:width]
+    body = rows * (xlsx_read.COLUMNAR_FROM_ROWS // len(rows) + 1)
+    tab = [[form.title] + [""] * (width - 1), header] + body + [[""] * width] * 2
+    want = xlsx_read._grid(tab, errors)
+    got = xlsx_read._column_grid(tab, errors)
+    if got is None:
+        assert any(c > width for _, c in errors)
+        return
+    assert (len(got), got.extent) == (len(want), (max(map(len, want)), sum(map(len, want))))
+    a = locate_form(want, form, FORMS, form.sheet, hashed=False)
+    b = locate_form(got, form, FORMS, form.sheet, hashed=False)
+    assert (a.header_row, a.columns, a.status_columns) == (b.header_row, b.columns, b.status_columns)
+    assert a.frame.index.equals(b.frame.index)
+    for frame_a, frame_b in ((a.frame, b.frame), (a.current, b.current)):
+        assert [[(type(v), v) for v in r] for r in frame_a.to_numpy().tolist()] == \
+            [[(type(v), v) for v in r] for r in frame_b.to_numpy().tolist()]

@@ -50,7 +50,7 @@ def read_grids(path: Path, merges: dict | None = None, limits=None, ahead=None) 
     from sheets_sync.stores import StoreError
     from sheets_sync.stores.xlsx import read_grids as read_xlsx_grids
     try:
-        return read_xlsx_grids(path, merges=merges, limits=limits, ahead=ahead)
+        return read_xlsx_grids(path, merges=merges, limits=limits, ahead=ahead, columnar=True)
     except StoreError as e:
         if e.problem.code == "SHEET_TOO_LARGE":
             raise TooLarge(e.problem.text()) from None

@@ -83,12 +83,13 @@ def _parse_and_scan(path, keep):
 
 
 def read_grids(path, only: str | None = None, wanted=None, merges: dict | None = None,
-               ahead: Parsing | None = None) -> dict[str, list[list]]:
+               ahead: Parsing | None = None, columnar: bool = False) -> dict[str, list[list]]:
     """Every tab's cell values (formulas as their last computed value), as openpyxl's
     read-only reader gives them: rows as lists, blank rows as (), trailing blank rows cut.
     `merges`, if given, receives {tab: merged ranges (first row, first col, last row,
     last col), 1-based} of the tabs read. `ahead`: this file's Parsing, started earlier
-    by the caller (of at least the tabs wanted)."""
+    by the caller (of at least the tabs wanted). columnar=True: a big tab comes as a
+    layout.ColumnGrid (the same cells, no list per row)."""
     def keep(name):
         return (only is None or name == only) and (wanted is None or wanted(name))
     try:
@@ -102,7 +103,9 @@ def read_grids(path, only: str | None = None, wanted=None, merges: dict | None =
         for name, sheet in sheets.items():
             if not keep(name):
                 continue
-            out[name] = _grid(sheet.to_python(skip_empty_area=False), errors.get(name, {}))
+            rows = sheet.to_python(skip_empty_area=False)
+            grid = _column_grid(rows, errors.get(name, {})) if columnar else None
+            out[name] = grid if grid is not None else _grid(rows, errors.get(name, {}))
             if merges is not None:
                 merges[name] = _ranges(sheet.merged_cell_ranges or [])
         return out
@@ -189,16 +192,58 @@ def _mapped_rows(rows: list[list]) -> list:
 
 
 def _mapped_columns(rows: list[list]) -> list | None:
-    """_mapped_rows without a Python call per cell: the rectangle as one object array,
-    each mapping of _value done on the cells of its type at once, the rows that end at
-    the same column cut together. None when the rows are not a rectangle."""
+    """_mapped_rows without a Python call per cell: the rectangle mapped at once
+    (_mapped_array), the rows that end at the same column cut together. None when the
+    rows are not a rectangle."""
+    import numpy as np
+
+    got = _mapped_array(rows)
+    if got is None:
+        return None
+    arr, ends = got
+    out: list = [_EMPTY] * len(rows)
+    for end in np.unique(ends).tolist():   # rows ending at the same column: one tolist
+        if end == 0:
+            continue
+        at = np.flatnonzero(ends == end)
+        if len(at) == len(rows):
+            return arr[:, :end].tolist()
+        for i, row in zip(at.tolist(), arr[at, :end].tolist()):
+            out[i] = row
+    return out
+
+
+def _column_grid(rows: list[list], errors: dict[tuple[int, int], str]):
+    """A big tab as a layout.ColumnGrid (for `validate FILE`): the mapped rectangle's
+    columns with the error cells put in and trailing blank rows cut, never a Python
+    list per row; its extent counted as openpyxl's rows would be. None where the row
+    grid must be built (a small tab, not a rectangle, an error cell outside it)."""
+    if len(rows) < COLUMNAR_FROM_ROWS:
+        return None
+    got = _mapped_array(rows)
+    if got is None or any(r > len(rows) or c > len(rows[0]) for r, c in errors):
+        return None
+    arr, ends = got
+    for (r, c), text in errors.items():
+        arr[r - 1, c - 1] = text
+        ends[r - 1] = max(ends[r - 1], c)
+    filled = ends.nonzero()[0]
+    last = int(filled[-1]) + 1 if len(filled) else 0
+    from sheets_sync.validate.layout import ColumnGrid
+    return ColumnGrid(list(arr[:last].T.copy()), extent=(int(ends.max(initial=0)), int(ends.sum())))
+
+
+def _mapped_array(rows: list[list]):
+    """(The rectangle as one object array, each mapping of _value done on the cells of
+    its type at once; each row's end: its last non-empty column, 0 when blank), or None
+    when the rows are not a rectangle."""
     import numpy as np   # here: `validate FILE` starts the parse before pandas is loaded
     import pandas as pd
 
     from sheets_sync.validate.fields import types_of
 
     width = len(rows[0])
-    if width == 0 or any(len(r) != width for r in rows):
+    if width == 0 or len(set(map(len, rows))) != 1:
         return None
     arr = np.empty((len(rows), width), dtype=object)
     arr[:] = rows
@@ -216,17 +261,7 @@ def _mapped_columns(rows: list[list]) -> list | None:
         arr[dates] = np.array([dt.datetime(d.year, d.month, d.day) for d in uniq.tolist()], dtype=object)[ids]
     arr[empty] = None
     filled = ~empty
-    ends = np.where(filled.any(axis=1), width - np.argmax(filled[:, ::-1], axis=1), 0)
-    out: list = [_EMPTY] * len(rows)
-    for end in np.unique(ends).tolist():   # rows ending at the same column: one tolist
-        if end == 0:
-            continue
-        at = np.flatnonzero(ends == end)
-        if len(at) == len(rows):
-            return arr[:, :end].tolist()
-        for i, row in zip(at.tolist(), arr[at, :end].tolist()):
-            out[i] = row
-    return out
+    return arr, np.where(filled.any(axis=1), width - np.argmax(filled[:, ::-1], axis=1), 0)
 
 
 def _value(v):

@@ -52,14 +52,17 @@ class SheetData:
 
 class ColumnGrid:
     """A tab held column at a time: equal-length Arrow string arrays, every cell text
-    ('' when empty), as a CSV read by Arrow gives them. Indexing gives rows as lists, as
-    a grid of rows does, for the few rows the header search reads; the rows below the
-    header are only ever taken column at a time (`below`), never as Python rows."""
+    ('' when empty), as a CSV read by Arrow gives them, or object arrays of cell values
+    (None when empty), as a big .xlsx tab is mapped. Indexing gives rows as lists, as a
+    grid of rows does (padded with the empty cells), for the few rows the header search
+    reads; the rows below the header are only ever taken column at a time (`below`).
+    `extent`: (width, cells) as the rows of a row grid would count them."""
 
-    def __init__(self, columns: list):
+    def __init__(self, columns: list, extent: tuple[int, int] | None = None):
         self.columns = columns
         self._rows = len(columns[0]) if columns else 0
         self._below: dict[int, list] = {}
+        self.extent = extent or (len(columns), len(columns) * self._rows)
 
     def __len__(self) -> int:
         return self._rows
@@ -70,7 +73,7 @@ class ColumnGrid:
         j = i + self._rows if i < 0 else i
         if not 0 <= j < self._rows:
             raise IndexError(i)
-        return [c[j].as_py() for c in self.columns]
+        return [c[j] if isinstance(c, np.ndarray) else c[j].as_py() for c in self.columns]
 
     def __iter__(self):
         return (self[i] for i in range(self._rows))
@@ -79,7 +82,8 @@ class ColumnGrid:
         """The _Cells of every column for the rows below `header_row` (kept: the status
         column search and the data read the same cells)."""
         if header_row not in self._below:
-            self._below[header_row] = [_Cells.of_texts(c.slice(header_row)) for c in self.columns]
+            self._below[header_row] = [_Cells(c[header_row:]) if isinstance(c, np.ndarray)
+                                       else _Cells.of_texts(c.slice(header_row)) for c in self.columns]
         return self._below[header_row]
 
 
