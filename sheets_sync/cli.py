@@ -226,8 +226,9 @@ def cmd_validate(args) -> int:
 
 
 def _validate(args) -> int:
-    from sheets_sync.ops.offline import TooLarge, validate_file
+    from sheets_sync.ops.offline import TooLarge, read_ahead, validate_file
 
+    ahead = read_ahead(Path(args.file))   # first: an .xlsx parses while the rest loads
     try:
         forms = limits = None
         if args.config:       # a deployment's season rules (aturan:) and limits, else the circular's and defaults
@@ -235,7 +236,7 @@ def _validate(args) -> int:
             settings = load_settings(args.config)
             forms, limits = forms_for(settings), settings.limits
         results = validate_file(Path(args.file), form_key=args.form, as_of=args.as_of or today_wib(), forms=forms,
-                                limits=limits)
+                                limits=limits, ahead=ahead)
     except TooLarge as e:
         hint = "" if args.config else (" Bila batasnya sudah dinaikkan di pengaturan (limits.rows), jalankan "
                                        "dengan --config BERKAS_PENGATURAN.")

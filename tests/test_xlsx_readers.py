@@ -153,3 +153,67 @@ def test_a_big_tab_is_mapped_column_at_a_time_as_row_by_row(rows):
     got = xlsx_read._mapped_columns(big)
     assert [[(type(v), v) for v in r] for r in got] == [[(type(v), v) for v in r] for r in want]
     assert [r is xlsx_read._EMPTY for r in got] == [r is xlsx_read._EMPTY for r in want]
+
+
+def test_error_cells_are_found_across_the_chunks_of_the_streamed_scan(tmp_path, monkeypatch):
+    """The sheet XML is scanned for error cells a chunk at a time: a cell whose tag or
+    value straddles a chunk's end is found once, like the scan of the whole XML."""
+    path = tmp_path / "e.xlsx"
+    rows = [[r, "Dinkes", "Budi", dt.date(2015, 2, 1), "Staf", 81234567890, ("error", ERRORS[r % len(ERRORS)])]
+            for r in range(1, 120)]
+    write_book(path, "pegawai", rows)
+    with zipfile.ZipFile(path) as z:
+        whole = xlsx_read._errors_in(z.read("xl/worksheets/sheet1.xml"))
+    assert len(whole) == 119 and whole[(3, 7)] == ERRORS[1]
+    for chunk in (97, 1000, 4096, 5000):   # chunks shorter and longer than the kept tail
+        monkeypatch.setattr(xlsx_read, "_CHUNK", chunk)
+        with zipfile.ZipFile(path) as z:
+            assert xlsx_read._errors_streamed(z, "xl/worksheets/sheet1.xml") == whole, chunk
+
+
+def test_reading_ahead_gives_the_same_grids_error_cells_included(tmp_path):
+    """`validate FILE` starts the parse and the error scan in the background
+    (xlsx_read.Parsing): the grids and merged ranges are those of a plain read."""
+    path = tmp_path / "a.xlsx"
+    write_book(path, "pegawai", [[1, "Dinkes", "Budi", dt.date(2015, 2, 1), "Staf", ("error", "#N/A")],
+                                 [2, None, ("error", "#REF!"), 5.5]])
+    plain, ahead = {}, {}
+    want = xlsx_read.read_grids(path, merges=plain)
+    got = xlsx_read.read_grids(path, merges=ahead, ahead=xlsx_read.Parsing(path))
+    assert got == want and ahead == plain
+    assert got[FORMS["pegawai"].sheet][2][5] == "#N/A" and got[FORMS["pegawai"].sheet][3][2] == "#REF!"
+
+
+def test_reading_ahead_a_broken_file_is_a_read_error(tmp_path):
+    path = tmp_path / "x.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(xlsx_read.ReadError):
+        xlsx_read.read_grids(path, ahead=xlsx_read.Parsing(path))
+
+
+@settings(max_examples=40, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(min_value=7, max_value=11).flatmap(
+    lambda w: st.lists(st.lists(CALAMINE_CELL, min_size=w, max_size=w), min_size=1, max_size=6)),
+    st.dictionaries(st.tuples(st.integers(3, 40), st.integers(1, 12)), st.sampled_from(ERRORS), max_size=3))
+def test_a_big_tab_as_columns_gives_the_sheet_data_of_its_rows(rows, errors):
+    """`validate FILE` takes a big tab as a layout.ColumnGrid: the same extent (rows,
+    width, cells) for the limits, and the same header, status columns, rows and values
+    as the row grid (error cells included), or no ColumnGrid at all."""
+    form = FORMS["pegawai"]
+    width = len(rows[0])
+    header = ([c.header for c in form.columns] + list(FORMS.status_headers.values()) + [""] * width)[:width]
+    body = rows * (xlsx_read.COLUMNAR_FROM_ROWS // len(rows) + 1)
+    tab = [[form.title] + [""] * (width - 1), header] + body + [[""] * width] * 2
+    want = xlsx_read._grid(tab, errors)
+    got = xlsx_read._column_grid(tab, errors)
+    if got is None:
+        assert any(c > width for _, c in errors)
+        return
+    assert (len(got), got.extent) == (len(want), (max(map(len, want)), sum(map(len, want))))
+    a = locate_form(want, form, FORMS, form.sheet, hashed=False)
+    b = locate_form(got, form, FORMS, form.sheet, hashed=False)
+    assert (a.header_row, a.columns, a.status_columns) == (b.header_row, b.columns, b.status_columns)
+    assert a.frame.index.equals(b.frame.index)
+    for frame_a, frame_b in ((a.frame, b.frame), (a.current, b.current)):
+        assert [[(type(v), v) for v in r] for r in frame_a.to_numpy().tolist()] == \
+            [[(type(v), v) for v in r] for r in frame_b.to_numpy().tolist()]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-# Only what `validate FILE` needs is imported here: openpyxl, the master and the state
-# are imported by the export functions that use them (they cost ~0.5 s of a CLI run).
+# Nothing heavy is imported here: openpyxl, the master and the state are imported by the
+# export functions that use them (~0.5 s of a CLI run), and pandas by validate_file after
+# it has started reading the file (read_ahead), so that the two overlap.
 from sheets_sync.forms import Form, FormSet, load_forms
-from sheets_sync.validate.layout import Problem, find_header, locate_form
-from sheets_sync.validate.frame import MAX_CELL_CHARS, FormResult, validate_frame
 from sheets_sync.fileio import read_text
 
 
@@ -19,29 +20,99 @@ class TooLarge(ValueError):
     """A tab past the limits (limits.rows and friends); the message says which."""
 
 
-def read_grids(path: Path, merges: dict | None = None, limits=None) -> dict[str, list[list]]:
+def read_ahead(path: Path):
+    """Start reading an .xlsx or .csv in the background (None for anything else):
+    calamine's parse of a 300,000-row tab, or Arrow's of a CSV, runs outside the GIL
+    while the caller loads pandas and its settings. Errors surface in read_grids."""
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".csv") or not path.is_file():
+        return None
+    if suffix == ".xlsx":
+        from sheets_sync.stores.xlsx_read import Parsing
+        return Parsing(path)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="csv-read")
+    try:
+        return pool.submit(_read_csv, path)
+    finally:
+        pool.shutdown(wait=False)   # the thread ends with its task
+
+
+def read_grids(path: Path, merges: dict | None = None, limits=None, ahead=None) -> dict[str, list[list]]:
     """Tabs of a .xlsx, or the one table of a .csv (',' or ';' separated); `merges`
     receives the .xlsx tabs' merged ranges. `limits`: a deployment's (settings
-    `limits:`), else the defaults."""
+    `limits:`), else the defaults; `ahead`: read_ahead's answer for this file."""
     if path.suffix.lower() == ".csv":
-        text = read_text(path)
-        # StringIO, not splitlines(): a quoted cell may hold line breaks (address + e-mail);
-        # csv.reader yields a new list per row already
-        reader = csv.reader(io.StringIO(text), _dialect(text))
-        try:
-            return {path.stem: list(reader)}
-        except csv.Error as e:   # a cell over the csv module's limit, a NUL...: say where
-            why = (f"ada sel lebih panjang dari {csv.field_size_limit():,} karakter".replace(",", ".")
-                   if "field larger" in str(e) else "isinya bukan CSV yang utuh")
-            raise ValueError(f"baris {reader.line_num} berkas CSV tidak bisa dibaca: {why}.") from None
+        columns, rows = ahead.result() if ahead else _read_csv(path)
+        if columns is None:
+            return {path.stem: rows}
+        from sheets_sync.validate.layout import ColumnGrid
+        return {path.stem: ColumnGrid(columns)}
     from sheets_sync.stores import StoreError
     from sheets_sync.stores.xlsx import read_grids as read_xlsx_grids
     try:
-        return read_xlsx_grids(path, merges=merges, limits=limits)
+        return read_xlsx_grids(path, merges=merges, limits=limits, ahead=ahead, columnar=True)
     except StoreError as e:
         if e.problem.code == "SHEET_TOO_LARGE":
             raise TooLarge(e.problem.text()) from None
         raise ValueError(e.problem.text()) from None
+
+
+def _read_csv(path: Path) -> tuple[list | None, list | None]:
+    """(Arrow columns, None) for a plain CSV, else (None, the csv module's rows)."""
+    text = read_text(path)
+    dialect = _dialect(text)
+    columns = _arrow_columns(text, dialect)
+    if columns is not None:
+        return columns, None
+    # StringIO, not splitlines(): a quoted cell may hold line breaks (address + e-mail);
+    # csv.reader yields a new list per row already
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        return None, list(reader)
+    except csv.Error as e:   # a cell over the csv module's limit, a NUL...: say where
+        why = (f"ada sel lebih panjang dari {csv.field_size_limit():,} karakter".replace(",", ".")
+               if "field larger" in str(e) else "isinya bukan CSV yang utuh")
+        raise ValueError(f"baris {reader.line_num} berkas CSV tidak bisa dibaca: {why}.") from None
+
+
+_LONE_CR = re.compile("\r(?!\n)")
+
+
+def _arrow_columns(text: str, dialect) -> list | None:
+    """The CSV's columns as Arrow string arrays, parsed by Arrow's C++ reader (several
+    times faster than the csv module, and no Python object per cell): only for what it
+    reads exactly as the csv module does (tests/test_csv_read.py compares them), i.e. a
+    plain dialect and every line of the same number of cells; None otherwise (a title
+    line above the header, a NUL, an old Mac line end, a cell past the csv module's
+    size limit...), and the csv module reads it. A blank line is a row of '' here and
+    [] there: blank either way."""
+    plain = (dialect.delimiter in ",;\t" and dialect.quotechar == '"'
+             and not dialect.escapechar and not dialect.skipinitialspace and dialect.quoting == csv.QUOTE_MINIMAL)
+    if not plain or not text or "\x00" in text or _LONE_CR.search(text):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter, quote_char='"',
+                                             double_quote=bool(dialect.doublequote),
+                                             escape_char=False, newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types=_ALL_TEXT, strings_can_be_null=False,
+                                                 quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):   # ragged lines, an open quote...: the csv module says
+        return None
+    columns = [c.combine_chunks() for c in table.columns]
+    if any(c.type != pa.string() for c in columns):
+        return None
+    longest = max((pc.max(pc.utf8_length(c)).as_py() or 0 for c in columns), default=0)
+    return columns if longest <= csv.field_size_limit() else None
+
+
+_ALL_TEXT = {f"f{i}": "string" for i in range(16_384)}   # Arrow's names for columns it names itself
 
 
 def _dialect(text: str):
@@ -63,6 +134,7 @@ def _dialect(text: str):
 
 def guess_form(grid: list[list], forms: FormSet, title: str) -> Form | None:
     """The form whose headers this tab matches best (the tab name breaks ties)."""
+    from sheets_sync.validate.layout import find_header
     best, score = None, (1, False)
     for form in forms:
         found = find_header(grid, form)
@@ -73,12 +145,17 @@ def guess_form(grid: list[list], forms: FormSet, title: str) -> Form | None:
 
 
 def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormSet | None = None,
-                  limits=None):
+                  limits=None, ahead=None):
     """[(tab title, FormResult)] for every tab holding a form. `limits`: a deployment's
-    (its raised limits.rows lets a city's big files through, as in its cycle)."""
+    (its raised limits.rows lets a city's big files through, as in its cycle); `ahead`:
+    read_ahead(path), started before the caller loaded its settings."""
+    ahead = ahead or read_ahead(path)
+    from sheets_sync.validate.layout import Problem, locate_form   # pandas: while the parse runs
+    from sheets_sync.validate.frame import MAX_CELL_CHARS, validate_frame
+
     forms = forms or load_forms()
     merges: dict = {}
-    grids = read_grids(path, merges, limits)
+    grids = read_grids(path, merges, limits, ahead)
     max_chars = limits.cell_chars if limits is not None else MAX_CELL_CHARS
     out = []
     for title, grid in grids.items():
@@ -143,4 +220,4 @@ def export_kpk(settings, out: Path, template: Path | None = None) -> int:
     return sum(len(s.rows) for s in sheets)
 
 
-__all__ = ["validate_file", "export_kpk", "last_reports", "FormResult", "TooLarge"]
+__all__ = ["validate_file", "read_ahead", "export_kpk", "last_reports", "TooLarge"]

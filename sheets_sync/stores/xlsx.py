@@ -38,7 +38,7 @@ from openpyxl.utils import get_column_letter
 from sheets_sync.codes import explain
 from sheets_sync.config import Limits
 from sheets_sync.forms import FormSet
-from sheets_sync.validate.layout import Problem
+from sheets_sync.validate.layout import ColumnGrid, Problem
 from sheets_sync.validate.registry import Opd, parse_registry, safe_file_name, shown_value, unsafe_location
 from sheets_sync.fileio import atomic_save, atomic_write, atomic_write_bytes
 from sheets_sync.stores import xlsx_read, xlsx_write
@@ -508,22 +508,24 @@ def file_revision(path: Path) -> str | None:
 
 
 def read_grids(path: Path, only: str | None = None, *, limits: Limits | None = None,
-               wanted=None, merges: dict | None = None) -> dict[str, list[list]]:
+               wanted=None, merges: dict | None = None, ahead=None, columnar: bool = False) -> dict[str, list[list]]:
     """Every tab's cell values (formulas as their last computed value); only the tab
     `only`, or the tabs whose title `wanted(title)` accepts; read with python-calamine
     (stores/xlsx_read.py), the values mapped to what openpyxl gives. A tab past the
     limits' rows, columns or cells is refused (SHEET_TOO_LARGE); OPD workbooks are
     held to the limits before any reading too (check_package). `merges`, if given,
-    receives each tab's merged ranges."""
+    receives each tab's merged ranges; `ahead`: the file's xlsx_read.Parsing, started earlier;
+    columnar=True: a big tab as a layout.ColumnGrid."""
     limits = limits or Limits()
     try:
-        grids = xlsx_read.read_grids(path, only=only, wanted=wanted, merges=merges)
+        grids = xlsx_read.read_grids(path, only=only, wanted=wanted, merges=merges, ahead=ahead, columnar=columnar)
     except xlsx_read.ReadError as e:
         raise StoreError(Problem("WB_UNREADABLE", {"alasan": describe_error(e)})) from e
     budget = limits.cells
     for title, grid in grids.items():
-        width = max((len(r) for r in grid), default=0)
-        budget -= sum(len(r) for r in grid)
+        width, cells = grid.extent if isinstance(grid, ColumnGrid) else \
+            (max((len(r) for r in grid), default=0), sum(len(r) for r in grid))
+        budget -= cells
         if len(grid) > limits.rows or width > limits.columns or budget < 0:
             raise StoreError(_too_large(title, len(grid), width, limits))
     return grids

@@ -10,8 +10,11 @@ are the same whichever reader ran (tests/test_xlsx_readers.py compares both):
     empty cells as ''             None
     error cells (#N/A) as ''      the error text '#N/A'  (read from the sheet XML)
 
-Error cells are rare, so the sheet XML is searched for them only when it holds a
-cell of type "e" at all (one pass, linear).
+Error cells are rare: the sheet XML is streamed through once looking for `t="e"`
+(a byte search, no XML parse), and only the few places found are matched.
+`validate FILE` starts calamine's parse and that scan early, in two threads (`Parsing`;
+both release the GIL), and loads pandas meanwhile: numpy and pandas are imported here
+only when a big tab is mapped.
 """
 from __future__ import annotations
 
@@ -19,13 +22,10 @@ import datetime as dt
 import posixpath
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from xml.sax.saxutils import unescape
 
-import numpy as np
-import pandas as pd
 import python_calamine
-
-from sheets_sync.validate.fields import types_of
 
 _EMPTY = ()
 _ERROR_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?\bt="e"[^>]*>(?:(?!</c>).){0,200}?<v>([^<]{1,40})</v>',
@@ -43,27 +43,72 @@ class ReadError(Exception):
         self.kind = kind
 
 
-def read_grids(path, only: str | None = None, wanted=None, merges: dict | None = None) -> dict[str, list[list]]:
+class Parsing:
+    """A workbook being read in the background: calamine parses the tabs `keep(title)`
+    accepts (None: all) while the sheet XML is scanned for error cells, each in its own
+    thread (both release the GIL). `result()` waits for both; a failure is raised there."""
+
+    def __init__(self, path, keep=None):
+        pool = ThreadPoolExecutor(2, thread_name_prefix="xlsx-read")
+        self._parsed = pool.submit(_parse, str(path), keep)
+        self._errors = pool.submit(_error_cells, path, keep)
+        pool.shutdown(wait=False)   # the threads end with their task
+
+    def result(self):
+        """(calamine workbook, {title: parsed sheet}, {title: {(row, col): error text}})."""
+        book, sheets = self._parsed.result()
+        try:
+            return book, sheets, self._errors.result()
+        except BaseException:
+            book.close()
+            raise
+
+
+def _parse(path: str, keep):
+    book = python_calamine.CalamineWorkbook.from_path(path)
+    try:
+        return book, {n: book.get_sheet_by_name(n) for n in book.sheet_names if keep is None or keep(n)}
+    except BaseException:
+        book.close()
+        raise
+
+
+def _parse_and_scan(path, keep):
+    book, sheets = _parse(str(path), keep)
+    try:
+        return book, sheets, _error_cells(path, keep)
+    except BaseException:
+        book.close()
+        raise
+
+
+def read_grids(path, only: str | None = None, wanted=None, merges: dict | None = None,
+               ahead: Parsing | None = None, columnar: bool = False) -> dict[str, list[list]]:
     """Every tab's cell values (formulas as their last computed value), as openpyxl's
     read-only reader gives them: rows as lists, blank rows as (), trailing blank rows cut.
     `merges`, if given, receives {tab: merged ranges (first row, first col, last row,
-    last col), 1-based} of the tabs read."""
+    last col), 1-based} of the tabs read. `ahead`: this file's Parsing, started earlier
+    by the caller (of at least the tabs wanted). columnar=True: a big tab comes as a
+    layout.ColumnGrid (the same cells, no list per row)."""
+    def keep(name):
+        return (only is None or name == only) and (wanted is None or wanted(name))
     try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        # without `ahead`, in this thread: the cycle reads many small workbooks, and a
+        # thread's own malloc arena would keep its pages (peak RSS is a goal there)
+        book, sheets, errors = ahead.result() if ahead else _parse_and_scan(path, keep)
     except Exception as e:  # noqa: BLE001 - calamine's errors are many; the caller reports one
         raise ReadError(str(e), type(e).__name__) from e
     try:
-        names = [n for n in book.sheet_names if (only is None or n == only) and (wanted is None or wanted(n))]
-        errors = _error_cells(path, names)
         out = {}
-        for name in names:
-            sheet = book.get_sheet_by_name(name)
-            out[name] = _grid(sheet.to_python(skip_empty_area=False), errors.get(name, {}))
+        for name, sheet in sheets.items():
+            if not keep(name):
+                continue
+            rows = sheet.to_python(skip_empty_area=False)
+            grid = _column_grid(rows, errors.get(name, {})) if columnar else None
+            out[name] = grid if grid is not None else _grid(rows, errors.get(name, {}))
             if merges is not None:
                 merges[name] = _ranges(sheet.merged_cell_ranges or [])
         return out
-    except ReadError:
-        raise
     except Exception as e:  # noqa: BLE001
         raise ReadError(str(e), type(e).__name__) from e
     finally:
@@ -147,11 +192,58 @@ def _mapped_rows(rows: list[list]) -> list:
 
 
 def _mapped_columns(rows: list[list]) -> list | None:
-    """_mapped_rows without a Python call per cell: the rectangle as one object array,
-    each mapping of _value done on the cells of its type at once, the rows that end at
-    the same column cut together. None when the rows are not a rectangle."""
+    """_mapped_rows without a Python call per cell: the rectangle mapped at once
+    (_mapped_array), the rows that end at the same column cut together. None when the
+    rows are not a rectangle."""
+    import numpy as np
+
+    got = _mapped_array(rows)
+    if got is None:
+        return None
+    arr, ends = got
+    out: list = [_EMPTY] * len(rows)
+    for end in np.unique(ends).tolist():   # rows ending at the same column: one tolist
+        if end == 0:
+            continue
+        at = np.flatnonzero(ends == end)
+        if len(at) == len(rows):
+            return arr[:, :end].tolist()
+        for i, row in zip(at.tolist(), arr[at, :end].tolist()):
+            out[i] = row
+    return out
+
+
+def _column_grid(rows: list[list], errors: dict[tuple[int, int], str]):
+    """A big tab as a layout.ColumnGrid (for `validate FILE`): the mapped rectangle's
+    columns with the error cells put in and trailing blank rows cut, never a Python
+    list per row; its extent counted as openpyxl's rows would be. None where the row
+    grid must be built (a small tab, not a rectangle, an error cell outside it)."""
+    if len(rows) < COLUMNAR_FROM_ROWS:
+        return None
+    got = _mapped_array(rows)
+    if got is None or any(r > len(rows) or c > len(rows[0]) for r, c in errors):
+        return None
+    arr, ends = got
+    for (r, c), text in errors.items():
+        arr[r - 1, c - 1] = text
+        ends[r - 1] = max(ends[r - 1], c)
+    filled = ends.nonzero()[0]
+    last = int(filled[-1]) + 1 if len(filled) else 0
+    from sheets_sync.validate.layout import ColumnGrid
+    return ColumnGrid(list(arr[:last].T.copy()), extent=(int(ends.max(initial=0)), int(ends.sum())))
+
+
+def _mapped_array(rows: list[list]):
+    """(The rectangle as one object array, each mapping of _value done on the cells of
+    its type at once; each row's end: its last non-empty column, 0 when blank), or None
+    when the rows are not a rectangle."""
+    import numpy as np   # here: `validate FILE` starts the parse before pandas is loaded
+    import pandas as pd
+
+    from sheets_sync.validate.fields import types_of
+
     width = len(rows[0])
-    if width == 0 or any(len(r) != width for r in rows):
+    if width == 0 or len(set(map(len, rows))) != 1:
         return None
     arr = np.empty((len(rows), width), dtype=object)
     arr[:] = rows
@@ -169,17 +261,7 @@ def _mapped_columns(rows: list[list]) -> list | None:
         arr[dates] = np.array([dt.datetime(d.year, d.month, d.day) for d in uniq.tolist()], dtype=object)[ids]
     arr[empty] = None
     filled = ~empty
-    ends = np.where(filled.any(axis=1), width - np.argmax(filled[:, ::-1], axis=1), 0)
-    out: list = [_EMPTY] * len(rows)
-    for end in np.unique(ends).tolist():   # rows ending at the same column: one tolist
-        if end == 0:
-            continue
-        at = np.flatnonzero(ends == end)
-        if len(at) == len(rows):
-            return arr[:, :end].tolist()
-        for i, row in zip(at.tolist(), arr[at, :end].tolist()):
-            out[i] = row
-    return out
+    return arr, np.where(filled.any(axis=1), width - np.argmax(filled[:, ::-1], axis=1), 0)
 
 
 def _value(v):
@@ -193,37 +275,61 @@ def _value(v):
 
 
 # ------------------------------------------------------------------ error cells
-def _error_cells(path, names: list[str]) -> dict[str, dict[tuple[int, int], str]]:
-    """{tab: {(row, col): '#N/A'}} for the tabs whose XML holds error cells."""
+def _error_cells(path, keep=None) -> dict[str, dict[tuple[int, int], str]]:
+    """{tab: {(row, col): '#N/A'}} for the tabs `keep(title)` accepts (None: all) whose
+    XML holds error cells."""
     try:
         with zipfile.ZipFile(path) as z:
-            parts = sheet_parts(z)
             out = {}
-            for name in names:
-                part = parts.get(name)
-                if part is None:
-                    continue
-                xml = z.read(part)
-                if b't="e"' not in xml:
-                    continue
-                out[name] = _errors_in(xml)
+            for name, part in sheet_parts(z).items():
+                if keep is None or keep(name):
+                    found = _errors_streamed(z, part)
+                    if found:
+                        out[name] = found
             return out
-    except (zipfile.BadZipFile, KeyError, OSError):
-        return {}
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError, ValueError):
+        return {}   # calamine's parse reports the broken file
 
 
-def _errors_in(xml: bytes) -> dict[tuple[int, int], str]:
-    """The error cells of one sheet XML. Only the few places holding t="e" are looked
-    at (bytes.find), each matched from the start of its own <c> tag: running the
-    patterns over every cell of a 300,000-row tab took seconds for a handful of #N/A."""
-    found = {}
-    pos = xml.find(b't="e"')
+_CHUNK = 1 << 22
+# bytes kept on both sides of a chunk's end: an error cell's tag around its t="e", plus
+# the at most ~300 bytes up to its </v>, fit in this
+_TAIL = 4096
+
+
+def _errors_streamed(z: zipfile.ZipFile, part: str) -> dict[tuple[int, int], str]:
+    """The error cells of one sheet XML, read a chunk at a time (a 300,000-row tab's XML
+    is ~130 MB unpacked): each t="e" is looked at once, with _TAIL bytes around it."""
+    found: dict = {}
+    carry, seen = b"", 0    # seen: positions of `carry` below it were looked at
+    with z.open(part) as f:
+        while True:
+            chunk = f.read(_CHUNK)
+            buf = carry + chunk
+            limit = len(buf) - _TAIL if chunk else len(buf)
+            if limit > seen:
+                _errors_in(buf, seen, limit, found)
+            if not chunk:
+                return found
+            done = max(limit, seen)
+            cut = max(0, done - _TAIL)
+            carry, seen = buf[cut:], done - cut
+
+
+def _errors_in(xml: bytes, start: int = 0, end: int | None = None, found: dict | None = None) -> dict:
+    """The error cells of a sheet XML whose t="e" lies in [start, end). Only the few
+    places holding t="e" are looked at (bytes.find), each matched from the start of its
+    own <c> tag: running the patterns over every cell of a 300,000-row tab took seconds
+    for a handful of #N/A."""
+    found = {} if found is None else found
+    end = len(xml) if end is None else min(len(xml), end + 4)   # a t="e" starting before `end`
+    pos = xml.find(b't="e"', start, end)
     while pos != -1:
-        start = _cell_start(xml, pos)
-        m = None if start < 0 else (_ERROR_CELL.match(xml, start) or _ERROR_CELL_T_FIRST.match(xml, start))
+        cell = _cell_start(xml, pos)
+        m = None if cell < 0 else (_ERROR_CELL.match(xml, cell) or _ERROR_CELL_T_FIRST.match(xml, cell))
         if m:
             found[(int(m.group(2)), _col_number(m.group(1).decode()))] = unescape(m.group(3).decode())
-        pos = xml.find(b't="e"', pos + 5)
+        pos = xml.find(b't="e"', pos + 5, end)
     return found
 
 

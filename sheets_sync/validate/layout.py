@@ -50,6 +50,43 @@ class SheetData:
     above: tuple | None = None    # (row, col, value now) of the cell above the Status header
 
 
+class ColumnGrid:
+    """A tab held column at a time: equal-length Arrow string arrays, every cell text
+    ('' when empty), as a CSV read by Arrow gives them, or object arrays of cell values
+    (None when empty), as a big .xlsx tab is mapped. Indexing gives rows as lists, as a
+    grid of rows does (padded with the empty cells), for the few rows the header search
+    reads; the rows below the header are only ever taken column at a time (`below`).
+    `extent`: (width, cells) as the rows of a row grid would count them."""
+
+    def __init__(self, columns: list, extent: tuple[int, int] | None = None):
+        self.columns = columns
+        self._rows = len(columns[0]) if columns else 0
+        self._below: dict[int, list] = {}
+        self.extent = extent or (len(columns), len(columns) * self._rows)
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._rows))]
+        j = i + self._rows if i < 0 else i
+        if not 0 <= j < self._rows:
+            raise IndexError(i)
+        return [c[j] if isinstance(c, np.ndarray) else c[j].as_py() for c in self.columns]
+
+    def __iter__(self):
+        return (self[i] for i in range(self._rows))
+
+    def below(self, header_row: int) -> list:
+        """The _Cells of every column for the rows below `header_row` (kept: the status
+        column search and the data read the same cells)."""
+        if header_row not in self._below:
+            self._below[header_row] = [_Cells(c[header_row:]) if isinstance(c, np.ndarray)
+                                       else _Cells.of_texts(c.slice(header_row)) for c in self.columns]
+        return self._below[header_row]
+
+
 def find_header(grid: list[list], form: Form) -> tuple[int, dict[str, int]] | None:
     """(header row, {key: column}) of the row matching most of the form's headers."""
     best = None
@@ -163,6 +200,8 @@ def _free_from(grid, header_row: int, forms: FormSet) -> int:
     Status | Keterangan | Diperiksa triple of ours (its headers may have been
     deleted): a note in a column without a header is never taken for free space."""
     words = {"OK", "PERIKSA", "SALAH"}
+    if isinstance(grid, ColumnGrid):
+        return _free_from_columns(grid.below(header_row), words)
     used = 0
     for r in grid[header_row:]:
         if len(r) <= used:   # cannot reach past what is known: 300,000 equal rows cost one look
@@ -174,6 +213,40 @@ def _free_from(grid, header_row: int, forms: FormSet) -> int:
                 break
         used = max(used, last)
     return used
+
+
+def _free_from_columns(cells: list, words: set) -> int:
+    """_free_from on columns: each row's last filled column, moved left of a status word
+    found at it or one or two columns before it, as the row loop does."""
+    if not cells or not len(cells[0].values):
+        return 0
+    filled = ~np.column_stack([c.blank for c in cells])
+    word = np.column_stack([_status_words(c, words) for c in cells])
+    last = _last_true(filled, len(cells))
+    rows = np.arange(len(last))
+    moved = np.zeros(len(last), dtype=bool)
+    for k in (2, 1, 0):     # the first of last-2, last-1, last holding a status word
+        p = last - k
+        hit = ~moved & (p >= 1) & word[rows, np.maximum(p - 1, 0)]
+        last[hit] = _last_true(filled[hit] & (np.arange(len(cells)) < (p[hit] - 1)[:, None]), len(cells))
+        moved |= hit
+    return int(last.max())
+
+
+def _status_words(cells: "_Cells", words: set) -> np.ndarray:
+    """Which text cells are a status word once stripped: a substring search (no regex)
+    finds the few candidates, str.strip() decides."""
+    hit = np.zeros(len(cells.values), dtype=bool)
+    for w in words:
+        hit |= _filled(pc.match_substring(cells.texts, w))
+    at = np.flatnonzero(hit)
+    hit[at] = [v.strip() in words for v in cells.values[at].tolist()]
+    return hit
+
+
+def _last_true(mask: np.ndarray, width: int) -> np.ndarray:
+    """Per row, the 1-based column of the last True, or 0."""
+    return np.where(mask.any(axis=1), width - np.argmax(mask[:, ::-1], axis=1), 0)
 
 
 def _last_filled(row, upto: int) -> int:
@@ -268,19 +341,29 @@ def _data_columns(grid, header_row, cols, status_cols, form):
     each column's text cells one Arrow array, and blank detection, the skipped rows
     and the column selection are numpy/Arrow operations."""
     keys = list(cols)
-    rows = grid[header_row:]
-    wanted = [cols[k] for k in keys] + [status_cols[k] for k in STATUS_KEYS]
-    body = _body(rows, max(wanted))
-    inputs = [_Cells(body[:, cols[k] - 1]) for k in keys]
-    status = [body[:, status_cols[k] - 1] for k in STATUS_KEYS]
+    n = len(grid) - header_row
+    if isinstance(grid, ColumnGrid):
+        below = grid.below(header_row)
+        none = _Cells(np.full(n, None, dtype=object))
+
+        def column(c):
+            return below[c - 1] if c <= len(below) else none
+    else:
+        body = _body(grid[header_row:], max([cols[k] for k in keys] + [status_cols[k] for k in STATUS_KEYS]))
+
+        def column(c):
+            return _Cells(body[:, c - 1])
+    inputs = [column(cols[k]) for k in keys]
+    status_cells = [column(status_cols[k]) for k in STATUS_KEYS]
+    status = [c.values for c in status_cells]
     blank = np.column_stack([c.blank for c in inputs])
     # Blank is None whatever the backend says: Sheets returns "" for an empty
     # cell left of a filled one and omits trailing ones; the hash must not care.
     values = np.column_stack([c.values for c in inputs])
     values[blank] = None
-    keep = ~(blank.all(axis=1) & np.column_stack([_Cells(c).blank for c in status]).all(axis=1))
+    keep = ~(blank.all(axis=1) & np.column_stack([c.blank for c in status_cells]).all(axis=1))
     keep &= ~_odd_rows(values, inputs, blank, keep, keys, cols, form)
-    index = pd.Index(np.arange(header_row + 1, header_row + 1 + len(rows), dtype="int64")[keep],
+    index = pd.Index(np.arange(header_row + 1, header_row + 1 + n, dtype="int64")[keep],
                      dtype="int64", name="row")
     frame = pd.DataFrame(values[keep], index=index, columns=keys, dtype=object)
     current = pd.DataFrame(np.column_stack(status)[keep], index=index, columns=list(STATUS_KEYS), dtype=object)
@@ -322,14 +405,24 @@ class _Cells:
     rows (null where a cell is not text), so that string rules run in Arrow's kernels,
     and which cells are blank (None, NaN, NA, NaT, or text of only whitespace)."""
 
-    def __init__(self, values: np.ndarray):
+    def __init__(self, values: np.ndarray, texts: pa.Array | None = None):
         self.values = values
-        self.texts, only_text = _texts(values)
+        if texts is None:
+            texts, only_text = _texts(values)
+        else:
+            only_text = True
+        self.texts = texts
         # only text: a null is a cell pd.isna calls missing (None, NaN, NA, NaT)
         blank = self.texts.is_null().to_numpy(zero_copy_only=False) if only_text else pd.isna(values)
         if self.texts.null_count < len(self.texts):
             blank |= _filled(pc.match_substring_regex(self.texts, f"^{_SPACE}*$"))
         self.blank = blank
+
+    @classmethod
+    def of_texts(cls, texts: pa.Array) -> "_Cells":
+        """A column that is all text already (a ColumnGrid's): no conversion to Arrow."""
+        texts = texts.cast(pa.string()) if texts.type != pa.string() else texts
+        return cls(texts.to_numpy(zero_copy_only=False), texts)
 
     def header_like(self, header_texts: set, at: np.ndarray) -> np.ndarray:
         """Of the text cells at positions `at`: could it be a header text? (A superset
