@@ -20,6 +20,8 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sheets_sync import codes
 from sheets_sync.validate import fastpath, fields
@@ -384,10 +386,7 @@ def _duplicates(normalized: pd.DataFrame, form: Form) -> list[tuple]:
         if not col.rules.get("unique"):
             continue
         key = "email" if col.type == "address_email" else col.key
-        values = normalized[key].to_numpy(dtype=object)
-        if col.type in ("email", "address_email"):
-            values = np.array([v.casefold() if type(v) is str else None for v in values], dtype=object)
-        ids, _ = pd.factorize(values, use_na_sentinel=True)
+        ids = _ids(normalized[key].to_numpy(dtype=object), fold=col.type in ("email", "address_email"))
         first = _first_positions(ids)
         dup = (ids >= 0) & (first[np.maximum(ids, 0)] != np.arange(len(ids)))
         if not dup.any():
@@ -397,6 +396,38 @@ def _duplicates(normalized: pd.DataFrame, form: Form) -> list[tuple]:
         out.append((np.flatnonzero(dup), col.key, np.full(len(rows), code, object),
                     np.array([{"baris": int(r)} for r in rows], dtype=object)))
     return out
+
+
+def _ids(values: np.ndarray, fold: bool = False) -> np.ndarray:
+    """Per value (str or None) an id, numbered in order of first appearance, -1 for
+    None; fold=True compares texts case-folded. Hashed in Arrow (C, no Python str
+    per row); a text UTF-8 cannot hold (a lone surrogate) falls back to pandas."""
+    a = _utf8_or_none(values)
+    if a is None:
+        keys = np.array([v.casefold() if fold and type(v) is str else v for v in values], dtype=object)
+        return pd.factorize(keys, use_na_sentinel=True)[0]
+    if fold:
+        a = _casefold(a)
+    return pc.fill_null(pc.dictionary_encode(a).indices, -1).to_numpy().astype(np.int64)
+
+
+def _utf8_or_none(values: np.ndarray) -> pa.Array | None:
+    try:
+        return pa.array(values, type=pa.string())
+    except UnicodeEncodeError:
+        return None
+
+
+def _casefold(a: pa.Array) -> pa.Array:
+    """str.casefold() of each text: ASCII lower-casing in Arrow (the same on ASCII),
+    Python's casefold for the few non-ASCII texts."""
+    other = pc.invert(pc.fill_null(pc.string_is_ascii(a), True))
+    low = pc.ascii_lower(a)
+    at = np.flatnonzero(other.to_numpy(zero_copy_only=False))
+    if not len(at):
+        return low
+    folded = pa.array([t.casefold() for t in pc.take(a, at).to_pylist()], type=pa.string())
+    return pc.replace_with_mask(low, other, folded)
 
 
 def _first_positions(ids: np.ndarray) -> np.ndarray:
@@ -421,15 +452,25 @@ def _domain_typos(normalized: pd.DataFrame, form: Form, domains: dict | None) ->
     for col in form.columns:
         if col.type not in ("email", "address_email") or not common:
             continue
-        values = normalized["email" if col.type == "address_email" else col.key].to_numpy(dtype=object)
-        ids, uniq = pd.factorize(np.array([v.rsplit("@", 1)[1] if type(v) is str else None for v in values],
-                                          dtype=object), use_na_sentinel=True)
-        doms = [d.lower() for d in uniq]
+        ids, doms = _domains(normalized["email" if col.type == "address_email" else col.key].to_numpy(dtype=object))
         hints = np.array([_near_miss(d, common, real) for d in doms] + [None], dtype=object).take(ids)
         pos = np.flatnonzero(pd.notna(hints))
         out.append((pos, col.key, np.full(len(pos), "EMAIL_DOMAIN_TYPO", object),
                     np.array([{"domain": doms[ids[p]], "saran": hints[p]} for p in pos], dtype=object)))
     return out
+
+
+def _domains(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """(id per value, -1 for None; the distinct domains, lower case): the domain is
+    what follows the last '@' (str.rsplit), taken and hashed in Arrow."""
+    a = _utf8_or_none(values)
+    if a is None:
+        ids, uniq = pd.factorize(np.array([v.rsplit("@", 1)[1] if type(v) is str else None for v in values],
+                                          dtype=object), use_na_sentinel=True)
+        return ids, [d.lower() for d in uniq]
+    enc = pc.dictionary_encode(pc.struct_field(pc.extract_regex(a, "@(?P<d>[^@]*)$"), "d"))
+    ids = pc.fill_null(enc.indices, -1).to_numpy().astype(np.int64)
+    return ids, [d.lower() for d in enc.dictionary.to_pylist()]
 
 
 def _near_miss(domain: str, common: tuple, real: frozenset) -> str | None:
