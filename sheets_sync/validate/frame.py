@@ -161,26 +161,37 @@ class ColumnCheck:
                  numbers: bool = False):
         arr = series.to_numpy(dtype=object)
         if reference or distinct:   # reference: every value through the rule; distinct:
-            ids, uniq = np.arange(len(arr)), arr   # phones/e-mails/names rarely repeat
+            ids, uniq = None, arr   # phones/e-mails/names rarely repeat (no ids: no take)
         else:
             ids, uniq = _factorize(arr)
         n = len(uniq)
         heads = fields.placeholder_heads(empty)   # a cheap first look; few texts go further
         vals = np.full(n + 1, None, dtype=object)
         if fast is not None and n and not reference:
-            if getattr(fast, "raw", False):
-                vals[:n] = fast(uniq)
-            else:
-                clean = fastpath.candidates(uniq, max_chars, heads, empty, numbers=numbers)
-                vals[:n] = fast(clean).to_numpy(zero_copy_only=False)
+            vals[:n] = fast(uniq) if getattr(fast, "raw", False) else \
+                _accepted(fast(fastpath.candidates(uniq, max_chars, heads, empty, numbers=numbers)))
         cods = np.full(n + 1, None, dtype=object)
         pars = np.full(n + 1, None, dtype=object)
         cods[n] = "MISSING"   # factorize's NA sentinel (-1) takes the last slot
-        for i in np.flatnonzero(pd.isna(vals[:n])).tolist():
+        slow = np.flatnonzero(pd.isna(vals[:n]))
+        for i in slow.tolist():
             vals[i], cods[i], pars[i] = _one(uniq[i], fn, max_chars, heads, empty)
-        self.values, self.codes, self.params = vals.take(ids), cods.take(ids), pars.take(ids)
-        self.blank = self.codes == "MISSING"
-        self.error = self.codes == "CELL_ERROR"
+        # Per-value masks from the few values that got a code: no comparison of
+        # object arrays per row.
+        said = cods[slow]
+        masks = {k: np.zeros(n + 1, dtype=bool) for k in ("blank", "error", "flagged")}
+        masks["blank"][n] = True
+        for k, hit in (("blank", said == "MISSING"), ("error", said == "CELL_ERROR")):
+            masks[k][slow[hit]] = True
+        masks["flagged"][slow[pd.notna(said) & (said != "MISSING") & (said != "CELL_ERROR")]] = True
+        per_row = (lambda a: a[:n]) if ids is None else (lambda a: a.take(ids))  # noqa: E731
+        self.values, self.codes, self.params = per_row(vals), per_row(cods), per_row(pars)
+        self.blank, self.error, self.flagged = per_row(masks["blank"]), per_row(masks["error"]), per_row(masks["flagged"])
+
+
+def _accepted(result) -> np.ndarray:
+    """An Arrow result of a fast check as objects (None where it did not accept)."""
+    return result.to_numpy(zero_copy_only=False)
 
 
 def _factorize(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -305,27 +316,28 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool
     typed = [k for k, c in checks.items() if not form.column(k).prefilled]
     keep = ~np.column_stack([checks[k].blank for k in typed]).all(axis=1) if typed and len(df) \
         else np.zeros(len(df), dtype=bool)
-    df = df[keep]
-    index = df.index
+    # Rows that are all blank are dropped; usually there are none, and then no
+    # column is copied.
+    rows = (lambda a: a) if keep.all() else (lambda a: a[keep])  # noqa: E731
+    index = df.index[keep]
     norm: dict[str, np.ndarray] = {}
     found: list[tuple] = []  # (positions, column key, codes, params)
-    contact_missing = np.column_stack([checks[k].blank[keep] for k in form.at_least_one]).all(axis=1) \
-        if form.at_least_one and len(df) else np.zeros(len(df), dtype=bool)
+    contact_missing = np.column_stack([rows(checks[k].blank) for k in form.at_least_one]).all(axis=1) \
+        if form.at_least_one and len(index) else np.zeros(len(index), dtype=bool)
     unreachable = bool(form.at_least_one) and all(k in absent for k in form.at_least_one)
 
     for col in form.columns:
         if col.type == "row_number":
-            norm[col.key] = df[col.key].to_numpy(dtype=object)
+            norm[col.key] = rows(df[col.key].to_numpy(dtype=object))
             continue
         ch = checks[col.key]
-        blank, errs = ch.blank[keep], ch.error[keep]
-        vals, cods, pars = ch.values[keep], ch.codes[keep], ch.params[keep]
+        blank, errs, bad = rows(ch.blank), rows(ch.error), rows(ch.flagged)
+        vals, cods, pars = rows(ch.values), rows(ch.codes), rows(ch.params)
         found.append((np.flatnonzero(errs), col.key, cods[errs], pars[errs]))
         if col.if_missing and col.key not in absent:
             miss = blank & ~contact_missing if col.key in form.at_least_one else blank
             code = "REQUIRED" if col.if_missing == SALAH else "MISSING_EXPECTED"
             found.append((np.flatnonzero(miss), col.key, np.full(miss.sum(), code, object), None))
-        bad = ~blank & ~errs & pd.notna(cods)
         found.append((np.flatnonzero(bad), col.key, cods[bad], pars[bad]))
         vals = np.where(blank | errs, None, vals)
         if col.type == "address_email":
