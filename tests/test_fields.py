@@ -319,6 +319,22 @@ def test_check_email_agrees_with_reference_on_email_like_text(v):
     assert check_email(v) == email_reference(v)
 
 
+_SLIP = st.text(st.sampled_from(list("abAZ09._-+@@..  !#'()/,;:=?|~%&*`{}^$") + ['"', "<", ">", "[", "]", "\\"]),
+                min_size=0, max_size=12)
+
+
+@settings(max_examples=3000, **HYP)
+@given(_SLIP, st.sampled_from(["", "@gmail.com", "@gmail..com", "@gmail", ".@yahoo.co.id", "@@gmail.com", "@x.",
+                               "@.x.com", " gmail.com", "@test", "@a.b", '"@x.com', "@[1.2.3.4]", " "]))
+def test_emails_rejected_without_email_validator_are_ones_it_rejects(text, tail):
+    """check_email rejects the usual slips (a@@b, a@b..com, a.@b, a@b) itself: only
+    texts email-validator rejects too, with the same reason."""
+    s = text + tail
+    if s.strip() and fields.surely_invalid_email(s.strip()):
+        assert email_reference(s).code == "EMAIL_INVALID", s
+    assert check_email(s) == email_reference(s)
+
+
 # ---------------------------------------------------------------------- dates
 D = dt.date(2023, 10, 13)
 

@@ -339,10 +339,31 @@ def fast_email(s: str) -> str | None:
 
 def check_email(v) -> Check:
     if isinstance(v, str):
-        hit = fast_email(_no_format_marks(v).strip())
+        s = _no_format_marks(v).strip()
+        hit = fast_email(s)
         if hit:
             return Check(hit)
+        if s and surely_invalid_email(s):
+            return Check(None, "EMAIL_INVALID", {"alasan": _email_reason(s)})
     return email_reference(v)
+
+
+_NOT_PLAIN = frozenset('"<>[]\\')   # quoting, display names, domain literals, escapes
+
+
+def surely_invalid_email(s: str) -> bool:
+    """A stripped printable ASCII text that email-validator rejects whatever its
+    options' details: no '@' or more than one (no quoting), two dots in a row, a dot
+    at either end of the local part or the domain, or a domain without a dot (not
+    deliverable). Saves email-validator's work on the usual typing slips; every other
+    text is still decided by email-validator."""
+    if not (s.isascii() and s.isprintable()) or not _NOT_PLAIN.isdisjoint(s):
+        return False
+    if s.count("@") != 1:
+        return True
+    local, domain = s.split("@")
+    return ".." in s or "." not in domain or local[:1] == "." or local[-1:] == "." \
+        or domain[:1] == "." or domain[-1:] == "."
 
 
 def _email_reason(s: str) -> str:
