@@ -83,7 +83,9 @@ def _digits(a: pa.Array) -> pa.Array:
     ''), by one numpy selection over the column's bytes."""
     offsets, raw = _bytes(a)
     digit = (raw >= 0x30) & (raw <= 0x39)
-    kept = np.r_[0, np.cumsum(digit, dtype=np.int64)][offsets].astype(np.int32)
+    before = np.zeros(len(raw) + 1, dtype=np.int32)   # digits before each byte
+    np.cumsum(digit, dtype=np.int32, out=before[1:])
+    kept = before[offsets]
     valid = pc.is_valid(a).buffers()[1] if a.null_count else None   # a fresh bitmap, from 0
     return pa.StringArray.from_buffers(len(a), pa.py_buffer(kept), pa.py_buffer(raw[digit].tobytes()),
                                        valid, a.null_count)
