@@ -480,7 +480,7 @@ def _domains(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
         ids, uniq = pd.factorize(np.array([v.rsplit("@", 1)[1] if type(v) is str else None for v in values],
                                           dtype=object), use_na_sentinel=True)
         return ids, [d.lower() for d in uniq]
-    enc = pc.dictionary_encode(pc.struct_field(pc.extract_regex(a, "@(?P<d>[^@]*)$"), "d"))
+    enc = pc.dictionary_encode(pc.list_element(pc.split_pattern(a, "@", max_splits=1, reverse=True), 1))
     ids = pc.fill_null(enc.indices, -1).to_numpy().astype(np.int64)
     return ids, [d.lower() for d in enc.dictionary.to_pylist()]
 
