@@ -30,7 +30,6 @@ from sheets_sync.validate.fields import Check
 from sheets_sync.forms import Column, Form
 
 PROBLEM_COLUMNS = ["row", "column", "code", "severity", "message"]
-_RANK = {OK: 0, PERIKSA: 1, SALAH: 2}
 _STATUS_BY_RANK = np.array([OK, PERIKSA, SALAH], dtype=object)
 MAX_NOTE = 1000  # a Keterangan cell stays readable
 DISTINCT_TYPES = {"phone", "email", "name"}   # factorising these costs more than it saves
@@ -356,8 +355,8 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool
     normalized = pd.DataFrame(norm, index=index, dtype=object)  # keep None; no Arrow strings
     found += _duplicates(normalized, form)
     found += _domain_typos(normalized, form, domains)
-    problems = _problem_frame(found, index, form)
-    return FormResult(form.key, _statuses(index, problems), problems, normalized,
+    problems, pos = _problem_frame(found, index, form)
+    return FormResult(form.key, _statuses(index, problems, pos), problems, normalized,
                       {c.key: c.header for c in form.columns})
 
 
@@ -492,35 +491,39 @@ def _near_miss(domain: str, common: tuple, real: frozenset) -> str | None:
     return hit[0] if hit else None
 
 
-def _problem_frame(found: list[tuple], index: pd.Index, form: Form) -> pd.DataFrame:
+def _problem_frame(found: list[tuple], index: pd.Index, form: Form) -> tuple[pd.DataFrame, np.ndarray]:
+    """(the problems in row order, then column order; their row positions). Built from
+    plain arrays and made a DataFrame once."""
     order = {c.key: i for i, c in enumerate(form.columns)}
-    parts = []
-    for pos, key, cods, pars in found:
-        if len(pos) == 0:
-            continue
-        if pars is None:
-            pars = np.full(len(pos), None, object)
-        parts.append(pd.DataFrame({"pos": pos, "order": order[key], "column": key,
-                                   "code": cods, "params": pars}))
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS})
-    p = pd.concat(parts, ignore_index=True).sort_values(["pos", "order"], kind="stable")
+    found = [(pos, key, cods, pars) for pos, key, cods, pars in found if len(pos)]
+    if not found:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS}), np.zeros(0, dtype=np.int64)
+    pos = np.concatenate([f[0] for f in found]).astype(np.int64)
+    rank = np.concatenate([np.full(len(f[0]), order[f[1]]) for f in found])
+    keys = np.concatenate([np.full(len(f[0]), f[1], object) for f in found])
+    found_codes = np.concatenate([np.asarray(f[2], dtype=object) for f in found])
+    params = np.concatenate([np.full(len(f[0]), None, object) if f[3] is None else np.asarray(f[3], dtype=object)
+                             for f in found])
+    sort = np.lexsort((rank, pos))   # stable: ties keep the order they were found in
+    pos, keys, found_codes, params = pos[sort], keys[sort].tolist(), found_codes[sort].tolist(), params[sort].tolist()
     headers = {c.key: c.header for c in form.columns}
-    p["row"] = index.to_numpy()[p["pos"].to_numpy()]
-    found_codes, keys, params = p["code"].tolist(), p["column"].tolist(), p["params"].tolist()
     severity = {c: codes.severity(c) for c in set(found_codes)}
-    p["severity"] = [severity[c] for c in found_codes]
     plain: dict[tuple, str] = {}   # a message without parameters is rendered once per code and column
-    p["message"] = [
+    messages = [
         (plain.get((c, k)) or plain.setdefault((c, k), codes.render(c, kolom=headers[k]))) if not prm
         else codes.render(c, kolom=headers[k], **prm) if "kolom" not in prm else codes.render(c, **prm)
         for c, k, prm in zip(found_codes, keys, params)]
-    return p[PROBLEM_COLUMNS].reset_index(drop=True)
+    frame = pd.DataFrame({"row": index.to_numpy()[pos], "column": keys, "code": found_codes,
+                          "severity": [severity[c] for c in found_codes], "message": messages})
+    return frame, pos
 
 
-def _statuses(index: pd.Index, problems: pd.DataFrame) -> pd.Series:
+def _statuses(index: pd.Index, problems: pd.DataFrame, pos: np.ndarray | None = None) -> pd.Series:
+    """Per row the worst severity of its problems (`pos`: their row positions, when
+    known; else looked up by row number)."""
     rank = np.zeros(len(index), dtype=np.int8)
     if len(problems):
-        pos = index.get_indexer(problems["row"])
-        np.maximum.at(rank, pos, problems["severity"].map(_RANK).to_numpy(dtype=np.int8))
+        pos = index.get_indexer(problems["row"]) if pos is None else pos
+        severity = problems["severity"].to_numpy(dtype=object)
+        np.maximum.at(rank, pos, np.select([severity == SALAH, severity == PERIKSA], [2, 1], 0).astype(np.int8))
     return pd.Series(_STATUS_BY_RANK[rank], index=index, name="status")
