@@ -304,9 +304,11 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool
     absent = {c.key for c in form.columns if c.header_optional and c.key not in df.columns}
     df = df.reindex(columns=form.keys)
     cols = [c for c in form.columns if c.type != "row_number"]
-    run = lambda c: ColumnCheck(df[c.key], *checker(c, as_of, reference), reference=reference,  # noqa: E731
-                                distinct=c.type in DISTINCT_TYPES, max_chars=max_chars,
-                                empty=form.placeholders, numbers=c.type == "phone")
+    domains = form.email_domains if domains is None else domains
+    typos = bool(domains.get("common"))
+    run = lambda c: _contact_keys(ColumnCheck(  # noqa: E731
+        df[c.key], *checker(c, as_of, reference), reference=reference, distinct=c.type in DISTINCT_TYPES,
+        max_chars=max_chars, empty=form.placeholders, numbers=c.type == "phone"), c, typos)
     if len(df) >= PARALLEL_ROWS and not reference:
         with ThreadPoolExecutor(2) as pool:   # Arrow kernels release the GIL: use the 2nd core
             checks = dict(zip([c.key for c in cols], pool.map(run, cols)))
@@ -353,8 +355,10 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool
     found += _short_tenure(norm, form, as_of)
 
     normalized = pd.DataFrame(norm, index=index, dtype=object)  # keep None; no Arrow strings
-    found += _duplicates(normalized, form)
-    found += _domain_typos(normalized, form, domains)
+    found += _duplicates(form, index, lambda c: rows(checks[c.key].ids) if checks[c.key].ids is not None
+                         else _ids(norm["email"], fold=True))
+    found += _domain_typos(form, domains, lambda c: (rows(checks[c.key].domains[0]), checks[c.key].domains[1])
+                           if checks[c.key].domains is not None else _domains(norm["email"]))
     problems, pos = _problem_frame(found, index, form)
     return FormResult(form.key, _statuses(index, problems, pos), problems, normalized,
                       {c.key: c.header for c in form.columns})
@@ -390,19 +394,33 @@ def _months_between(start: dt.date, end: dt.date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
 
 
-def _duplicates(normalized: pd.DataFrame, form: Form) -> list[tuple]:
-    """Later rows repeating a phone or e-mail of an earlier row are SALAH."""
+def _contact_keys(ch: ColumnCheck, col: Column, typos: bool) -> ColumnCheck:
+    """A phone or e-mail column's duplicate ids (rule `unique`) and e-mail domains, per
+    row, found in the column's own thread (hashing in Arrow runs beside the other
+    columns). An address+e-mail column's e-mails are known later: None here."""
+    ch.ids = ch.domains = None
+    if col.type != "address_email" and (col.rules.get("unique") or (col.type == "email" and typos)):
+        values = np.where(ch.blank | ch.error, None, ch.values)
+        if col.rules.get("unique"):
+            ch.ids = _ids(values, fold=col.type == "email")
+        if col.type == "email" and typos:
+            ch.domains = _domains(values)
+    return ch
+
+
+def _duplicates(form: Form, index: pd.Index, ids_of) -> list[tuple]:
+    """Later rows repeating a phone or e-mail of an earlier row are SALAH. `ids_of`:
+    per column, an id per row (_ids)."""
     out = []
     for col in form.columns:
         if not col.rules.get("unique"):
             continue
-        key = "email" if col.type == "address_email" else col.key
-        ids = _ids(normalized[key].to_numpy(dtype=object), fold=col.type in ("email", "address_email"))
+        ids = ids_of(col)
         first = _first_positions(ids)
         dup = (ids >= 0) & (first[np.maximum(ids, 0)] != np.arange(len(ids)))
         if not dup.any():
             continue
-        rows = normalized.index.to_numpy()[first[ids[dup]]]
+        rows = index.to_numpy()[first[ids[dup]]]
         code = "DUPLICATE_PHONE" if col.type == "phone" else "DUPLICATE_EMAIL"
         out.append((np.flatnonzero(dup), col.key, np.full(len(rows), code, object),
                     np.array([{"baris": int(r)} for r in rows], dtype=object)))
@@ -454,16 +472,15 @@ def _first_positions(ids: np.ndarray) -> np.ndarray:
     return first
 
 
-def _domain_typos(normalized: pd.DataFrame, form: Form, domains: dict | None) -> list[tuple]:
+def _domain_typos(form: Form, domains: dict, domains_of) -> list[tuple]:
     """Valid addresses at a near miss of a common domain (gmail.con): PERIKSA with a
-    suggestion. Decided once per distinct domain."""
-    domains = form.email_domains if domains is None else domains
+    suggestion. Decided once per distinct domain. `domains_of`: per column, _domains."""
     common, real = tuple(domains.get("common") or ()), frozenset(domains.get("real") or ())
     out = []
     for col in form.columns:
         if col.type not in ("email", "address_email") or not common:
             continue
-        ids, doms = _domains(normalized["email" if col.type == "address_email" else col.key].to_numpy(dtype=object))
+        ids, doms = domains_of(col)
         hints = np.array([_near_miss(d, common, real) for d in doms] + [None], dtype=object).take(ids)
         pos = np.flatnonzero(pd.notna(hints))
         out.append((pos, col.key, np.full(len(pos), "EMAIL_DOMAIN_TYPO", object),
