@@ -176,17 +176,23 @@ class ColumnCheck:
         slow = np.flatnonzero(pd.isna(vals[:n]))
         for i in slow.tolist():
             vals[i], cods[i], pars[i] = _one(uniq[i], fn, max_chars, heads, empty)
-        # Per-value masks from the few values that got a code: no comparison of
-        # object arrays per row.
-        said = cods[slow]
-        masks = {k: np.zeros(n + 1, dtype=bool) for k in ("blank", "error", "flagged")}
-        masks["blank"][n] = True
-        for k, hit in (("blank", said == "MISSING"), ("error", said == "CELL_ERROR")):
-            masks[k][slow[hit]] = True
-        masks["flagged"][slow[pd.notna(said) & (said != "MISSING") & (said != "CELL_ERROR")]] = True
+        masks = _masks(cods, slow)
         per_row = (lambda a: a[:n]) if ids is None else (lambda a: a.take(ids))  # noqa: E731
         self.values, self.codes, self.params = per_row(vals), per_row(cods), per_row(pars)
-        self.blank, self.error, self.flagged = per_row(masks["blank"]), per_row(masks["error"]), per_row(masks["flagged"])
+        self.blank, self.error, self.flagged = (per_row(masks[k]) for k in ("blank", "error", "flagged"))
+
+
+def _masks(cods: np.ndarray, slow: np.ndarray) -> dict[str, np.ndarray]:
+    """Per distinct value: blank (MISSING, and the NA slot at the end), formula error,
+    or flagged by its rule. Only the few values the slow path saw can hold a code, so
+    only those are compared (no comparison of object arrays per row)."""
+    said = cods[slow]
+    masks = {k: np.zeros(len(cods), dtype=bool) for k in ("blank", "error", "flagged")}
+    masks["blank"][-1] = True
+    masks["blank"][slow[said == "MISSING"]] = True
+    masks["error"][slow[said == "CELL_ERROR"]] = True
+    masks["flagged"][slow[pd.notna(said) & (said != "MISSING") & (said != "CELL_ERROR")]] = True
+    return masks
 
 
 def _accepted(result) -> np.ndarray:
