@@ -211,6 +211,20 @@ def test_check_phone_agrees_with_reference_on_ints_and_floats(n):
     assert check_phone(float(n)) == phone_reference(float(n))
 
 
+@settings(max_examples=1500, **HYP)
+@given(st.sampled_from(["0", "+62", "+6", "62", "00", "+620", "+", ""]), st.text("0123456789", min_size=1, max_size=20))
+@example("0", "8151234")
+@example("+62", "12345")
+def test_check_phone_reads_0_and_plus62_numbers_as_phonenumbers_parses_them(prefix, digits):
+    """check_phone builds (62, NSN) itself for 0NSN / +62NSN of a possible length
+    instead of calling phonenumbers.parse: the same number, so the same verdict."""
+    import phonenumbers
+    n = fields._id_number(prefix + digits)
+    if n is not None:
+        assert phonenumbers.parse(prefix + digits, "ID") == n
+    assert check_phone(prefix + digits) == phone_reference(prefix + digits)
+
+
 @settings(max_examples=300, **HYP)
 @given(st.one_of(ANY_VALUE, phone_like()))
 def test_phone_verdict_is_a_catalogue_code_or_ascii_mobile(v):
@@ -303,6 +317,22 @@ def email_like(draw):
 @example("budi@printer.local")
 def test_check_email_agrees_with_reference_on_email_like_text(v):
     assert check_email(v) == email_reference(v)
+
+
+_SLIP = st.text(st.sampled_from(list("abAZ09._-+@@..  !#'()/,;:=?|~%&*`{}^$") + ['"', "<", ">", "[", "]", "\\"]),
+                min_size=0, max_size=12)
+
+
+@settings(max_examples=3000, **HYP)
+@given(_SLIP, st.sampled_from(["", "@gmail.com", "@gmail..com", "@gmail", ".@yahoo.co.id", "@@gmail.com", "@x.",
+                               "@.x.com", " gmail.com", "@test", "@a.b", '"@x.com', "@[1.2.3.4]", " "]))
+def test_emails_rejected_without_email_validator_are_ones_it_rejects(text, tail):
+    """check_email rejects the usual slips (a@@b, a@b..com, a.@b, a@b) itself: only
+    texts email-validator rejects too, with the same reason."""
+    s = text + tail
+    if s.strip() and fields.surely_invalid_email(s.strip()):
+        assert email_reference(s).code == "EMAIL_INVALID", s
+    assert check_email(s) == email_reference(s)
 
 
 # ---------------------------------------------------------------------- dates

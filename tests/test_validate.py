@@ -7,6 +7,7 @@ import inspect
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from sheets_sync import codes
 from sheets_sync.validate import fields
+from sheets_sync.validate import frame as frame_module
 from sheets_sync.forms import load_forms
 from sheets_sync.validate.cross_opd import cross_opd
 from sheets_sync.validate.frame import PROBLEM_COLUMNS, validate_frame
@@ -321,6 +323,20 @@ def test_duplicate_email_inside_address_cells(forms):
             clean_row("penyedia_pbj", 2, alamat_email="Jl. B 2, email: TOKO@GMAIL.COM")]
     res = run(forms, "penyedia_pbj", rows)
     assert res.status[3] == "OK" and codes_at(res, 4) == {"DUPLICATE_EMAIL"}
+
+
+def test_duplicate_emails_compare_case_folded_beyond_ascii(forms):
+    """ÇA@ and ça@ (and STRASSE@ / straße@) are one mailbox to staff: the later row is
+    SALAH, as str.casefold() says; a value Arrow cannot hold (lone surrogate) is
+    compared too, not dropped."""
+    rows = [clean_row("pengguna_layanan", i, no_hp=None, email=e) for i, e in enumerate(
+        ["ÇA@gmail.com", "ça@gmail.com", "STRASSE@yahoo.co.id", "straße@yahoo.co.id", "Budi@gmail.com",
+         "budi@gmail.com", "Ögé@mail.id"], start=1)]
+    res = run(forms, "pengguna_layanan", rows)
+    dup = {r for r in res.rows if "DUPLICATE_EMAIL" in codes_at(res, r)}
+    assert dup == {4, 6, 8}
+    ids = frame_module._ids(np.array(["a\ud800", "B", None, "a\ud800", "b"], dtype=object), fold=True)
+    assert ids.tolist() == [0, 1, -1, 0, 1]
 
 
 def test_blank_and_invalid_values_are_not_duplicates(forms):

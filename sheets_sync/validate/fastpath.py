@@ -52,11 +52,43 @@ def candidates(values: np.ndarray, max_chars: int, heads: frozenset, words: froz
                 texts[i] = str(int(v))
     raw = _strings(texts)
     a = pc.utf8_trim(raw, " ")                        # = str.strip() on printable ASCII
-    ok = pc.and_(pc.match_substring_regex(raw, _PRINTABLE), pc.match_substring_regex(a, "^[^#]"))
-    ok = pc.and_(ok, pc.less_equal(pc.utf8_length(a), max_chars))
+    size = pc.utf8_length(a)
+    ok = pc.and_(pc.and_(pc.greater(size, 0), pc.less_equal(size, max_chars)), pc.invert(pc.starts_with(a, "#")))
+    ok = pc.and_(ok, pa.array(_printable(raw)))
     if heads:
         ok = pc.and_(ok, pc.invert(_placeholders(a, heads, words)))
     return pc.if_else(pc.fill_null(ok, False), a, pa.scalar(None, pa.string()))
+
+
+def _bytes(a: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets from 0, UTF-8 bytes) of a string array, as numpy views."""
+    offsets = np.frombuffer(a.buffers()[1], dtype=np.int32)[a.offset:a.offset + len(a) + 1]
+    data = a.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    return offsets - offsets[0], raw[offsets[0]:offsets[-1]]
+
+
+def _printable(a: pa.Array) -> np.ndarray:
+    """Per text: only printable ASCII (the regex ^[ -~]*$), in one numpy pass over
+    the column's bytes rather than a regex per text; False for null."""
+    offsets, raw = _bytes(a)
+    out = np.ones(len(a), dtype=bool)
+    bad = np.flatnonzero((raw < 0x20) | (raw > 0x7e))
+    out[np.searchsorted(offsets, bad, side="right") - 1] = False
+    return out & a.is_valid().to_numpy(zero_copy_only=False)
+
+
+def _digits(a: pa.Array) -> pa.Array:
+    """Each text with every character but 0-9 taken out (the regex [^0-9] replaced by
+    ''), by one numpy selection over the column's bytes."""
+    offsets, raw = _bytes(a)
+    digit = (raw >= 0x30) & (raw <= 0x39)
+    before = np.zeros(len(raw) + 1, dtype=np.int32)   # digits before each byte
+    np.cumsum(digit, dtype=np.int32, out=before[1:])
+    kept = before[offsets]
+    valid = pc.is_valid(a).buffers()[1] if a.null_count else None   # a fresh bitmap, from 0
+    return pa.StringArray.from_buffers(len(a), pa.py_buffer(kept), pa.py_buffer(raw[digit].tobytes()),
+                                       valid, a.null_count)
 
 
 def _strings(texts) -> pa.Array:
@@ -124,10 +156,20 @@ def names(values, max_length: int = 300):
 def _texts(a: pa.Array, max_length: int, ok) -> pa.Array:
     """`a` with runs of spaces made one where that is at most max_length long (and
     `ok`, when given), else null."""
-    squeezed = pc.replace_substring_regex(a, "  +", " ")
+    squeezed = _squeeze(a)
     fits = pc.less_equal(pc.utf8_length(squeezed), max_length)
     keep = fits if ok is None else pc.and_(ok, fits)
     return pc.if_else(pc.fill_null(keep, False), squeezed, pa.scalar(None, pa.string()))
+
+
+def _squeeze(a: pa.Array) -> pa.Array:
+    """Runs of spaces made one; the regex runs only on the few texts holding two
+    spaces in a row."""
+    two = pc.fill_null(pc.match_substring(a, "  "), False)
+    at = np.flatnonzero(two.to_numpy(zero_copy_only=False))
+    if not len(at):
+        return a
+    return pc.replace_with_mask(a, two, pc.replace_substring_regex(pc.take(a, at), "  +", " "))
 
 
 def phones(values):
@@ -136,7 +178,7 @@ def phones(values):
     shape = pc.match_substring_regex(a, r"^\+?[0-9 .\-()]+$")
     # a number exported as text ('81234567890.0') is cleaned by fields.py first
     shape = pc.and_(shape, pc.invert(pc.match_substring_regex(a, r"^\+?[0-9]+\.0+$")))
-    d = pc.replace_substring_regex(a, r"[^0-9]", "")
+    d = _digits(a)
     plus = pc.starts_with(a, "+")
     ok = pc.and_(shape, pc.if_else(plus, pc.match_substring_regex(d, f"^62(?:{_M})$"),
                                    pc.match_substring_regex(d, f"^(?:62|0)?(?:{_M})$")))

@@ -238,7 +238,7 @@ def check_phone(v) -> Check:
     text, nsn = pre
     if nsn is not None and _MOBILE_NSN.fullmatch(nsn):
         return Check("+62" + nsn)
-    return _classify(text)
+    return _verdict(_id_number(text) or _parse(text))
 
 
 _PARSE_ERRORS = {
@@ -249,10 +249,39 @@ _PARSE_ERRORS = {
 
 
 def _classify(text: str) -> Check:
+    return _verdict(_parse(text))
+
+
+def _parse(text: str):
+    """phonenumbers.parse, or the Check its error means."""
     try:
-        n = phonenumbers.parse(text, "ID")
+        return phonenumbers.parse(text, "ID")
     except phonenumbers.NumberParseException as e:
         return Check(None, _PARSE_ERRORS.get(e.error_type, "PHONE_INVALID"))
+
+
+# An Indonesian number written 0NSN or +62NSN, NSN not starting with 0, of a length
+# the ID metadata calls possible (not local-only): phonenumbers.parse reads it as
+# exactly (62, NSN). For "0..." the national prefix is always stripped (ID's general
+# pattern matches nothing that starts 0[1-9], and the stripped length is possible);
+# "+62" is the country code and NSN has no prefix to strip. Parsing is most of the
+# cost of a landline, too short or too long number, so check_phone skips it there.
+_NSN_LENGTHS = frozenset(ID_METADATA.general_desc.possible_length) \
+    - frozenset(ID_METADATA.general_desc.possible_length_local_only or ())
+_ID_TEXT = re.compile(r"(?:0|\+62)([1-9][0-9]*)", re.ASCII)
+
+
+def _id_number(text: str):
+    m = _ID_TEXT.fullmatch(text)
+    if m is None or len(m[1]) not in _NSN_LENGTHS or len(m[1]) > 17:
+        return None
+    return phonenumbers.PhoneNumber(country_code=62, national_number=int(m[1]))
+
+
+def _verdict(n) -> Check:
+    """The verdict on a parsed number (or the Check a parse error gave)."""
+    if isinstance(n, Check):
+        return n
     if n.country_code != 62:
         return Check(None, "PHONE_FOREIGN")
     kind = phonenumbers.number_type(n)
@@ -310,10 +339,31 @@ def fast_email(s: str) -> str | None:
 
 def check_email(v) -> Check:
     if isinstance(v, str):
-        hit = fast_email(_no_format_marks(v).strip())
+        s = _no_format_marks(v).strip()
+        hit = fast_email(s)
         if hit:
             return Check(hit)
+        if s and surely_invalid_email(s):
+            return Check(None, "EMAIL_INVALID", {"alasan": _email_reason(s)})
     return email_reference(v)
+
+
+_NOT_PLAIN = frozenset('"<>[]\\')   # quoting, display names, domain literals, escapes
+
+
+def surely_invalid_email(s: str) -> bool:
+    """A stripped printable ASCII text that email-validator rejects whatever its
+    options' details: no '@' or more than one (no quoting), two dots in a row, a dot
+    at either end of the local part or the domain, or a domain without a dot (not
+    deliverable). Saves email-validator's work on the usual typing slips; every other
+    text is still decided by email-validator."""
+    if not (s.isascii() and s.isprintable()) or not _NOT_PLAIN.isdisjoint(s):
+        return False
+    if s.count("@") != 1:
+        return True
+    local, domain = s.split("@")
+    return ".." in s or "." not in domain or local[:1] == "." or local[-1:] == "." \
+        or domain[:1] == "." or domain[-1:] == "."
 
 
 def _email_reason(s: str) -> str:

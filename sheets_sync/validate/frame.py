@@ -20,6 +20,8 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sheets_sync import codes
 from sheets_sync.validate import fastpath, fields
@@ -28,11 +30,11 @@ from sheets_sync.validate.fields import Check
 from sheets_sync.forms import Column, Form
 
 PROBLEM_COLUMNS = ["row", "column", "code", "severity", "message"]
-_RANK = {OK: 0, PERIKSA: 1, SALAH: 2}
 _STATUS_BY_RANK = np.array([OK, PERIKSA, SALAH], dtype=object)
 MAX_NOTE = 1000  # a Keterangan cell stays readable
 DISTINCT_TYPES = {"phone", "email", "name"}   # factorising these costs more than it saves
 PARALLEL_ROWS = 20_000
+_COST_RANK = {"phone": 0, "email": 1, "address_email": 1, "name": 2, "date": 3}
 # Characters of one cell the rules look at; a longer cell is SALAH (CELL_TOO_LONG) without
 # running any rule, so no rule ever sees more (settings: limits.cell_chars, same default).
 MAX_CELL_CHARS = 1_000
@@ -159,26 +161,43 @@ class ColumnCheck:
                  numbers: bool = False):
         arr = series.to_numpy(dtype=object)
         if reference or distinct:   # reference: every value through the rule; distinct:
-            ids, uniq = np.arange(len(arr)), arr   # phones/e-mails/names rarely repeat
+            ids, uniq = None, arr   # phones/e-mails/names rarely repeat (no ids: no take)
         else:
             ids, uniq = _factorize(arr)
         n = len(uniq)
         heads = fields.placeholder_heads(empty)   # a cheap first look; few texts go further
         vals = np.full(n + 1, None, dtype=object)
         if fast is not None and n and not reference:
-            if getattr(fast, "raw", False):
-                vals[:n] = fast(uniq)
-            else:
-                clean = fastpath.candidates(uniq, max_chars, heads, empty, numbers=numbers)
-                vals[:n] = fast(clean).to_numpy(zero_copy_only=False)
+            vals[:n] = fast(uniq) if getattr(fast, "raw", False) else \
+                _accepted(fast(fastpath.candidates(uniq, max_chars, heads, empty, numbers=numbers)))
         cods = np.full(n + 1, None, dtype=object)
         pars = np.full(n + 1, None, dtype=object)
         cods[n] = "MISSING"   # factorize's NA sentinel (-1) takes the last slot
-        for i in np.flatnonzero(pd.isna(vals[:n])).tolist():
+        slow = np.flatnonzero(pd.isna(vals[:n]))
+        for i in slow.tolist():
             vals[i], cods[i], pars[i] = _one(uniq[i], fn, max_chars, heads, empty)
-        self.values, self.codes, self.params = vals.take(ids), cods.take(ids), pars.take(ids)
-        self.blank = self.codes == "MISSING"
-        self.error = self.codes == "CELL_ERROR"
+        masks = _masks(cods, slow)
+        per_row = (lambda a: a[:n]) if ids is None else (lambda a: a.take(ids))  # noqa: E731
+        self.values, self.codes, self.params = per_row(vals), per_row(cods), per_row(pars)
+        self.blank, self.error, self.flagged = (per_row(masks[k]) for k in ("blank", "error", "flagged"))
+
+
+def _masks(cods: np.ndarray, slow: np.ndarray) -> dict[str, np.ndarray]:
+    """Per distinct value: blank (MISSING, and the NA slot at the end), formula error,
+    or flagged by its rule. Only the few values the slow path saw can hold a code, so
+    only those are compared (no comparison of object arrays per row)."""
+    said = cods[slow]
+    masks = {k: np.zeros(len(cods), dtype=bool) for k in ("blank", "error", "flagged")}
+    masks["blank"][-1] = True
+    masks["blank"][slow[said == "MISSING"]] = True
+    masks["error"][slow[said == "CELL_ERROR"]] = True
+    masks["flagged"][slow[pd.notna(said) & (said != "MISSING") & (said != "CELL_ERROR")]] = True
+    return masks
+
+
+def _accepted(result) -> np.ndarray:
+    """An Arrow result of a fast check as objects (None where it did not accept)."""
+    return result.to_numpy(zero_copy_only=False)
 
 
 def _factorize(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -292,38 +311,44 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool
     absent = {c.key for c in form.columns if c.header_optional and c.key not in df.columns}
     df = df.reindex(columns=form.keys)
     cols = [c for c in form.columns if c.type != "row_number"]
-    run = lambda c: ColumnCheck(df[c.key], *checker(c, as_of, reference), reference=reference,  # noqa: E731
-                                distinct=c.type in DISTINCT_TYPES, max_chars=max_chars,
-                                empty=form.placeholders, numbers=c.type == "phone")
+    domains = form.email_domains if domains is None else domains
+    typos = bool(domains.get("common"))
+    run = lambda c: _contact_keys(ColumnCheck(  # noqa: E731
+        df[c.key], *checker(c, as_of, reference), reference=reference, distinct=c.type in DISTINCT_TYPES,
+        max_chars=max_chars, empty=form.placeholders, numbers=c.type == "phone"), c, typos)
     if len(df) >= PARALLEL_ROWS and not reference:
-        with ThreadPoolExecutor(2) as pool:   # Arrow kernels release the GIL: use the 2nd core
-            checks = dict(zip([c.key for c in cols], pool.map(run, cols)))
+        # Arrow kernels release the GIL: use the 2nd core. The costly columns first, so
+        # that the two threads end together (phones, e-mails, names rarely repeat).
+        costly = sorted(cols, key=lambda c: _COST_RANK.get(c.type, len(_COST_RANK)))
+        with ThreadPoolExecutor(2) as pool:
+            checks = dict(zip([c.key for c in costly], pool.map(run, costly)))
     else:
         checks = {c.key: run(c) for c in cols}
     typed = [k for k, c in checks.items() if not form.column(k).prefilled]
     keep = ~np.column_stack([checks[k].blank for k in typed]).all(axis=1) if typed and len(df) \
         else np.zeros(len(df), dtype=bool)
-    df = df[keep]
-    index = df.index
+    # Rows that are all blank are dropped; usually there are none, and then no
+    # column is copied.
+    rows = (lambda a: a) if keep.all() else (lambda a: a[keep])  # noqa: E731
+    index = df.index[keep]
     norm: dict[str, np.ndarray] = {}
     found: list[tuple] = []  # (positions, column key, codes, params)
-    contact_missing = np.column_stack([checks[k].blank[keep] for k in form.at_least_one]).all(axis=1) \
-        if form.at_least_one and len(df) else np.zeros(len(df), dtype=bool)
+    contact_missing = np.column_stack([rows(checks[k].blank) for k in form.at_least_one]).all(axis=1) \
+        if form.at_least_one and len(index) else np.zeros(len(index), dtype=bool)
     unreachable = bool(form.at_least_one) and all(k in absent for k in form.at_least_one)
 
     for col in form.columns:
         if col.type == "row_number":
-            norm[col.key] = df[col.key].to_numpy(dtype=object)
+            norm[col.key] = np.array(rows(df[col.key].to_numpy(dtype=object)), dtype=object)   # own copy
             continue
         ch = checks[col.key]
-        blank, errs = ch.blank[keep], ch.error[keep]
-        vals, cods, pars = ch.values[keep], ch.codes[keep], ch.params[keep]
+        blank, errs, bad = rows(ch.blank), rows(ch.error), rows(ch.flagged)
+        vals, cods, pars = rows(ch.values), rows(ch.codes), rows(ch.params)
         found.append((np.flatnonzero(errs), col.key, cods[errs], pars[errs]))
         if col.if_missing and col.key not in absent:
             miss = blank & ~contact_missing if col.key in form.at_least_one else blank
             code = "REQUIRED" if col.if_missing == SALAH else "MISSING_EXPECTED"
             found.append((np.flatnonzero(miss), col.key, np.full(miss.sum(), code, object), None))
-        bad = ~blank & ~errs & pd.notna(cods)
         found.append((np.flatnonzero(bad), col.key, cods[bad], pars[bad]))
         vals = np.where(blank | errs, None, vals)
         if col.type == "address_email":
@@ -339,11 +364,14 @@ def validate_frame(df: pd.DataFrame, form: Form, as_of: dt.date, reference: bool
                       np.full(len(pos), {"kolom": names}, object)))
     found += _short_tenure(norm, form, as_of)
 
-    normalized = pd.DataFrame(norm, index=index, dtype=object)  # keep None; no Arrow strings
-    found += _duplicates(normalized, form)
-    found += _domain_typos(normalized, form, domains)
-    problems = _problem_frame(found, index, form)
-    return FormResult(form.key, _statuses(index, problems), problems, normalized,
+    # keep None, no Arrow strings; the arrays are this call's own: no copy into one block
+    normalized = pd.DataFrame(norm, index=index, dtype=object, copy=False)
+    found += _duplicates(form, index, lambda c: rows(checks[c.key].ids) if checks[c.key].ids is not None
+                         else _ids(norm["email"], fold=True))
+    found += _domain_typos(form, domains, lambda c: (rows(checks[c.key].domains[0]), checks[c.key].domains[1])
+                           if checks[c.key].domains is not None else _domains(norm["email"]))
+    problems, pos = _problem_frame(found, index, form)
+    return FormResult(form.key, _statuses(index, problems, pos), problems, normalized,
                       {c.key: c.header for c in form.columns})
 
 
@@ -377,26 +405,69 @@ def _months_between(start: dt.date, end: dt.date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
 
 
-def _duplicates(normalized: pd.DataFrame, form: Form) -> list[tuple]:
-    """Later rows repeating a phone or e-mail of an earlier row are SALAH."""
+def _contact_keys(ch: ColumnCheck, col: Column, typos: bool) -> ColumnCheck:
+    """A phone or e-mail column's duplicate ids (rule `unique`) and e-mail domains, per
+    row, found in the column's own thread (hashing in Arrow runs beside the other
+    columns). An address+e-mail column's e-mails are known later: None here."""
+    ch.ids = ch.domains = None
+    if col.type != "address_email" and (col.rules.get("unique") or (col.type == "email" and typos)):
+        values = np.where(ch.blank | ch.error, None, ch.values)
+        if col.rules.get("unique"):
+            ch.ids = _ids(values, fold=col.type == "email")
+        if col.type == "email" and typos:
+            ch.domains = _domains(values)
+    return ch
+
+
+def _duplicates(form: Form, index: pd.Index, ids_of) -> list[tuple]:
+    """Later rows repeating a phone or e-mail of an earlier row are SALAH. `ids_of`:
+    per column, an id per row (_ids)."""
     out = []
     for col in form.columns:
         if not col.rules.get("unique"):
             continue
-        key = "email" if col.type == "address_email" else col.key
-        values = normalized[key].to_numpy(dtype=object)
-        if col.type in ("email", "address_email"):
-            values = np.array([v.casefold() if type(v) is str else None for v in values], dtype=object)
-        ids, _ = pd.factorize(values, use_na_sentinel=True)
+        ids = ids_of(col)
         first = _first_positions(ids)
         dup = (ids >= 0) & (first[np.maximum(ids, 0)] != np.arange(len(ids)))
         if not dup.any():
             continue
-        rows = normalized.index.to_numpy()[first[ids[dup]]]
+        rows = index.to_numpy()[first[ids[dup]]]
         code = "DUPLICATE_PHONE" if col.type == "phone" else "DUPLICATE_EMAIL"
         out.append((np.flatnonzero(dup), col.key, np.full(len(rows), code, object),
                     np.array([{"baris": int(r)} for r in rows], dtype=object)))
     return out
+
+
+def _ids(values: np.ndarray, fold: bool = False) -> np.ndarray:
+    """Per value (str or None) an id, numbered in order of first appearance, -1 for
+    None; fold=True compares texts case-folded. Hashed in Arrow (C, no Python str
+    per row); a text UTF-8 cannot hold (a lone surrogate) falls back to pandas."""
+    a = _utf8_or_none(values)
+    if a is None:
+        keys = np.array([v.casefold() if fold and type(v) is str else v for v in values], dtype=object)
+        return pd.factorize(keys, use_na_sentinel=True)[0]
+    if fold:
+        a = _casefold(a)
+    return pc.fill_null(pc.dictionary_encode(a).indices, -1).to_numpy().astype(np.int64)
+
+
+def _utf8_or_none(values: np.ndarray) -> pa.Array | None:
+    try:
+        return pa.array(values, type=pa.string())
+    except UnicodeEncodeError:
+        return None
+
+
+def _casefold(a: pa.Array) -> pa.Array:
+    """str.casefold() of each text: ASCII lower-casing in Arrow (the same on ASCII),
+    Python's casefold for the few non-ASCII texts."""
+    other = pc.invert(pc.fill_null(pc.string_is_ascii(a), True))
+    low = pc.ascii_lower(a)
+    at = np.flatnonzero(other.to_numpy(zero_copy_only=False))
+    if not len(at):
+        return low
+    folded = pa.array([t.casefold() for t in pc.take(a, at).to_pylist()], type=pa.string())
+    return pc.replace_with_mask(low, other, folded)
 
 
 def _first_positions(ids: np.ndarray) -> np.ndarray:
@@ -412,24 +483,33 @@ def _first_positions(ids: np.ndarray) -> np.ndarray:
     return first
 
 
-def _domain_typos(normalized: pd.DataFrame, form: Form, domains: dict | None) -> list[tuple]:
+def _domain_typos(form: Form, domains: dict, domains_of) -> list[tuple]:
     """Valid addresses at a near miss of a common domain (gmail.con): PERIKSA with a
-    suggestion. Decided once per distinct domain."""
-    domains = form.email_domains if domains is None else domains
+    suggestion. Decided once per distinct domain. `domains_of`: per column, _domains."""
     common, real = tuple(domains.get("common") or ()), frozenset(domains.get("real") or ())
     out = []
     for col in form.columns:
         if col.type not in ("email", "address_email") or not common:
             continue
-        values = normalized["email" if col.type == "address_email" else col.key].to_numpy(dtype=object)
-        ids, uniq = pd.factorize(np.array([v.rsplit("@", 1)[1] if type(v) is str else None for v in values],
-                                          dtype=object), use_na_sentinel=True)
-        doms = [d.lower() for d in uniq]
+        ids, doms = domains_of(col)
         hints = np.array([_near_miss(d, common, real) for d in doms] + [None], dtype=object).take(ids)
         pos = np.flatnonzero(pd.notna(hints))
         out.append((pos, col.key, np.full(len(pos), "EMAIL_DOMAIN_TYPO", object),
                     np.array([{"domain": doms[ids[p]], "saran": hints[p]} for p in pos], dtype=object)))
     return out
+
+
+def _domains(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """(id per value, -1 for None; the distinct domains, lower case): the domain is
+    what follows the last '@' (str.rsplit), taken and hashed in Arrow."""
+    a = _utf8_or_none(values)
+    if a is None:
+        ids, uniq = pd.factorize(np.array([v.rsplit("@", 1)[1] if type(v) is str else None for v in values],
+                                          dtype=object), use_na_sentinel=True)
+        return ids, [d.lower() for d in uniq]
+    enc = pc.dictionary_encode(pc.list_element(pc.split_pattern(a, "@", max_splits=1, reverse=True), 1))
+    ids = pc.fill_null(enc.indices, -1).to_numpy().astype(np.int64)
+    return ids, [d.lower() for d in enc.dictionary.to_pylist()]
 
 
 def _near_miss(domain: str, common: tuple, real: frozenset) -> str | None:
@@ -439,35 +519,39 @@ def _near_miss(domain: str, common: tuple, real: frozenset) -> str | None:
     return hit[0] if hit else None
 
 
-def _problem_frame(found: list[tuple], index: pd.Index, form: Form) -> pd.DataFrame:
+def _problem_frame(found: list[tuple], index: pd.Index, form: Form) -> tuple[pd.DataFrame, np.ndarray]:
+    """(the problems in row order, then column order; their row positions). Built from
+    plain arrays and made a DataFrame once."""
     order = {c.key: i for i, c in enumerate(form.columns)}
-    parts = []
-    for pos, key, cods, pars in found:
-        if len(pos) == 0:
-            continue
-        if pars is None:
-            pars = np.full(len(pos), None, object)
-        parts.append(pd.DataFrame({"pos": pos, "order": order[key], "column": key,
-                                   "code": cods, "params": pars}))
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS})
-    p = pd.concat(parts, ignore_index=True).sort_values(["pos", "order"], kind="stable")
+    found = [(pos, key, cods, pars) for pos, key, cods, pars in found if len(pos)]
+    if not found:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS}), np.zeros(0, dtype=np.int64)
+    pos = np.concatenate([f[0] for f in found]).astype(np.int64)
+    rank = np.concatenate([np.full(len(f[0]), order[f[1]]) for f in found])
+    keys = np.concatenate([np.full(len(f[0]), f[1], object) for f in found])
+    found_codes = np.concatenate([np.asarray(f[2], dtype=object) for f in found])
+    params = np.concatenate([np.full(len(f[0]), None, object) if f[3] is None else np.asarray(f[3], dtype=object)
+                             for f in found])
+    sort = np.lexsort((rank, pos))   # stable: ties keep the order they were found in
+    pos, keys, found_codes, params = pos[sort], keys[sort].tolist(), found_codes[sort].tolist(), params[sort].tolist()
     headers = {c.key: c.header for c in form.columns}
-    p["row"] = index.to_numpy()[p["pos"].to_numpy()]
-    found_codes, keys, params = p["code"].tolist(), p["column"].tolist(), p["params"].tolist()
     severity = {c: codes.severity(c) for c in set(found_codes)}
-    p["severity"] = [severity[c] for c in found_codes]
     plain: dict[tuple, str] = {}   # a message without parameters is rendered once per code and column
-    p["message"] = [
+    messages = [
         (plain.get((c, k)) or plain.setdefault((c, k), codes.render(c, kolom=headers[k]))) if not prm
         else codes.render(c, kolom=headers[k], **prm) if "kolom" not in prm else codes.render(c, **prm)
         for c, k, prm in zip(found_codes, keys, params)]
-    return p[PROBLEM_COLUMNS].reset_index(drop=True)
+    frame = pd.DataFrame({"row": index.to_numpy()[pos], "column": keys, "code": found_codes,
+                          "severity": [severity[c] for c in found_codes], "message": messages})
+    return frame, pos
 
 
-def _statuses(index: pd.Index, problems: pd.DataFrame) -> pd.Series:
+def _statuses(index: pd.Index, problems: pd.DataFrame, pos: np.ndarray | None = None) -> pd.Series:
+    """Per row the worst severity of its problems (`pos`: their row positions, when
+    known; else looked up by row number)."""
     rank = np.zeros(len(index), dtype=np.int8)
     if len(problems):
-        pos = index.get_indexer(problems["row"])
-        np.maximum.at(rank, pos, problems["severity"].map(_RANK).to_numpy(dtype=np.int8))
+        pos = index.get_indexer(problems["row"]) if pos is None else pos
+        severity = problems["severity"].to_numpy(dtype=object)
+        np.maximum.at(rank, pos, np.select([severity == SALAH, severity == PERIKSA], [2, 1], 0).astype(np.int8))
     return pd.Series(_STATUS_BY_RANK[rank], index=index, name="status")
