@@ -248,12 +248,18 @@ def test_an_opd_without_rows_in_a_tab_is_not_decoded_for_it(tmp_path, monkeypatc
     assert made and set(made) <= holds
 
 
-def test_after_one_edit_the_cycle_decodes_that_opds_memory_only(tmp_path, monkeypatch):
+@pytest.mark.parametrize("long_tabs", ["all", "Masalah only"])
+def test_after_one_edit_the_cycle_decodes_that_opds_memory_only(tmp_path, monkeypatch, long_tabs):
     """The cross-OPD search reads the contacts kept beside each memory, and the master
-    copies the other OPDs' rows: nobody else's verdicts are decoded."""
+    copies the other OPDs' rows (long tabs: their blocks; short tabs: their rows kept
+    in the manifest): nobody else's verdicts are decoded, and the tabs read back as a
+    whole rewrite makes them."""
     from sheets_sync.cycle.state import State
     monkeypatch.setattr(xlsx_bulk, "BULK_ROWS", 0)
     monkeypatch.setattr(xlsx_master, "FILL_ROWS", 0)
+    if long_tabs != "all":
+        plan = xlsx_bulk.plan
+        monkeypatch.setattr(xlsx_bulk, "plan", lambda spec, prev: plan(spec, prev) if spec.title == "Masalah" else None)
     dep = Deployment("xlsx", tmp_path / "d", n_opds=4)
     dep.cycle()
     opd = dep.opds()[2]
@@ -266,3 +272,27 @@ def test_after_one_edit_the_cycle_decodes_that_opds_memory_only(tmp_path, monkey
     rep = dep.cycle()
     assert rep.master_written and rep.read == 1
     assert set(decoded) == {opd.code}
+    master = dep.settings.data_dir / "master.xlsx"
+    incremental = openpyxl.load_workbook(master)
+    (master.parent / ".sheets_sync" / "master-blocks.json").unlink()
+    st_ = master.stat()
+    os.utime(master, ns=(st_.st_atime_ns, st_.st_mtime_ns + 10 ** 9))
+    dep.cycle()
+    whole = openpyxl.load_workbook(master)
+    for tab in ("Masalah", "Pegawai", "Pengguna Layanan", "Penyedia PBJ", "Eksper"):
+        if tab in whole.sheetnames:
+            assert [[(c.value, c.number_format) for c in r] for r in incremental[tab].iter_rows()] == \
+                   [[(c.value, c.number_format) for c in r] for r in whole[tab].iter_rows()], tab
+
+
+@given(st.lists(st.lists(st.one_of(st.text(max_size=5), st.integers(-2 ** 70, 2 ** 70), st.booleans(), st.none(),
+                                   st.floats(allow_nan=False, allow_infinity=False), st.dates(),
+                                   st.datetimes()), max_size=4), max_size=5))
+@hsettings(max_examples=200, deadline=None)
+def test_short_tab_rows_kept_as_json_come_back_the_same(rows):
+    import json
+    body = xlsx_blocks.rows_to_json(rows)
+    back = xlsx_blocks.rows_from_json(json.loads(json.dumps(body)))
+    assert back == rows and [[type(v) for v in r] for r in back] == [[type(v) for v in r] for r in rows]
+    assert xlsx_blocks.rows_to_json([[float("nan")]]) is None
+    assert xlsx_blocks.rows_from_json([[{"x": 1}]]) is None and xlsx_blocks.rows_from_json([[["z", "1"]]]) is None

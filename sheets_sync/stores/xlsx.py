@@ -256,7 +256,7 @@ class XlsxStore:
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"{self.master_path.name}: "
                                                                    f"{describe_error(e)}"})) from e
         previous = Previous(self.master_path, self._blocks_path, file_revision(self.master_path))
-        bulk = []
+        bulk, small = [], {}
         for spec in sheets:
             index = None
             if spec.title in book.sheetnames:
@@ -270,7 +270,8 @@ class XlsxStore:
                 bulk.append(xlsx_bulk.BulkRows(spec.title, parts, n, xlsx_bulk.width_of(spec, parts), first,
                                                *xlsx_bulk.style_ids(book)))
             else:
-                render_sheet(ws, replace(spec, rows=spec.all_rows(), groups=None))
+                rows, small[spec.title] = xlsx_bulk.short_rows(spec, previous)
+                render_sheet(ws, replace(spec, rows=rows, groups=None))
         _open_on(book, "Rekap")
         blocks = {}
         try:
@@ -283,19 +284,19 @@ class XlsxStore:
             raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"{self.master_path.name}: "
                                                                    f"{describe_error(e)}"})) from e
         revision = file_revision(self.master_path)
-        self._keep_blocks(blocks, revision)
+        self._keep_blocks(blocks, revision, {t: g for t, g in small.items() if g})
         return revision
 
     @property
     def _blocks_path(self) -> Path:
         return self.dir / ".sheets_sync" / "master-blocks.json"
 
-    def _keep_blocks(self, blocks: dict, revision: str | None) -> None:
+    def _keep_blocks(self, blocks: dict, revision: str | None, small: dict) -> None:
         """Where each block of the new master's long tabs is (xlsx_blocks.py), for the
         next write; without it that write renders every row again, nothing worse."""
         try:
             if blocks and revision is not None:
-                atomic_write_bytes(self._blocks_path, manifest_of(blocks, revision), mode=0o600)
+                atomic_write_bytes(self._blocks_path, manifest_of(blocks, revision, small), mode=0o600)
             else:
                 self._blocks_path.unlink(missing_ok=True)
         except OSError as e:

@@ -20,8 +20,10 @@ How it holds together:
   revision; a master changed since (a person saved it) is rendered whole."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import math
 import logging
 import struct
 import zlib
@@ -165,7 +167,7 @@ class Previous:
     manifest, it is unreadable, or it is not of the file now on disk."""
 
     def __init__(self, master: Path, manifest: Path, revision: str | None):
-        self.master, self.tabs, self.groups = master, {}, {}
+        self.master, self.tabs, self.groups, self.small = master, {}, {}, {}
         try:
             if revision is None or manifest.stat().st_size > MANIFEST_BYTES:
                 return
@@ -177,10 +179,16 @@ class Previous:
             self.groups = {title: {str(k): (int(n), [str(b) for b in keys])
                                    for k, (n, keys) in (tab.get("groups") or {}).items()}
                            for title, tab in doc["tabs"].items()}
+            self.small = {str(t): dict(g) for t, g in (doc.get("small") or {}).items()}
         except (OSError, ValueError, KeyError, TypeError, AttributeError, struct.error) as e:
             if not isinstance(e, FileNotFoundError):
                 log.info("peta blok master tidak terpakai (%s): master ditulis utuh", type(e).__name__)
-            self.tabs, self.groups = {}, {}
+            self.tabs, self.groups, self.small = {}, {}, {}
+
+    def small_rows(self, title: str, key: str) -> list[list] | None:
+        """A short tab's rows of one group as the master on disk holds them, or None."""
+        body = self.small.get(title, {}).get(key)
+        return None if body is None else rows_from_json(body)
 
     def group(self, title: str, key: str) -> tuple[int, list[str]] | None:
         """(rows, block keys) of a group the master on disk holds whole, else None."""
@@ -213,10 +221,50 @@ def _tab_blocks(f, tab: dict) -> dict:
     return {str(k): (data + int(rel), int(clen), int(size), int(crc)) for k, rel, clen, size, crc in tab["blocks"]}
 
 
-def manifest_of(tabs: dict, revision: str) -> bytes:
+def manifest_of(tabs: dict, revision: str, small: dict | None = None) -> bytes:
     """tabs: title -> {"part", "at", "blocks": [[key, offset in the part's data, clen, size, crc]],
-    "groups": {group key: [rows, [block keys]]}}."""
-    return json.dumps({"format": FORMAT, "revision": revision, "tabs": tabs}).encode()
+    "groups": {group key: [rows, [block keys]]}}; small: title -> {group key: rows as
+    rows_to_json} of the short tabs openpyxl renders as cells (a few thousand rows)."""
+    return json.dumps({"format": FORMAT, "revision": revision, "tabs": tabs, "small": small or {}}).encode()
+
+
+# a short tab's rows kept as JSON: dates tagged, so they come back as dates
+_TAGS = {dt.datetime: "t", dt.date: "d"}
+
+
+def rows_to_json(rows: list[list]) -> list | None:
+    """Rows of plain values (text, whole and finite numbers, booleans, dates) as JSON
+    values; None when a value is of another kind (those rows are made again)."""
+    out = []
+    for row in rows:
+        vals = []
+        for v in row:
+            kind = type(v)
+            if kind in _TAGS:
+                vals.append([_TAGS[kind], v.isoformat()])
+            elif kind in (str, int, bool) or v is None or (kind is float and math.isfinite(v)):
+                vals.append(v)
+            else:
+                return None
+        out.append(vals)
+    return out
+
+
+def rows_from_json(body) -> list[list] | None:
+    """The inverse of rows_to_json; None for anything that is not its output."""
+    try:
+        return [[_value(v) for v in row] for row in body]
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _value(v):
+    if isinstance(v, list):
+        tag, text = v
+        return {"t": dt.datetime.fromisoformat, "d": dt.date.fromisoformat}[tag](text)
+    if v is None or type(v) in (str, int, bool, float):
+        return v
+    raise TypeError("not a cell value")
 
 
 def part_blocks(segments: list[Segment]) -> list[list]:

@@ -25,7 +25,8 @@ from openpyxl.utils import get_column_letter
 
 from sheets_sync.fileio import ZIP_LEVEL
 from sheets_sync.stores import RowGroup
-from sheets_sync.stores.xlsx_blocks import Previous, Segment, ZipOut, block_key, block_ranges, deflate, part_blocks
+from sheets_sync.stores.xlsx_blocks import (Previous, Segment, ZipOut, block_key, block_ranges, deflate,
+                                           part_blocks, rows_to_json)
 from sheets_sync.stores.xlsxio import CELL_CHARS, FORMULA_START, writable
 
 BULK_ROWS = 2000       # a tab with more rows than this is written here
@@ -62,6 +63,23 @@ def plan(spec, previous: Previous | None) -> tuple[list[Part], int] | None:
              for g in groups]
     n = sum(p.hit[0] if p.hit is not None else len(p.group.rows()) for p in parts)
     return (parts, n) if n > BULK_ROWS else None
+
+
+def short_rows(spec, previous: Previous | None) -> tuple[list[list], dict]:
+    """A tab openpyxl renders as cells: its rows (a group the master on disk holds under
+    its key is taken from there, not made: an OPD nobody edited is not decoded for a
+    short tab either) and {group key: rows as JSON} to keep for the next write."""
+    if spec.groups is None:
+        return spec.rows, {}
+    rows, keep = [], {}
+    for g in spec.groups:
+        got = previous.small_rows(spec.title, g.key) if previous is not None and g.key else None
+        got = g.rows() if got is None else got
+        rows += got
+        body = rows_to_json(got) if g.key else None
+        if body is not None:
+            keep[g.key] = body
+    return rows, keep
 
 
 def width_of(spec, parts: list[Part]) -> int:
