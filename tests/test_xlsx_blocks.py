@@ -146,7 +146,7 @@ def test_a_row_gone_from_the_middle_renders_its_block_only(store, rendered, tmp_
     assert _values(store.master_path) == _fresh(tmp_path, rows, "fresh")
 
 
-@pytest.mark.parametrize("damage", ["garbage", "offsets", "huge", "other revision"])
+@pytest.mark.parametrize("damage", ["garbage", "offsets", "huge", "other revision", "symlink"])
 def test_a_damaged_or_foreign_manifest_means_a_whole_write_not_a_broken_one(store, rendered, tmp_path, damage):
     _settled(store, _rows(3))
     blocks = store.master_path.parent / ".sheets_sync" / "master-blocks.json"
@@ -158,6 +158,11 @@ def test_a_damaged_or_foreign_manifest_means_a_whole_write_not_a_broken_one(stor
     elif damage == "huge":
         with open(blocks, "ab") as f:
             f.truncate(xlsx_blocks.MANIFEST_BYTES + 1)
+    elif damage == "symlink":          # a link out of the data folder is not followed
+        outside = tmp_path / "outside.json"
+        outside.write_text(text)
+        blocks.unlink()
+        blocks.symlink_to(outside)
     else:
         blocks.write_text(text.replace('"revision": "', '"revision": "1'))
     rendered.clear()

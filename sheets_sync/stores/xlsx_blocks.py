@@ -169,8 +169,8 @@ class Previous:
     def __init__(self, master: Path, manifest: Path, revision: str | None):
         self.master, self.tabs, self.groups, self.small = master, {}, {}, {}
         try:
-            if revision is None or manifest.stat().st_size > MANIFEST_BYTES:
-                return
+            if revision is None or manifest.is_symlink() or manifest.stat().st_size > MANIFEST_BYTES:
+                return   # a link may point out of the data folder: not followed
             doc = json.loads(manifest.read_bytes())
             if doc.get("format") != FORMAT or doc.get("revision") != revision:
                 return
