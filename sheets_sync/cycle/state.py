@@ -33,6 +33,7 @@ import pandas as pd
 from pandas.api.types import pandas_dtype
 
 from sheets_sync.fileio import PRIVATE, private_dir
+from sheets_sync.jsonvalue import decode as _dec, encode as _enc
 from sheets_sync.validate.frame import FormResult
 from sheets_sync.validate.layout import Problem
 
@@ -577,68 +578,6 @@ def _array(values: list) -> np.ndarray:
         for i, v in enumerate(values):
             out[i] = v
     return out
-
-
-def _enc(v):
-    """A cell value as JSON: native where JSON has the type, else a one-key object."""
-    if v is None or isinstance(v, (str, bool)):
-        return v
-    if isinstance(v, np.generic):
-        v = v.item()
-        if v is None or isinstance(v, (str, bool)):
-            return v
-    if isinstance(v, int):
-        return v
-    if isinstance(v, float):
-        return v if math.isfinite(v) else {"$f": repr(v)}
-    if isinstance(v, pd.Timestamp):
-        return {"$ts": v.isoformat()}
-    if isinstance(v, dt.datetime):
-        return {"$dt": v.isoformat()}
-    if isinstance(v, dt.date):
-        return {"$d": v.isoformat()}
-    if isinstance(v, dt.time):
-        return {"$t": v.isoformat()}
-    if isinstance(v, dt.timedelta):
-        return {"$td": [v.days, v.seconds, v.microseconds]}
-    if isinstance(v, tuple):
-        return {"$tuple": [_enc(x) for x in v]}
-    if isinstance(v, list):
-        return {"$list": [_enc(x) for x in v]}
-    if isinstance(v, dict):
-        return {"$map": [[_enc(a), _enc(b)] for a, b in v.items()]}
-    if v is pd.NA or v is pd.NaT:
-        return None
-    return str(v)
-
-
-def _dec(v):
-    if not isinstance(v, dict):
-        if isinstance(v, list):
-            raise ValueError("daftar tanpa tanda jenis")
-        return v
-    if len(v) != 1:
-        raise ValueError("tanda jenis tidak dikenal")
-    (tag, x), = v.items()
-    if tag == "$f":
-        return float(x)
-    if tag == "$ts":
-        return pd.Timestamp(x)
-    if tag == "$dt":
-        return dt.datetime.fromisoformat(x)
-    if tag == "$d":
-        return dt.date.fromisoformat(x)
-    if tag == "$t":
-        return dt.time.fromisoformat(x)
-    if tag == "$td":
-        return dt.timedelta(days=x[0], seconds=x[1], microseconds=x[2])
-    if tag == "$tuple":
-        return tuple(_dec(y) for y in x)
-    if tag == "$list":
-        return [_dec(y) for y in x]
-    if tag == "$map":
-        return {_dec(a): _dec(b) for a, b in x}
-    raise ValueError(f"tanda jenis tidak dikenal: {tag[:20]}")
 
 
 # ------------------------------------------------------- frames for other modules

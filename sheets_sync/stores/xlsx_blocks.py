@@ -20,10 +20,8 @@ How it holds together:
   revision; a master changed since (a person saved it) is rendered whole."""
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import math
 import logging
 import struct
 import zlib
@@ -32,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+
+from sheets_sync.jsonvalue import decode, encode
 
 log = logging.getLogger("sheets_sync")
 
@@ -228,24 +228,14 @@ def manifest_of(tabs: dict, revision: str, small: dict | None = None) -> bytes:
     return json.dumps({"format": FORMAT, "revision": revision, "tabs": tabs, "small": small or {}}).encode()
 
 
-# a short tab's rows kept as JSON: dates tagged, so they come back as dates
-_TAGS = {dt.datetime: "t", dt.date: "d"}
-
-
 def rows_to_json(rows: list[list]) -> list | None:
-    """Rows of plain values (text, whole and finite numbers, booleans, dates) as JSON
-    values; None when a value is of another kind (those rows are made again)."""
+    """Rows as typed JSON values (jsonvalue.encode); None when a value is of a kind it
+    would only keep as text (those rows are made again rather than come back as text)."""
     out = []
     for row in rows:
-        vals = []
-        for v in row:
-            kind = type(v)
-            if kind in _TAGS:
-                vals.append([_TAGS[kind], v.isoformat()])
-            elif kind in (str, int, bool) or v is None or (kind is float and math.isfinite(v)):
-                vals.append(v)
-            else:
-                return None
+        vals = [encode(v) for v in row]
+        if any(type(e) is str and not isinstance(v, str) for e, v in zip(vals, row)):
+            return None
         out.append(vals)
     return out
 
@@ -253,18 +243,9 @@ def rows_to_json(rows: list[list]) -> list | None:
 def rows_from_json(body) -> list[list] | None:
     """The inverse of rows_to_json; None for anything that is not its output."""
     try:
-        return [[_value(v) for v in row] for row in body]
-    except (TypeError, ValueError, KeyError):
+        return [[decode(v) for v in row] for row in body]
+    except (TypeError, ValueError, KeyError, AttributeError):
         return None
-
-
-def _value(v):
-    if isinstance(v, list):
-        tag, text = v
-        return {"t": dt.datetime.fromisoformat, "d": dt.date.fromisoformat}[tag](text)
-    if v is None or type(v) in (str, int, bool, float):
-        return v
-    raise TypeError("not a cell value")
 
 
 def part_blocks(segments: list[Segment]) -> list[list]:
