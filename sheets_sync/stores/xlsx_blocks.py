@@ -38,7 +38,7 @@ log = logging.getLogger("sheets_sync")
 BLOCK_ROWS = 4096            # rows of one OPD per block, about (an edit re-renders at most 4x)
 FORMAT = "xlsx-blocks-1"     # in every key: a new way of rendering rows never reuses old bytes
 MANIFEST_BYTES = 16 << 20    # a manifest bigger than this is not ours: not read
-_ZEROS = bytes(1 << 20)
+_ZEROS = memoryview(bytes(1 << 20))
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
 _END = struct.Struct("<IHHHHIIH")
@@ -112,9 +112,9 @@ def crc_combine(crc1: int, crc2: int, len2: int) -> int:
     value, so crc32(B, c) = crc32(B) ^ crc32(Z, c) ^ crc32(Z), Z = len(B) zero bytes."""
     a, b = crc1, 0
     while len2:
-        n = min(len2, len(_ZEROS))
-        a, b = zlib.crc32(_ZEROS[:n], a), zlib.crc32(_ZEROS[:n], b)
-        len2 -= n
+        zeros = _ZEROS[:min(len2, len(_ZEROS))]   # a view: no copy per step
+        a, b = zlib.crc32(zeros, a), zlib.crc32(zeros, b)
+        len2 -= len(zeros)
     return crc2 ^ a ^ b
 
 
