@@ -60,18 +60,34 @@ def deflate(text: bytes, level: int, final: bool = False) -> Segment:
 
 
 def block_ranges(rows: list[list]) -> list[tuple[int, int]]:
-    """[start, end) of each block. A block ends where the first column (the OPD code)
-    changes, and inside one OPD's rows after a row whose content hash ends in
-    log2(BLOCK_ROWS) zero bits (content-defined, as rsync and restic cut files): a row
-    that appears or goes (a phone fixed: a row moves into or out of a form tab) moves
-    only the boundaries of its own block, so the later blocks are copied, not made.
-    Blocks hold at least BLOCK_ROWS // 8 rows (rows alike must not make a block each)
-    and at most 4 * BLOCK_ROWS."""
+    """[start, end) of each block (keyed_blocks without the keys)."""
+    return _ranges(rows, [_dump(r) for r in rows])
+
+
+def keyed_blocks(salt: str, rows: list[list]) -> list[tuple[int, int, str]]:
+    """(start, end, key) of each block: each row serialised once, for its boundary hash
+    and its block's key (what the block's bytes follow: its values, types included,
+    and `salt`, how they are rendered)."""
+    dumped = [_dump(r) for r in rows]
+    head = FORMAT.encode() + salt.encode() + b"\0"
+    return [(a, b, hashlib.blake2b(head + b"\n".join(dumped[a:b]), digest_size=16).hexdigest())
+            for a, b in _ranges(rows, dumped)]
+
+
+def _ranges(rows: list[list], dumped: list[bytes]) -> list[tuple[int, int]]:
+    """A block ends where the first column (the OPD code) changes, and inside one OPD's
+    rows after a row whose content hash ends in log2(BLOCK_ROWS) zero bits
+    (content-defined, as rsync and restic cut files): a row that appears or goes (a
+    phone fixed: a row moves into or out of a form tab) moves only the boundaries of
+    its own block, so the later blocks are copied, not made. Blocks hold at least
+    BLOCK_ROWS // 8 rows (rows alike must not make a block each) and at most
+    4 * BLOCK_ROWS."""
     firsts = np.empty(len(rows), dtype=object)
     firsts[:] = [r[0] if r else None for r in rows]
     changes = np.flatnonzero(firsts[1:] != firsts[:-1]) + 1
     bounds = [0] + changes.tolist() + [len(rows)]
-    marks = np.flatnonzero((_row_hashes(rows) & (_pow2(BLOCK_ROWS) - 1)) == 0) + 1   # cut after a marked row
+    hashes = np.fromiter((zlib.crc32(d) for d in dumped), dtype=np.int64, count=len(dumped))
+    marks = np.flatnonzero((hashes & (_pow2(BLOCK_ROWS) - 1)) == 0) + 1   # cut after a marked row
     out = []
     for start, end in zip(bounds, bounds[1:]):
         cut = start
@@ -89,22 +105,11 @@ def _pow2(n: int) -> int:
     return 1 << max(1, n.bit_length() - 1)
 
 
-def _row_hashes(rows: list[list]) -> np.ndarray:
-    def one(row) -> int:
-        try:
-            return zlib.crc32(orjson.dumps(row))
-        except TypeError:   # an int beyond 64 bits, a lone surrogate
-            return zlib.crc32(repr(row).encode("utf-8", "surrogatepass"))
-    return np.fromiter((one(r) for r in rows), dtype=np.int64, count=len(rows))
-
-
-def block_key(salt: str, rows: list[list]) -> str:
-    """What a block's bytes follow: its values (types included) and how they are rendered."""
+def _dump(row: list) -> bytes:
     try:
-        body = orjson.dumps(rows)
+        return orjson.dumps(row)
     except TypeError:   # an int beyond 64 bits, a lone surrogate: the standard encoder
-        body = json.dumps(rows, default=repr).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(FORMAT.encode() + salt.encode() + b"\0" + body, digest_size=16).hexdigest()
+        return json.dumps(row, default=repr).encode("utf-8", "surrogatepass")
 
 
 def crc_combine(crc1: int, crc2: int, len2: int) -> int:

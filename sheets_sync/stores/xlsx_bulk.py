@@ -25,7 +25,7 @@ from openpyxl.utils import get_column_letter
 
 from sheets_sync.fileio import ZIP_LEVEL
 from sheets_sync.stores import RowGroup
-from sheets_sync.stores.xlsx_blocks import (Previous, Segment, ZipOut, block_key, block_ranges, deflate,
+from sheets_sync.stores.xlsx_blocks import (Previous, Segment, ZipOut, deflate, keyed_blocks,
                                            part_blocks, rows_to_json)
 from sheets_sync.stores.xlsxio import CELL_CHARS, FORMULA_START, writable
 
@@ -178,7 +178,7 @@ def _copied(part: Part, title: str, previous, src) -> list[Segment] | None:
 
 
 class _Blocks:
-    """Rows rendered in blocks (xlsx_blocks.block_ranges), each copied from the master
+    """Rows rendered in blocks (xlsx_blocks.keyed_blocks), each copied from the master
     on disk when it holds the same rows, else made and deflated in the pool."""
 
     def __init__(self, b: BulkRows, previous, src, pool):
@@ -188,9 +188,8 @@ class _Blocks:
 
     def render(self, rows: list[list], out: list) -> list[str]:
         keys = []
-        for start, end in block_ranges(rows):
+        for start, end, key in keyed_blocks(self.salt, rows):
             chunk = rows[start:end]
-            key = block_key(self.salt, chunk)
             got = self.previous.copy(self.src, self.b.title, key) if self.previous is not None else None
             if got is None:
                 text = "".join([_row(values, self.b) for values in chunk])
