@@ -473,3 +473,16 @@ def test_message_cases_cover_every_row_code():
     # their messages are checked in tests/test_staff_rows.py
     assert set(MESSAGE_CASES) | {"DUPLICATE_PHONE", "DUPLICATE_EMAIL", "CROSS_OPD_DUPLICATE",
                                  "CONTACT_UNREACHABLE", "TENURE_SHORT"} == set(codes.ROW_CODES)
+
+
+@given(st.lists(st.integers(-1, 6), max_size=30))
+def test_first_positions_of_duplicate_ids_hold_in_any_order(ids):
+    """Rows dropped after the ids were numbered leave them out of first-seen order."""
+    from sheets_sync.validate import frame as fr
+    arr = np.array(ids, dtype=np.int64)
+    got = fr._first_positions(arr) if len(arr) else None
+    expect = {}
+    for i, v in enumerate(ids):
+        if v >= 0:
+            expect.setdefault(v, i)
+    assert all(got[v] == i for v, i in expect.items())

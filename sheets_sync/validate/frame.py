@@ -471,15 +471,12 @@ def _casefold(a: pa.Array) -> pa.Array:
 
 
 def _first_positions(ids: np.ndarray) -> np.ndarray:
-    """Per distinct id (factorize: numbered in order of first appearance), the
-    position of its first occurrence."""
+    """Per distinct id (-1: none), the position of its first occurrence; no order of
+    the ids assumed (rows may have been dropped after they were numbered)."""
     present = np.flatnonzero(ids >= 0)
     first = np.zeros(ids.max() + 1 if len(present) else 1, dtype=np.int64)
-    # ids are numbered in order of appearance: the k-th new id first shows where
-    # the running maximum first reaches k
-    seen = ids[present]
-    new = np.r_[True, seen[1:] > np.maximum.accumulate(seen)[:-1]] if len(seen) else np.zeros(0, dtype=bool)
-    first[seen[new]] = present[new]
+    uniq, at = np.unique(ids[present], return_index=True)   # return_index: the first occurrence
+    first[uniq] = present[at]
     return first
 
 
