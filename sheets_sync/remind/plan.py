@@ -119,7 +119,7 @@ def reminder_config(settings) -> ReminderConfig:
                    "eskalasi dikirim sesudah batas (1 = H+1), 1 sampai 90.")
     return ReminderConfig(enabled=_flag(raw, "enabled", True), slots=slots, escalation=esc,
                           digest=_flag(raw, "digest", False),
-                          max_problems=_whole(raw, "max_problems", d.max_problems, 1, 100),
+                          max_problems=_whole(raw, "max_problems", d.max_problems, 1, ostate.LISTED),
                           max_late_days=_whole(raw, "max_late_days", d.max_late_days, 0, 90, " (hari)"),
                           subject_prefix=str(raw.get("subject_prefix", d.subject_prefix)),
                           cuti_bersama=_days_off(raw, settings))

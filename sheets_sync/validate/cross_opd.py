@@ -15,13 +15,6 @@ from sheets_sync.forms import FormSet
 from sheets_sync.validate.frame import PROBLEM_COLUMNS, FormResult
 
 
-def contact_keys(opd: str, res: FormResult, forms: FormSet) -> pd.DataFrame:
-    parts = contact_parts(opd, res, forms)
-    if not parts:
-        return pd.DataFrame()
-    return pd.DataFrame({c: np.concatenate([p[i] for p in parts]) for i, c in enumerate(_KEY_COLUMNS)})
-
-
 _KEY_COLUMNS = ("opd", "form", "row", "column", "kind", "value")
 
 

@@ -27,7 +27,7 @@ ACCEPTED = (OK, PERIKSA)
 # to the registry's or the network's.
 OPD_FAULTS = {"SHEET_MISSING", "HEADER_MISSING", "HEADER_ORDER", "WB_UNREADABLE"}
 # Problems a summary lists, in e-mail order: the most an e-mail may show (remind.plan
-# caps reminders.max_problems at 100).
+# caps reminders.max_problems at this).
 LISTED = 100
 
 
