@@ -72,7 +72,7 @@ def _texts(values: np.ndarray) -> np.ndarray:
     is_str = types_of(values) == str
     if is_str.any():
         codes, uniques = pd.factorize(values[is_str])
-        out[is_str] = np.array([u.strip() for u in uniques.tolist()] + [""], dtype=object)[codes]
+        out[is_str] = np.array([u.strip() for u in uniques.tolist()], dtype=object)[codes]   # exact str: no NA code
     other = np.flatnonzero(~is_str)
     out[other] = [_text(v) for v in values[other].tolist()]
     return out
