@@ -32,9 +32,6 @@ _EMAIL = rf"^{_LOCAL}@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}$"
 _SPECIAL = r"(?i)\.(?:" + "|".join(sorted(SPECIAL_USE_DOMAINS)) + r")$"
 # Printable ASCII: no white space but the space, no letter outside A-Z/a-z, no
 # invisible mark.
-_PRINTABLE = r"^[ -~]*$"
-
-
 def candidates(values: np.ndarray, max_chars: int, heads: frozenset, words: frozenset = frozenset(),
                numbers: bool = False) -> pa.Array:
     """The values as an Arrow string array, null where a value is not a clean text
@@ -208,7 +205,7 @@ def dates(values: list) -> list:
     2023 (fields.parse_date's reading, four-digit years), else None. A day that
     does not exist (31/02/2023) is None: fields says why."""
     a = pc.utf8_trim(_strings([v if type(v) is str else None for v in values]), " ")
-    a = pc.if_else(pc.fill_null(pc.match_substring_regex(a, _PRINTABLE), False), a, pa.scalar(None, pa.string()))
+    a = pc.if_else(pa.array(_printable(a)), a, pa.scalar(None, pa.string()))
     day, month, year = (np.zeros(len(a), dtype=np.int64) for _ in range(3))
     for rx in _DAY_FIRST + [_DAY_MONTH]:
         parts = pc.extract_regex(a, rx)
