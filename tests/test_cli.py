@@ -401,23 +401,3 @@ def test_export_refuses_the_data_folder(after_cycle, capsys):
     assert not inside.exists()
 
 
-def test_validate_json_records_are_made_without_the_collector_and_it_comes_back(monkeypatch):
-    import gc
-
-    from sheets_sync import cli
-
-    seen = []
-
-    class Res:
-        def records(self):
-            seen.append(gc.isenabled())
-            return [{"row": 3}]
-    assert cli._records([("Pegawai", Res()), ("Pegawai 2", Res())]) == [{"row": 3}, {"row": 3}]
-    assert seen == [False, False] and gc.isenabled()
-
-    class Broken:
-        def records(self):
-            raise ValueError("x")
-    with pytest.raises(ValueError):
-        cli._records([("Pegawai", Broken())])
-    assert gc.isenabled()

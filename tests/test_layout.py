@@ -294,3 +294,26 @@ def test_status_headers_far_apart_get_fresh_columns_clear_of_them(forms):
     s = locate_form(g, forms["pegawai"], forms, "Pegawai")
     cols = s.status_columns
     assert len(set(cols.values())) == 3 and cols["status"] not in (8, 9, 10)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_free_space_found_column_at_a_time_is_the_row_loops(forms, seed):
+    """Where no status headers exist, they go right of the last column a person typed in,
+    not counting a trailing triple of ours. Column at a time, rows are taken by their
+    last column and a thousand at a time (one row that does not move ends the search):
+    the answer is the row loop's, also when the first thousand rows all move."""
+    import random
+
+    from sheets_sync.validate import layout
+    rng = random.Random(seed)
+    pool = ["OK", " PERIKSA ", "SALAH", "ok", "OKE", "SALAH\x1c", "catatan", "", " ", None, 5, "PERIKSA x"]
+    width = 12
+    rows = []
+    for i in range(2600):
+        row = [rng.choice(pool) for _ in range(rng.randint(0, width))]
+        if i < 1500 and seed % 2:   # the first rows fill every column, ending in a status triple
+            row = [rng.choice(pool) for _ in range(width - 3)] + [rng.choice(["OK", "SALAH"]), "alasan", "kemarin"]
+        rows.append(row)
+    grid = [["Judul"], ["No", "Nama"]] + rows
+    columns = [np.array([r[c] if c < len(r) else None for r in grid], dtype=object) for c in range(width)]
+    assert layout._free_from(layout.ColumnGrid(columns), 2, forms) == layout._free_from(grid, 2, forms)

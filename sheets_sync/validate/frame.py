@@ -79,16 +79,24 @@ class FormResult:
             out[pos[starts]] = [t[:-1][:MAX_NOTE] for t in joined.tolist()]
         return pd.Series(out, index=self.status.index, dtype=object)
 
-    def records(self) -> list[dict]:
-        """The JSON shape of `validate --json`: one object per non-empty row. Built
-        column at a time: each normalised column is made JSON-ready once (by its value
-        types), each problem becomes its message object once, then rows are zipped."""
+    def records(self, start: int = 0, stop: int | None = None) -> list[dict]:
+        """The JSON shape of `validate --json`: one object per non-empty row (those
+        from position `start` to `stop`). Built column at a time: each normalised column
+        is made JSON-ready once (by its value types), each problem becomes its message
+        object once, then rows are zipped. (The CLI writes this shape's text without
+        the dicts: validate/jsonout.py.)"""
+        status = self.status.iloc[start:stop]
         keys = list(self.normalized.columns)
-        cols = [_jsonable_column(self.normalized[k].to_numpy(dtype=object)) for k in keys]
-        normalized = [dict(zip(keys, vals)) for vals in zip(*cols)] if keys else [{} for _ in self.status]
-        return [{"row": row, "status": status, "messages": msgs, "normalized": norm}
-                for row, status, msgs, norm in zip(self.status.index.astype("int64").tolist(), self.status.tolist(),
-                                                   self._messages(), normalized)]
+        cols = [self.json_column(k, start, stop) for k in keys]
+        normalized = [dict(zip(keys, vals)) for vals in zip(*cols)] if keys else [{} for _ in status]
+        return [{"row": row, "status": s, "messages": msgs, "normalized": norm}
+                for row, s, msgs, norm in zip(status.index.astype("int64").tolist(), status.tolist(),
+                                              self._messages()[start:stop], normalized)]
+
+    def json_column(self, key: str, start: int = 0, stop: int | None = None) -> list:
+        """One normalised column's values (positions `start` to `stop`) as JSON takes
+        them: dates as ISO text, NaN as null..."""
+        return _jsonable_column(self.normalized[key].iloc[start:stop].to_numpy(dtype=object))
 
     def _messages(self) -> list[list[dict]]:
         """Per row (status order): its problems as {code, column, message}, in order."""
@@ -126,6 +134,8 @@ def _jsonable_column(arr: np.ndarray) -> list:
     types = set(map(type, values))
     if types <= _PLAIN:
         return values
+    if types - {type(None)} == {dt.date}:   # the usual date column: plain dates
+        return [None if v is None else v.isoformat() for v in values]
     if len(types - {type(None)}) == 1 and types & {dt.date, dt.datetime}:
         ids, uniq = pd.factorize(arr, use_na_sentinel=True)   # -1 (None) takes the last slot
         return np.array([_jsonable(v) for v in uniq.tolist()] + [None], dtype=object).take(ids).tolist()

@@ -217,30 +217,53 @@ def _free_from(grid, header_row: int, forms: FormSet) -> int:
 
 def _free_from_columns(cells: list, words: set) -> int:
     """_free_from on columns: each row's last filled column, moved left of a status word
-    found at it or one or two columns before it, as the row loop does."""
+    found at it or one or two columns before it, as the row loop does; the largest.
+    Rows are taken by their last filled column, right to left, and a few at a time:
+    one row that does not move proves the answer, so a tab whose rows all end at the
+    same column looks at a thousand of them, not every one."""
     if not cells or not len(cells[0].values):
         return 0
     filled = ~np.column_stack([c.blank for c in cells])
-    word = np.column_stack([_status_words(c, words) for c in cells])
     last = _last_true(filled, len(cells))
-    rows = np.arange(len(last))
-    moved = np.zeros(len(last), dtype=bool)
-    for k in (2, 1, 0):     # the first of last-2, last-1, last holding a status word
-        p = last - k
-        hit = ~moved & (p >= 1) & word[rows, np.maximum(p - 1, 0)]
-        last[hit] = _last_true(filled[hit] & (np.arange(len(cells)) < (p[hit] - 1)[:, None]), len(cells))
+    best = 0
+    for end in np.unique(last)[::-1].tolist():
+        if end <= best:
+            break
+        at = np.flatnonzero(last == end)
+        for batch in (at[:1024], at[1024:]):
+            if len(batch):
+                best = max(best, int(_moved_last(cells, filled, batch, end, words).max()))
+            if best == end:
+                return best
+    return best
+
+
+def _moved_last(cells: list, filled: np.ndarray, at: np.ndarray, end: int, words: set) -> np.ndarray:
+    """For rows `at`, whose last filled column is `end`: that column, or the last filled
+    one left of the first of end-2, end-1, end holding a status word."""
+    out = np.full(len(at), end)
+    moved = np.zeros(len(at), dtype=bool)
+    for k in (2, 1, 0):
+        p = end - k
+        if p < 1:
+            continue
+        hit = np.zeros(len(at), dtype=bool)
+        rest = np.flatnonzero(~moved)
+        hit[rest] = _status_words(cells[p - 1], words, at[rest])
+        out[hit] = _last_true(filled[at[hit], :p - 1], p - 1) if p > 1 else 0
         moved |= hit
-    return int(last.max())
+    return out
 
 
-def _status_words(cells: "_Cells", words: set) -> np.ndarray:
-    """Which text cells are a status word once stripped: a substring search (no regex)
-    finds the few candidates, str.strip() decides."""
-    hit = np.zeros(len(cells.values), dtype=bool)
+def _status_words(cells: "_Cells", words: set, at: np.ndarray) -> np.ndarray:
+    """Which text cells at positions `at` are a status word once stripped: a substring
+    search (no regex) finds the few candidates, str.strip() decides."""
+    texts = cells.texts.take(pa.array(at))
+    hit = np.zeros(len(at), dtype=bool)
     for w in words:
-        hit |= _filled(pc.match_substring(cells.texts, w))
-    at = np.flatnonzero(hit)
-    hit[at] = [v.strip() in words for v in cells.values[at].tolist()]
+        hit |= _filled(pc.match_substring(texts, w))
+    found = np.flatnonzero(hit)
+    hit[found] = [v.strip() in words for v in cells.values[at[found]].tolist()]
     return hit
 
 
