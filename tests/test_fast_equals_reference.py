@@ -43,15 +43,21 @@ def typed_date(draw):
     return draw(_PAD) + shape.format(d=d, m=m, y=y, M=month) + draw(_PAD)
 
 
+# a serial number as a CSV gives it: digits in a text, maybe zero-padded or padded
+SERIAL_TEXT = st.builds(lambda n, zeros, pad: pad + "0" * zeros + str(n) + pad,
+                        st.integers(0, 3_000_000), st.integers(0, 2), st.sampled_from(["", "", " "]))
 DATE_VALUE = st.one_of(typed_date(), st.dates(dt.date(1890, 1, 1), dt.date(2030, 1, 1)),
                        st.datetimes(dt.datetime(1890, 1, 1), dt.datetime(2030, 1, 1)),
-                       st.integers(-5, 60000), ANY_VALUE)
+                       st.integers(-5, 60000), SERIAL_TEXT, ANY_VALUE)
+# a number exported as text: '81234567890.0'
+FLOAT_TEXT = st.builds(lambda plus, n, zeros: plus + str(n) + "." + "0" * zeros,
+                       st.sampled_from(["", "+", "+62", "62", "0"]), st.integers(0, 10 ** 13), st.integers(1, 3))
 TEXT_VALUE = st.one_of(staff_text(), ANY_VALUE)
 
 
 def _column_values(form):
     """A strategy per column key of `form`, by its type."""
-    by_type = {"phone": st.one_of(phone_like(), ANY_VALUE, staff_text()),
+    by_type = {"phone": st.one_of(phone_like(), ANY_VALUE, staff_text(), FLOAT_TEXT),
                "email": st.one_of(email_like(), ANY_VALUE, staff_text()),
                "date": DATE_VALUE}
     return {c.key: by_type.get(c.type, TEXT_VALUE) for c in form.columns if c.type != "row_number"}
@@ -99,7 +105,8 @@ def test_the_fast_path_takes_the_usual_shapes_as_the_reference_does(monkeypatch)
     rows = [clean_row("pegawai", 1, nama="  Budi  Santoso ", no_hp=81234567890.0, tanggal_mulai="13/10/2020"),
             clean_row("pegawai", 2, nama="Tina", no_hp=" 0812-3456-7891 ", tanggal_mulai="1 Oktober 2020"),
             clean_row("pegawai", 3, nama="-", tanggal_mulai="31/02/2020", email=" Budi@Gmail.COM "),
-            clean_row("pegawai", 4, nama="tidak ada", tanggal_mulai="13-10-2023", no_hp=6281234567892)]
+            clean_row("pegawai", 4, nama="tidak ada", tanggal_mulai="13-10-2023", no_hp=6281234567892),
+            clean_row("pegawai", 5, tanggal_mulai="43000", no_hp="81234567893.0")]   # as a CSV writes numbers
     assert_same_as_reference("pegawai", rows)
     slow.clear()                                # the reference goes value by value: not counted
     res = validate_frame(frame(rows, form), form, AS_OF)
@@ -107,7 +114,10 @@ def test_the_fast_path_takes_the_usual_shapes_as_the_reference_does(monkeypatch)
     assert res.normalized.at[4, "tanggal_mulai"] == dt.date(2020, 10, 1)
     assert res.normalized.at[5, "email"] == "Budi@gmail.com"
     assert res.normalized.at[6, "no_hp"] == "+6281234567892"
-    taken = {"  Budi  Santoso ", 81234567890.0, "13/10/2020", " 0812-3456-7891 ", "1 Oktober 2020"}
+    assert res.normalized.at[7, "tanggal_mulai"] == dt.date(2017, 9, 22)
+    assert res.normalized.at[7, "no_hp"] == "+6281234567893"
+    taken = {"  Budi  Santoso ", 81234567890.0, "13/10/2020", " 0812-3456-7891 ", "1 Oktober 2020",
+             "43000", "81234567893.0"}
     assert slow and not taken & set(slow)       # never one by one (13-10-2023 is after the report: the rule says why)
 
 
@@ -146,3 +156,13 @@ def test_google_cells_with_a_lone_surrogate_read_as_text_utf8_can_hold():
     grids, ids = grids_of(meta)
     assert grids["Pegawai"] == [["Budi ?", 3, "Sri \U0001F600"]] and ids == {"Pegawai": 7}
     assert real_text("plain") == "plain" and real_text("\udc80x").encode("utf-8") == b"?x"
+
+
+def test_digits_that_could_be_a_placeholder_word_are_left_to_the_rule():
+    """A deployment may list a placeholder of digits ('000' for "none"): then a date
+    column's digit texts are not read as serial numbers by the fast path (frame._one
+    says MISSING first, as the reference does)."""
+    from sheets_sync.validate.frame import _DateFast
+    fast = _DateFast({}, AS_OF)
+    assert fast(["43000", 43000], frozenset()) == [dt.date(2017, 9, 22)] * 2
+    assert fast(["43000", 43000], frozenset({"00", "ti"})) == [None, dt.date(2017, 9, 22)]

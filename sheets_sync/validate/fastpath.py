@@ -172,9 +172,9 @@ def _squeeze(a: pa.Array) -> pa.Array:
 def phones(values):
     """+62 form of each plainly written Indonesian mobile number, else null."""
     a = _arrow(values)
+    # a number exported as text ('81234567890.0'): fields._clean_phone cuts at the '.'
+    a = pc.replace_substring_regex(a, r"^(\+?[0-9]+)\.0+$", r"\1")
     shape = pc.match_substring_regex(a, r"^\+?[0-9 .\-()]+$")
-    # a number exported as text ('81234567890.0') is cleaned by fields.py first
-    shape = pc.and_(shape, pc.invert(pc.match_substring_regex(a, r"^\+?[0-9]+\.0+$")))
     d = _digits(a)
     plus = pc.starts_with(a, "+")
     ok = pc.and_(shape, pc.if_else(plus, pc.match_substring_regex(d, f"^62(?:{_M})$"),

@@ -178,7 +178,7 @@ class ColumnCheck:
         heads = fields.placeholder_heads(empty)   # a cheap first look; few texts go further
         vals = np.full(n + 1, None, dtype=object)
         if fast is not None and n and not reference:
-            vals[:n] = fast(uniq) if getattr(fast, "raw", False) else \
+            vals[:n] = fast(uniq, heads) if getattr(fast, "raw", False) else \
                 _accepted(fast(fastpath.candidates(uniq, max_chars, heads, empty, numbers=numbers)))
         cods = np.full(n + 1, None, dtype=object)
         pars = np.full(n + 1, None, dtype=object)
@@ -256,9 +256,10 @@ def _date_rules(v, rules: dict, as_of: dt.date) -> Check:
 
 
 class _DateFast:
-    """Accept-only path for date cells, serial numbers and the usual typed dates
-    (13/10/2023, 13-10-2023, 13 Oktober 2023) inside the rule's bounds (the common
-    case); any other text and anything out of bounds go to _date_rules."""
+    """Accept-only path for date cells, serial numbers (also as digits in a text, as a
+    CSV gives them) and the usual typed dates (13/10/2023, 13-10-2023, 13 Oktober
+    2023) inside the rule's bounds (the common case); any other text and anything out
+    of bounds go to _date_rules."""
     raw = True
 
     def __init__(self, rules: dict, as_of: dt.date):
@@ -269,10 +270,15 @@ class _DateFast:
             lo.append(fields.months_before(as_of, int(rules["max_age_months"])))
         self.lo, self.hi = max(lo), as_of if rules.get("not_after_report") else dt.date.max
 
-    def __call__(self, values) -> list:
+    def __call__(self, values, heads: frozenset = frozenset()) -> list:
+        """`heads`: the placeholders' first two characters (frame._one): digits that
+        could be a placeholder word are left to the rule."""
         lo, hi, out, typed = self.lo, self.hi, [], []
+        serial_texts = not any(h[:1].isdigit() for h in heads)
         for i, v in enumerate(values):
             t = type(v)
+            if t is str and serial_texts and 0 < len(v) <= 7 and v.isascii() and v.isdigit():
+                v, t = int(v), int   # fields.parse_date reads 1-7 digits as a serial number
             d = v.date() if t is dt.datetime else v if t is dt.date else \
                 fields.SHEETS_EPOCH + dt.timedelta(days=v) if t is int and 1 <= v <= fields.SERIAL_MAX else None
             out.append(d if d is not None and lo <= d <= hi else None)
