@@ -241,6 +241,13 @@ def test_validate_subprocess_json(tmp_path, forms):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert {x["row"]: x["status"] for x in json.loads(r.stdout)} == EXPECTED
+    # `validate` ends without freeing its objects one by one (__main__): the exit code
+    # and the message on stderr still come through
+    bad = tmp_path / "rusak.xlsx"
+    bad.write_bytes(b"bukan zip")
+    r = subprocess.run([PYTHON, "-m", "sheets_sync", "validate", str(bad), "--json"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "Berkas tidak bisa diperiksa" in r.stderr and not r.stdout, r.stderr
 
 
 # ---------------------------------------------------------- status, export
