@@ -317,3 +317,20 @@ def test_free_space_found_column_at_a_time_is_the_row_loops(forms, seed):
     grid = [["Judul"], ["No", "Nama"]] + rows
     columns = [np.array([r[c] if c < len(r) else None for r in grid], dtype=object) for c in range(width)]
     assert layout._free_from(layout.ColumnGrid(columns), 2, forms) == layout._free_from(grid, 2, forms)
+
+
+def test_a_long_text_column_that_repeats_shares_one_object_per_distinct_text():
+    """A CSV's unit and job-title columns repeat a few texts 300,000 times: each distinct
+    text becomes one Python str, shared (memory a VM faults in page by page); a column
+    of names, or a short one, is converted as it is. The values are the same either way."""
+    import pyarrow as pa
+
+    from sheets_sync.validate import layout
+    units = pa.array(["Dinas Kesehatan", "", "Bagian Umum", " Dinas  Kesehatan"] * 3_000)
+    cells = layout._Cells.of_texts(units)
+    assert cells.values.tolist() == units.to_pylist()
+    assert len({id(v) for v in cells.values}) == 4
+    names = pa.array([f"Budi {i}" for i in range(12_000)])
+    assert layout._Cells.of_texts(names).values.tolist() == names.to_pylist()
+    short = pa.array(["Dinas"] * 100)
+    assert len({id(v) for v in layout._Cells.of_texts(short).values}) == 100

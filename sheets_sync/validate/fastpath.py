@@ -33,13 +33,13 @@ _SPECIAL = r"(?i)\.(?:" + "|".join(sorted(SPECIAL_USE_DOMAINS)) + r")$"
 # Printable ASCII: no white space but the space, no letter outside A-Z/a-z, no
 # invisible mark.
 def candidates(values: np.ndarray, max_chars: int, heads: frozenset, words: frozenset = frozenset(),
-               numbers: bool = False) -> pa.Array:
-    """The values as an Arrow string array, null where a value is not a clean text
-    (see the module doc). `heads`, `words`: as in fields.is_placeholder and
-    frame._one (a text is a placeholder when its first two characters, lower case,
-    are in `heads` and it reads as one of `words` or a run of dashes/dots).
-    numbers=True: whole numbers (ints, integral floats below 1e16) stand as their
-    digits, as fields.as_text reads them (phones)."""
+               numbers: bool = False) -> tuple[pa.Array, pa.Array]:
+    """(The values as an Arrow string array, null where a value is not a clean text
+    (see the module doc); the text values as they are, null elsewhere). `heads`,
+    `words`: as in fields.is_placeholder and frame._one (a text is a placeholder when
+    its first two characters, lower case, are in `heads` and it reads as one of
+    `words` or a run of dashes/dots). numbers=True: whole numbers (ints, integral
+    floats below 1e16) stand as their digits, as fields.as_text reads them (phones)."""
     kinds = fields.types_of(values)
     texts = np.where(kinds == str, values, None)
     if numbers:
@@ -54,7 +54,7 @@ def candidates(values: np.ndarray, max_chars: int, heads: frozenset, words: froz
     ok = pc.and_(ok, pa.array(_printable(raw)))
     if heads:
         ok = pc.and_(ok, pc.invert(_placeholders(a, heads, words)))
-    return pc.if_else(pc.fill_null(ok, False), a, pa.scalar(None, pa.string()))
+    return pc.if_else(pc.fill_null(ok, False), a, pa.scalar(None, pa.string())), raw
 
 
 def _bytes(a: pa.Array) -> tuple[np.ndarray, np.ndarray]:
