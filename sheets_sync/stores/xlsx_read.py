@@ -12,9 +12,9 @@ are the same whichever reader ran (tests/test_xlsx_readers.py compares both):
 
 Error cells are rare: the sheet XML is streamed through once looking for `t="e"`
 (a byte search, no XML parse), and only the few places found are matched.
-`validate FILE` starts calamine's parse and that scan early, in two threads (`Parsing`;
-both release the GIL), and loads pandas meanwhile: numpy and pandas are imported here
-only when a big tab is mapped.
+`validate FILE` starts calamine's parse early, in a thread (`Parsing`; it releases the
+GIL), and loads pandas meanwhile: numpy and pandas are imported here only when a big
+tab is mapped.
 """
 from __future__ import annotations
 
@@ -45,23 +45,21 @@ class ReadError(Exception):
 
 class Parsing:
     """A workbook being read in the background: calamine parses the tabs `keep(title)`
-    accepts (None: all) while the sheet XML is scanned for error cells, each in its own
-    thread (both release the GIL). `result()` waits for both; a failure is raised there."""
+    accepts (None: all) in a thread (it releases the GIL). `result()` scans the sheet
+    XML for error cells in the caller's thread, which has nothing else to do by then
+    (on two cores, a third busy thread beside the import and the parse slowed both),
+    and waits for the parse; a failure is raised there."""
 
     def __init__(self, path, keep=None):
-        pool = ThreadPoolExecutor(2, thread_name_prefix="xlsx-read")
+        self._path, self._keep = path, keep
+        pool = ThreadPoolExecutor(1, thread_name_prefix="xlsx-read")
         self._parsed = pool.submit(_parse, str(path), keep)
-        self._errors = pool.submit(_error_cells, path, keep)
-        pool.shutdown(wait=False)   # the threads end with their task
+        pool.shutdown(wait=False)   # the thread ends with its task
 
     def result(self):
         """(calamine workbook, {title: parsed sheet}, {title: {(row, col): error text}})."""
-        book, sheets = self._parsed.result()
-        try:
-            return book, sheets, self._errors.result()
-        except BaseException:
-            book.close()
-            raise
+        errors = _error_cells(self._path, self._keep)
+        return (*self._parsed.result(), errors)
 
 
 def _parse(path: str, keep):
@@ -100,14 +98,16 @@ def read_grids(path, only: str | None = None, wanted=None, merges: dict | None =
         raise ReadError(str(e), type(e).__name__) from e
     try:
         out = {}
-        for name, sheet in sheets.items():
+        for name in list(sheets):
+            sheet = sheets.pop(name)
             if not keep(name):
                 continue
             rows = sheet.to_python(skip_empty_area=False)
-            grid = _column_grid(rows, errors.get(name, {})) if columnar else None
-            out[name] = grid if grid is not None else _grid(rows, errors.get(name, {}))
             if merges is not None:
                 merges[name] = _ranges(sheet.merged_cell_ranges or [])
+            del sheet   # calamine's own copy of the cells (~90 MB at 300,000 rows) goes before they are mapped
+            grid = _column_grid(rows, errors.get(name, {})) if columnar else None
+            out[name] = grid if grid is not None else _grid(rows, errors.get(name, {}))
         return out
     except Exception as e:  # noqa: BLE001
         raise ReadError(str(e), type(e).__name__) from e
