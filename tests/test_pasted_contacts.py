@@ -33,10 +33,13 @@ def test_scientific_notation_is_named_for_what_it_is(typed):
     assert fields.phone_reference(typed).code == "PHONE_SCIENTIFIC"
 
 
-def test_the_arrow_path_never_accepts_what_cleaning_would_change():
-    # '81234567890.0' looks like digits and dots, but means 81234567890
-    assert fastpath.phones(["81234567890.0", "+6281234567890.0"]) == [None, None]
-    assert fastpath.phones(["0812-3456-7890"]) == [MEANT]
+def test_the_arrow_path_reads_a_number_exported_as_text_as_cleaning_does():
+    # '81234567890.0' looks like digits and dots, but means 81234567890 (not 812345678900)
+    assert fastpath.phones(["81234567890.0", "+6281234567890.00", "0812.0"]) == [MEANT, MEANT, None]
+    assert [fields.check_phone(t).value for t in ("81234567890.0", "+6281234567890.00")] == [MEANT, MEANT]
+    for typed, accepted in zip(["0812.3456.7890.0", "62.0", "+0812345678.0"],
+                               fastpath.phones(["0812.3456.7890.0", "62.0", "+0812345678.0"])):
+        assert accepted is None or accepted == fields.check_phone(typed).value, typed
 
 
 @pytest.mark.parametrize("typed", ["\u202abudi@gmail.com\u202c", "budi\u200b@gmail.com"])
