@@ -166,3 +166,28 @@ def test_digits_that_could_be_a_placeholder_word_are_left_to_the_rule():
     fast = _DateFast({}, AS_OF)
     assert fast(["43000", 43000], frozenset()) == [dt.date(2017, 9, 22)] * 2
     assert fast(["43000", 43000], frozenset({"00", "ti"})) == [None, dt.date(2017, 9, 22)]
+
+
+def test_a_phone_columns_numbers_stand_as_their_digits_as_as_text_reads_them():
+    """candidates(numbers=True) turns whole numbers below 1e16 into their digits column
+    at a time: exactly str(int(v)) where the per-value rule would, at the edges too
+    (the lowest int64, 9999999999999999 just below 1e16, ints past 64 bits, -0.0, NaN,
+    TRUE); only the values that were texts come back as typed."""
+    import random
+
+    import numpy as np
+
+    from sheets_sync.validate import fastpath
+
+    def as_rule(v):
+        return str(int(v)) if type(v) in (int, float) and v == v and abs(v) < 1e16 and float(v).is_integer() \
+            else v if type(v) is str else None
+    pool = [81234567890, 81234567890.0, -2 ** 63, 2 ** 63 - 1, 2 ** 70, -2 ** 70, 1e16, -1e16, 9999999999999999,
+            -9999999999999999, 10 ** 16, float("nan"), float("inf"), -0.0, 12.5, True, False, " 0812 ", None,
+            2 ** 53 + 1, -5, 0, 9.999999999999998e15]
+    rng = random.Random(3)
+    for _ in range(100):
+        values = np.array([rng.choice(pool) for _ in range(rng.randint(1, 20))], dtype=object)
+        clean, typed = fastpath.candidates(values, 1000, frozenset(), numbers=True)
+        assert clean.to_pylist() == [None if r is None else r.strip() for r in map(as_rule, values)]
+        assert typed.to_pylist() == [v if type(v) is str else None for v in values]

@@ -35,18 +35,16 @@ _SPECIAL = r"(?i)\.(?:" + "|".join(sorted(SPECIAL_USE_DOMAINS)) + r")$"
 def candidates(values: np.ndarray, max_chars: int, heads: frozenset, words: frozenset = frozenset(),
                numbers: bool = False) -> tuple[pa.Array, pa.Array]:
     """(The values as an Arrow string array, null where a value is not a clean text
-    (see the module doc); the text values as they are, null elsewhere). `heads`,
+    (see the module doc); the values that are texts, as they are, null elsewhere). `heads`,
     `words`: as in fields.is_placeholder and frame._one (a text is a placeholder when
     its first two characters, lower case, are in `heads` and it reads as one of
     `words` or a run of dashes/dots). numbers=True: whole numbers (ints, integral
     floats below 1e16) stand as their digits, as fields.as_text reads them (phones)."""
     kinds = fields.types_of(values)
-    texts = np.where(kinds == str, values, None)
+    is_text = kinds == str
+    texts = np.where(is_text, values, None)
     if numbers:
-        for i in np.flatnonzero((kinds == int) | (kinds == float)).tolist():
-            v = values[i]
-            if v == v and abs(v) < 1e16 and float(v).is_integer():
-                texts[i] = str(int(v))
+        _whole_numbers_as_digits(values, kinds, texts)
     raw = _strings(texts)
     a = pc.utf8_trim(raw, " ")                        # = str.strip() on printable ASCII
     size = pc.utf8_length(a)
@@ -54,7 +52,26 @@ def candidates(values: np.ndarray, max_chars: int, heads: frozenset, words: froz
     ok = pc.and_(ok, pa.array(_printable(raw)))
     if heads:
         ok = pc.and_(ok, pc.invert(_placeholders(a, heads, words)))
-    return pc.if_else(pc.fill_null(ok, False), a, pa.scalar(None, pa.string())), raw
+    typed = raw if is_text.all() else pc.if_else(pa.array(is_text), raw, pa.scalar(None, pa.string()))
+    return pc.if_else(pc.fill_null(ok, False), a, pa.scalar(None, pa.string())), typed
+
+
+def _whole_numbers_as_digits(values: np.ndarray, kinds: np.ndarray, texts: np.ndarray) -> None:
+    """texts[i] = str(int(v)) for each int or float v that is whole and below 1e16 (as
+    fields.as_text reads a number), column at a time."""
+    for kind in (int, float):
+        at = np.flatnonzero(kinds == kind)
+        if not len(at):
+            continue
+        try:
+            nums = values[at].astype(np.int64 if kind is int else np.float64)
+        except OverflowError:     # an int past 64 bits: never below 1e16
+            nums = np.array([v if abs(v) < 10 ** 16 else 10 ** 16 for v in values[at]], dtype=np.int64)
+        bound = 10 ** 16 if kind is int else 1e16   # exact for ints, as Python compares them
+        keep = (nums > -bound) & (nums < bound)     # not np.abs: it overflows on the lowest int64
+        if kind is float:
+            keep &= np.isfinite(nums) & (nums == np.floor(nums))
+        texts[at[keep]] = nums[keep].astype(np.int64).astype(str).astype(object)
 
 
 def _bytes(a: pa.Array) -> tuple[np.ndarray, np.ndarray]:
