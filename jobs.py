@@ -29,7 +29,9 @@ log = logging.getLogger("sheets_sync")
 
 def parse_args(argv=None):
     p = Parser(prog="python jobs.py", description="Pekerja sheets_sync: validasi, rekap master, pengingat.")
-    p.add_argument("--once", action="store_true", help="jalankan satu siklus lalu berhenti")
+    p.add_argument("--once", action="store_true",
+                   help="jalankan satu siklus lalu berhenti; termasuk langkah pengingat (e-mail yang jatuh tempo "
+                        "hari ini terkirim, berapa pun jamnya; untuk melihat saja: remind --dry-run)")
     p.add_argument("--check", action="store_true",
                    help="periksa pengaturan, kredensial, Google, SMTP dan folder, lalu berhenti "
                         "(kode keluar 1 bila ada yang gagal)")

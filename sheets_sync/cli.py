@@ -236,6 +236,14 @@ def _validate(args) -> int:
             from sheets_sync.forms import forms_for
             settings = load_settings(args.config)
             forms, limits = forms_for(settings), settings.limits
+        if args.form:
+            from sheets_sync.forms import load_forms
+            forms = forms or load_forms()
+            try:
+                forms[args.form]
+            except KeyError as e:   # str(KeyError) would quote its text
+                print(f"Pilihan --form salah: {e.args[0] if e.args else e}", file=sys.stderr)
+                return 2
         results = validate_file(Path(args.file), form_key=args.form, as_of=args.as_of or today_wib(), forms=forms,
                                 limits=limits, ahead=ahead)
     except TooLarge as e:
@@ -251,8 +259,8 @@ def _validate(args) -> int:
         print(f"Pengaturan salah: {e}", file=sys.stderr)
         return 2
     except (ValueError, KeyError) as e:
-        # str(KeyError) is the repr of its text (quotes around it); the text itself is for staff
-        print(f"Berkas tidak bisa diperiksa: {e.args[0] if e.args else e}", file=sys.stderr)
+        text = e.args[0] if isinstance(e, KeyError) and e.args else str(e)   # a KeyError's str() quotes it
+        print(text if text.startswith("Berkas ") else f"Berkas tidak bisa diperiksa: {text}", file=sys.stderr)
         return 2
     if args.json:
         from sheets_sync.validate import jsonout   # the records' text, column at a time
@@ -286,6 +294,11 @@ def _not_a_file(path: Path) -> str | None:
         return f"{path} tidak ditemukan; periksa nama dan foldernya."
     if path.is_dir():
         return f"{path} adalah folder; sebutkan satu berkas .xlsx atau .csv di dalamnya."
+    try:
+        if path.stat().st_size == 0:
+            return f"{path} kosong (0 bita); mungkin belum selesai tersimpan atau tersalin. Simpan ulang lalu coba lagi."
+    except OSError:
+        return None   # said when it is opened
     return None
 
 

@@ -247,7 +247,7 @@ def test_validate_subprocess_json(tmp_path, forms):
     bad.write_bytes(b"bukan zip")
     r = subprocess.run([PYTHON, "-m", "sheets_sync", "validate", str(bad), "--json"], cwd=ROOT,
                        capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "Berkas tidak bisa diperiksa" in r.stderr and not r.stdout, r.stderr
+    assert r.returncode == 2 and "Berkas tidak bisa dibuka" in r.stderr and not r.stdout, r.stderr
 
 
 # ---------------------------------------------------------- status, export
@@ -374,7 +374,7 @@ def test_validate_mistyped_path_form_and_folder_say_what_is_wrong(tmp_path, form
     path = write_xlsx(tmp_path / "x.xlsx", forms)
     assert cli.main(["validate", str(path), "--form", "pegawa", *AS_OF_ARG]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("Berkas tidak bisa diperiksa: formulir 'pegawa' tidak dikenal; pilihan: pegawai"), err
+    assert err.startswith("Pilihan --form salah: formulir 'pegawa' tidak dikenal; pilihan: pegawai"), err
 
 
 def test_export_refuses_an_out_name_that_is_not_xlsx(after_cycle, tmp_path, capsys):

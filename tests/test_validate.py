@@ -438,6 +438,7 @@ MESSAGE_CASES = {
     "CONTACT_MISSING": ("pengguna_layanan", {"no_hp": None, "email": None}),
     "CELL_ERROR": ("pegawai", {"jabatan": "#REF!"}), "TEXT_TOO_LONG": ("pegawai", {"jabatan": "x" * 400}),
     "NAME_NO_LETTERS": ("pegawai", {"nama": "123"}), "NAME_BIDI": ("pegawai", {"nama": "Budi \u202eosotnaS"}),
+    "TEXT_CONTROL_CHARS": ("pegawai", {"nama": "Bu\x00di"}),
     "CELL_TOO_LONG": ("pegawai", {"no_hp": "0812" * 5000}), "PHONE_HAS_LETTERS": ("pegawai", {"no_hp": "08l2"}),
     "PHONE_SCIENTIFIC": ("pegawai", {"no_hp": "8,12345679E+10"}),
     "EMAIL_DOMAIN_TYPO": ("pegawai", {"email": "budi@gmial.com"}),

@@ -82,7 +82,8 @@ class Summary:
         parts = [f"pengingat {self.today}: {len(self.sent)} terkirim"]
         for name, items in (("gagal", self.failed), ("tertunda (server tidak terjangkau)", self.held),
                             ("tertunda (batas harian)", self.capped), ("tanpa e-mail", self.no_contact),
-                            ("belum pasti", self.uncertain), ("dilewati", self.skipped)):
+                            ("belum pasti", self.uncertain),
+                            ("jadwal tidak dikirim (sudah lewat atau digabung)", self.skipped)):
             if items:
                 parts.append(f"{len(items)} {name}")
         return ", ".join(parts)

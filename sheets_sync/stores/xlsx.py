@@ -726,4 +726,6 @@ def describe_error(e: Exception) -> str:
         return "tidak ada izin membaca/menulis berkas"
     if isinstance(e, OSError):
         return f"galat berkas: {explain(e, filename=False)}"
-    return f"format tidak dikenali ({type(e).__name__})"
+    if isinstance(e, xlsx_read.ReadError) and "_rels" in str(e):
+        return "berkas zip, tetapi bukan workbook .xlsx"
+    return "isinya tidak terbaca sebagai workbook .xlsx"   # a text, an image... renamed .xlsx

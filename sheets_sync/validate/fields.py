@@ -104,7 +104,21 @@ def check_text(v, max_length: int = 300) -> Check:
     t = as_text(v)
     if len(t) > max_length:
         return Check(None, "TEXT_TOO_LONG", {"panjang": len(t), "maks": max_length})
+    bad = control_char(t)
+    if bad:
+        return Check(None, "TEXT_CONTROL_CHARS", {"kode": bad})
     return Check(t)
+
+
+# Control characters (Unicode Cc) that as_text's collapsing of white space leaves: NUL,
+# backspace, escape, DEL, C1. Invisible in a sheet, they travel into KPK's files.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+
+
+def control_char(t: str) -> str | None:
+    """'U+0000' for the first control character of a text, or None."""
+    m = _CONTROL.search(t)
+    return f"U+{ord(m.group()):04X}" if m else None
 
 
 # Bidirectional embedding, override and isolate controls (U+202A-U+202E, U+2066-U+2069):
