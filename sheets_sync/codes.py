@@ -99,7 +99,7 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in (
          'tanggal terlalu lama'),
     Code("DATE_TOO_OLD", SALAH, '{kolom} ({tanggal}) lebih dari {bulan} bulan sebelum tanggal laporan {laporan}; yang dilaporkan hanya pengguna layanan {bulan} bulan terakhir.',
          'di luar jangka waktu yang dilaporkan'),
-    Code("CHOICE_INVALID", SALAH, '{kolom} tidak sesuai daftar; pilih salah satu dari {jumlah} kriteria pada Surat Edaran: {pilihan}.',
+    Code("CHOICE_INVALID", SALAH, '{kolom} tidak sesuai daftar; pilih salah satu kriteria dari {jumlah} slot ahli pada Surat Edaran: {pilihan}.',
          'tidak sesuai daftar pilihan'),
     Code("CHOICE_AMBIGUOUS", SALAH, '{kolom} cocok dengan lebih dari satu kriteria; tulis kriterianya lengkap, salah satu dari: {pilihan}.',
          'cocok dengan lebih dari satu pilihan'),

@@ -60,6 +60,8 @@ def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline, ro
     if deadline:
         note += f" Batas pengiriman: {deadline:%d/%m/%Y} ({h_label(as_of, deadline)})."
     note += f" {total[7]}; baris OK: {total[4]} dari {total[3]} ({share[4]})."
+    # the form tabs hold what goes to KPK: without this, their row counts look like rows lost
+    note += " Tab per formulir memuat baris OK dan PERIKSA saja; baris SALAH ada di tab Masalah."
     start = 3   # the header row under the note; the chart starts under it, out of the frozen rows
     chart = {"title": "Kemajuan pengisian per OPD", "categories_col": 1, "series_cols": [5, 6, 7],
              "anchor": f"K{start + 1}", "colors": [STATUS_COLORS[s] for s in (OK, PERIKSA, SALAH)],

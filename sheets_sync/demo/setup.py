@@ -9,7 +9,11 @@ import yaml
 DEMO_DEADLINE_DAYS = 3  # the demo's deadline is H-3, so a reminder slot is due today
 
 
+_ROMAN = "I II III IV V VI VII VIII IX X XI XII".split()   # a letter number's month
+
+
 def demo_settings(backend: str, as_of: dt.date) -> dict:
+    signed = as_of - dt.timedelta(days=1)
     return {
         "backend": backend,
         "tahun": as_of.year,
@@ -21,8 +25,8 @@ def demo_settings(backend: str, as_of: dt.date) -> dict:
         "reminder_time": "08:00",
         "deadline": (as_of + dt.timedelta(days=DEMO_DEADLINE_DAYS)).isoformat(),
         # the real circular's shape; its number and date are the demo's own
-        "surat_edaran": {"penerbit": "Bupati Mukomuko (demo)", "nomor": f"700/654/ITDA/X/{as_of.year}",
-                         "tanggal": (as_of - dt.timedelta(days=1)).isoformat()},
+        "surat_edaran": {"penerbit": "Bupati Mukomuko (demo)", "nomor": f"700/654/ITDA/{_ROMAN[signed.month - 1]}/{signed.year}",
+                         "tanggal": signed.isoformat()},
         "inspektorat": {"nama": "Inspektorat Daerah Kabupaten Mukomuko (demo)",
                         "email": ["inspektorat@contoh.mukomukokab.go.id"],
                         "kontak": "Sekretariat Inspektorat, telp. kantor (0737) 000000"},

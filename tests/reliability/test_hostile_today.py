@@ -104,12 +104,17 @@ def test_the_cycle_compiles_the_master_and_reminds_past_every_attack(regency, fo
     assert [s[0] for s in status_by_row(dep.path("BAIK"), "Pegawai", forms, "pegawai").values()] == ["OK"] * 3
 
 
-def test_control_characters_in_a_cell_do_not_fail_the_master(regency):
+def test_control_characters_in_a_cell_do_not_fail_the_master(regency, forms):
     """'Budi\\x01 \\x1b[31mSantoso' (typed as _x0001_ in the file) failed the whole master
-    write with openpyxl's IllegalCharacterError."""
-    dep, _ = regency
-    names = [c.value for c in master_cells(dep, "Pegawai").values()]
-    assert "Budi [31mSantoso" in names
+    write with openpyxl's IllegalCharacterError. The row is SALAH now (the characters
+    would travel to KPK), and the master is written with its problem."""
+    dep, rep = regency
+    assert rep.master_written
+    status, note, _ = next(iter(status_by_row(dep.path("KENDALI"), "Pegawai", forms, "pegawai").values()))
+    assert status == "SALAH" and "karakter kendali" in note and "U+0001" in note, note
+    masalah = [c.value for c in master_cells(dep, "Masalah").values()]
+    assert any(isinstance(v, str) and "karakter kendali" in v for v in masalah)
+    assert not any(isinstance(v, str) and "Santoso" in v for v in master_cells(dep, "Pegawai").values())
 
 
 def test_formula_like_text_stays_text_in_the_master(regency):
