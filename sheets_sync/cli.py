@@ -276,9 +276,13 @@ def _validate(args) -> int:
         jsonout.write(results, text)
         sys.stdout.write(text.getvalue().decode("utf-8"))
         return 0
+    from sheets_sync.forms import load_forms
+    sheets = {f.key: f.sheet for f in (forms or load_forms()).forms.values()}
+    csv = Path(args.file).suffix.lower() == ".csv"
     for title, res in results:
         c = res.counts()
-        print(f"Tab {title} ({res.form}): {len(res.status)} baris — OK {c['OK']}, "
+        where = f"Berkas {Path(args.file).name}" if csv else f"Tab {title}"
+        print(f"{where} (formulir {sheets.get(res.form, res.form)}): {len(res.status)} baris — OK {c['OK']}, "
               f"PERIKSA {c['PERIKSA']}, SALAH {c['SALAH']}")
         notes = res.notes()
         for row, status in res.status.items():

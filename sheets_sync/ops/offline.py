@@ -150,7 +150,7 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
     (its raised limits.rows lets a city's big files through, as in its cycle); `ahead`:
     read_ahead(path), started before the caller loaded its settings."""
     ahead = ahead or read_ahead(path)
-    from sheets_sync.validate.layout import Problem, locate_form   # pandas: while the parse runs
+    from sheets_sync.validate.layout import HEADER_SCAN_ROWS, Problem, locate_form   # pandas: while the parse runs
     from sheets_sync.validate.frame import MAX_CELL_CHARS, validate_frame
 
     forms = forms or load_forms()
@@ -170,7 +170,9 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
         out.append((title, validate_frame(found.frame, form, as_of, domains=forms.email_domains,
                                           max_chars=max_chars)))
     if not out:
-        raise ValueError("tidak ada tab yang berisi formulir Lampiran III (baris judul kolom tidak ditemukan)")
+        raise ValueError("tidak ada tab yang berisi formulir Lampiran III: baris judul kolomnya (mis. Nama Pegawai, "
+                         f"No HP (W/A) aktif) tidak ditemukan di {HEADER_SCAN_ROWS} baris pertama. Pakai judul kolom "
+                         "dari templat Lampiran III, atau sebutkan formulirnya dengan --form.")
     return out
 
 
