@@ -136,9 +136,16 @@ def _smtplib_debug_to_logging() -> None:
     smtplib.SMTP._print_debug = _print_debug
 
 
+# The admin reads these lines in the terminal and the journal: level names in Indonesian.
+LEVEL_NAMES = {logging.DEBUG: "RINCI", logging.INFO: "INFO", logging.WARNING: "PERINGATAN",
+               logging.ERROR: "GALAT", logging.CRITICAL: "KRITIS"}
+
+
 def install(level=logging.INFO, fmt="%(asctime)s %(levelname)s %(message)s") -> None:
     """basicConfig + masking of every record (factory) + the filter on every root handler."""
     global _BASE_FACTORY
+    for number, name in LEVEL_NAMES.items():
+        logging.addLevelName(number, name)
     logging.basicConfig(level=level, format=fmt)
     root = logging.getLogger()
     root.setLevel(level)

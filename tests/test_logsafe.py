@@ -30,3 +30,11 @@ def test_filter_masks_records_from_any_logger(caplog):
         logger.removeHandler(handler)
     msg = records[0].getMessage()
     assert "siti@yahoo.co.id" not in msg and "081398765432" not in msg
+
+
+def test_level_names_the_admin_reads_are_indonesian():
+    logsafe.install()
+    record = logging.LogRecord("sheets_sync", logging.WARNING, __file__, 1, "siklus lambat", None, None)
+    line = logging.Formatter("%(levelname)s %(message)s").format(record)
+    assert line == "PERINGATAN siklus lambat"
+    assert logging.getLevelName(logging.ERROR) == "GALAT"
