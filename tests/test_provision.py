@@ -119,7 +119,7 @@ def test_xlsx_workbook_layout(xdep):
     assert status not in dims or dims[status].protection.locked
     # Keterangan wraps, wide enough for a message and its example (~54 characters a line)
     note = dims[status + 1]
-    assert note.alignment.wrap_text and note.alignment.vertical == "top" and 50 <= note.width <= 60
+    assert note.alignment.wrap_text and note.alignment.vertical == "bottom" and 50 <= note.width <= 60
     assert ws.row_dimensions[2].height >= 30          # long headers wrap onto a second line that shows
     dvs = ws.data_validations.dataValidation
     date_col = openpyxl.utils.get_column_letter([c.key for c in form.columns].index("tanggal_layanan") + 1)

@@ -102,8 +102,28 @@ def test_names_wrap_instead_of_being_cut(xdep):
     for r in _opd_rows(ws, head):
         assert ws.cell(r, cols["Nama OPD"]).alignment.wrap_text
         name = ws.cell(r, cols["Nama OPD"]).value
-        if len(name) > ws.column_dimensions[get_column_letter(cols["Nama OPD"])].width:
+        if len(name) > ws.column_dimensions[get_column_letter(cols["Nama OPD"])].width * 1.1:
             assert ws.row_dimensions[r].height >= 30, name
+
+
+def test_a_masalah_row_is_as_tall_as_its_message(xdep):
+    """A message that fits the Keterangan column on one line keeps a one-line row (the
+    estimate once doubled them, leaving gaps down the printed tab); a longer one wraps
+    into a row tall enough for it."""
+    ws = openpyxl.load_workbook(xdep.settings.data_dir / "master.xlsx")["Masalah"]
+    col = next(c for c in range(1, ws.max_column + 1) if ws.cell(1, c).value == "Keterangan")
+    width = ws.column_dimensions[get_column_letter(col)].width
+    short = long = 0
+    for r in range(2, ws.max_row + 1):
+        text = ws.cell(r, col).value or ""
+        height = ws.row_dimensions[r].height
+        if len(text) <= width:
+            assert height is None, (r, text)
+            short += 1
+        elif len(text) > width * 1.2:
+            assert height >= 30, (r, text)
+            long += 1
+    assert short and long
 
 
 def test_last_reminder_column(xdep):

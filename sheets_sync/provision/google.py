@@ -701,11 +701,11 @@ def aspect_requests(sheet_id: int, form: Form, lay: Layout, aspects: list[str]) 
             reqs.append({"addProtectedRange": {"protectedRange": {
                 "range": _gr(sheet_id, 0, lay.header_row, 0, s1), "warningOnly": True,
                 "description": "Baris judul formulir: jangan diubah"}}})
-        elif aspect == "view:wrap":   # Keterangan wraps; Sheets fits the row heights itself
+        elif aspect == "view:wrap":   # Keterangan wraps (bottom: on its row's line); Sheets fits the heights
             c = lay.status["message"]
             reqs.append({"repeatCell": {"range": _gr(sheet_id, first, None, c - 1, c),
                                         "cell": {"userEnteredFormat": {"wrapStrategy": "WRAP",
-                                                                       "verticalAlignment": "TOP"}},
+                                                                       "verticalAlignment": "BOTTOM"}},
                                         "fields": "userEnteredFormat.wrapStrategy,userEnteredFormat.verticalAlignment"}})
         elif aspect == "view:freeze":
             name = next((c.key for c in form.columns[:frozen_columns(form)][::-1] if c.key in lay.columns), None)

@@ -49,7 +49,9 @@ TEXT_FORMAT, DATE_FORMAT = "@", "DD/MM/YYYY"
 HEADER_FILL = PatternFill("solid", fgColor="EEEEEE")
 STATUS_FILL = PatternFill("solid", fgColor="DDEBF7")
 UNLOCKED, LOCKED = Protection(locked=False), Protection(locked=True)
-WRAP = Alignment(wrap_text=True, vertical="top")
+# bottom, as Excel/LibreOffice/Sheets align the typed cells by default: a wrapped
+# Keterangan ends on its row's line, not at the top of a tall row under the row above
+WRAP = Alignment(wrap_text=True, vertical="bottom")
 
 
 def xlsx_aspects(form: Form) -> list[str]:

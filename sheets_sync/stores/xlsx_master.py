@@ -11,6 +11,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from sheets_sync.stores import SheetSpec
+from sheets_sync.stores.xlsx_write import note_height
 from sheets_sync.stores.xlsxio import BOLD, set_value, write_table
 
 CM_PER_ROW = 0.53        # a default row (15 pt) in centimetres
@@ -95,14 +96,15 @@ def _wrap(ws, spec: SheetSpec, first: int, last: int) -> None:
         return
     wrap = Alignment(wrap_text=True, vertical="top")
     for r in range(first, last + 1):
-        lines = 1
+        height = None
         for col in spec.wrap:
             cell = ws.cell(row=r, column=col)
             cell.alignment = wrap
             width = spec.widths[col - 1] if col <= len(spec.widths) else 10
-            lines = max(lines, math.ceil(len(str(cell.value or "")) * 1.1 / max(1, width)))
-        if lines > 1:
-            ws.row_dimensions[r].height = 15 * min(lines, 6)
+            # the OPD tabs' estimate: a message that fits one line keeps a one-line row
+            height = max(height or 0, note_height(str(cell.value or ""), width) or 0) or None
+        if height:
+            ws.row_dimensions[r].height = height
             for cell in ws[r]:   # the row's other cells at the top too, beside the wrapped text
                 if cell.column not in spec.wrap:
                     cell.alignment = Alignment(vertical="top")
