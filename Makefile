@@ -54,5 +54,8 @@ bench: setup-dev
 bench-sync: setup-dev
 	$(BIN)/python benchmarks/sync_bench.py
 
+bench-scale: setup-dev   # city scale, ~12 min on 2 cores; ARGS="--quick" for a smaller run
+	$(BIN)/python benchmarks/scale_bench.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
