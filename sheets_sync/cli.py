@@ -229,13 +229,15 @@ def cmd_validate(args) -> int:
 def _validate(args) -> int:
     from sheets_sync.ops.offline import TooLarge, read_ahead, validate_file
 
-    ahead = read_ahead(Path(args.file))   # first: an .xlsx parses while the rest loads
+    ahead = None
     try:
         forms = limits = None
         if args.config:       # a deployment's season rules (aturan:) and limits, else the circular's and defaults
             from sheets_sync.forms import forms_for
             settings = load_settings(args.config)
             forms, limits = forms_for(settings), settings.limits
+        # then at once: an .xlsx is checked against those limits and parsed while the rest loads
+        ahead = read_ahead(Path(args.file), limits)
         if args.form:
             from sheets_sync.forms import load_forms
             forms = forms or load_forms()

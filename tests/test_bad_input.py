@@ -4,6 +4,7 @@ Hostile grids go through layout + validate for every form, and through real
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 import json
 import math
 
@@ -265,3 +266,21 @@ def test_a_csv_cell_over_the_csv_modules_limit_is_named_with_its_line(tmp_path):
     path.write_text("No,Nama Pegawai\n1,Budi\n2," + "A" * 200_000 + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"baris 3 berkas CSV tidak bisa dibaca: ada sel lebih panjang dari 131\.072"):
         read_grids(path)
+
+
+def test_validate_refuses_a_far_cell_before_calamine_parses(tmp_path):
+    """`validate FILE` reads an .xlsx in a thread started early; a value at XFD1048576
+    aborted the process from inside calamine (a Rust backtrace, exit 134). The file is
+    now held to the limits first: exit 2 and an Indonesian sentence."""
+    import subprocess
+    import sys
+
+    from sheets_sync import demo
+    from tests.reliability import hostile
+    path = demo.write_opd_workbook(tmp_path / "jauh.xlsx", ["pegawai"], {"pegawai": [clean_row("pegawai", 1)]})
+    hostile.far_cell(path, "Pegawai", "XFD1048576", 1_048_576, text="x")
+    p = subprocess.run([sys.executable, "-m", "sheets_sync", "validate", str(path)], capture_output=True,
+                       text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert p.returncode == 2, p.stderr[-2000:]
+    assert "melewati batas 100.000 baris (ada sel di baris ke-1.048.576)" in p.stderr
+    assert "Traceback" not in p.stderr and "panicked" not in p.stderr

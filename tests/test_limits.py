@@ -282,14 +282,49 @@ def test_rows_and_cells_are_counted_in_the_streamed_xml(deployment, forms):
     assert problem.params["tab"] == "Pegawai"
 
 
-def test_a_lone_cell_far_below_stops_the_read_at_the_row_limit(deployment, forms):
-    """One <row r="1048576"> passes the tag count; a reader fills in a million empty
-    rows above a value there: the read is refused at limits.rows."""
+def test_a_lone_cell_far_below_is_refused_before_the_parse(deployment, forms):
+    """One <row r="1048576"> passes the tag count; calamine would fill in a million
+    empty rows above a value there: its reference is read first, and the tab refused
+    at limits.rows, naming the row."""
     path = deployment.add_opd("JAUH", {"pegawai": [clean_row("pegawai", 1)]})
     hostile.far_cell(path, "Pegawai", "A1048576", 1_048_576, text="x")
-    check_package(path, Limits())
+    assert refused(path) == "SHEET_TOO_LARGE"
     problem = bounded(lambda: read_problem(deployment, forms, "JAUH"), 20)
     assert problem.code == "SHEET_TOO_LARGE" and problem.params["tab"] == "Pegawai"
+    assert "1.048.576" in problem.text()
+
+
+def test_a_value_at_xfd1048576_is_refused_not_parsed(deployment, forms):
+    """calamine makes one dense rectangle from A1 to the farthest cell: a value typed at
+    XFD1048576 asked it for 17 billion cells and aborted the whole worker (no Python
+    error to catch). The reference is checked before calamine sees the file."""
+    path = deployment.add_opd("UJUNG", {"pegawai": [clean_row("pegawai", 1)]})
+    hostile.far_cell(path, "Pegawai", "XFD1048576", 1_048_576, text="x")
+    problem = bounded(lambda: read_problem(deployment, forms, "UJUNG"), 20)
+    assert problem.code == "SHEET_TOO_LARGE"
+
+
+def test_a_far_cell_inside_the_row_and_column_limits_is_refused_by_its_rectangle(deployment, forms):
+    """ALL99999 is inside 100,000 rows and 1,000 columns, yet its rectangle is 100
+    million cells (7 GB in calamine): refused by the area, naming the cell."""
+    path = deployment.add_opd("LUAS", {"pegawai": [clean_row("pegawai", 1)]})
+    hostile.far_cell(path, "Pegawai", "ALL99999", 99_999, text="x")
+    problem = bounded(lambda: read_problem(deployment, forms, "LUAS"), 20)
+    assert problem.code == "SHEET_TOO_LARGE" and "ALL99999" in problem.text()
+
+
+def test_a_shared_strings_table_that_lies_about_its_size_is_unreadable(deployment):
+    """calamine reserves memory for the uniqueCount a shared-strings table announces:
+    4,000,000,000 in a tiny part asked for 96 GB and aborted the process."""
+    path = deployment.add_opd("TEKS", {"pegawai": [clean_row("pegawai", 1)]})
+    sst = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="4000000000" '
+           b'uniqueCount="4000000000"><si><t>a</t></si></sst>')
+    hostile.write_zip(path, hostile.members(path) + [("xl/sharedStrings.xml", sst)])
+    assert refused(path) == "WB_UNREADABLE"
+    honest = sst.replace(b'"4000000000"', b'"1"')
+    hostile.write_zip(path, [m for m in hostile.members(path) if m[0] != "xl/sharedStrings.xml"]
+                      + [("xl/sharedStrings.xml", honest)])
+    check_package(path, Limits())
 
 
 def test_a_lone_cell_far_right_stops_the_read_at_the_column_limit(deployment, forms):

@@ -20,7 +20,7 @@ class TooLarge(ValueError):
     """A tab past the limits (limits.rows and friends); the message says which."""
 
 
-def read_ahead(path: Path):
+def read_ahead(path: Path, limits=None):
     """Start reading an .xlsx or .csv in the background (None for anything else):
     calamine's parse of a 300,000-row tab, or Arrow's of a CSV, runs outside the GIL
     while the caller loads pandas and its settings. Errors surface in read_grids."""
@@ -29,12 +29,19 @@ def read_ahead(path: Path):
         return None
     if suffix == ".xlsx":
         from sheets_sync.stores.xlsx_read import Parsing
-        return Parsing(path)
+        return Parsing(path, check=lambda: _check_package(path, limits))
     pool = ThreadPoolExecutor(1, thread_name_prefix="csv-read")
     try:
         return pool.submit(_read_csv, path)
     finally:
         pool.shutdown(wait=False)   # the thread ends with its task
+
+
+def _check_package(path: Path, limits) -> None:
+    """The limits before calamine parses (in read_ahead's thread: the imports are paid there)."""
+    from sheets_sync.config import Limits
+    from sheets_sync.stores.xlsx import check_package
+    check_package(path, limits or Limits())
 
 
 def read_grids(path: Path, merges: dict | None = None, limits=None, ahead=None) -> dict[str, list[list]]:
@@ -149,7 +156,7 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
     """[(tab title, FormResult)] for every tab holding a form. `limits`: a deployment's
     (its raised limits.rows lets a city's big files through, as in its cycle); `ahead`:
     read_ahead(path), started before the caller loaded its settings."""
-    ahead = ahead or read_ahead(path)
+    ahead = ahead or read_ahead(path, limits)
     from sheets_sync.validate.layout import HEADER_SCAN_ROWS, Problem, locate_form   # pandas: while the parse runs
     from sheets_sync.validate.frame import MAX_CELL_CHARS, validate_frame
 

@@ -169,8 +169,7 @@ class XlsxStore:
         rev = file_revision(path)
         if rev is None:
             raise StoreError(Problem("WB_NOT_FOUND", {"lokasi": path.name}))
-        check_package(path, self.limits)
-        forms = [self.forms[k] for k in opd.forms]
+        forms = [self.forms[k] for k in opd.forms]   # read_grids holds the file to the limits first
         merges: dict = {}
         grids = read_grids(path, limits=self.limits, wanted=lambda t: any(f.matches_sheet(t) for f in forms),
                            merges=merges)
@@ -513,11 +512,13 @@ def read_grids(path: Path, only: str | None = None, *, limits: Limits | None = N
     """Every tab's cell values (formulas as their last computed value); only the tab
     `only`, or the tabs whose title `wanted(title)` accepts; read with python-calamine
     (stores/xlsx_read.py), the values mapped to what openpyxl gives. A tab past the
-    limits' rows, columns or cells is refused (SHEET_TOO_LARGE); OPD workbooks are
-    held to the limits before any reading too (check_package). `merges`, if given,
+    limits' rows, columns or cells is refused (SHEET_TOO_LARGE); the file is held to
+    the limits before calamine sees it (check_package; for `only`, that tab). `merges`, if given,
     receives each tab's merged ranges; `ahead`: the file's xlsx_read.Parsing, started earlier;
     columnar=True: a big tab as a layout.ColumnGrid."""
     limits = limits or Limits()
+    if ahead is None:   # (an `ahead` was checked in its thread before parsing)
+        check_package(path, limits, keep=None if only is None else (lambda title: title == only))
     try:
         grids = xlsx_read.read_grids(path, only=only, wanted=wanted, merges=merges, ahead=ahead, columnar=columnar)
     except xlsx_read.ReadError as e:
@@ -609,14 +610,16 @@ _CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,30}:)?c[\s/>]")
 _CHUNK = 1 << 20
 
 
-def check_package(path: Path, limits: Limits) -> None:
-    """Refuse (StoreError) an .xlsx over the limits before openpyxl opens it: the file,
-    the number of parts (end-of-directory record, before zipfile reads the directory),
-    every part's unpacked size and compression ratio (zip directory), then the rows and
-    cells of every tab counted in its streamed XML. A file that is not a zip is left
-    to openpyxl, which reports it as unreadable."""
+def check_package(path: Path, limits: Limits, keep=None) -> None:
+    """Refuse (StoreError) an .xlsx over the limits before it is parsed: the file, the
+    number of parts (end-of-directory record, before zipfile reads the directory),
+    every part's unpacked size and compression ratio (zip directory), the shared-strings
+    table's announced size, then the rows, cells and farthest reference of every tab
+    counted in its streamed XML. `keep(title)`: only those tabs, and not the file as a
+    whole (the master, read for its Daftar OPD tab, is as large as the regency's rows).
+    A file that is not a zip is left to the reader, which reports it as unreadable."""
     size = path.stat().st_size
-    if size > limits.file_mb * 1_000_000:
+    if keep is None and size > limits.file_mb * 1_000_000:
         raise StoreError(Problem("WB_TOO_LARGE", {"alasan": f"berkas {_mb(size)}", "batas": f"{limits.file_mb} MB"}))
     entries = _directory_entries(path, size)
     if entries is not None and entries > MAX_ENTRIES:
@@ -624,32 +627,58 @@ def check_package(path: Path, limits: Limits) -> None:
                                                   "batas": f"{_n(MAX_ENTRIES)} bagian"}))
     try:
         z = zipfile.ZipFile(path)
-    except Exception:  # noqa: BLE001 - not a zip we can list: openpyxl says why, as WB_UNREADABLE
+    except Exception:  # noqa: BLE001 - not a zip we can list: the reader says why, as WB_UNREADABLE
         return
     with z:
-        infos = z.infolist()
-        total = sum(i.file_size for i in infos)
-        if total > limits.unpacked_mb * 1_000_000:
-            raise StoreError(Problem("WB_TOO_LARGE", {"alasan": f"isinya {_mb(total)} setelah dibuka",
-                                                      "batas": f"{limits.unpacked_mb} MB"}))
-        tabs = tab_titles(z)
-        for i in infos:
-            where = f"tab '{tabs[i.filename]}'" if i.filename in tabs else f"bagian {i.filename.rsplit('/', 1)[-1]}"
-            if i.file_size > limits.part_mb * 1_000_000:
-                raise StoreError(Problem("WB_TOO_LARGE", {"alasan": f"{where} {_mb(i.file_size)} setelah dibuka",
-                                                          "batas": f"{limits.part_mb} MB per bagian"}))
-            if i.file_size > 1_000_000 and i.file_size > limits.compression_ratio * max(i.compress_size, 1):
-                raise StoreError(Problem("WB_COMPRESSION", {
-                    "bagian": where, "rasio": _n(i.file_size // max(i.compress_size, 1)),
-                    "batas": _n(limits.compression_ratio)}))
-        cells = limits.cells
-        for name in [i.filename for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]:
-            try:
-                cells = _count_tab(z, name, tabs.get(name, name.rsplit("/", 1)[-1]), limits, cells)
-            except StoreError:
-                raise
-            except Exception as e:  # noqa: BLE001 - encrypted, bad CRC, odd compression: unreadable
-                raise StoreError(Problem("WB_UNREADABLE", {"alasan": describe_error(e)})) from e
+        try:
+            _check_parts(z, limits, keep)
+        except StoreError:
+            raise
+        except Exception as e:  # noqa: BLE001 - encrypted, bad CRC, odd compression: unreadable
+            raise StoreError(Problem("WB_UNREADABLE", {"alasan": describe_error(e)})) from e
+
+
+def _check_parts(z: zipfile.ZipFile, limits: Limits, keep) -> None:
+    infos = z.infolist()
+    total = sum(i.file_size for i in infos)
+    if keep is None and total > limits.unpacked_mb * 1_000_000:
+        raise StoreError(Problem("WB_TOO_LARGE", {"alasan": f"isinya {_mb(total)} setelah dibuka",
+                                                  "batas": f"{limits.unpacked_mb} MB"}))
+    tabs = tab_titles(z)
+    sheets = [i.filename for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")
+              and (keep is None or keep(tabs.get(i.filename, "")))]
+    for i in infos:
+        if keep is not None and i.filename.startswith("xl/worksheets/") and i.filename not in sheets:
+            continue   # a tab not read: the master's long form tabs
+        where = f"tab '{tabs[i.filename]}'" if i.filename in tabs else f"bagian {i.filename.rsplit('/', 1)[-1]}"
+        if i.file_size > limits.part_mb * 1_000_000:
+            raise StoreError(Problem("WB_TOO_LARGE", {"alasan": f"{where} {_mb(i.file_size)} setelah dibuka",
+                                                      "batas": f"{limits.part_mb} MB per bagian"}))
+        if i.file_size > 1_000_000 and i.file_size > limits.compression_ratio * max(i.compress_size, 1):
+            raise StoreError(Problem("WB_COMPRESSION", {
+                "bagian": where, "rasio": _n(i.file_size // max(i.compress_size, 1)),
+                "batas": _n(limits.compression_ratio)}))
+        if i.filename not in tabs and not i.is_dir():
+            _check_strings(z, i)
+    cells = limits.cells
+    for name in sheets:
+        cells = _count_tab(z, name, tabs.get(name, name.rsplit("/", 1)[-1]), limits, cells)
+
+
+_UNIQUE = re.compile(rb'<(?:\w{1,30}:)?sst\b[^>]{0,2000}?\buniqueCount\s*=\s*["\'](\d{1,20})["\']')
+
+
+def _check_strings(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """The shared-strings table says how many texts it holds (uniqueCount), and calamine
+    reserves memory for that many before reading them: 4,000,000,000 in a 200-byte part
+    asked for 96 GB and aborted the process. A text takes at least <si><t/></si>, so a
+    count over a part's bytes / 8 is a lie."""
+    with z.open(info) as f:
+        head = f.read(4096)
+    m = _UNIQUE.search(head)
+    if m is not None and int(m.group(1)) > max(info.file_size // 8, 16):
+        raise StoreError(Problem("WB_UNREADABLE", {
+            "alasan": f"daftar teksnya rusak: menyebut {_n(int(m.group(1)))} teks dalam {_mb(info.file_size)}"}))
 
 
 def _directory_entries(path: Path, size: int) -> int | None:
@@ -666,23 +695,54 @@ def _directory_entries(path: Path, size: int) -> int | None:
 
 def _count_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells: int) -> int:
     """Count <row> and <c> tags of one tab's XML as it streams out of the zip (C-speed
-    regex on 1 MB chunks); stop at the first limit passed. Returns the cells left."""
-    rows, carry = 0, b""
+    byte counts on 1 MB chunks), and find its farthest reference (xlsx_read.extent);
+    stop at the first limit passed. Returns the cells left."""
+    rows, carry, far = 0, b"", (0, 0)
     with z.open(name) as f:
         while chunk := f.read(_CHUNK):
             buf = carry + chunk
             cut = buf.rfind(b"<")
             cut = len(buf) if cut < 0 else cut
-            part, carry = buf[:cut], buf[cut:cut + 64]   # a tag never straddles the cut
+            part, carry = buf[:cut], buf[cut:]   # a tag never straddles the cut
+            if len(carry) > _CHUNK:              # one tag over a megabyte: not a sheet
+                raise StoreError(Problem("WB_UNREADABLE", {"alasan": f"tab '{title}' tidak berbentuk tabel"}))
             r, c = _tags(part)
             rows, cells = rows + r, cells - c
-            if rows > limits.rows or cells < 0:
+            got = xlsx_read.extent(part)
+            far = max(far[0], got[0]), max(far[1], got[1])
+            if rows > limits.rows or cells < 0 or _too_far(far, limits):
                 break
-        r, c = _tags(carry)
-        rows, cells = rows + r, cells - c
+        else:
+            r, c = _tags(carry)
+            rows, cells = rows + r, cells - c
+            got = xlsx_read.extent(carry)
+            far = max(far[0], got[0]), max(far[1], got[1])
     if rows > limits.rows or cells < 0:
         raise StoreError(_too_large(title, rows, 0, limits))
+    if _too_far(far, limits):
+        raise StoreError(_too_far_problem(title, far, limits))
     return cells
+
+
+AREA_PER_CELL = 4   # the rectangle calamine fills, A1 to the farthest cell: at most this x limits.cells
+
+
+def _too_far(far: tuple[int, int], limits: Limits) -> bool:
+    row, col = far
+    return row > limits.rows or col > limits.columns or row * col > AREA_PER_CELL * limits.cells
+
+
+def _too_far_problem(title: str, far: tuple[int, int], limits: Limits) -> Problem:
+    row, col = far
+    if row > limits.rows:
+        cap = f"{_n(limits.rows)} baris (ada sel di baris ke-{_n(row)})"
+    elif col > limits.columns:
+        cap = f"{_n(limits.columns)} kolom (ada sel di kolom ke-{_n(col)})"
+    else:
+        where = f"{get_column_letter(col)}{row}" if col <= 16_384 else f"baris {_n(row)}, kolom ke-{_n(col)}"
+        cap = (f"{_n(AREA_PER_CELL * limits.cells)} sel dari A1 sampai sel terjauh ({where}): ada sel terisi "
+               "atau berformat jauh di bawah/kanan data")
+    return Problem("SHEET_TOO_LARGE", {"tab": title, "batas": cap})
 
 
 def _tags(xml: bytes) -> tuple[int, int]:

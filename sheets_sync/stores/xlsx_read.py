@@ -44,22 +44,28 @@ class ReadError(Exception):
 
 
 class Parsing:
-    """A workbook being read in the background: calamine parses the tabs `keep(title)`
-    accepts (None: all) in a thread (it releases the GIL). `result()` scans the sheet
+    """A workbook being read in the background: `check()` (the limits) and then calamine
+    parse the tabs `keep(title)` accepts (None: all) in a thread (it releases the GIL). `result()` scans the sheet
     XML for error cells in the caller's thread, which has nothing else to do by then
     (on two cores, a third busy thread beside the import and the parse slowed both),
     and waits for the parse; a failure is raised there."""
 
-    def __init__(self, path, keep=None):
+    def __init__(self, path, keep=None, check=None):
         self._path, self._keep = path, keep
         pool = ThreadPoolExecutor(1, thread_name_prefix="xlsx-read")
-        self._parsed = pool.submit(_parse, str(path), keep)
+        self._parsed = pool.submit(_checked_parse, str(path), keep, check)
         pool.shutdown(wait=False)   # the thread ends with its task
 
     def result(self):
         """(calamine workbook, {title: parsed sheet}, {title: {(row, col): error text}})."""
         errors = _error_cells(self._path, self._keep)
         return (*self._parsed.result(), errors)
+
+
+def _checked_parse(path: str, keep, check):
+    if check is not None:   # the limits first: calamine aborts the process on some files
+        check()
+    return _parse(path, keep)
 
 
 def _parse(path: str, keep):
@@ -95,6 +101,8 @@ def read_grids(path, only: str | None = None, wanted=None, merges: dict | None =
         # thread's own malloc arena would keep its pages (peak RSS is a goal there)
         book, sheets, errors = ahead.result() if ahead else _parse_and_scan(path, keep)
     except Exception as e:  # noqa: BLE001 - calamine's errors are many; the caller reports one
+        if getattr(e, "problem", None) is not None:   # the check's refusal, as it is
+            raise
         raise ReadError(str(e), type(e).__name__) from e
     try:
         out = {}
@@ -368,3 +376,145 @@ def _col_number(letters: str) -> int:
     for ch in letters:
         n = n * 26 + ord(ch) - 64
     return n
+
+
+# ------------------------------------------------------------------ extent
+_WINDOW = 16   # bytes read after r=": the letters, the digits and the closing quote
+
+
+def extent(xml: bytes) -> tuple[int, int]:
+    """(Largest row, largest column) calamine would make of a piece of sheet XML, 0 where
+    none. calamine makes a tab one dense rectangle from A1 to its farthest cell before
+    anything can be counted: a lone cell typed at XFD1048576 asks it for 17 billion cells
+    (the process aborts), so the extent is held to the limits before it parses. From the
+    cells' references (r="XFD1048576"); a row's (r="12") counts only where cells come
+    without one (calamine places those along their row). numpy over the bytes: no Python
+    per cell (a regex over every reference of a 300,000-row tab took 1.6 s; this, 1 MB at
+    a time, ~1 s). Read as calamine reads them: lower case as upper, leading zeros, any
+    number of letters; one too long for the window reads as huge. An element without
+    content (<c r="XFD9" s="1"/>: a format) is not placed. Something else in r="" ($A$1,
+    a text) is not counted: calamine refuses the file or it is no reference. The piece
+    must not cut a tag in two (check_package cuts at a '<')."""
+    import numpy as np
+
+    a = np.frombuffer(xml, dtype=np.uint8)
+    eq = np.flatnonzero(a == 61)                     # every '=', then its neighbours
+    eq = eq[(eq >= 2) & (eq < len(a) - 1)]
+    eq = eq[a[eq - 1] == 114]                        # r=
+    before, quote = a[eq - 2], a[eq + 1]
+    at = eq[((before == 32) | (before == 9) | (before == 10) | (before == 13))
+            & ((quote == 34) | (quote == 39))] + 2
+    is_cell, empty = _in_cell_tag(a, at), _empty_element(a, at)
+    refless = max(0, _filled_cells(xml, a) - int((is_cell & ~empty).sum()))
+    keep = ~empty & (is_cell | (refless > 0))
+    at = at[keep]
+    if not len(at):
+        return 0, 0
+    padded = np.concatenate([a[at.min():at.max() + _WINDOW], np.zeros(_WINDOW, dtype=np.uint8)])
+    w = padded[(at - at.min())[:, None] + np.arange(_WINDOW)]
+    w = np.where((w >= 97) & (w <= 122), w - 32, w)  # calamine reads r="xfd9" as XFD9
+    letter = (w >= 65) & (w <= 90)
+    digit = (w >= 48) & (w <= 57)
+    letter[:, -1] = digit[:, -1] = False             # argmin finds an end in every row
+    n_letters = np.argmin(letter, axis=1)            # letters come first (argmin: the first non-letter)
+    rest = np.take_along_axis(digit, (n_letters[:, None] + np.arange(_WINDOW)).clip(max=_WINDOW - 1), axis=1)
+    n_digits = np.argmin(rest, axis=1)
+    end = np.take_along_axis(w, (n_letters + n_digits)[:, None].clip(max=_WINDOW - 1), axis=1)[:, 0]
+    ref = (n_digits >= 1) & ((end == 34) | (end == 39))
+    if (n_letters + n_digits >= _WINDOW - 1).any():
+        return 1 << 40, 1 << 40                      # longer than the window: farther than any limit
+    if not ref.any():                                # r="$A$1", a text: calamine refuses or ignores it
+        return 0, refless
+    row, col = _number(w[ref], n_letters[ref], n_digits[ref])
+    return row, col + refless   # cells without a reference follow the one before: one row may hold them all
+
+
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,30}:)?c[\s/>]")
+
+
+def _filled_cells(xml: bytes, a) -> int:
+    """<c> elements with content (a formatted empty <c s="0"/> is not placed)."""
+    import numpy as np
+
+    if b":c " in xml or b":c>" in xml or b":c/" in xml:   # a namespace prefix (<x:c>)
+        at = np.array([m.end() for m in _CELL_TAG.finditer(xml)], dtype=np.int64)
+    else:
+        nxt = a[2:]
+        at = np.flatnonzero((a[:-2] == 60) & (a[1:-1] == 99) & ((nxt == 32) | (nxt == 62) | (nxt == 47)
+                                                              | (nxt == 9) | (nxt == 10) | (nxt == 13))) + 2
+    return int((~_empty_element(a, at)).sum()) if len(at) else 0
+
+
+def _in_cell_tag(a, at):
+    """Whether each position lies in a <c> (or <x:c>) tag: the name of the tag opened
+    last before it ends in 'c' after '<' or ':'. Most references are a tag's first
+    attribute (<c r=, <row r=): those are told from the bytes before them; only the
+    others search the piece for their '<'."""
+    import numpy as np
+
+    ws = (32, 9, 10, 13)
+    b = lambda k: a[np.maximum(at - k, 0)]   # noqa: E731 - the byte k before each r=""
+    cell = (b(6) == 60) & (b(5) == 99) & np.isin(b(4), ws)
+    row = (b(8) == 60) & (b(7) == 114) & (b(6) == 111) & (b(5) == 119) & np.isin(b(4), ws)
+    other = np.flatnonzero(~cell & ~row)
+    if len(other):
+        cell[other] = _in_cell_tag_searched(a, at[other])
+    return cell
+
+
+def _in_cell_tag_searched(a, at):
+    import numpy as np
+
+    lt = np.flatnonzero(a == 60)
+    if not len(lt):
+        return np.zeros(len(at), dtype=bool)
+    opened = lt[np.maximum(np.searchsorted(lt, at) - 1, 0)]
+    space = np.flatnonzero((a == 32) | (a == 9) | (a == 10) | (a == 13))
+    k = np.searchsorted(space, opened)
+    name_end = np.where(k < len(space), space[np.minimum(k, len(space) - 1)], len(a))
+    last, first = a[np.maximum(name_end - 1, 0)], a[np.maximum(name_end - 2, 0)]
+    return (last == 99) & ((first == 60) | (first == 58)) & (name_end < at)
+
+
+_TAG_REST = 48   # bytes after a reference in which its tag usually closes
+
+
+def _empty_element(a, at):
+    """Whether the tag holding each position is an element without content (<c r="XFD9"
+    s="1"/>, <row r="9"></row>): a format on an empty cell or row, which calamine does
+    not place, so no extent (a whole column coloured is not data). A tag the piece does
+    not close counts as content."""
+    import numpy as np
+
+    after = np.concatenate([a, np.zeros(_TAG_REST + 3, dtype=np.uint8)])
+    near = after[at[:, None] + np.arange(_TAG_REST)] == 62
+    found = near.any(axis=1)
+    close = at + np.argmax(near, axis=1)
+    far = np.flatnonzero(~found)
+    if len(far):   # a long tag: the piece's next '>'
+        gt = np.flatnonzero(a == 62)
+        k = np.searchsorted(gt, at[far])
+        found[far] = k < len(gt)
+        close[far] = np.where(k < len(gt), gt[np.minimum(k, max(len(gt) - 1, 0))] if len(gt) else 0, 0)
+    return found & ((after[np.maximum(close - 1, 0)] == 47)
+                    | ((after[close + 1] == 60) & (after[close + 2] == 47)))
+
+
+def _number(w, n_letters, n_digits) -> tuple[int, int]:
+    """(Largest row, largest column) of well-formed references. A longer column name is
+    always the larger one, so only those are added up; rows may carry leading zeros."""
+    import numpy as np
+
+    col = 0
+    most = int(n_letters.max())
+    if most:
+        pick = n_letters == most
+        v = np.zeros(int(pick.sum()), dtype=np.int64)
+        for k in range(most):
+            v = v * 26 + w[pick, k].astype(np.int64) - 64
+        col = int(v.max())
+    row = np.zeros(len(w), dtype=np.int64)
+    for k in range(int(n_digits.max())):
+        d = np.take_along_axis(w, (n_letters + k).clip(max=_WINDOW - 1)[:, None], axis=1)[:, 0].astype(np.int64) - 48
+        row = np.where(k < n_digits, row * 10 + d, row)
+    return int(row.max()), col
