@@ -374,3 +374,15 @@ def test_the_unit_caps_the_worker_memory():
     from tests.test_deploy import UNIT, directives
     d = directives(UNIT.read_text())
     assert d["MemoryMax"] == ["1G"] and d["MemoryHigh"]
+
+
+def test_overlapping_merges_fill_each_row_once():
+    """5,000 copies of one merged range (a hostile file: Excel refuses overlaps) filled
+    the same rows 5,000 times over, minutes per cycle: now each row of a column is
+    looked at once, and the fills are those of the single range."""
+    from sheets_sync.validate.layout import merge_fills
+    grid = [["No", "Unit"], *[[i, "Dinas" if i == 1 else None, f"nama {i}"] for i in range(1, 20_001)]]
+    one = merge_fills(grid, [(2, 2, 20_001, 2)], 1, {1, 2, 3}, {1, 3})
+    assert len(one) == 19_999 and set(one.values()) == {"Dinas"}
+    many = bounded(lambda: merge_fills(grid, [(2, 2, 20_001, 2)] * 5_000 + [(3, 2, 50, 2)], 1, {1, 2, 3}, {1, 3}), 20)
+    assert many == one

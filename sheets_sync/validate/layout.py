@@ -146,13 +146,18 @@ def merge_fills(grid: list[list], merges, header_row: int, data_cols: set[int], 
     typed in the form's columns (`typed`: not the prefilled No) stays empty: merging
     over blank rows adds no rows."""
     out = {}
-    for r0, c0, r1, _c1 in merges:
+    # each row of a column is looked at once: merges overlap only in a hostile file
+    # (Excel refuses them), where 5,000 copies of one range took minutes; the first wins
+    done: dict[int, int] = {}
+    for r0, c0, r1, _c1 in sorted(set(merges), key=lambda m: (m[1], m[0])):
         if r1 <= r0 or r0 <= header_row or c0 not in data_cols or r0 > len(grid):
             continue
         value = _cell(grid[r0 - 1], c0)
+        start, end = max(r0 + 1, done.get(c0, 0) + 1), min(r1, len(grid))
+        done[c0] = max(done.get(c0, 0), end)
         if is_blank(value):
             continue
-        for r in range(r0 + 1, min(r1, len(grid)) + 1):
+        for r in range(start, end + 1):
             row = grid[r - 1]
             if is_blank(_cell(row, c0)) and any(not is_blank(_cell(row, c)) for c in typed if c != c0):
                 out[(r, c0)] = value
