@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import email.charset
 import email.policy
+import hashlib
 import os
 import re
 import smtplib
@@ -213,8 +214,10 @@ def _swap_bodies(mime, text: str, html: str) -> None:
 
 def eml_name(message_id: str) -> str:
     """File name of a message in the outbox: its Message-ID, made file-safe."""
-    local = message_id.strip("<>").partition("@")[0]
-    return re.sub(r"[^A-Za-z0-9._+-]", "_", local) + ".eml"
+    local = re.sub(r"[^A-Za-z0-9._+-]", "_", message_id.strip("<>").partition("@")[0])
+    if len(local) > 120:   # a file name has 255 bytes at most: the head, and a digest of the rest
+        local = local[:100] + "." + hashlib.sha256(local.encode()).hexdigest()[:16]
+    return local + ".eml"
 
 
 # ------------------------------------------------------------------ transports

@@ -282,6 +282,21 @@ def test_message_id_stable():
     assert a != remind.message_id(s, "secret", "DINKES", "h-1", H[-1], "sheets-sync.local")
 
 
+def test_a_long_opd_code_still_makes_an_outbox_file(tmp_path):
+    """A 248-character code in Daftar OPD made an .eml name past the 255 bytes a file
+    name may have: every later reminder of the run was held as 'server unreachable'."""
+    from sheets_sync.mail import eml_name
+    s = FakeSettings()
+    code = "DINAS-" + "PENDIDIKAN-" * 22
+    mid = remind.message_id(s, "secret", code, "h-3", H[-3], "sheets-sync.local")
+    other = remind.message_id(s, "secret", code + "X", "h-3", H[-3], "sheets-sync.local")
+    assert mid != other and eml_name(mid) != eml_name(other)
+    for m in (mid, "<" + "a" * 400 + "@x.id>"):
+        name = eml_name(m)
+        assert len(name.encode()) <= 200
+        (tmp_path / name).write_text("ok")       # the file system takes it
+
+
 # ------------------------------------------------------------------ templates
 def test_every_template_renders_and_is_strict(tmp_path, demo_template):
     path = make_env(tmp_path, demo_template, transport="outbox")

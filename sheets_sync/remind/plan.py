@@ -330,6 +330,6 @@ def recipients(opd, slot: Slot, inspektorat) -> tuple[tuple, tuple]:
 def message_id(settings, tag: str, code: str, kind: str, day: dt.date, domain: str) -> str:
     """Stable per slot: e.g. <spi-2023-DINKES-h-3-20231012.5f1c0a9e@mukomukokab.go.id>.
     `tag` is a secret of this installation, so two installations never collide."""
-    safe = re.sub(r"[^A-Za-z0-9-]", "_", code)
+    safe = re.sub(r"[^A-Za-z0-9-]", "_", code)[:40]   # the outbox file is named after it; the digest keeps it unique
     digest = hashlib.sha256(f"{tag}|{code}|{kind}|{day.isoformat()}".encode()).hexdigest()[:8]
     return f"<spi-{settings.year}-{safe}-{kind}-{day:%Y%m%d}.{digest}@{domain}>"
