@@ -152,6 +152,22 @@ def _describe(e: BaseException) -> str:
     return explain(e)
 
 
+def records_moved_out(settings) -> str:
+    """Why the worker's records beside the data may not be used ("" when they may): the
+    data folder is often shared with the OPDs, and a .sheets_sync (or a folder in it)
+    turned into a link would have the worker write its lock, its install tag and its
+    sent-reminder records wherever the link points."""
+    records, root = Path(settings.records_dir), Path(settings.data_dir)
+    if not records.exists() and not records.is_symlink():
+        return ""
+    linked = [p for p in (records, *records.iterdir()) if p.is_symlink()] if records.is_dir() else [records]
+    if linked or not records.resolve().is_relative_to(root.resolve()):
+        where = linked[0] if linked else records
+        return (f"folder catatan pekerja {where} adalah tautan (symlink) atau bukan folder; catatan pekerja "
+                f"harus tetap di folder data. Hapus tautan itu (pekerja membuat ulang foldernya).")
+    return ""
+
+
 def take_locks(settings) -> tuple[list, int, str]:
     """The data lock and the state-folder lock, both or neither: (locks, 0, ""), or
     ([], exit code, an Indonesian reason) when another worker holds one (3) or a lock
@@ -159,6 +175,9 @@ def take_locks(settings) -> tuple[list, int, str]:
     from sheets_sync.codes import explain
 
     locks = []
+    moved = records_moved_out(settings)
+    if moved:
+        return [], 2, moved
     for path in (settings.data_lock_file, settings.lock_file):
         try:
             lock = Lock(path)

@@ -310,3 +310,24 @@ def test_an_unknown_form_name_is_in_the_opds_own_rekap_row(forms):
     assert '"pengguna" tidak dikenal' in text and "yang diperiksa: Pegawai" in text and "pengguna_layanan" in text
     assert any("formulir tidak dikenal" in n for n in notes)                       # the log keeps its line
     assert "REG_FORM_UNKNOWN" in codes.REGISTRY                                    # never in the OPD's e-mail
+
+
+@pytest.mark.parametrize("link", [".sheets_sync", ".sheets_sync/sent"])
+def test_records_turned_into_a_link_out_stop_the_worker_before_it_writes(deployment, tmp_path, link):
+    """The data folder is shared with the OPDs: a .sheets_sync (or its sent/) replaced
+    by a symlink had the worker write its lock, install tag and reminder records into
+    the folder it points at. The worker refuses to start, and writes nothing there."""
+    import jobs
+    s = deployment.settings()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (s.records_dir / "sent").mkdir(parents=True, exist_ok=True)
+    target = s.data_dir / link
+    if target.is_dir():
+        target.rename(tmp_path / "moved")
+    target.symlink_to(elsewhere, target_is_directory=True)
+    locks, code, why = jobs.take_locks(s)
+    assert (locks, code) == ([], 2) and "tautan (symlink)" in why
+    assert list(elsewhere.iterdir()) == []
+    assert jobs.main(["--once", "--config", str(deployment.config)]) == 2
+    assert list(elsewhere.iterdir()) == []
