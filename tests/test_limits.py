@@ -7,6 +7,7 @@ one cell of 32,767 digits), run in a watchdog thread so that a regression fails 
 seconds instead of hanging the suite."""
 from __future__ import annotations
 
+import os
 import random
 import re
 import threading
@@ -386,3 +387,22 @@ def test_overlapping_merges_fill_each_row_once():
     assert len(one) == 19_999 and set(one.values()) == {"Dinas"}
     many = bounded(lambda: merge_fills(grid, [(2, 2, 20_001, 2)] * 5_000 + [(3, 2, 50, 2)], 1, {1, 2, 3}, {1, 3}), 20)
     assert many == one
+
+
+def test_a_pipe_or_a_folder_in_place_of_a_workbook_or_its_lock_does_not_hang(deployment, forms, tmp_path):
+    """Opening a named pipe waits for a writer for ever: a pipe called DINKES.xlsx, or
+    .~lock.DINKES.xlsx#, stopped the whole cycle. Neither is opened now; a folder in
+    place of the workbook is unreadable too (was an IsADirectoryError in the log)."""
+    import time as _time
+
+    from sheets_sync.stores.xlsx import lock_fresh
+    deployment.add_opd("PIPA", {"pegawai": [clean_row("pegawai", 1)]}).unlink()
+    os.mkfifo(deployment.data / "PIPA.xlsx")
+    problem = bounded(lambda: read_problem(deployment, forms, "PIPA"), 20)
+    assert problem.code == "WB_UNREADABLE" and "bukan berkas biasa" in problem.text()
+    deployment.add_opd("MAP", {"pegawai": [clean_row("pegawai", 1)]}).unlink()
+    (deployment.data / "MAP.xlsx").mkdir()
+    assert read_problem(deployment, forms, "MAP").code == "WB_UNREADABLE"
+    lock = tmp_path / ".~lock.X.xlsx#"
+    os.mkfifo(lock)
+    assert bounded(lambda: lock_fresh(lock, _time.time(), 7200, "host"), 20) is True

@@ -355,8 +355,11 @@ def lock_fresh(lock: Path, now: float, max_age: float, host: str) -> bool:
 def _lock_host(lock: Path) -> str | None:
     """The host field of a LibreOffice lock file: "name,user,host,date,profile-url;"
     (the name may be empty), from a bounded read."""
-    try:
-        with open(lock, "rb") as f:
+    try:   # not blocking: a pipe named like a lock file would wait for a writer for ever
+        fd = os.open(lock, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
             fields = f.read(4096).decode("utf-8", "replace").split(",")
     except OSError:
         return None
@@ -618,7 +621,10 @@ def check_package(path: Path, limits: Limits, keep=None) -> None:
     counted in its streamed XML. `keep(title)`: only those tabs, and not the file as a
     whole (the master, read for its Daftar OPD tab, is as large as the regency's rows).
     A file that is not a zip is left to the reader, which reports it as unreadable."""
-    size = path.stat().st_size
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):   # a folder, a pipe (opening one waits for ever), a device
+        raise StoreError(Problem("WB_UNREADABLE", {"alasan": "bukan berkas biasa: folder, pipa atau perangkat"}))
+    size = st.st_size
     if keep is None and size > limits.file_mb * 1_000_000:
         raise StoreError(Problem("WB_TOO_LARGE", {"alasan": f"berkas {_mb(size)}", "batas": f"{limits.file_mb} MB"}))
     entries = _directory_entries(path, size)
