@@ -232,9 +232,19 @@ def main(argv=None) -> int:
         return 0
     stop = {"flag": False}
     signal.signal(signal.SIGTERM, lambda *a: stop.update(flag=True))
-    signal.signal(signal.SIGINT, lambda *a: stop.update(flag=True))
+    signal.signal(signal.SIGINT, lambda *a: interrupted(stop))
     run_loop(settings, stop)
     return 0
+
+
+def interrupted(stop: dict) -> None:
+    """Ctrl-C in the service loop: the first lets the running cycle finish, then the
+    loop ends; a second stops at once (run_quietly says so, without a traceback)."""
+    if stop["flag"]:
+        raise KeyboardInterrupt
+    stop["flag"] = True
+    log.info("Ctrl-C: pekerja berhenti setelah siklus yang sedang berjalan selesai "
+             "(tekan Ctrl-C sekali lagi untuk berhenti sekarang)")
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ def translate(message: str) -> str:
 
 
 # ------------------------------------------------------------------ closed pipes
+INTERRUPTED = 130   # as a shell reports a process ended by SIGINT
 BROKEN_PIPE = 141        # 128 + SIGPIPE, what `yes | head -1` leaves
 
 
@@ -89,6 +90,10 @@ def run_quietly(main, *args) -> int:
     except BrokenPipeError:
         mute_stdout()
         return BROKEN_PIPE
+    except KeyboardInterrupt:   # Ctrl-C: every write is atomic, so a sentence, not a traceback
+        print("\nDihentikan (Ctrl-C). Berkas yang sedang ditulis tetap utuh; jalankan lagi bila perlu.",
+              file=sys.stderr)
+        return INTERRUPTED
 
 
 def say(line: str = "") -> None:

@@ -408,3 +408,24 @@ def test_export_refuses_the_data_folder(after_cycle, capsys):
     assert not inside.exists()
 
 
+
+
+def test_ctrl_c_ends_with_a_sentence_not_a_traceback(capsys):
+    """Ctrl-C during `jobs.py --once` or `--check` printed forty lines of traceback."""
+    from sheets_sync.cliparse import INTERRUPTED, run_quietly
+
+    def work():
+        raise KeyboardInterrupt
+
+    assert run_quietly(work) == INTERRUPTED == 130
+    err = capsys.readouterr().err
+    assert "Dihentikan (Ctrl-C)" in err and "Traceback" not in err
+
+
+def test_ctrl_c_in_the_service_loop_lets_the_cycle_finish_then_a_second_stops_it():
+    import jobs
+    stop = {"flag": False}
+    jobs.interrupted(stop)
+    assert stop["flag"] is True
+    with pytest.raises(KeyboardInterrupt):
+        jobs.interrupted(stop)
