@@ -25,6 +25,31 @@ def test_note_in_a_headerless_column_is_never_overwritten(deployment, forms):
     assert ws.cell(row=3, column=9).value == "OK"
 
 
+def test_an_opds_own_keterangan_column_is_never_taken_for_ours(deployment, forms):
+    """An OPD built its tab from its own template: the form's columns, then a column it
+    calls 'Keterangan' with its own notes, and no Status/Diperiksa. The worker took that
+    column for its own: the first note was replaced by its message, the others emptied.
+    Its three columns now go after the OPD's, and stay there."""
+    path = deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 4)})
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Pegawai"]
+    for c in range(8, 11):
+        ws.cell(row=2, column=c).value = None
+    ws.cell(row=2, column=8).value = "Keterangan"
+    notes = {r: f"catatan OPD {r}" for r in range(3, 7)}
+    for r, text in notes.items():
+        ws.cell(row=r, column=8).value = text
+    wb.save(path)
+    for _ in range(2):
+        deployment.cycle()
+        ws = openpyxl.load_workbook(path)["Pegawai"]
+        assert {r: ws.cell(row=r, column=8).value for r in notes} == notes
+        assert [ws.cell(row=2, column=c).value for c in (9, 10, 11)] == \
+            [forms.status_headers[k] for k in ("status", "message", "checked")]
+        assert ws.cell(row=3, column=9).value == "OK"
+        assert ws.cell(row=2, column=12).value is None      # not a second triple
+
+
 def test_logo_survives_the_status_write(deployment, tmp_path):
     from PIL import Image as PILImage
     path = deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 2)})

@@ -290,22 +290,27 @@ def _status_columns(header: list, last_form_col: int, forms: FormSet, used=lambd
     first free columns after everything in the header row. `used()`: the last
     column typed in below the header (asked only when no status header exists)."""
     wanted = {k: norm_header(forms.status_headers[k]) for k in STATUS_KEYS}
-    found = {}
+    seen: dict[str, list[int]] = {k: [] for k in STATUS_KEYS}
     for c, v in enumerate(header, start=1):
         if c > last_form_col and isinstance(v, str):
             for k, h in wanted.items():
-                if norm_header(v) == h and k not in found:
-                    found[k] = c
+                if norm_header(v) == h:
+                    seen[k].append(c)
+    for c in seen[STATUS_KEYS[0]]:   # our three side by side, even beside an OPD's own 'Keterangan'
+        if all(c + i in seen[k] for i, k in enumerate(STATUS_KEYS)):
+            return {k: c + i for i, k in enumerate(STATUS_KEYS)}
+    found = {k: cols[0] for k, cols in seen.items() if cols}
     if len(found) == len(STATUS_KEYS):
         return found
     block = _rest_of_block(found, last_form_col)
     if block:
         return block
+    # one or two of the headers, not where ours would be: an OPD's own column (its own
+    # 'Keterangan' notes, typed right of the form): ours go after it, never onto it
     in_header = [c for c, v in enumerate(header, start=1) if not is_blank(v)]
-    start = max([last_form_col] + [c for c in in_header if c not in found.values()]) + 1
-    start = max([start] + [c + 1 for c in found.values()])   # never onto a status column found
-    if not found:
-        start = max(start, used() + 1)
+    start = max([last_form_col] + in_header) + 1
+    start = max(start, used() + 1)
+    found = {}
     for k in STATUS_KEYS:
         if k not in found:
             found[k] = start
