@@ -110,21 +110,80 @@ def past_reminder_time(settings, now: dt.datetime | None = None) -> bool:
 def run_loop(settings, stop) -> None:
     import schedule
 
+    live = Live(settings)
+
     def sync_job():
-        _safely(lambda: one_cycle(settings, None, reminder_hooks(settings, past_reminder_time(settings))))
+        s = live.fresh(reschedule)
+        _safely(lambda: one_cycle(s, None, reminder_hooks(s, past_reminder_time(s))))
 
     def remind_job():
-        _safely(lambda: one_cycle(settings, None, reminder_hooks(settings, True)))
+        s = live.fresh(reschedule)
+        _safely(lambda: one_cycle(s, None, reminder_hooks(s, True)))
 
-    schedule.every(settings.sync_minutes).minutes.do(sync_job)
-    schedule.every().day.at(settings.reminder_time, "Asia/Jakarta").do(remind_job)
-    log.info("pekerja berjalan: sinkron tiap %d menit, pengingat pukul %s WIB",
-             settings.sync_minutes, settings.reminder_time)
+    def reschedule(s) -> None:
+        schedule.clear()
+        schedule.every(s.sync_minutes).minutes.do(sync_job)
+        schedule.every().day.at(s.reminder_time, "Asia/Jakarta").do(remind_job)
+        log.info("pekerja berjalan: sinkron tiap %d menit, pengingat pukul %s WIB", s.sync_minutes, s.reminder_time)
+
+    reschedule(settings)
     sync_job()
     while not stop["flag"]:
         schedule.run_pending()
         time.sleep(1)
     log.info("pekerja berhenti")
+
+
+# what names the data and its locks: taken when the service starts, so a change waits for a restart
+_FIXED = ("backend", "data_dir", "master", "state_dir", "google")
+
+
+class Live:
+    """The settings of a running service, read again before a cycle when the file has
+    changed since (an admin edits the deadline, the reminder time, an address...), so
+    that the worker does what `status` and `remind --dry-run`, which read the file,
+    say. A file that no longer loads keeps the last good settings, and says why; a
+    change of what names the data (its folder, the master, the backend) waits for a
+    restart, which the log says."""
+
+    def __init__(self, settings):
+        self.settings, self.stamp = settings, _stamp(settings.path)
+
+    def fresh(self, reschedule):
+        stamp = _stamp(self.settings.path)
+        if stamp == self.stamp:
+            return self.settings
+        self.stamp = stamp
+        try:
+            new = load_settings(self.settings.path)
+            from sheets_sync import remind
+            from sheets_sync.forms import forms_for
+            remind.check_settings(new)
+            forms_for(new)
+        except (ConfigError, ValueError) as e:
+            log.error("pengaturan %s diubah tetapi salah, jadi pengaturan sebelumnya tetap dipakai: %s",
+                      self.settings.path, e)
+            return self.settings
+        fixed = [k for k in _FIXED if getattr(new, k) != getattr(self.settings, k)]
+        if fixed:
+            log.warning("pengaturan diubah: %s baru berlaku setelah layanan dijalankan ulang "
+                        "(sudo systemctl restart sheets-sync); sampai itu pengaturan sebelumnya tetap dipakai",
+                        ", ".join(fixed))
+            return self.settings
+        timing = (new.sync_minutes, new.reminder_time) != (self.settings.sync_minutes, self.settings.reminder_time)
+        self.settings = new
+        log.info("pengaturan %s dibaca ulang (berkasnya diubah)", new.path)
+        if timing:
+            reschedule(new)
+        return new
+
+
+def _stamp(path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 def _safely(fn) -> None:

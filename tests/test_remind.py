@@ -298,6 +298,23 @@ def test_a_long_opd_code_still_makes_an_outbox_file(tmp_path):
 
 
 # ------------------------------------------------------------------ templates
+def test_a_form_with_salah_rows_still_names_its_open_expert_slots(tmp_path, demo_template):
+    """The ADA KESALAHAN e-mail listed the SALAH rows only: an OPD with 6 of 13 expert
+    criteria missing heard of them at the next slot, after fixing the rows."""
+    path = make_env(tmp_path, demo_template, transport="outbox")
+    rep = cycle(path, H[-3], hooks=[])
+    settings = load_settings(path)
+    forms, rcfg = forms_for(settings), remind.reminder_config(settings)
+    slot = remind.season(rcfg, DEADLINE)[0]
+    ctx = remind.opd_context(rep.reports[0], forms, settings, rcfg, slot, slot.date)
+    f = ctx["forms"][0]
+    f.update(need="perbaiki", salah=2, slots={"column": "Kriteria Ahli", "filled": 7, "total": 13,
+                                              "open": ["Pensiunan", "Asosiasi pengusaha"]})
+    _, text, html = remind.render("reminder", ctx)
+    for body in (text, html):
+        assert "2 baris SALAH" in body and "Juga belum lengkap" in body and "Asosiasi pengusaha" in body
+
+
 def test_every_template_renders_and_is_strict(tmp_path, demo_template):
     path = make_env(tmp_path, demo_template, transport="outbox")
     rep = cycle(path, H[-3], hooks=[])

@@ -1,0 +1,53 @@
+"""The service reads its settings again when the file changed (an admin moved the
+deadline while it ran: `remind --dry-run` showed the new date, the worker kept the
+old one until a restart)."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+
+import pytest
+
+import jobs
+from sheets_sync.config import load_settings
+from sheets_sync.demo.setup import make_demo
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings(make_demo(tmp_path / "spi" / "settings.yaml", n_opds=2, as_of=dt.date(2023, 10, 12)))
+
+
+def _edit(path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))   # a later edit, whatever the clock
+
+
+def test_an_edited_deadline_reaches_the_next_cycle(settings):
+    live, planned = jobs.Live(settings), []
+    assert live.fresh(planned.append) is settings                   # unchanged: not read again
+    _edit(settings.path, f"deadline: '{settings.deadline.isoformat()}'", "deadline: '2023-10-20'")
+    assert live.fresh(planned.append).deadline == dt.date(2023, 10, 20)
+    assert planned == []                                             # the schedule did not change
+    _edit(settings.path, "reminder_time: 08:00", "reminder_time: '09:30'")
+    assert live.fresh(planned.append).reminder_time == "09:30" and len(planned) == 1
+
+
+def test_a_broken_edit_keeps_the_last_good_settings_and_says_why(settings, caplog):
+    live = jobs.Live(settings)
+    _edit(settings.path, "reminder_time: 08:00", "reminder_time: 25:00")
+    with caplog.at_level(logging.ERROR):
+        assert live.fresh(lambda s: None) is settings
+    assert "pengaturan sebelumnya tetap dipakai" in caplog.text and "reminder_time" in caplog.text
+
+
+def test_a_new_data_folder_waits_for_a_restart(settings, caplog):
+    live = jobs.Live(settings)
+    _edit(settings.path, "data_dir: data", "data_dir: data2")
+    with caplog.at_level(logging.WARNING):
+        assert live.fresh(lambda s: None) is settings
+    assert "data_dir baru berlaku setelah layanan dijalankan ulang" in caplog.text
