@@ -82,8 +82,20 @@ def test_all_good_on_xlsx_with_outbox(tmp_path, template):
     assert line(out, "Folder data dapat ditulis").startswith("✓")
     assert line(out, "Folder outbox").startswith("✓")
     assert line(out, "Kredensial Google").startswith("–")
-    assert "✗" not in out and "Hasil: semua pemeriksaan lulus." in out
+    assert "✗" not in out and "Hasil: semua pemeriksaan lulus" in out
     assert not list((tmp_path / "spi").rglob(".periksa-*"))          # the write test leaves nothing
+    # the demo's example addresses (…@contoh…) are named, with what to do, and counted at the end
+    assert line(out, "Pengaturan masih memakai alamat e-mail contoh").startswith("!")
+    assert line(out, "Daftar OPD: 2 OPD masih memakai alamat e-mail contoh").startswith("!")
+    assert "→ Saran: ganti dengan alamat e-mail OPD yang sebenarnya" in out
+    assert "peringatan (baris bertanda !" in out
+
+
+def test_real_addresses_are_not_taken_for_examples():
+    from sheets_sync.ops.selfcheck import is_example_address
+    assert is_example_address("inspektorat@contoh.mukomukokab.go.id") and is_example_address("a@example.com")
+    assert is_example_address("SPI.Inspektorat@gmail.com")                 # the example sender
+    assert not is_example_address("inspektorat@mukomukokab.go.id") and not is_example_address("contoh@gmail.com")
 
 
 def test_invalid_settings_fail_first(tmp_path, template):

@@ -54,8 +54,8 @@ class Checklist:
         self.lines.append(line)
         if self.out is not None:
             print(f"{mark} {text}", file=self.out, flush=True)
-            if fix and mark == FAIL:
-                print(f"    → Perbaiki: {fix}", file=self.out, flush=True)
+            if fix and mark in (FAIL, WARN):
+                print(f"    → {'Perbaiki' if mark == FAIL else 'Saran'}: {fix}", file=self.out, flush=True)
         return line
 
     @property
@@ -85,6 +85,7 @@ def run(config: str | os.PathLike, out=None) -> Checklist:
         c.add(FAIL, f"Pengaturan tidak dapat dimuat: {type(e).__name__}: {e}",
               f"periksa {path.resolve()} dan berkas formulir (forms_file).")
         return c
+    _example_settings(c, settings, mcfg)
     deadline = f", batas {settings.deadline:%d/%m/%Y}" if settings.deadline else ""
     c.add(OK, f"Pengaturan valid: {settings.path} (backend {settings.backend}, sinkron tiap "
               f"{settings.sync_minutes} menit, pengingat {settings.reminder_time} WIB{deadline})")
@@ -142,6 +143,24 @@ def run(config: str | os.PathLike, out=None) -> Checklist:
     # ---------------------------------------------------------------- health
     _health(c, settings)
     return c
+
+
+EXAMPLE_SENDER = "spi.inspektorat@gmail.com"   # config/settings.example.yaml's
+
+
+def is_example_address(address: str) -> bool:
+    """An address of the examples (…@contoh.mukomukokab.go.id, …@example.com): copied
+    from settings.example.yaml or left by provision's example Daftar OPD."""
+    labels = str(address).rpartition("@")[2].casefold().split(".")
+    return "contoh" in labels or "example" in labels or str(address).casefold() == EXAMPLE_SENDER
+
+
+def _example_settings(c: Checklist, settings, mcfg) -> None:
+    found = [a for a in (*settings.inspektorat_emails, mcfg.sender) if a and is_example_address(a)]
+    if found:
+        c.add(WARN, f"Pengaturan masih memakai alamat e-mail contoh: {', '.join(sorted(set(found)))}",
+              f"ganti inspektorat.email dan mail.sender di {settings.path} dengan alamat Inspektorat yang "
+              f"sebenarnya.")
 
 
 def _rollover(c: Checklist, settings) -> None:
@@ -473,6 +492,11 @@ def _registry(c: Checklist, settings, store) -> None:
               f"provision.")
         return
     c.add(OK, f"Master dan Daftar OPD terbaca ({master}): {len(opds)} OPD aktif")
+    examples = [o.code for o in opds if any(is_example_address(a) for a in o.contacts)]
+    if examples:
+        c.add(WARN, f"Daftar OPD: {len(examples)} OPD masih memakai alamat e-mail contoh (…@contoh…): "
+              f"{', '.join(examples[:8])}{' …' if len(examples) > 8 else ''}",
+              f"ganti dengan alamat e-mail OPD yang sebenarnya di tab '{sheet}' sebelum pengingat dikirim.")
     for note in notes[:5]:
         c.add(WARN, f"Daftar OPD: {note}")
     for o in opds:    # refused rows and invalid addresses: the Rekap says so too, each cycle
@@ -575,5 +599,7 @@ def main(config, out=None) -> int:
         print(f"Hasil: {len(bad)} pemeriksaan gagal. Perbaiki baris bertanda {FAIL} lalu jalankan lagi: "
               f"python jobs.py --check --config {config}", file=out)
         return 1
-    print("Hasil: semua pemeriksaan lulus.", file=out)
+    warned = [x for x in c.lines if x.mark == WARN]
+    print(f"Hasil: semua pemeriksaan lulus, dengan {len(warned)} peringatan (baris bertanda {WARN}: bacalah)."
+          if warned else "Hasil: semua pemeriksaan lulus.", file=out)
     return 0
