@@ -135,7 +135,7 @@ def _main(argv=None) -> int:
         print(f"State tidak dapat dipakai: {logsafe.mask(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        return 130
+        raise   # run_quietly says so in a sentence
     except BrokenPipeError:
         raise   # the reader stopped early (| head): run_quietly ends the command quietly
     except Exception as e:  # noqa: BLE001 - no traceback for users; -v style detail in the log at debug

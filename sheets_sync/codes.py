@@ -195,11 +195,37 @@ def explain(e: BaseException, *, filename: bool = True) -> str:
                  _errno.EROFS: "sistem berkas hanya-baca", _errno.ENOENT: "tidak ditemukan",
                  _errno.EISDIR: "berupa folder, bukan berkas", _errno.ENOTDIR: "bukan folder",
                  _errno.EDQUOT: "kuota disk habis", _errno.EIO: "galat baca/tulis disk"}
-        what = words.get(e.errno)
-        if what is None:
+        what = _known(name, str(e)) or words.get(e.errno)
+        if not what:
             what = f"galat sistem berkas/jaringan ({name})"
         return f"{what}{where}"
     if isinstance(e, UnicodeError):
         return "isi berkas bukan teks UTF-8 yang benar"
     text = str(e).strip()
+    known = _known(name, text)
+    if known:
+        return known
     return f"galat tak terduga ({name}{': ' + text[:300] if text else ''})"
+
+
+def _known(name: str, text: str) -> str:
+    """Errors of the libraries underneath whose English would reach staff."""
+    low = text.lower()
+    if name in ("OperationalError", "DatabaseError"):   # sqlite3
+        if "disk is full" in low or "disk i/o" in low:
+            return "disk penuh atau tidak dapat ditulis (basis data state). Kosongkan ruang disk."
+        if "no such table" in low or "not a database" in low or "malformed" in low:
+            return ("basis data state kosong atau rusak (mungkin sisa disk penuh). Pindahkan state.sqlite ke "
+                    "tempat lain; siklus berikutnya membuatnya lagi")
+        if "locked" in low:
+            return "basis data state sedang dipakai proses lain; coba lagi sebentar lagi"
+    if name in ("ConnectionError", "ConnectTimeout", "ReadTimeout", "Timeout", "TransportError"):
+        return "jaringan tidak dapat dihubungi (periksa koneksi internet/proxy VM); dicoba lagi nanti"
+    if name == "MalformedError" or "service account info" in low:
+        return ("berkas kredensial Google tidak berbentuk kunci service account (client_email/token_uri "
+                "tidak ada); jalankan python jobs.py --check untuk rinciannya")
+    if name == "SSLError" or "wrong version number" in low:
+        return "jabat-tangan TLS gagal: port dan security SMTP tidak cocok (465 = ssl, 587 = starttls)"
+    if name == "SMTPNotSupportedError" and "starttls" in low:
+        return "server SMTP tidak menawarkan STARTTLS: pakai security ssl (port 465) atau none (relay lokal)"
+    return ""

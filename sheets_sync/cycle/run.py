@@ -398,7 +398,7 @@ def _why(e: BaseException) -> str:
 def _from_memory(ctx, rep: CycleReport, run_id: int, t0: float, e: BaseException) -> CycleReport:
     """The registry could not be read because of a fault: nothing is read, written or
     forgotten this cycle; the hooks (reminders) run on what the last good cycle knew."""
-    _cycle_fault(rep, "Daftar OPD di master tidak dapat dibaca", e)
+    _cycle_fault(rep, "membaca Daftar OPD di master", e)
     rep.fatal = f"Daftar OPD di master tidak dapat dibaca: {_why(e)}"
     opds = [Opd.from_dict(d) for d in ctx.state.get("registry") or []]
     if opds and ctx.hooks:

@@ -110,6 +110,13 @@ def state_error(e: BaseException, path: Path) -> StateError:
         return StateError(f"disk penuh: basis data state {path} tidak dapat ditulis. Kosongkan ruang disk.")
     if "locked" in text:
         return StateError(f"basis data state {path} sedang dikunci proses lain terlalu lama; jalankan lagi.")
+    if isinstance(e, FileNotFoundError):
+        return StateError(f"basis data state {path} belum ada: belum pernah ada siklus dengan pengaturan ini. "
+                          f"Jalankan dulu satu siklus: python jobs.py --once --config BERKAS_PENGATURAN.")
+    if "no such table" in text:
+        return StateError(
+            f"basis data state {path} kosong atau tidak lengkap (mungkin sisa disk penuh). Pindahkan berkasnya "
+            f"(mv {path} {path}.kosong); siklus berikutnya membuatnya lagi dan membaca ulang semua OPD.")
     return StateError(f"basis data state {path} tidak dapat dipakai ({type(e).__name__}: {e}).")
 
 

@@ -34,7 +34,7 @@ import gspread
 from gspread.exceptions import APIError
 from gspread.urls import DRIVE_FILES_API_V3_URL, SPREADSHEET_BATCH_UPDATE_URL
 
-from sheets_sync.codes import TRANSIENT
+from sheets_sync.codes import TRANSIENT, explain
 from sheets_sync.config import ConfigError
 from sheets_sync.fileio import PRIVATE, atomic_write_text
 from sheets_sync.validate.layout import Problem, SheetData, locate_form, row_hashes
@@ -625,7 +625,7 @@ class GoogleStore:
         except APIError as e:
             raise StoreError(_problem(e)) from e
         except OSError as e:   # requests' ConnectionError/Timeout after the retries
-            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": f"jaringan: {type(e).__name__}"})) from e
+            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": explain(e, filename=False)})) from e
 
     def save_cache(self) -> None:
         if self.read_only:

@@ -101,7 +101,8 @@ def read_grids(path, only: str | None = None, wanted=None, merges: dict | None =
         # thread's own malloc arena would keep its pages (peak RSS is a goal there)
         book, sheets, errors = ahead.result() if ahead else _parse_and_scan(path, keep)
     except Exception as e:  # noqa: BLE001 - calamine's errors are many; the caller reports one
-        if getattr(e, "problem", None) is not None:   # the check's refusal, as it is
+        from sheets_sync.stores import StoreError   # here: pandas is loaded while the parse runs
+        if isinstance(e, StoreError):   # the check's refusal (check_package), as it is
             raise
         raise ReadError(str(e), type(e).__name__) from e
     try:
