@@ -17,9 +17,13 @@ from __future__ import annotations
 import logging
 import re
 
-_EMAIL = re.compile(r"(?<![\w.+-])([\w.+-])[\w.+-]*@([\w-]+(?:\.[\w-]+)+)")
-# 9+ digits, maybe with +, spaces, dots or dashes between them: phone-like.
-_PHONE = re.compile(r"(?<![\w])(\+?\d[\d .\-]{7,}\d)(?![\w])")
+# also "quoted"@domain and the full-width ＠ a phone keyboard gives
+_EMAIL = re.compile(r'(?<![\w.+"-])(["\w.+-])["\w.+-]*[@\uff20]([\w-]+(?:\.[\w-]+)+)')
+# 9+ digits, maybe with +, parentheses, any spaces (NBSP too), dots, dashes (WhatsApp's
+# non-breaking hyphen too) or zero-width marks between them: phone-like; letters may touch
+# it (WA081234567890). Not '/': a date and an hour (03/12/2026 14:08) are no phone.
+_SEP = "\\s.\\-\u2010-\u2015\u2212\u200b-\u200d\u2060\ufeff()"
+_PHONE = re.compile(r"(?<!\d)(\+?\(?\d[\d" + _SEP + r"]{7,}\d)(?!\d)")
 
 # ------------------------------------------------------------------ secrets
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",

@@ -1,6 +1,8 @@
 """Log records never carry a full phone number or e-mail address."""
 import logging
 
+import pytest
+
 from sheets_sync import logsafe
 
 
@@ -38,3 +40,18 @@ def test_level_names_the_admin_reads_are_indonesian():
     line = logging.Formatter("%(levelname)s %(message)s").format(record)
     assert line == "PERINGATAN siklus lambat"
     assert logging.getLevelName(logging.ERROR) == "GALAT"
+
+
+@pytest.mark.parametrize("text,gone", [
+    ("(0812) 3456-7890", "3456"), ("+62 (812) 3456 7890", "3456"), ("0812\u20113456\u20117890", "3456"),
+    ("0812\u00a03456\u00a07890", "3456"), ("0812\u200b3456\u200b7890", "3456"), ("WA081234567890", "123456"),
+    ('"budi.santoso"@gmail.com', "santoso"), ("budi.santoso\uff20gmail.com", "santoso"),
+])
+def test_phones_and_addresses_as_people_type_them_are_masked(text, gone):
+    """Found by an adversarial pass: these went to the log in full."""
+    assert gone not in logsafe.mask(text)
+
+
+def test_dates_times_and_counts_are_not_taken_for_phones():
+    for text in ("diperiksa 03/12/2026 14:08 WIB", "1176 sel status ditulis, 1.1 dtk", "8 OPD, 8 dibaca"):
+        assert logsafe.mask(text) == text
