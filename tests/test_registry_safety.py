@@ -331,3 +331,16 @@ def test_records_turned_into_a_link_out_stop_the_worker_before_it_writes(deploym
     assert list(elsewhere.iterdir()) == []
     assert jobs.main(["--once", "--config", str(deployment.config)]) == 2
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_contact_cell_past_its_limit_keeps_whole_addresses_only():
+    """A cell of 500 addresses was cut at 2,000 characters mid-address: the last one
+    read could be another valid address (…@mukomukokab.go.id -> …@mukomukokab.go), to
+    be mailed. Only whole addresses are read now, and the cut is reported."""
+    from sheets_sync.validate.registry import MAX_CELL, parse_addresses
+    for pad in range(0, 40):
+        cell = "x" * pad + ", " + ", ".join(f"kepala.dinas{i}@mukomukokab.go.id" for i in range(200))
+        good, bad = parse_addresses(cell)
+        assert good and all(a.endswith("@mukomukokab.go.id") for a in good)
+        assert sum(len(a) + 2 for a in good) <= MAX_CELL
+        assert any("terlalu panjang" in why for _, why in bad)

@@ -91,7 +91,16 @@ def parse_addresses(text) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
     good: list[str] = []
     bad: list[tuple[str, str]] = []
     raw = text if isinstance(text, str) else as_text(text)   # split first: as_text joins lines
-    for part in _SEPARATORS.split(raw[:MAX_CELL]):
+    if len(raw) > MAX_CELL:
+        # the cut would leave half an address, maybe a valid one of another domain
+        # (kepala@mukomukokab.go.id -> kepala@mukomukokab.go): only whole parts are read
+        total = len(raw)
+        parts = _SEPARATORS.split(raw[:MAX_CELL + 1])
+        raw = raw[:MAX_CELL + 1 - len(parts[-1])] if len(parts) > 1 else ""
+        bad.append((f"isi sel {total:,} karakter".replace(",", "."),
+                    f"terlalu panjang: hanya alamat utuh dalam {MAX_CELL:,} karakter pertama yang dibaca"
+                    .replace(",", ".")))
+    for part in _SEPARATORS.split(raw):
         part = as_text(part)
         if not part:
             continue
