@@ -36,7 +36,7 @@ def parse_args(argv=None):
                    help="periksa pengaturan, kredensial, Google, SMTP dan folder, lalu berhenti "
                         "(kode keluar 1 bila ada yang gagal)")
     p.add_argument("--config", default="settings.yaml", metavar="BERKAS", help="berkas pengaturan (bawaan settings.yaml)")
-    p.add_argument("--as-of", metavar="TANGGAL", help="tanggal laporan TTTT-BB-HH (bawaan hari ini, WIB)")
+    p.add_argument("--as-of", metavar="TANGGAL", help="tanggal laporan, mis. 2023-10-12 atau 12/10/2023 (bawaan hari ini, WIB)")
     p.add_argument("-v", "--verbose", action="store_true", help="log rinci (debug)")
     return p.parse_args(argv)
 
@@ -266,16 +266,14 @@ def main(argv=None) -> int:
         return selfcheck.main(args.config)
     try:
         settings = load_settings(args.config)
-        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+        from sheets_sync.config import parse_date
+        as_of = parse_date(args.as_of, "--as-of") if args.as_of else None
         from sheets_sync import remind
         remind.check_settings(settings)   # bad reminder settings stop here, not every cycle
         from sheets_sync.forms import forms_for
         forms_for(settings)               # so do season rules naming an unknown form (aturan.minimal_baris)
     except ConfigError as e:
         log.error("pengaturan salah: %s", e)
-        return 2
-    except ValueError:
-        log.error("--as-of '%s' bukan tanggal; tulis TTTT-BB-HH, contoh 2023-10-12", args.as_of)
         return 2
     locks, code, why = take_locks(settings)   # held until the process ends
     if code:

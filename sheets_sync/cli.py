@@ -15,10 +15,13 @@ DEFAULT_CONFIG = "settings.yaml"
 
 
 def _date(text: str) -> dt.date:
+    """A date as the settings take it: 2023-10-15, 15/10/2023, 15-10-2023, 15 Oktober 2023."""
+    from sheets_sync.config import parse_date
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' bukan tanggal; tulis TTTT-BB-HH, contoh 2023-10-15") from None
+        return parse_date(text, "tanggal")
+    except ConfigError:
+        raise argparse.ArgumentTypeError(f"'{text}' bukan tanggal; tulis 2023-10-15, 15/10/2023 atau "
+                                         f"15 Oktober 2023") from None
 
 
 def _config_arg(parser) -> None:

@@ -343,7 +343,8 @@ def read_yaml(path: Path, what: str = "Berkas pengaturan"):
     try:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{what} {path} tidak ditemukan. Salin config/settings.example.yaml "
+        raise ConfigError(f"{what} {path} tidak ditemukan. Sebutkan berkasnya dengan --config (di server: "
+                          f"--config /etc/sheets-sync/settings.yaml), atau salin config/settings.example.yaml "
                           f"lalu sesuaikan.") from None
     except IsADirectoryError:
         raise ConfigError(f"{path} adalah folder, bukan {what[0].lower() + what[1:]}; tulis jalur berkas .yaml-nya.") from None
@@ -416,7 +417,7 @@ def parse_settings(raw: dict, path: Path, today: dt.date | None = None) -> Setti
                           f"({putaran[-1][1]:%d/%m/%Y}); dengan putaran, hapus baris deadline (batas musim = batas "
                           f"putaran terakhir) atau samakan keduanya.")
     _paths_are_text(raw)
-    resolve = lambda p: (base / p).resolve() if p else None  # noqa: E731
+    resolve = lambda p: (base / Path(p).expanduser()).resolve() if p else None  # noqa: E731 - ~/data too
     return Settings(
         path=path, backend=backend, year=year, year_auto=year_auto,
         data_dir=resolve(raw.get("data_dir", "data")), master=str(raw.get("master", "master.xlsx")),

@@ -230,9 +230,17 @@ def test_validate_form_option_and_text_output(tmp_path, forms, capsys):
 
 def test_validate_bad_as_of_is_a_usage_error(tmp_path, forms, capsys):
     with pytest.raises(SystemExit) as e:
-        cli.main(["validate", str(write_xlsx(tmp_path / "x.xlsx", forms)), "--as-of", "12/10/2023"])
+        cli.main(["validate", str(write_xlsx(tmp_path / "x.xlsx", forms)), "--as-of", "31/02/2023"])
     assert e.value.code == 2
     assert "bukan tanggal" in capsys.readouterr().err
+
+
+def test_as_of_takes_the_dates_the_settings_take():
+    import datetime as dt
+
+    from sheets_sync.cli import _date
+    for text in ("2023-10-12", "12/10/2023", "12-10-2023", "12 Oktober 2023"):
+        assert _date(text) == dt.date(2023, 10, 12)
 
 
 def test_validate_subprocess_json(tmp_path, forms):

@@ -51,3 +51,11 @@ def test_a_new_data_folder_waits_for_a_restart(settings, caplog):
     with caplog.at_level(logging.WARNING):
         assert live.fresh(lambda s: None) is settings
     assert "data_dir baru berlaku setelah layanan dijalankan ulang" in caplog.text
+
+
+def test_a_home_folder_path_is_expanded(tmp_path, monkeypatch):
+    """data_dir: ~/data became <settings folder>/~/data."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    path = make_demo(tmp_path / "spi" / "settings.yaml", n_opds=1, as_of=dt.date(2023, 10, 12))
+    path.write_text(path.read_text(encoding="utf-8").replace("data_dir: data", "data_dir: ~/data", 1), encoding="utf-8")
+    assert load_settings(path).data_dir == (tmp_path / "home" / "data").resolve()
