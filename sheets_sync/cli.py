@@ -293,6 +293,8 @@ def _validate(args) -> int:
         for row, status in res.status.items():
             if status != "OK":
                 print(f"  baris {row}: {status} — {notes[row]}")
+    print("Catatan: nomor HP/e-mail yang juga tercatat di OPD lain (PERIKSA) hanya diperiksa oleh siklus, "
+          "yang melihat semua OPD; di sini berkas ini saja.")
     return 0
 
 
@@ -322,7 +324,7 @@ def cmd_status(args) -> int:
         print(f"PERINGATAN: {held}")
         return 1
     if not settings.state_db.exists():
-        print("Belum ada siklus yang dijalankan. Jalankan: python jobs.py --once")
+        print(f"Belum ada siklus yang dijalankan. Jalankan: python jobs.py --once --config {args.config}")
         return 1
     from sheets_sync.remind.rounds import recorded_rounds
     with State(settings.state_db, read_only=True) as state:
