@@ -211,6 +211,20 @@ def _describe(e: BaseException) -> str:
     return explain(e)
 
 
+def _warn_past_deadline(settings, as_of) -> None:
+    """A deadline past every reminder slot at start: last season's settings, or a typo
+    (15-10 for 15-12). The worker runs anyway (the master still counts), and says so."""
+    from sheets_sync import remind
+    from sheets_sync.config import today_wib
+
+    day = as_of or today_wib()
+    late = (day - settings.deadline).days if settings.deadline else 0
+    if late > max(remind.reminder_config(settings).escalation, default=0):
+        log.warning("batas pengiriman %s sudah lewat %d hari: tidak ada pengingat yang akan dikirim. Salah ketik di "
+                    "deadline (%s)? Untuk musim baru: python -m sheets_sync season new",
+                    f"{settings.deadline:%d/%m/%Y}", late, settings.path)
+
+
 def records_moved_out(settings) -> str:
     """Why the worker's records beside the data may not be used ("" when they may): the
     data folder is often shared with the OPDs, and a .sheets_sync (or a folder in it)
@@ -275,6 +289,7 @@ def main(argv=None) -> int:
     except ConfigError as e:
         log.error("pengaturan salah: %s", e)
         return 2
+    _warn_past_deadline(settings, as_of)
     locks, code, why = take_locks(settings)   # held until the process ends
     if code:
         log.error(why)

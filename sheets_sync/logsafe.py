@@ -45,7 +45,14 @@ _SMTP_B64 = re.compile(r"""(send:\s*b?['"])(?![A-Z]+\\r)([A-Za-z0-9+/]{4,}={0,2}
 _SMTP_334 = re.compile(r"""(reply:\s*b?['"]334[ -])([A-Za-z0-9+/]{4,}={0,2})""")
 
 
+# the examples our own messages give ("contoh spi@mukomukokab.go.id"): nobody's address,
+# and masked they read as a garbled example
+EXAMPLES = frozenset({"spi@mukomukokab.go.id", "nama@gmail.com", "nama@mukomukokab.go.id"})
+
+
 def mask_email(m: re.Match) -> str:
+    if m.group(0).casefold() in EXAMPLES:
+        return m.group(0)
     return f"{m.group(1)}***@{m.group(2)}"
 
 

@@ -59,3 +59,13 @@ def test_a_home_folder_path_is_expanded(tmp_path, monkeypatch):
     path = make_demo(tmp_path / "spi" / "settings.yaml", n_opds=1, as_of=dt.date(2023, 10, 12))
     path.write_text(path.read_text(encoding="utf-8").replace("data_dir: data", "data_dir: ~/data", 1), encoding="utf-8")
     assert load_settings(path).data_dir == (tmp_path / "home" / "data").resolve()
+
+
+def test_a_deadline_past_every_slot_is_said_at_start(settings, caplog):
+    """deadline: 15-10 typed for 15-12 ran silently, closing the round in the state."""
+    with caplog.at_level(logging.WARNING):
+        jobs._warn_past_deadline(settings, settings.deadline + dt.timedelta(days=2))
+    assert caplog.text == ""                                   # H+1, H+3 still to come
+    with caplog.at_level(logging.WARNING):
+        jobs._warn_past_deadline(settings, settings.deadline + dt.timedelta(days=30))
+    assert "sudah lewat 30 hari" in caplog.text and "deadline" in caplog.text

@@ -55,3 +55,12 @@ def test_phones_and_addresses_as_people_type_them_are_masked(text, gone):
 def test_dates_times_and_counts_are_not_taken_for_phones():
     for text in ("diperiksa 03/12/2026 14:08 WIB", "1176 sel status ditulis, 1.1 dtk", "8 OPD, 8 dibaca"):
         assert logsafe.mask(text) == text
+
+
+def test_the_examples_in_our_own_messages_stay_readable():
+    from sheets_sync.codes import render
+    text = "mail.sender: 'spi.contoh.go.id' bukan alamat e-mail yang benar, contoh spi@mukomukokab.go.id."
+    assert logsafe.mask(text) == text
+    assert "nama@mukomukokab.go.id" in logsafe.mask(render("REG_EMAIL_INVALID", baris=3, kolom="E-mail",
+                                                           alamat="x", alasan="y"))
+    assert logsafe.mask("budi@mukomukokab.go.id") == "b***@mukomukokab.go.id"
