@@ -315,6 +315,24 @@ def test_a_form_with_salah_rows_still_names_its_open_expert_slots(tmp_path, demo
         assert "2 baris SALAH" in body and "Juga belum lengkap" in body and "Asosiasi pengusaha" in body
 
 
+def test_subjects_ask_before_the_deadline_and_say_late_after(tmp_path, demo_template):
+    """'daftar calon responden belum diisi paling lambat 15/10' read as 'not filled, at
+    the latest': before the deadline the subject asks (mohon diisi / mohon lengkapi)."""
+    path = make_env(tmp_path, demo_template, transport="outbox")
+    rep = cycle(path, H[-3], hooks=[])
+    settings = load_settings(path)
+    forms, rcfg = forms_for(settings), remind.reminder_config(settings)
+    slots = {s.label: s for s in remind.season(rcfg, DEADLINE)}
+    for label, words in (("H-3", "daftar calon responden mohon diisi paling lambat"),
+                         ("H+1", "daftar calon responden belum diisi")):
+        ctx = remind.opd_context(rep.reports[0], forms, settings, rcfg, slots[label], slots[label].date)
+        ctx.update(state="BELUM MENGISI", total={**ctx["total"], "salah": 0})
+        assert words in remind.render("reminder", ctx)[0]
+    ctx = remind.opd_context(rep.reports[0], forms, settings, rcfg, slots["H-3"], slots["H-3"].date)
+    ctx.update(state="BELUM LENGKAP", total={**ctx["total"], "salah": 0}, incomplete=["Eksper"])
+    assert "mohon lengkapi Eksper paling lambat" in remind.render("reminder", ctx)[0]
+
+
 def test_every_template_renders_and_is_strict(tmp_path, demo_template):
     path = make_env(tmp_path, demo_template, transport="outbox")
     rep = cycle(path, H[-3], hooks=[])
