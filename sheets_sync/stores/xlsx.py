@@ -70,7 +70,8 @@ class XlsxStore:
     def read_registry(self):
         sheet = self.forms.registry["sheet"]
         if not self.master_path.exists():
-            return [], [f"Workbook master {self.master_path} tidak ditemukan."]
+            return [], [f"Workbook master {self.master_path} tidak ditemukan; periksa data_dir dan master di "
+                        f"berkas pengaturan (untuk memulai dari nol: python -m sheets_sync provision)."]
         try:
             grid = read_grids(self.master_path, only=sheet).get(sheet)
         except StoreError as e:   # name the file: the same text is used for OPD workbooks
