@@ -41,7 +41,7 @@ from sheets_sync.forms import FormSet
 from sheets_sync.validate.layout import ColumnGrid, Problem
 from sheets_sync.validate.registry import Opd, parse_registry, safe_file_name, shown_value, unsafe_location
 from sheets_sync.fileio import atomic_save, atomic_write, atomic_write_bytes
-from sheets_sync.stores import xlsx_read, xlsx_write
+from sheets_sync.stores import xlsx_guard, xlsx_read, xlsx_write
 from sheets_sync.stores.xlsxio import like_column, print_to_width, set_value, write_table
 from sheets_sync.stores import xlsx_bulk
 from sheets_sync.stores.xlsx_blocks import Previous, manifest_of
@@ -651,11 +651,14 @@ def _check_parts(z: zipfile.ZipFile, limits: Limits, keep) -> None:
     if keep is None and total > limits.unpacked_mb * 1_000_000:
         raise StoreError(Problem("WB_TOO_LARGE", {"alasan": f"isinya {_mb(total)} setelah dibuka",
                                                   "batas": f"{limits.unpacked_mb} MB"}))
-    tabs = tab_titles(z)
-    sheets = [i.filename for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")
-              and (keep is None or keep(tabs.get(i.filename, "")))]
+    try:   # the parts calamine will read, found as it finds them (any part name)
+        tabs, strings = xlsx_guard.workbook_parts(z)
+    except xlsx_guard.Unplaceable as e:
+        raise StoreError(Problem("WB_UNREADABLE", {"alasan": str(e)})) from None
+    names = {i.filename for i in infos}
+    sheets = [p for p, title in tabs.items() if p in names and (keep is None or keep(title))]
     for i in infos:
-        if keep is not None and i.filename.startswith("xl/worksheets/") and i.filename not in sheets:
+        if keep is not None and i.filename in tabs and i.filename not in sheets:
             continue   # a tab not read: the master's long form tabs
         where = f"tab '{tabs[i.filename]}'" if i.filename in tabs else f"bagian {i.filename.rsplit('/', 1)[-1]}"
         if i.file_size > limits.part_mb * 1_000_000:
@@ -665,14 +668,11 @@ def _check_parts(z: zipfile.ZipFile, limits: Limits, keep) -> None:
             raise StoreError(Problem("WB_COMPRESSION", {
                 "bagian": where, "rasio": _n(i.file_size // max(i.compress_size, 1)),
                 "batas": _n(limits.compression_ratio)}))
-        if i.filename not in tabs and not i.is_dir():
-            _check_strings(z, i)
+    for part in sorted((strings | set(tabs)) & names):   # a table of texts declared as a tab is read too
+        _check_strings(z, z.getinfo(part))
     cells = limits.cells
     for name in sheets:
-        cells = _count_tab(z, name, tabs.get(name, name.rsplit("/", 1)[-1]), limits, cells)
-
-
-_UNIQUE = re.compile(rb'<(?:\w{1,30}:)?sst\b[^>]{0,2000}?\buniqueCount\s*=\s*["\'](\d{1,20})["\']')
+        cells = _count_tab(z, name, tabs.get(name) or name.rsplit("/", 1)[-1], limits, cells)
 
 
 def _check_strings(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
@@ -680,12 +680,10 @@ def _check_strings(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     reserves memory for that many before reading them: 4,000,000,000 in a 200-byte part
     asked for 96 GB and aborted the process. A text takes at least <si><t/></si>, so a
     count over a part's bytes / 8 is a lie."""
-    with z.open(info) as f:
-        head = f.read(4096)
-    m = _UNIQUE.search(head)
-    if m is not None and int(m.group(1)) > max(info.file_size // 8, 16):
+    announced = xlsx_guard.announced_strings(z, info.filename)
+    if announced > max(info.file_size // 8, 16):
         raise StoreError(Problem("WB_UNREADABLE", {
-            "alasan": f"daftar teksnya rusak: menyebut {_n(int(m.group(1)))} teks dalam {_mb(info.file_size)}"}))
+            "alasan": f"daftar teksnya rusak: menyebut {_n(announced)} teks dalam {_mb(info.file_size)}"}))
 
 
 def _directory_entries(path: Path, size: int) -> int | None:
@@ -702,9 +700,10 @@ def _directory_entries(path: Path, size: int) -> int | None:
 
 def _count_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells: int) -> int:
     """Count <row> and <c> tags of one tab's XML as it streams out of the zip (C-speed
-    byte counts on 1 MB chunks), and find its farthest reference (xlsx_read.extent);
-    stop at the first limit passed. Returns the cells left."""
-    rows, carry, far = 0, b"", (0, 0)
+    byte counts on 1 MB chunks), and find its farthest placed cell (xlsx_read.extent);
+    a piece not written as common programs write it sends the whole tab to expat
+    (xlsx_guard.parsed_extent). Stops at the first limit passed. Returns the cells left."""
+    rows, carry, far, budget = 0, b"", (0, 0), cells
     with z.open(name) as f:
         while chunk := f.read(_CHUNK):
             buf = carry + chunk
@@ -713,6 +712,8 @@ def _count_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells:
             part, carry = buf[:cut], buf[cut:]   # a tag never straddles the cut
             if len(carry) > _CHUNK:              # one tag over a megabyte: not a sheet
                 raise StoreError(Problem("WB_UNREADABLE", {"alasan": f"tab '{title}' tidak berbentuk tabel"}))
+            if not xlsx_guard.canonical(part):
+                return _parsed_tab(z, name, title, limits, budget)
             r, c = _tags(part)
             rows, cells = rows + r, cells - c
             got = xlsx_read.extent(part)
@@ -720,6 +721,8 @@ def _count_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells:
             if rows > limits.rows or cells < 0 or _too_far(far, limits):
                 break
         else:
+            if not xlsx_guard.canonical(carry):
+                return _parsed_tab(z, name, title, limits, budget)
             r, c = _tags(carry)
             rows, cells = rows + r, cells - c
             got = xlsx_read.extent(carry)
@@ -729,6 +732,21 @@ def _count_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells:
     if _too_far(far, limits):
         raise StoreError(_too_far_problem(title, far, limits))
     return cells
+
+
+def _parsed_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells: int) -> int:
+    def stop(rows, tags, far_r, far_c):
+        return rows > limits.rows or tags > cells or _too_far((far_r, far_c), limits)
+
+    try:
+        rows, filled, far_r, far_c = xlsx_guard.parsed_extent(z, name, stop)
+    except xlsx_guard.Unplaceable as e:
+        raise StoreError(Problem("WB_UNREADABLE", {"alasan": f"tab '{title}': {e}"})) from None
+    if rows > limits.rows or filled > cells:
+        raise StoreError(_too_large(title, rows, 0, limits))
+    if _too_far((far_r, far_c), limits):
+        raise StoreError(_too_far_problem(title, (far_r, far_c), limits))
+    return cells - filled
 
 
 AREA_PER_CELL = 4   # the rectangle calamine fills, A1 to the farthest cell: at most this x limits.cells

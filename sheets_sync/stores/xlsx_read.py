@@ -443,7 +443,7 @@ def _filled_cells(xml: bytes, a) -> int:
         nxt = a[2:]
         at = np.flatnonzero((a[:-2] == 60) & (a[1:-1] == 99) & ((nxt == 32) | (nxt == 62) | (nxt == 47)
                                                               | (nxt == 9) | (nxt == 10) | (nxt == 13))) + 2
-    return int((~_empty_element(a, at)).sum()) if len(at) else 0
+    return int((~_empty_element(a, at, in_value=False)).sum()) if len(at) else 0
 
 
 def _in_cell_tag(a, at):
@@ -480,23 +480,22 @@ def _in_cell_tag_searched(a, at):
 _TAG_REST = 48   # bytes after a reference in which its tag usually closes
 
 
-def _empty_element(a, at):
+def _empty_element(a, at, in_value: bool = True):
     """Whether the tag holding each position is an element without content (<c r="XFD9"
     s="1"/>, <row r="9"></row>): a format on an empty cell or row, which calamine does
-    not place, so no extent (a whole column coloured is not data). A tag the piece does
-    not close counts as content."""
+    not place, so no extent (a whole column coloured is not data). The tag's end is its
+    first '>' outside quotes (`in_value`: the position is inside a quoted value, r="|…);
+    a tag longer than _TAG_REST bytes counts as content, as does one the piece does not
+    close."""
     import numpy as np
 
     after = np.concatenate([a, np.zeros(_TAG_REST + 3, dtype=np.uint8)])
-    near = after[at[:, None] + np.arange(_TAG_REST)] == 62
+    window = after[at[:, None] + np.arange(_TAG_REST)]
+    quotes = np.cumsum(window == 34, axis=1) % 2          # quotes seen so far, odd or even
+    outside = quotes == (1 if in_value else 0)
+    near = (window == 62) & outside
     found = near.any(axis=1)
     close = at + np.argmax(near, axis=1)
-    far = np.flatnonzero(~found)
-    if len(far):   # a long tag: the piece's next '>'
-        gt = np.flatnonzero(a == 62)
-        k = np.searchsorted(gt, at[far])
-        found[far] = k < len(gt)
-        close[far] = np.where(k < len(gt), gt[np.minimum(k, max(len(gt) - 1, 0))] if len(gt) else 0, 0)
     return found & ((after[np.maximum(close - 1, 0)] == 47)
                     | ((after[close + 1] == 60) & (after[close + 2] == 47)))
 
