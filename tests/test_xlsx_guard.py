@@ -99,3 +99,50 @@ def test_an_ordinary_tab_written_unusually_still_passes(tmp_path):
     with pytest.raises(StoreError) as e:
         check_package(path, Limits(rows=100))
     assert e.value.problem.code == "SHEET_TOO_LARGE"
+
+
+# ---- a third pass: where calamine finds its parts differs from where the check looked
+RNS = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _bomb() -> bytes:
+    return zipfile.ZipFile(io.BytesIO(_base())).read(S).replace(b"</sheetData>", FAR + b"</sheetData>")
+
+
+def _sheets_sharing_one_part(d: bytes) -> bytes:
+    entries = b"".join(b'<sheet xmlns:r="%s" name="T%d" sheetId="%d" r:id="rId1"/>' % (RNS, i, i) for i in range(1, 201))
+    return re.sub(rb"<sheets>.*</sheets>", lambda m: b"<sheets>" + entries + b"</sheets>", d)
+
+
+THIRD = {
+    "the workbook found through _rels/.rels": dict(
+        edits={"_rels/.rels": lambda d: d.replace(b'Target="xl/workbook.xml"', b'Target="foo/workbook.xml"')},
+        add={"foo/workbook.xml": zipfile.ZipFile(io.BytesIO(_base())).read(W),
+             "foo/_rels/workbook.xml.rels": zipfile.ZipFile(io.BytesIO(_base())).read(R).replace(
+                 b"/xl/worksheets/", b"/foo/worksheets/"),
+             "foo/worksheets/sheet1.xml": _bomb()}),
+    "r:id bound to another namespace": dict(
+        edits={W: lambda d: re.sub(rb"<sheet [^>]*/>", b'<sheet xmlns:r="urn:x" xmlns:x="' + RNS
+                                   + b'" name="Data" sheetId="1" x:id="rId1" r:id="rId7"/>', d),
+               R: lambda d: d.replace(b"</Relationships>", b'<Relationship Id="rId7" Type="' + RNS
+                                      + b'/worksheet" Target="worksheets/sheet2.xml"/></Relationships>')},
+        add={"xl/worksheets/sheet2.xml": _bomb()}),
+    "a target with ../ used as written": dict(
+        edits={R: lambda d: d.replace(b'Target="/xl/worksheets/sheet1.xml"',
+                                      b'Target="worksheets/../worksheets/sheet1.xml"')},
+        add={"xl/worksheets/../worksheets/sheet1.xml": _bomb()}),
+    "200 tabs naming one part": dict(
+        edits={W: _sheets_sharing_one_part,
+               S: lambda d: d.replace(b"</sheetData>", b'<row r="4000"><c r="ALL4000"><v>1</v></c></row></sheetData>')}),
+    "1.5 million merged ranges": dict(
+        edits={S: lambda d: d.replace(b"</worksheet>", b'<mergeCells>' + b'<mergeCell ref="A302:A303"/>' * 1_500_000
+                                      + b"</mergeCells></worksheet>")}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(THIRD))
+def test_parts_are_checked_wherever_calamine_may_find_them(tmp_path, case):
+    path = build(tmp_path / "x.xlsx", **THIRD[case])
+    with pytest.raises(StoreError) as e:
+        check_package(path, Limits())
+    assert e.value.problem.code in ("SHEET_TOO_LARGE", "WB_TOO_LARGE", "WB_UNREADABLE", "WB_COMPRESSION")

@@ -668,11 +668,24 @@ def _check_parts(z: zipfile.ZipFile, limits: Limits, keep) -> None:
             raise StoreError(Problem("WB_COMPRESSION", {
                 "bagian": where, "rasio": _n(i.file_size // max(i.compress_size, 1)),
                 "batas": _n(limits.compression_ratio)}))
-    for part in sorted((strings | set(tabs)) & names):   # a table of texts declared as a tab is read too
-        _check_strings(z, z.getinfo(part))
-    cells = limits.cells
+    for i in infos:   # any part whose root is a table of texts, wherever a reader may find it
+        if not i.is_dir():
+            _check_strings(z, i)
+    if keep is None:  # every part holding sheet data, whatever points at it (calamine resolves names
+        # its own way): a decoy workbook.xml, a target written ../, a prefix bound elsewhere
+        sheets += [i.filename for i in infos if i.filename not in tabs and not i.is_dir()
+                   and xlsx_guard.holds(z, i.filename, b"sheetData")]
+    cells, areas = limits.cells, []
     for name in sheets:
-        cells = _count_tab(z, name, tabs.get(name) or name.rsplit("/", 1)[-1], limits, cells)
+        cells, area = _count_tab(z, name, tabs.get(name) or name.rsplit("/", 1)[-1], limits, cells)
+        areas.append(area)
+    # every tab calamine parses stays in memory at once; several tabs may name one part
+    entries = xlsx_guard.sheet_entries(z) if keep is None else len(sheets)
+    total = sum(areas) + max(0, entries - len(areas)) * max(areas, default=0)
+    if total > AREA_PER_CELL * limits.cells:
+        raise StoreError(Problem("WB_TOO_LARGE", {
+            "alasan": f"tab-tabnya bersama {_n(total)} sel dari A1 sampai sel terjauh masing-masing",
+            "batas": f"{_n(AREA_PER_CELL * limits.cells)} sel"}))
 
 
 def _check_strings(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
@@ -731,7 +744,7 @@ def _count_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells:
         raise StoreError(_too_large(title, rows, 0, limits))
     if _too_far(far, limits):
         raise StoreError(_too_far_problem(title, far, limits))
-    return cells
+    return cells, far[0] * far[1]
 
 
 def _parsed_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells: int) -> int:
@@ -746,7 +759,7 @@ def _parsed_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells
         raise StoreError(_too_large(title, rows, 0, limits))
     if _too_far((far_r, far_c), limits):
         raise StoreError(_too_far_problem(title, (far_r, far_c), limits))
-    return cells - filled
+    return cells - filled, far_r * far_c
 
 
 AREA_PER_CELL = 4   # the rectangle calamine fills, A1 to the farthest cell: at most this x limits.cells
@@ -773,10 +786,11 @@ def _too_far_problem(title: str, far: tuple[int, int], limits: Limits) -> Proble
 def _tags(xml: bytes) -> tuple[int, int]:
     """(<row> tags, <c> tags) in a piece of tab XML: bytes.count, or a regex where a
     namespace prefix (<x:row>) may be in use."""
+    merges = xml.count(b"mergeCell ")   # a merged range costs as a cell (1.5 million of them: 1 GB)
     if b":row" in xml or b":c" in xml:
-        return len(_ROW_TAG.findall(xml)), len(_CELL_TAG.findall(xml))
+        return len(_ROW_TAG.findall(xml)), len(_CELL_TAG.findall(xml)) + merges
     return (xml.count(b"<row ") + xml.count(b"<row>") + xml.count(b"<row/>"),
-            xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>"))
+            xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>") + merges)
 
 
 def tab_titles(z: zipfile.ZipFile) -> dict[str, str]:

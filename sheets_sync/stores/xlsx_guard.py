@@ -103,6 +103,8 @@ class _Found(Exception):
 def announced_strings(z: zipfile.ZipFile, part: str) -> int:
     """The uniqueCount (or count) a shared-strings table announces, 0 when none."""
     name, attrs = first_element(z, part)
+    if name == "" and z.getinfo(part).file_size > (1 << 22) and _xmlish(z, part):
+        raise Unplaceable(f"bagian {part} tidak dimulai dengan elemen XML")
     if name != "sst":
         return 0
     most = 0
@@ -143,6 +145,9 @@ def parsed_extent(z: zipfile.ZipFile, part: str, stop) -> tuple[int, int, int, i
         local = name.rsplit(":", 1)[-1]
         if st["in_c"]:
             st["filled"] = True
+            return
+        if local == "mergeCell":
+            st["cells"] += 1
             return
         if local == "row":
             st["rows"] += 1
@@ -203,3 +208,37 @@ def _ref(value) -> tuple[int, int] | None:
     for ch in m.group(1).upper():
         col = col * 26 + ord(ch) - 64
     return int(m.group(2)), col
+
+
+def _xmlish(z: zipfile.ZipFile, part: str) -> bool:
+    with z.open(part) as f:
+        return f.read(64).lstrip().startswith(b"<")
+
+
+def holds(z: zipfile.ZipFile, part: str, word: bytes) -> bool:
+    """Whether a part's bytes contain `word` (streamed; a word across two reads found)."""
+    tail = b""
+    with z.open(part) as f:
+        while chunk := f.read(_CHUNK):
+            if word in tail + chunk[:len(word)] or word in chunk:
+                return True
+            tail = chunk[-len(word):]
+    return False
+
+
+def sheet_entries(z: zipfile.ZipFile) -> int:
+    """The most <sheet> entries of any part whose root is a workbook (calamine parses each
+    entry, even several naming one part)."""
+    most = 0
+    for info in z.infolist():
+        if info.is_dir() or info.file_size > MAX_BOOK_XML or first_element(z, info.filename)[0] != "workbook":
+            continue
+        count = [0]
+        p = expat.ParserCreate()
+        p.StartElementHandler = lambda name, attrs: count.__setitem__(0, count[0] + (name.rsplit(":", 1)[-1] == "sheet"))
+        try:
+            p.Parse(z.read(info.filename), True)
+        except expat.ExpatError:
+            pass
+        most = max(most, count[0])
+    return most
