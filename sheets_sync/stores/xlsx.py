@@ -725,20 +725,20 @@ def _count_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells:
             part, carry = buf[:cut], buf[cut:]   # a tag never straddles the cut
             if len(carry) > _CHUNK:              # one tag over a megabyte: not a sheet
                 raise StoreError(Problem("WB_UNREADABLE", {"alasan": f"tab '{title}' tidak berbentuk tabel"}))
-            if not xlsx_guard.canonical(part):
+            got = xlsx_read.extent(part)
+            if got is None:   # not written as common programs write sheets: expat places the cells
                 return _parsed_tab(z, name, title, limits, budget)
             r, c = _tags(part)
             rows, cells = rows + r, cells - c
-            got = xlsx_read.extent(part)
             far = max(far[0], got[0]), max(far[1], got[1])
             if rows > limits.rows or cells < 0 or _too_far(far, limits):
                 break
         else:
-            if not xlsx_guard.canonical(carry):
+            got = xlsx_read.extent(carry)
+            if got is None:
                 return _parsed_tab(z, name, title, limits, budget)
             r, c = _tags(carry)
             rows, cells = rows + r, cells - c
-            got = xlsx_read.extent(carry)
             far = max(far[0], got[0]), max(far[1], got[1])
     if rows > limits.rows or cells < 0:
         raise StoreError(_too_large(title, rows, 0, limits))

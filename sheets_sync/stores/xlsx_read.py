@@ -383,15 +383,14 @@ def _col_number(letters: str) -> int:
 _WINDOW = 16   # bytes read after r=": the letters, the digits and the closing quote
 
 
-def extent(xml: bytes) -> tuple[int, int]:
+def extent(xml: bytes) -> tuple[int, int] | None:
     """(Largest row, largest column) calamine would make of a piece of sheet XML, 0 where
-    none. calamine makes a tab one dense rectangle from A1 to its farthest cell before
+    none; None when the piece is not written plainly (_plain), for expat to place. calamine makes a tab one dense rectangle from A1 to its farthest cell before
     anything can be counted: a lone cell typed at XFD1048576 asks it for 17 billion cells
     (the process aborts), so the extent is held to the limits before it parses. From the
-    cells' references (r="XFD1048576"); a row's (r="12") counts only where cells come
-    without one (calamine places those along their row). numpy over the bytes: no Python
-    per cell (a regex over every reference of a 300,000-row tab took 1.6 s; this, 1 MB at
-    a time, ~1 s). Read as calamine reads them: lower case as upper, leading zeros, any
+    cells' references (r="XFD1048576"): in a plain piece every cell has one. numpy over
+    the bytes: no Python per cell (a regex over every reference of a 300,000-row tab took
+    1.6 s). Read as calamine reads them: lower case as upper, leading zeros, any
     number of letters; one too long for the window reads as huge. An element without
     content (<c r="XFD9" s="1"/>: a format) is not placed. Something else in r="" ($A$1,
     a text) is not counted: calamine refuses the file or it is no reference. The piece
@@ -401,14 +400,12 @@ def extent(xml: bytes) -> tuple[int, int]:
     a = np.frombuffer(xml, dtype=np.uint8)
     eq = np.flatnonzero(a == 61)                     # every '=', then its neighbours
     eq = eq[(eq >= 2) & (eq < len(a) - 1)]
+    if not _plain(a, eq):
+        return None
     eq = eq[a[eq - 1] == 114]                        # r=
-    before, quote = a[eq - 2], a[eq + 1]
-    at = eq[((before == 32) | (before == 9) | (before == 10) | (before == 13))
-            & ((quote == 34) | (quote == 39))] + 2
-    is_cell, empty = _in_cell_tag(a, at), _empty_element(a, at)
-    refless = max(0, _filled_cells(xml, a) - int((is_cell & ~empty).sum()))
-    keep = ~empty & (is_cell | (refless > 0))
-    at = at[keep]
+    at = eq[a[eq - 2] == 32] + 2                     # ' r="', the only form a plain piece has
+    empty = _empty_element(a, at)
+    at = at[~empty & _in_cell_tag(a, at)]            # plain: every cell has its reference
     if not len(at):
         return 0, 0
     padded = np.concatenate([a[at.min():at.max() + _WINDOW], np.zeros(_WINDOW, dtype=np.uint8)])
@@ -425,25 +422,69 @@ def extent(xml: bytes) -> tuple[int, int]:
     if (n_letters + n_digits >= _WINDOW - 1).any():
         return 1 << 40, 1 << 40                      # longer than the window: farther than any limit
     if not ref.any():                                # r="$A$1", a text: calamine refuses or ignores it
-        return 0, refless
-    row, col = _number(w[ref], n_letters[ref], n_digits[ref])
-    return row, col + refless   # cells without a reference follow the one before: one row may hold them all
+        return 0, 0
+    return _number(w[ref], n_letters[ref], n_digits[ref])
 
 
-_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,30}:)?c[\s/>]")
+_WS = (32, 9, 10, 13)
+_TABLES: dict = {}
 
 
-def _filled_cells(xml: bytes, a) -> int:
-    """<c> elements with content (a formatted empty <c s="0"/> is not placed)."""
+def _table(name: str):
+    """A 256-entry lookup (byte -> bool): a fancy index, where np.isin sorts."""
     import numpy as np
 
-    if b":c " in xml or b":c>" in xml or b":c/" in xml:   # a namespace prefix (<x:c>)
-        at = np.array([m.end() for m in _CELL_TAG.finditer(xml)], dtype=np.int64)
-    else:
-        nxt = a[2:]
-        at = np.flatnonzero((a[:-2] == 60) & (a[1:-1] == 99) & ((nxt == 32) | (nxt == 62) | (nxt == 47)
-                                                              | (nxt == 9) | (nxt == 10) | (nxt == 13))) + 2
-    return int((~_empty_element(a, at, in_value=False)).sum()) if len(at) else 0
+    if name not in _TABLES:
+        t = np.zeros(256, dtype=bool)
+        t[list(_WS) + ([62, 47] if name == "end" else [])] = True
+        _TABLES[name] = t
+    return _TABLES[name]
+
+
+def _plain(a, eq) -> bool:
+    """Whether a piece is written as Excel, LibreOffice and openpyxl write sheets: every
+    <c> and <row> tag opening with r="…", attributes as name="value" (no space around
+    '=', no single quotes, a space before each), no namespace prefix on a tag name.
+    Only such a piece is left to the byte scan; any other goes to expat."""
+    import numpy as np
+
+    ws, end = _table("ws"), _table("end")
+    prev, nxt = a[eq - 1], a[eq + 1]
+    if ws[prev].any() or ws[nxt].any() or (nxt == 39).any():
+        return False
+    if ((prev == 114) & ((a[eq - 2] == 34) | (a[eq - 2] == 39))).any():   # "r= : no space before r
+        return False
+    pad = np.concatenate([a, np.zeros(16, dtype=np.uint8)])
+    if _prefixed(a, pad):
+        return False
+    lt = np.flatnonzero(a == 60)
+    for tag in (b"c", b"row"):
+        n = len(tag)
+        hit = end[pad[lt + 1 + n]]
+        for i, ch in enumerate(tag):
+            hit &= pad[lt + 1 + i] == ch
+        after = lt[hit] + 1 + n
+        if not ((pad[after] == 32) & (pad[after + 1] == 114) & (pad[after + 2] == 61)
+                & (pad[after + 3] == 34)).all():
+            return False
+    return True
+
+
+def _prefixed(a, pad) -> bool:
+    """Whether a tag name carries a prefix (<x:c>): a ':' with a '<' before it and no
+    space, '>' or '/' in between (looked at within 32 bytes; xml:space and the like
+    are attributes, after a space)."""
+    import numpy as np
+
+    colon = np.flatnonzero(a == 58)
+    if not len(colon):
+        return False
+    back = pad[np.maximum(colon[:, None] - np.arange(1, 33), 0)]   # the 32 bytes before, nearest first
+    lt = back == 60
+    stop = _table("end")[back]
+    first_lt = np.where(lt.any(axis=1), np.argmax(lt, axis=1), 99)
+    first_stop = np.where(stop.any(axis=1), np.argmax(stop, axis=1), 99)
+    return bool((first_lt < first_stop).any())
 
 
 def _in_cell_tag(a, at):
@@ -480,24 +521,28 @@ def _in_cell_tag_searched(a, at):
 _TAG_REST = 48   # bytes after a reference in which its tag usually closes
 
 
-def _empty_element(a, at, in_value: bool = True):
-    """Whether the tag holding each position is an element without content (<c r="XFD9"
-    s="1"/>, <row r="9"></row>): a format on an empty cell or row, which calamine does
-    not place, so no extent (a whole column coloured is not data). The tag's end is its
-    first '>' outside quotes (`in_value`: the position is inside a quoted value, r="|…);
-    a tag longer than _TAG_REST bytes counts as content, as does one the piece does not
-    close."""
+def _empty_element(a, at):
+    """Whether the tag holding each position (inside its r="…" value) is an element
+    without content (<c r="XFD9" s="1"/>, <row r="9"></row>): a format on an empty cell
+    or row, which calamine does not place, so no extent (a whole column coloured is not
+    data). The tag ends at its first '>' outside quotes: one found inside a value
+    (x="/>") does not end it. A tag longer than _TAG_REST bytes counts as content."""
     import numpy as np
 
     after = np.concatenate([a, np.zeros(_TAG_REST + 3, dtype=np.uint8)])
     window = after[at[:, None] + np.arange(_TAG_REST)]
-    quotes = np.cumsum(window == 34, axis=1) % 2          # quotes seen so far, odd or even
-    outside = quotes == (1 if in_value else 0)
-    near = (window == 62) & outside
+    near = window == 62
     found = near.any(axis=1)
-    close = at + np.argmax(near, axis=1)
-    return found & ((after[np.maximum(close - 1, 0)] == 47)
-                    | ((after[close + 1] == 60) & (after[close + 2] == 47)))
+    first = np.argmax(near, axis=1)
+    close = at + first
+    empty = found & ((after[np.maximum(close - 1, 0)] == 47)
+                     | ((after[close + 1] == 60) & (after[close + 2] == 47)))
+    check = np.flatnonzero(empty)   # few (formatted empty cells): is that '>' outside the quotes?
+    if len(check):
+        quotes = np.cumsum(window[check] == 34, axis=1)
+        odd = quotes[np.arange(len(check)), first[check]] % 2 == 1   # r's closing quote, then pairs
+        empty[check[~odd]] = False
+    return empty
 
 
 def _number(w, n_letters, n_digits) -> tuple[int, int]:
