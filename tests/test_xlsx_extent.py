@@ -83,3 +83,14 @@ def test_extent_agrees_with_calamine(tmp_path, extra):
     row, col = _calamine_extent(out)
     assert got[0] >= row and got[1] >= col          # never less than calamine places
     assert got[0] * max(got[1], 1) <= 2 * max(row * col, 2)   # nor much more
+
+
+def test_excels_own_prefixed_tags_keep_a_sheet_on_the_byte_scan():
+    """Excel writes x14ac:dyDescent on rows and <x14:…> tags in extLst: no cells there,
+    so the piece stays on the fast scan; a prefix on c, row or sheetData sends it to expat."""
+    excel = (b'<row r="3" spans="1:2" x14ac:dyDescent="0.25"><c r="A3" s="1" t="s"><v>0</v></c></row>'
+             b'<extLst><ext uri="{CCE6A557}"><x14:dataValidations count="1"><x14:dataValidation/>'
+             b'</x14:dataValidations></ext></extLst>')
+    assert extent(excel) == (3, 1)
+    assert extent(b'<x:sheetData><row r="1"><c r="A1"><v>1</v></c></row></x:sheetData>') is None
+    assert extent(b'<row r="1"><x:c r="A1"><v>1</v></x:c></row>') is None

@@ -470,10 +470,14 @@ def _plain(a, eq) -> bool:
     return True
 
 
+_CELL_NAMES = (b"c", b"row", b"sheetData")
+
+
 def _prefixed(a, pad) -> bool:
-    """Whether a tag name carries a prefix (<x:c>): a ':' with a '<' before it and no
-    space, '>' or '/' in between (looked at within 32 bytes; xml:space and the like
-    are attributes, after a space)."""
+    """Whether a cell, row or sheetData tag carries a prefix (<x:c>): a ':' with a '<'
+    before it and no space, '>' or '/' in between (looked at within 32 bytes; xml:space
+    is an attribute, after a space), followed by one of those names. Excel's own
+    prefixed tags (<x14:dataValidation>, <mc:AlternateContent> in extLst) hold no cells."""
     import numpy as np
 
     colon = np.flatnonzero(a == 58)
@@ -484,7 +488,17 @@ def _prefixed(a, pad) -> bool:
     stop = _table("end")[back]
     first_lt = np.where(lt.any(axis=1), np.argmax(lt, axis=1), 99)
     first_stop = np.where(stop.any(axis=1), np.argmax(stop, axis=1), 99)
-    return bool((first_lt < first_stop).any())
+    named = colon[first_lt < first_stop]
+    if len(named) > 10_000:
+        return True   # a prefix on everything: expat places the cells
+    ends = _table("end")
+    for at in named.tolist():
+        end = at + 1
+        while end < len(a) and end - at < 12 and not ends[a[end]]:
+            end += 1
+        if bytes(a[at + 1:end]) in _CELL_NAMES:
+            return True
+    return False
 
 
 def _in_cell_tag(a, at):
