@@ -609,8 +609,6 @@ def _mb(x: int) -> str:
 # ------------------------------------------------------------------ limits
 _EOCD = b"PK\x05\x06"
 MAX_ENTRIES = 10_000             # parts in one workbook (a real one has tens; a tab is ~2)
-_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,30}:)?row[\s/>]")
-_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,30}:)?c[\s/>]")
 _CHUNK = 1 << 20
 
 
@@ -668,9 +666,9 @@ def _check_parts(z: zipfile.ZipFile, limits: Limits, keep) -> None:
             raise StoreError(Problem("WB_COMPRESSION", {
                 "bagian": where, "rasio": _n(i.file_size // max(i.compress_size, 1)),
                 "batas": _n(limits.compression_ratio)}))
-    for i in infos:   # any part whose root is a table of texts, wherever a reader may find it
-        if not i.is_dir():
-            _check_strings(z, i)
+    found = xlsx_guard.roots(z)
+    for part, root in found.items():   # any part whose root is a table of texts, wherever a reader may find it
+        _check_strings(z, z.getinfo(part), root)
     if keep is None:  # every part holding sheet data, whatever points at it (calamine resolves names
         # its own way): a decoy workbook.xml, a target written ../, a prefix bound elsewhere
         sheets += [i.filename for i in infos if i.filename not in tabs and not i.is_dir()
@@ -680,7 +678,7 @@ def _check_parts(z: zipfile.ZipFile, limits: Limits, keep) -> None:
         cells, area = _count_tab(z, name, tabs.get(name) or name.rsplit("/", 1)[-1], limits, cells)
         areas.append(area)
     # every tab calamine parses stays in memory at once; several tabs may name one part
-    entries = xlsx_guard.sheet_entries(z) if keep is None else len(sheets)
+    entries = xlsx_guard.sheet_entries(z, found) if keep is None else len(sheets)
     total = sum(areas) + max(0, entries - len(areas)) * max(areas, default=0)
     if total > AREA_PER_CELL * limits.cells:
         raise StoreError(Problem("WB_TOO_LARGE", {
@@ -688,12 +686,12 @@ def _check_parts(z: zipfile.ZipFile, limits: Limits, keep) -> None:
             "batas": f"{_n(AREA_PER_CELL * limits.cells)} sel"}))
 
 
-def _check_strings(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+def _check_strings(z: zipfile.ZipFile, info: zipfile.ZipInfo, root: tuple[str, dict]) -> None:
     """The shared-strings table says how many texts it holds (uniqueCount), and calamine
     reserves memory for that many before reading them: 4,000,000,000 in a 200-byte part
     asked for 96 GB and aborted the process. A text takes at least <si><t/></si>, so a
     count over a part's bytes / 8 is a lie."""
-    announced = xlsx_guard.announced_strings(z, info.filename)
+    announced = xlsx_guard.announced_strings(z, info.filename, root)
     if announced > max(info.file_size // 8, 16):
         raise StoreError(Problem("WB_UNREADABLE", {
             "alasan": f"daftar teksnya rusak: menyebut {_n(announced)} teks dalam {_mb(info.file_size)}"}))
@@ -711,35 +709,23 @@ def _directory_entries(path: Path, size: int) -> int | None:
     return struct.unpack("<H", tail[at + 10:at + 12])[0]
 
 
-def _count_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells: int) -> int:
+def _count_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells: int) -> tuple[int, int]:
     """Count <row> and <c> tags of one tab's XML as it streams out of the zip (C-speed
-    byte counts on 1 MB chunks), and find its farthest placed cell (xlsx_read.extent);
+    byte counts on 1 MB pieces), and find its farthest placed cell (xlsx_read.extent);
     a piece not written as common programs write it sends the whole tab to expat
-    (xlsx_guard.parsed_extent). Stops at the first limit passed. Returns the cells left."""
-    rows, carry, far, budget = 0, b"", (0, 0), cells
+    (xlsx_guard.parsed_extent). Stops at the first limit passed. Returns (the cells
+    left, the tab's rectangle from A1 to its farthest cell)."""
+    rows, far, budget = 0, (0, 0), cells
     with z.open(name) as f:
-        while chunk := f.read(_CHUNK):
-            buf = carry + chunk
-            cut = buf.rfind(b"<")
-            cut = len(buf) if cut < 0 else cut
-            part, carry = buf[:cut], buf[cut:]   # a tag never straddles the cut
-            if len(carry) > _CHUNK:              # one tag over a megabyte: not a sheet
-                raise StoreError(Problem("WB_UNREADABLE", {"alasan": f"tab '{title}' tidak berbentuk tabel"}))
-            got = xlsx_read.extent(part)
+        for piece in _pieces(f, title):
+            got = xlsx_read.extent(piece)
             if got is None:   # not written as common programs write sheets: expat places the cells
                 return _parsed_tab(z, name, title, limits, budget)
-            r, c = _tags(part)
+            r, c = _tags(piece)
             rows, cells = rows + r, cells - c
             far = max(far[0], got[0]), max(far[1], got[1])
             if rows > limits.rows or cells < 0 or _too_far(far, limits):
                 break
-        else:
-            got = xlsx_read.extent(carry)
-            if got is None:
-                return _parsed_tab(z, name, title, limits, budget)
-            r, c = _tags(carry)
-            rows, cells = rows + r, cells - c
-            far = max(far[0], got[0]), max(far[1], got[1])
     if rows > limits.rows or cells < 0:
         raise StoreError(_too_large(title, rows, 0, limits))
     if _too_far(far, limits):
@@ -747,7 +733,22 @@ def _count_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells:
     return cells, far[0] * far[1]
 
 
-def _parsed_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells: int) -> int:
+def _pieces(f, title: str):
+    """A tab's XML in pieces of about _CHUNK bytes, each cut before a '<' so that no tag
+    straddles two pieces."""
+    carry = b""
+    while chunk := f.read(_CHUNK):
+        buf = carry + chunk
+        cut = buf.rfind(b"<")
+        cut = len(buf) if cut < 0 else cut
+        yield buf[:cut]
+        carry = buf[cut:]
+        if len(carry) > _CHUNK:   # one tag over a megabyte: not a sheet
+            raise StoreError(Problem("WB_UNREADABLE", {"alasan": f"tab '{title}' tidak berbentuk tabel"}))
+    yield carry
+
+
+def _parsed_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells: int) -> tuple[int, int]:
     def stop(rows, tags, far_r, far_c):
         return rows > limits.rows or tags > cells or _too_far((far_r, far_c), limits)
 
@@ -784,35 +785,18 @@ def _too_far_problem(title: str, far: tuple[int, int], limits: Limits) -> Proble
 
 
 def _tags(xml: bytes) -> tuple[int, int]:
-    """(<row> tags, <c> tags) in a piece of tab XML: bytes.count, or a regex where a
-    namespace prefix (<x:row>) may be in use."""
-    merges = xml.count(b"mergeCell ")   # a merged range costs as a cell (1.5 million of them: 1 GB)
-    if b":row" in xml or b":c" in xml:
-        return len(_ROW_TAG.findall(xml)), len(_CELL_TAG.findall(xml)) + merges
-    return (xml.count(b"<row ") + xml.count(b"<row>") + xml.count(b"<row/>"),
-            xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>") + merges)
+    """(<row> tags, <c> tags and merged ranges) in a plainly written piece of tab XML
+    (every <c> and <row> opens with ' r=', no prefixes: xlsx_read.extent said so). A
+    merged range costs as a cell (1.5 million of them: 1 GB)."""
+    return xml.count(b"<row "), xml.count(b"<c ") + xml.count(b"mergeCell ")
 
 
 def tab_titles(z: zipfile.ZipFile) -> dict[str, str]:
     """Part name -> tab title (xl/worksheets/sheet1.xml -> 'Pegawai'), from the small
     workbook.xml and its relationships; {} when they are missing, odd or large."""
     try:
-        from defusedxml.ElementTree import fromstring
-        parts = {}
-        for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
-            info = z.getinfo(name)
-            if info.file_size > 2_000_000:
-                return {}
-            parts[name] = fromstring(z.read(name))
-        rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-        targets = {r.get("Id"): r.get("Target", "") for r in parts["xl/_rels/workbook.xml.rels"]}
-        out = {}
-        for sheet in parts["xl/workbook.xml"].iter():
-            if sheet.tag.endswith("}sheet") and sheet.get(rel) in targets:
-                target = targets[sheet.get(rel)].lstrip("/")
-                out[target if target.startswith("xl/") else "xl/" + target] = sheet.get("name", "")
-        return out
-    except Exception:  # noqa: BLE001 - only names for messages; the part name will do
+        return xlsx_guard.workbook_parts(z)[0]
+    except xlsx_guard.Unplaceable:
         return {}
 
 

@@ -100,9 +100,16 @@ class _Found(Exception):
     pass
 
 
-def announced_strings(z: zipfile.ZipFile, part: str) -> int:
-    """The uniqueCount (or count) a shared-strings table announces, 0 when none."""
-    name, attrs = first_element(z, part)
+def roots(z: zipfile.ZipFile) -> dict[str, tuple[str, dict]]:
+    """{part: its first element (first_element)} of every part of the zip, read once for
+    the strings tables and the workbooks a reader may find there."""
+    return {i.filename: first_element(z, i.filename) for i in z.infolist() if not i.is_dir()}
+
+
+def announced_strings(z: zipfile.ZipFile, part: str, root: tuple[str, dict]) -> int:
+    """The uniqueCount (or count) a shared-strings table announces, 0 when none; `root`:
+    the part's first element."""
+    name, attrs = root
     if name == "" and z.getinfo(part).file_size > (1 << 22) and _xmlish(z, part):
         raise Unplaceable(f"bagian {part} tidak dimulai dengan elemen XML")
     if name != "sst":
@@ -210,19 +217,19 @@ def holds(z: zipfile.ZipFile, part: str, word: bytes) -> bool:
     return False
 
 
-def sheet_entries(z: zipfile.ZipFile) -> int:
+def sheet_entries(z: zipfile.ZipFile, found: dict[str, tuple[str, dict]]) -> int:
     """The most <sheet> entries of any part whose root is a workbook (calamine parses each
-    entry, even several naming one part)."""
+    entry, even several naming one part); `found`: roots(z)."""
     most = 0
-    for info in z.infolist():
-        if info.is_dir() or info.file_size > MAX_BOOK_XML or first_element(z, info.filename)[0] != "workbook":
+    for part, (name, _) in found.items():
+        if name != "workbook" or z.getinfo(part).file_size > MAX_BOOK_XML:
             continue
-        count = [0]
+        entries: list = []
         p = expat.ParserCreate()
-        p.StartElementHandler = lambda name, attrs: count.__setitem__(0, count[0] + (name.rsplit(":", 1)[-1] == "sheet"))
+        p.StartElementHandler = lambda tag, attrs: entries.append(tag) if tag.rsplit(":", 1)[-1] == "sheet" else None
         try:
-            p.Parse(z.read(info.filename), True)
+            p.Parse(z.read(part), True)
         except expat.ExpatError:
             pass
-        most = max(most, count[0])
+        most = max(most, len(entries))
     return most

@@ -502,34 +502,10 @@ def _prefixed(a, pad) -> bool:
 
 
 def _in_cell_tag(a, at):
-    """Whether each position lies in a <c> (or <x:c>) tag: the name of the tag opened
-    last before it ends in 'c' after '<' or ':'. Most references are a tag's first
-    attribute (<c r=, <row r=): those are told from the bytes before them; only the
-    others search the piece for their '<'."""
+    """Whether each reference (inside r="…") is a cell's: in a plain piece every cell tag
+    opens with <c r=", so the bytes before it tell (a row's is <row r=")."""
     import numpy as np
-
-    ws = (32, 9, 10, 13)
-    b = lambda k: a[np.maximum(at - k, 0)]   # noqa: E731 - the byte k before each r=""
-    cell = (b(6) == 60) & (b(5) == 99) & np.isin(b(4), ws)
-    row = (b(8) == 60) & (b(7) == 114) & (b(6) == 111) & (b(5) == 119) & np.isin(b(4), ws)
-    other = np.flatnonzero(~cell & ~row)
-    if len(other):
-        cell[other] = _in_cell_tag_searched(a, at[other])
-    return cell
-
-
-def _in_cell_tag_searched(a, at):
-    import numpy as np
-
-    lt = np.flatnonzero(a == 60)
-    if not len(lt):
-        return np.zeros(len(at), dtype=bool)
-    opened = lt[np.maximum(np.searchsorted(lt, at) - 1, 0)]
-    space = np.flatnonzero((a == 32) | (a == 9) | (a == 10) | (a == 13))
-    k = np.searchsorted(space, opened)
-    name_end = np.where(k < len(space), space[np.minimum(k, len(space) - 1)], len(a))
-    last, first = a[np.maximum(name_end - 1, 0)], a[np.maximum(name_end - 2, 0)]
-    return (last == 99) & ((first == 60) | (first == 58)) & (name_end < at)
+    return (a[np.maximum(at - 6, 0)] == 60) & (a[np.maximum(at - 5, 0)] == 99)
 
 
 _TAG_REST = 48   # bytes after a reference in which its tag usually closes
