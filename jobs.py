@@ -107,6 +107,18 @@ def past_reminder_time(settings, now: dt.datetime | None = None) -> bool:
     return (now or _now()).astimezone(WIB).strftime("%H:%M") >= settings.reminder_time
 
 
+def load_checked(path):
+    """The settings, with what would else fail every cycle checked now: the reminder
+    settings, and season rules naming an unknown form (aturan.minimal_baris)."""
+    from sheets_sync import remind
+    from sheets_sync.forms import forms_for
+
+    settings = load_settings(path)
+    remind.check_settings(settings)
+    forms_for(settings)
+    return settings
+
+
 def run_loop(settings, stop) -> None:
     import schedule
 
@@ -155,11 +167,7 @@ class Live:
             return self.settings
         self.stamp = stamp
         try:
-            new = load_settings(self.settings.path)
-            from sheets_sync import remind
-            from sheets_sync.forms import forms_for
-            remind.check_settings(new)
-            forms_for(new)
+            new = load_checked(self.settings.path)
         except (ConfigError, ValueError) as e:
             log.error("pengaturan %s diubah tetapi salah, jadi pengaturan sebelumnya tetap dipakai: %s",
                       self.settings.path, e)
@@ -279,13 +287,9 @@ def main(argv=None) -> int:
         from sheets_sync.ops import selfcheck
         return selfcheck.main(args.config)
     try:
-        settings = load_settings(args.config)
+        settings = load_checked(args.config)
         from sheets_sync.config import parse_date
         as_of = parse_date(args.as_of, "--as-of") if args.as_of else None
-        from sheets_sync import remind
-        remind.check_settings(settings)   # bad reminder settings stop here, not every cycle
-        from sheets_sync.forms import forms_for
-        forms_for(settings)               # so do season rules naming an unknown form (aturan.minimal_baris)
     except ConfigError as e:
         log.error("pengaturan salah: %s", e)
         return 2

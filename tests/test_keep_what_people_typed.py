@@ -9,15 +9,23 @@ from sheets_sync import cli
 from tests.conftest import clean_rows
 
 
-def test_note_in_a_headerless_column_is_never_overwritten(deployment, forms):
-    path = deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 3)})
+def _without_status_headers(deployment, rows: int, typed: dict):
+    """DINKES with `rows` pegawai rows, the worker's three status headers (H2:J2) emptied,
+    and {(row, col): value} typed in."""
+    path = deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", rows)})
     wb = openpyxl.load_workbook(path)
     ws = wb["Pegawai"]
-    # remove our status headers and put a staff note where they would go
     for c in range(8, 11):
         ws.cell(row=2, column=c).value = None
-    ws.cell(row=4, column=8).value = "catatan: konfirmasi ke yang bersangkutan"
+    for (r, c), value in typed.items():
+        ws.cell(row=r, column=c).value = value
     wb.save(path)
+    return path
+
+
+def test_note_in_a_headerless_column_is_never_overwritten(deployment, forms):
+    # our status headers removed, and a staff note where they would go
+    path = _without_status_headers(deployment, 3, {(4, 8): "catatan: konfirmasi ke yang bersangkutan"})
     deployment.cycle()
     ws = openpyxl.load_workbook(path)["Pegawai"]
     assert ws.cell(row=4, column=8).value == "catatan: konfirmasi ke yang bersangkutan"
@@ -30,16 +38,8 @@ def test_an_opds_own_keterangan_column_is_never_taken_for_ours(deployment, forms
     calls 'Keterangan' with its own notes, and no Status/Diperiksa. The worker took that
     column for its own: the first note was replaced by its message, the others emptied.
     Its three columns now go after the OPD's, and stay there."""
-    path = deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 4)})
-    wb = openpyxl.load_workbook(path)
-    ws = wb["Pegawai"]
-    for c in range(8, 11):
-        ws.cell(row=2, column=c).value = None
-    ws.cell(row=2, column=8).value = "Keterangan"
     notes = {r: f"catatan OPD {r}" for r in range(3, 7)}
-    for r, text in notes.items():
-        ws.cell(row=r, column=8).value = text
-    wb.save(path)
+    path = _without_status_headers(deployment, 4, {(2, 8): "Keterangan", **{(r, 8): t for r, t in notes.items()}})
     for _ in range(2):
         deployment.cycle()
         ws = openpyxl.load_workbook(path)["Pegawai"]
