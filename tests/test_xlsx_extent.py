@@ -10,8 +10,7 @@ import openpyxl
 import pytest
 import python_calamine
 
-from sheets_sync.stores.xlsx_guard import parsed_extent
-from sheets_sync.stores.xlsx_read import extent
+from sheets_sync.stores.xlsx_guard import extent, parsed_extent
 
 pytestmark = pytest.mark.unit
 

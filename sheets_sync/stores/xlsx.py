@@ -711,14 +711,14 @@ def _directory_entries(path: Path, size: int) -> int | None:
 
 def _count_tab(z: zipfile.ZipFile, name: str, title: str, limits: Limits, cells: int) -> tuple[int, int]:
     """Count <row> and <c> tags of one tab's XML as it streams out of the zip (C-speed
-    byte counts on 1 MB pieces), and find its farthest placed cell (xlsx_read.extent);
+    byte counts on 1 MB pieces), and find its farthest placed cell (xlsx_guard.extent);
     a piece not written as common programs write it sends the whole tab to expat
     (xlsx_guard.parsed_extent). Stops at the first limit passed. Returns (the cells
     left, the tab's rectangle from A1 to its farthest cell)."""
     rows, far, budget = 0, (0, 0), cells
     with z.open(name) as f:
         for piece in _pieces(f, title):
-            got = xlsx_read.extent(piece)
+            got = xlsx_guard.extent(piece)
             if got is None:   # not written as common programs write sheets: expat places the cells
                 return _parsed_tab(z, name, title, limits, budget)
             r, c = _tags(piece)
@@ -786,7 +786,7 @@ def _too_far_problem(title: str, far: tuple[int, int], limits: Limits) -> Proble
 
 def _tags(xml: bytes) -> tuple[int, int]:
     """(<row> tags, <c> tags and merged ranges) in a plainly written piece of tab XML
-    (every <c> and <row> opens with ' r=', no prefixes: xlsx_read.extent said so). A
+    (every <c> and <row> opens with ' r=', no prefixes: xlsx_guard.extent said so). A
     merged range costs as a cell (1.5 million of them: 1 GB)."""
     return xml.count(b"<row "), xml.count(b"<c ") + xml.count(b"mergeCell ")
 

@@ -8,7 +8,7 @@ them (workbook.xml and its relationships, whatever the part names), and:
 
 - a sheet written as Excel, LibreOffice and openpyxl write it (every <c> and <row>
   opens with r="...", attributes as name="value") is scanned as bytes
-  (xlsx_read.extent, numpy);
+  (extent, numpy);
 - any other sheet (references missing, spaces around '=', prefixes, quotes...) is
   parsed with expat, placing cells as calamine does: exact, and slower, for files no
   common program writes;
@@ -233,3 +233,179 @@ def sheet_entries(z: zipfile.ZipFile, found: dict[str, tuple[str, dict]]) -> int
             pass
         most = max(most, len(entries))
     return most
+
+
+# ------------------------------------------------------------------ sheets written plainly: the byte scan
+_WINDOW = 16   # bytes read after r=": the letters, the digits and the closing quote
+
+
+def extent(xml: bytes) -> tuple[int, int] | None:
+    """(Largest row, largest column) calamine would make of a piece of sheet XML, 0 where
+    none; None when the piece is not written plainly (_plain), for expat to place. calamine makes a tab one dense rectangle from A1 to its farthest cell before
+    anything can be counted: a lone cell typed at XFD1048576 asks it for 17 billion cells
+    (the process aborts), so the extent is held to the limits before it parses. From the
+    cells' references (r="XFD1048576"): in a plain piece every cell has one. numpy over
+    the bytes: no Python per cell (a regex over every reference of a 300,000-row tab took
+    1.6 s). Read as calamine reads them: lower case as upper, leading zeros, any
+    number of letters; one too long for the window reads as huge. An element without
+    content (<c r="XFD9" s="1"/>: a format) is not placed. Something else in r="" ($A$1,
+    a text) is not counted: calamine refuses the file or it is no reference. The piece
+    must not cut a tag in two (check_package cuts at a '<')."""
+    import numpy as np
+
+    a = np.frombuffer(xml, dtype=np.uint8)
+    eq = np.flatnonzero(a == 61)                     # every '=', then its neighbours
+    eq = eq[(eq >= 2) & (eq < len(a) - 1)]
+    if not _plain(a, eq):
+        return None
+    eq = eq[a[eq - 1] == 114]                        # r=
+    at = eq[a[eq - 2] == 32] + 2                     # ' r="', the only form a plain piece has
+    empty = _empty_element(a, at)
+    at = at[~empty & _in_cell_tag(a, at)]            # plain: every cell has its reference
+    if not len(at):
+        return 0, 0
+    padded = np.concatenate([a[at.min():at.max() + _WINDOW], np.zeros(_WINDOW, dtype=np.uint8)])
+    w = padded[(at - at.min())[:, None] + np.arange(_WINDOW)]
+    w = np.where((w >= 97) & (w <= 122), w - 32, w)  # calamine reads r="xfd9" as XFD9
+    letter = (w >= 65) & (w <= 90)
+    digit = (w >= 48) & (w <= 57)
+    letter[:, -1] = digit[:, -1] = False             # argmin finds an end in every row
+    n_letters = np.argmin(letter, axis=1)            # letters come first (argmin: the first non-letter)
+    rest = np.take_along_axis(digit, (n_letters[:, None] + np.arange(_WINDOW)).clip(max=_WINDOW - 1), axis=1)
+    n_digits = np.argmin(rest, axis=1)
+    end = np.take_along_axis(w, (n_letters + n_digits)[:, None].clip(max=_WINDOW - 1), axis=1)[:, 0]
+    ref = (n_digits >= 1) & ((end == 34) | (end == 39))
+    if (n_letters + n_digits >= _WINDOW - 1).any():
+        return 1 << 40, 1 << 40                      # longer than the window: farther than any limit
+    if not ref.any():                                # r="$A$1", a text: calamine refuses or ignores it
+        return 0, 0
+    return _number(w[ref], n_letters[ref], n_digits[ref])
+
+
+_WS = (32, 9, 10, 13)
+_TABLES: dict = {}
+
+
+def _table(name: str):
+    """A 256-entry lookup (byte -> bool): a fancy index, where np.isin sorts."""
+    import numpy as np
+
+    if name not in _TABLES:
+        t = np.zeros(256, dtype=bool)
+        t[list(_WS) + ([62, 47] if name == "end" else [])] = True
+        _TABLES[name] = t
+    return _TABLES[name]
+
+
+def _plain(a, eq) -> bool:
+    """Whether a piece is written as Excel, LibreOffice and openpyxl write sheets: every
+    <c> and <row> tag opening with r="…", attributes as name="value" (no space around
+    '=', no single quotes, a space before each), no namespace prefix on a tag name.
+    Only such a piece is left to the byte scan; any other goes to expat."""
+    import numpy as np
+
+    ws, end = _table("ws"), _table("end")
+    prev, nxt = a[eq - 1], a[eq + 1]
+    if ws[prev].any() or ws[nxt].any() or (nxt == 39).any():
+        return False
+    if ((prev == 114) & ((a[eq - 2] == 34) | (a[eq - 2] == 39))).any():   # "r= : no space before r
+        return False
+    pad = np.concatenate([a, np.zeros(16, dtype=np.uint8)])
+    if _prefixed(a, pad):
+        return False
+    lt = np.flatnonzero(a == 60)
+    for tag in (b"c", b"row"):
+        n = len(tag)
+        hit = end[pad[lt + 1 + n]]
+        for i, ch in enumerate(tag):
+            hit &= pad[lt + 1 + i] == ch
+        after = lt[hit] + 1 + n
+        if not ((pad[after] == 32) & (pad[after + 1] == 114) & (pad[after + 2] == 61)
+                & (pad[after + 3] == 34)).all():
+            return False
+    return True
+
+
+_CELL_NAMES = (b"c", b"row", b"sheetData")
+
+
+def _prefixed(a, pad) -> bool:
+    """Whether a cell, row or sheetData tag carries a prefix (<x:c>): a ':' with a '<'
+    before it and no space, '>' or '/' in between (looked at within 32 bytes; xml:space
+    is an attribute, after a space), followed by one of those names. Excel's own
+    prefixed tags (<x14:dataValidation>, <mc:AlternateContent> in extLst) hold no cells."""
+    import numpy as np
+
+    colon = np.flatnonzero(a == 58)
+    if not len(colon):
+        return False
+    back = pad[np.maximum(colon[:, None] - np.arange(1, 33), 0)]   # the 32 bytes before, nearest first
+    lt = back == 60
+    stop = _table("end")[back]
+    first_lt = np.where(lt.any(axis=1), np.argmax(lt, axis=1), 99)
+    first_stop = np.where(stop.any(axis=1), np.argmax(stop, axis=1), 99)
+    named = colon[first_lt < first_stop]
+    if len(named) > 10_000:
+        return True   # a prefix on everything: expat places the cells
+    ends = _table("end")
+    for at in named.tolist():
+        end = at + 1
+        while end < len(a) and end - at < 12 and not ends[a[end]]:
+            end += 1
+        if bytes(a[at + 1:end]) in _CELL_NAMES:
+            return True
+    return False
+
+
+def _in_cell_tag(a, at):
+    """Whether each reference (inside r="…") is a cell's: in a plain piece every cell tag
+    opens with <c r=", so the bytes before it tell (a row's is <row r=")."""
+    import numpy as np
+    return (a[np.maximum(at - 6, 0)] == 60) & (a[np.maximum(at - 5, 0)] == 99)
+
+
+_TAG_REST = 48   # bytes after a reference in which its tag usually closes
+
+
+def _empty_element(a, at):
+    """Whether the tag holding each position (inside its r="…" value) is an element
+    without content (<c r="XFD9" s="1"/>, <row r="9"></row>): a format on an empty cell
+    or row, which calamine does not place, so no extent (a whole column coloured is not
+    data). The tag ends at its first '>' outside quotes: one found inside a value
+    (x="/>") does not end it. A tag longer than _TAG_REST bytes counts as content."""
+    import numpy as np
+
+    after = np.concatenate([a, np.zeros(_TAG_REST + 3, dtype=np.uint8)])
+    window = after[at[:, None] + np.arange(_TAG_REST)]
+    near = window == 62
+    found = near.any(axis=1)
+    first = np.argmax(near, axis=1)
+    close = at + first
+    empty = found & ((after[np.maximum(close - 1, 0)] == 47)
+                     | ((after[close + 1] == 60) & (after[close + 2] == 47)))
+    check = np.flatnonzero(empty)   # few (formatted empty cells): is that '>' outside the quotes?
+    if len(check):
+        quotes = np.cumsum(window[check] == 34, axis=1)
+        odd = quotes[np.arange(len(check)), first[check]] % 2 == 1   # r's closing quote, then pairs
+        empty[check[~odd]] = False
+    return empty
+
+
+def _number(w, n_letters, n_digits) -> tuple[int, int]:
+    """(Largest row, largest column) of well-formed references. A longer column name is
+    always the larger one, so only those are added up; rows may carry leading zeros."""
+    import numpy as np
+
+    col = 0
+    most = int(n_letters.max())
+    if most:
+        pick = n_letters == most
+        v = np.zeros(int(pick.sum()), dtype=np.int64)
+        for k in range(most):
+            v = v * 26 + w[pick, k].astype(np.int64) - 64
+        col = int(v.max())
+    row = np.zeros(len(w), dtype=np.int64)
+    for k in range(int(n_digits.max())):
+        d = np.take_along_axis(w, (n_letters + k).clip(max=_WINDOW - 1)[:, None], axis=1)[:, 0].astype(np.int64) - 48
+        row = np.where(k < n_digits, row * 10 + d, row)
+    return int(row.max()), col
