@@ -226,8 +226,8 @@ def _warn_past_deadline(settings, as_of) -> None:
     from sheets_sync.config import today_wib
 
     day = as_of or today_wib()
-    late = (day - settings.deadline).days if settings.deadline else 0
-    if late > max(remind.reminder_config(settings).escalation, default=0):
+    if remind.season_over(remind.reminder_config(settings), settings, day):
+        late = (day - settings.deadline).days
         log.warning("batas pengiriman %s sudah lewat %d hari: tidak ada pengingat yang akan dikirim. Salah ketik di "
                     "deadline (%s)? Untuk musim baru: python -m sheets_sync season new",
                     f"{settings.deadline:%d/%m/%Y}", late, settings.path)

@@ -69,3 +69,21 @@ def test_a_deadline_past_every_slot_is_said_at_start(settings, caplog):
     with caplog.at_level(logging.WARNING):
         jobs._warn_past_deadline(settings, settings.deadline + dt.timedelta(days=30))
     assert "sudah lewat 30 hari" in caplog.text and "deadline" in caplog.text
+
+
+def test_a_last_reminder_moved_to_monday_is_still_ahead(settings, caplog):
+    """H+3 on a Saturday goes out on Monday: on the Sunday between, a reminder is still
+    to come, and neither the service start nor the self-check says none will be sent."""
+    from dataclasses import replace
+
+    from sheets_sync import remind
+    wednesday = replace(settings, deadline=dt.date(2023, 10, 11))   # H+3: Saturday 14/10
+    cfg = remind.reminder_config(wednesday)
+    assert [s.day for s in remind.season(cfg, wednesday.deadline)][-1] == dt.date(2023, 10, 16)
+    with caplog.at_level(logging.WARNING):
+        jobs._warn_past_deadline(wednesday, dt.date(2023, 10, 15))
+    assert caplog.text == ""
+    assert not remind.season_over(cfg, wednesday, dt.date(2023, 10, 16))
+    with caplog.at_level(logging.WARNING):
+        jobs._warn_past_deadline(wednesday, dt.date(2023, 10, 17))
+    assert "sudah lewat 6 hari" in caplog.text

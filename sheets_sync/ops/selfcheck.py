@@ -182,12 +182,12 @@ def _season(c: Checklist, settings, rcfg) -> None:
     deadline = settings.deadline
     late = (today - deadline).days
     if late > 0:
-        last = max(rcfg.escalation, default=0)
+        from sheets_sync.remind.plan import season_over
         rest = (f"Semua jadwal pengingat sudah lewat: tidak ada pengingat yang akan dikirim. Untuk musim baru, "
                 f"jalankan python -m sheets_sync season new --year {settings.year + 1} (README: Musim SPI dan "
                 f"pergantian musim)."
-                if late > last else "Yang tersisa hanya eskalasi ke kepala OPD "
-                f"({', '.join(f'H+{o}' for o in rcfg.escalation if o >= late)}).")
+                if season_over(rcfg, settings, today) else "Yang tersisa hanya eskalasi ke kepala OPD "
+                f"({', '.join(f'H+{o}' for o in rcfg.escalation if o >= late) or 'yang digeser ke hari kerja'}).")
         c.add(WARN, f"Batas pengiriman {codes.long_date(deadline, weekday=True)} sudah lewat {late} hari. {rest}")
     if settings.deadline_default:
         c.add(INFO, f"deadline tidak diisi: dipakai {codes.long_date(deadline)} (bawaan). Bila Surat Edaran "

@@ -55,7 +55,7 @@ from sheets_sync.config import WIB
 from sheets_sync.remind.plan import (  # noqa: F401 - re-exported
     DIGEST_KIND, DIGEST_OPD, DONE, Decision, FINAL, LENGKAP, NO_CONTACT, ReminderConfig, Round,
     SEND, Slot, WAIT, check_settings, current_round, ended_rounds, label, message_id, decide, reminder_config,
-    require_deadline, round_slots, season, season_rounds, stale_before)
+    require_deadline, round_slots, season, season_over, season_rounds, stale_before)
 from sheets_sync.remind.rounds import note_ended_rounds, recorded_rounds  # noqa: F401 - re-exported
 from sheets_sync.remind.ledger import Ledger, SentRecords, install_tag, restore_ledger  # noqa: F401
 from sheets_sync.remind.calendar import OfficeCalendar  # noqa: F401 - re-exported

@@ -224,6 +224,14 @@ def round_end(cfg: ReminderConfig, rnd: Round, calendar: OfficeCalendar | None =
     return max(days + [rnd.deadline])
 
 
+def season_over(cfg: ReminderConfig, settings, day: dt.date) -> bool:
+    """Whether every reminder of the season is behind `day`: its last round's last slot
+    went out (on its working day: an H+3 on a Saturday goes on Monday) before it. The
+    service start and the self-check warn then; both ask this."""
+    rounds = season_rounds(settings)
+    return bool(rounds) and round_end(cfg, rounds[-1]) < day
+
+
 def current_round(cfg: ReminderConfig, rounds: list[Round], today: dt.date,
                   calendar: OfficeCalendar | None = None) -> Round | None:
     """The first round not yet over on `today` (its deadline plus the escalation
