@@ -264,18 +264,24 @@ def extent(xml: bytes) -> tuple[int, int] | None:
     at = at[~empty & _in_cell_tag(a, at)]            # plain: every cell has its reference
     if not len(at):
         return 0, 0
-    padded = np.concatenate([a[at.min():at.max() + _WINDOW], np.zeros(_WINDOW, dtype=np.uint8)])
-    w = padded[(at - at.min())[:, None] + np.arange(_WINDOW)]
+    quotes = np.flatnonzero(a == 34)
+    ends = np.searchsorted(quotes, at)
+    longest = int((quotes[ends] - at).max()) if ends.max() < len(quotes) else _WINDOW
+    # the window: the longest value and its closing quote (letters and digits stop there),
+    # _WINDOW at most; a narrower one holds every reference whole
+    width = min(_WINDOW, longest + 1)
+    padded = np.concatenate([a[at.min():at.max() + width], np.zeros(width, dtype=np.uint8)])
+    w = padded[(at - at.min())[:, None] + np.arange(width)]
     w = np.where((w >= 97) & (w <= 122), w - 32, w)  # calamine reads r="xfd9" as XFD9
     letter = (w >= 65) & (w <= 90)
     digit = (w >= 48) & (w <= 57)
     letter[:, -1] = digit[:, -1] = False             # argmin finds an end in every row
     n_letters = np.argmin(letter, axis=1)            # letters come first (argmin: the first non-letter)
-    rest = np.take_along_axis(digit, (n_letters[:, None] + np.arange(_WINDOW)).clip(max=_WINDOW - 1), axis=1)
+    rest = np.take_along_axis(digit, (n_letters[:, None] + np.arange(width)).clip(max=width - 1), axis=1)
     n_digits = np.argmin(rest, axis=1)
-    end = np.take_along_axis(w, (n_letters + n_digits)[:, None].clip(max=_WINDOW - 1), axis=1)[:, 0]
+    end = np.take_along_axis(w, (n_letters + n_digits)[:, None].clip(max=width - 1), axis=1)[:, 0]
     ref = (n_digits >= 1) & ((end == 34) | (end == 39))
-    if (n_letters + n_digits >= _WINDOW - 1).any():
+    if width == _WINDOW and (n_letters + n_digits >= _WINDOW - 1).any():
         return 1 << 40, 1 << 40                      # longer than the window: farther than any limit
     if not ref.any():                                # r="$A$1", a text: calamine refuses or ignores it
         return 0, 0
@@ -314,12 +320,13 @@ def _plain(a, eq) -> bool:
     if _prefixed(a, pad):
         return False
     lt = np.flatnonzero(a == 60)
+    first = pad[lt + 1]                              # one look at every tag, then only at <c… and <r…
     for tag in (b"c", b"row"):
         n = len(tag)
-        hit = end[pad[lt + 1 + n]]
-        for i, ch in enumerate(tag):
-            hit &= pad[lt + 1 + i] == ch
-        after = lt[hit] + 1 + n
+        at = lt[first == tag[0]]
+        for i, ch in enumerate(tag[1:], start=2):
+            at = at[pad[at + i] == ch]
+        after = at[end[pad[at + 1 + n]]] + 1 + n
         if not ((pad[after] == 32) & (pad[after + 1] == 114) & (pad[after + 2] == 61)
                 & (pad[after + 3] == 34)).all():
             return False
@@ -375,19 +382,19 @@ def _empty_element(a, at):
     (x="/>") does not end it. A tag longer than _TAG_REST bytes counts as content."""
     import numpy as np
 
-    after = np.concatenate([a, np.zeros(_TAG_REST + 3, dtype=np.uint8)])
-    window = after[at[:, None] + np.arange(_TAG_REST)]
-    near = window == 62
-    found = near.any(axis=1)
-    first = np.argmax(near, axis=1)
-    close = at + first
+    after = np.concatenate([a, np.zeros(3, dtype=np.uint8)])
+    gt = np.flatnonzero(a == 62)
+    nxt = np.searchsorted(gt, at)                    # the first '>' at or after each position
+    found = nxt < len(gt)
+    close = np.where(found, gt[np.minimum(nxt, max(len(gt) - 1, 0))] if len(gt) else 0, 0)
+    found &= close - at < _TAG_REST
     empty = found & ((after[np.maximum(close - 1, 0)] == 47)
                      | ((after[close + 1] == 60) & (after[close + 2] == 47)))
     check = np.flatnonzero(empty)   # few (formatted empty cells): is that '>' outside the quotes?
     if len(check):
-        quotes = np.cumsum(window[check] == 34, axis=1)
-        odd = quotes[np.arange(len(check)), first[check]] % 2 == 1   # r's closing quote, then pairs
-        empty[check[~odd]] = False
+        quotes = np.flatnonzero(a == 34)
+        n = np.searchsorted(quotes, close[check]) - np.searchsorted(quotes, at[check])
+        empty[check[n % 2 == 0]] = False             # r's closing quote, then pairs: odd is outside
     return empty
 
 
@@ -406,6 +413,6 @@ def _number(w, n_letters, n_digits) -> tuple[int, int]:
         col = int(v.max())
     row = np.zeros(len(w), dtype=np.int64)
     for k in range(int(n_digits.max())):
-        d = np.take_along_axis(w, (n_letters + k).clip(max=_WINDOW - 1)[:, None], axis=1)[:, 0].astype(np.int64) - 48
+        d = np.take_along_axis(w, (n_letters + k).clip(max=w.shape[1] - 1)[:, None], axis=1)[:, 0].astype(np.int64) - 48
         row = np.where(k < n_digits, row * 10 + d, row)
     return int(row.max()), col
