@@ -339,11 +339,14 @@ def cmd_status(args) -> int:
         print(said.pop(0))
     from sheets_sync.master import REKAP_HEADER
     at = REKAP_HEADER.index("Berkas")
+    wide = max([16] + [len(str(r[7])) for r in rows])   # "LENGKAP (data lama, 03/12)" keeps Berkas in line
     if rows:   # no table head over nothing (a first cycle that failed)
-        print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  {'Keadaan':<16} Berkas")
+        print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  {'Keadaan':<{wide}} Berkas")
     for r in rows:
-        print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]:<16} {r[at] if len(r) > at else ''}")
-        if "(" in str(r[7]) and len(r) > 11:   # "(data lama, 12/10)": its workbook could not be read
+        print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]:<{wide}} {r[at] if len(r) > at else ''}")
+        if "(Daftar OPD salah)" in str(r[7]) and len(r) > 11:
+            print(f"{'':<12} ! {r[11]}")
+        elif "(" in str(r[7]) and len(r) > 11:   # "(data lama, 12/10)": its workbook could not be read
             print(f"{'':<12} ! berkas tidak terbaca: {r[11]}")
         elif len(r) > 11 and r[11]:   # e.g. a renamed header: that tab is not checked at all
             print(f"{'':<12} ! {r[11]}")
@@ -354,7 +357,9 @@ def cmd_status(args) -> int:
     for r in ended:   # collection rounds over (settings `putaran`), as they were then
         states = ", ".join(f"{k} {v}" for k, v in sorted((r.get("keadaan") or {}).items()))
         dmy = lambda iso: "/".join(reversed(str(iso).split("-")))  # noqa: E731 - 2023-09-15 -> 15/09/2023
-        print(f"Putaran {r.get('nama')} (batas {dmy(r.get('batas'))}) selesai, dicatat {dmy(r.get('dicatat'))}: "
+        name = str(r.get("nama") or "")   # a round without a name is recorded as "Putaran 2"
+        name = name if name.casefold().startswith("putaran") else f"Putaran {name}"
+        print(f"{name} (batas {dmy(r.get('batas'))}) selesai, dicatat {dmy(r.get('dicatat'))}: "
               f"{states}")
     if rows and settings.backend == "xlsx" and not settings.file_address:
         print("Catatan: alamat_berkas belum diisi di pengaturan, jadi OPD hanya melihat nama berkasnya. Isi "

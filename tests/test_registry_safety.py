@@ -164,6 +164,43 @@ def test_two_opds_on_one_workbook_are_both_refused(deployment):
     assert "milik OPD DINSOS" in notes["DINKES"] and "milik OPD DINKES" in notes["DINSOS"]
 
 
+def _cycle_with_reminders(dep: Deployment):
+    with open_cycle(dep.settings(), AS_OF, hooks=[remind.hook]) as ctx:
+        return run_cycle(ctx)
+
+
+def test_a_slip_in_berkas_keeps_the_opds_rows_and_mails_it_nothing(deployment):
+    """C:\\SPI\\DINKES.xlsx typed for DINKES.xlsx: the OPD had filled its rows, and the
+    slip (the Inspektorat's) told it "Belum ada satu baris pun yang diisi"."""
+    deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 3)}, form_keys=["pegawai", "eksper"])
+    deployment.add_opd("DINSOS", {"pegawai": clean_rows("pegawai", 2, start=20)}, form_keys=["pegawai", "eksper"])
+    deployment.cycle()
+    before = {r["Kode OPD"]: r for r in table(deployment.master, "Rekap", "Kode OPD")}
+    _point(deployment, "DINKES", "C:\\SPI\\DINKES.xlsx")
+    _cycle_with_reminders(deployment)
+    rows = {r["Kode OPD"]: r for r in table(deployment.master, "Rekap", "Kode OPD")}
+    assert rows["DINKES"]["Baris"] == before["DINKES"]["Baris"] == 3
+    assert rows["DINKES"]["Keadaan"].endswith("(Daftar OPD salah)")
+    assert "menunjuk ke luar folder data" in rekap_notes(deployment)["DINKES"]
+    sent = [email.message_from_bytes(f.read_bytes(), policy=policy.default)
+            for f in (deployment.root / "outbox").glob("*.eml")]
+    assert sent and all("DINKES" not in m["Message-ID"] for m in sent)      # DINSOS is still reminded
+    _point(deployment, "DINKES", "DINKES")         # fixed, the way Windows shows the name: no .xlsx
+    rep = _cycle_with_reminders(deployment)
+    assert rep.read == 1 and not rekap_notes(deployment)["DINKES"]
+    assert any("DINKES" in email.message_from_bytes(f.read_bytes(), policy=policy.default)["Message-ID"]
+               for f in (deployment.root / "outbox").glob("*.eml"))
+
+
+def test_a_subfolder_typed_with_backslashes_is_found(deployment):
+    deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 2)})
+    (deployment.data / "dinkes").mkdir()
+    deployment.path("DINKES").rename(deployment.data / "dinkes" / "DINKES.xlsx")
+    _point(deployment, "DINKES", "dinkes\\DINKES.xlsx")
+    rep = deployment.cycle()
+    assert rep.read == 1 and not rekap_notes(deployment)["DINKES"]
+
+
 def test_bcc_injection_in_a_contact_cell_mails_nobody_else(deployment):
     deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 1)}, form_keys=["pegawai", "eksper"])
     deployment.registry[0]["email_kontak"] = "dinkes@contoh.go.id\r\nBcc: attacker@evil.example"
@@ -221,6 +258,7 @@ def test_google_master_folder_and_shared_spreadsheets_are_refused_by_the_cycle(g
 
     gdep.cycle()
     opds = gdep.opds()
+    before = rekap(gdep)
     master = gdep.settings.google["master_id"]
     _set_berkas(gdep, opds[0].row, f"https://docs.google.com/spreadsheets/d/{master}/edit")
     _set_berkas(gdep, opds[1].row, opds[2].location)       # one spreadsheet, two OPDs
@@ -230,7 +268,9 @@ def test_google_master_folder_and_shared_spreadsheets_are_refused_by_the_cycle(g
     assert by[opds[0].code].refused.code == "REG_LOCATION_MASTER"
     assert by[opds[1].code].refused.code == by[opds[2].code].refused.code == "REG_LOCATION_SHARED"
     rows = rekap(gdep)
-    assert rows[opds[0].code][3] == 0                      # nothing of the master read as its rows
+    for o in opds[:3]:   # nothing of the master read as its rows: its own, read while its row was right, stay
+        assert rows[o.code][3:7] == before[o.code][3:7]
+        assert rows[o.code][7].endswith("(Daftar OPD salah)"), rows[o.code][7]
     store = gdep._google_store()
     header = store.batch_get(store.master_id, ["Daftar OPD"])["Daftar OPD"][0]
     assert "Status" not in header                          # no status columns written into the master

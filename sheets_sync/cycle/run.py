@@ -413,14 +413,16 @@ def _from_memory(ctx, rep: CycleReport, run_id: int, t0: float, e: BaseException
 
 
 def _refuse(mem: OpdMemory) -> bool:
-    """A registry row whose workbook is refused: forget what was read where it pointed
-    before (nothing of it may stay in the master). True if there was something."""
-    had = bool(mem.results or mem.frames or mem.revision or mem.problems or mem.shown)
-    mem.results, mem.frames, mem.shown, mem.row_hashes, mem.problems = {}, {}, shown({}), {}, []
-    mem.revision = mem.content_hash = None
-    mem.wrote, mem.taken_as_own = None, False
+    """A registry row whose workbook is refused (a slip in Berkas / Tautan: outside the
+    data folder, the master, another OPD's file): nothing is read or written there. The
+    verdicts of the OPD's own workbook, read while its row was right, stay, shown as the
+    registry's to fix ("Daftar OPD salah" in the Rekap), so that one slip does not turn a
+    complete OPD into BELUM MENGISI; once the row is fixed its workbook is read again.
+    True when this refusal is new."""
+    new = mem.revision is not None or bool(mem.problems) or mem.wrote is not None
+    mem.problems, mem.revision, mem.wrote, mem.taken_as_own = [], None, None, False
     mem.complete = True
-    return had
+    return new
 
 
 def _stale(ctx, read: list, rep: CycleReport) -> tuple[set, Problem | None]:

@@ -53,7 +53,7 @@ from sheets_sync.logsafe import mask, mask_addresses
 from sheets_sync.validate import opd_state as ostate
 from sheets_sync.config import WIB
 from sheets_sync.remind.plan import (  # noqa: F401 - re-exported
-    DIGEST_KIND, DIGEST_OPD, DONE, Decision, FINAL, LENGKAP, NO_CONTACT, ReminderConfig, Round,
+    DIGEST_KIND, DIGEST_OPD, DONE, Decision, FINAL, HELD, LENGKAP, NO_CONTACT, ReminderConfig, Round,
     SEND, Slot, WAIT, check_settings, current_round, ended_rounds, label, message_id, decide, reminder_config,
     require_deadline, round_slots, season, season_over, season_rounds, stale_before)
 from sheets_sync.remind.rounds import note_ended_rounds, recorded_rounds  # noqa: F401 - re-exported
@@ -75,6 +75,7 @@ class Summary:
     held: list[str] = field(default_factory=list)       # not tried: server unreachable
     capped: list[str] = field(default_factory=list)     # not tried: daily cap reached
     no_contact: list[str] = field(default_factory=list)
+    registry: list[str] = field(default_factory=list)   # not sent: the OPD's registry row is refused
     uncertain: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
@@ -82,6 +83,7 @@ class Summary:
         parts = [f"pengingat {self.today}: {len(self.sent)} terkirim"]
         for name, items in (("gagal", self.failed), ("tertunda (server tidak terjangkau)", self.held),
                             ("tertunda (batas harian)", self.capped), ("tanpa e-mail", self.no_contact),
+                            ("ditahan (baris Daftar OPD salah)", self.registry),
                             ("belum pasti", self.uncertain),
                             ("jadwal tidak dikirim (sudah lewat atau digabung)", self.skipped)):
             if items:
@@ -169,6 +171,10 @@ class _Day:
             what = "kepala OPD maupun kontak" if d.slot.escalation else "kontak"
             log.warning("OPD %s (%s) terlambat tetapi tidak punya e-mail %s di Daftar OPD; "
                         "pengingat %s tidak dikirim", d.code, d.state, what, d.slot.label)
+        elif d.action == HELD:
+            self.summary.registry.append(d.code)
+            log.warning("OPD %s: pengingat %s ditahan karena baris Daftar OPD-nya salah (Berkas / Tautan); "
+                        "setelah diperbaiki, dikirim pada siklus berikutnya", d.code, d.slot.label)
         elif d.action == SEND:
             self.send(d, rep)
 
@@ -218,6 +224,8 @@ def _outcome(d: Decision) -> str:
         return "lengkap"
     if d.action == NO_CONTACT:
         return "tanpa e-mail kontak"
+    if d.action == HELD:
+        return "ditahan: Daftar OPD salah"
     return f"{d.slot.label} akan dikirim"
 
 

@@ -255,13 +255,14 @@ def ended_rounds(cfg: ReminderConfig, rounds: list[Round], today: dt.date,
 
 
 SEND, DONE, LENGKAP, NO_CONTACT, WAIT = "send", "done", "lengkap", "no_contact", "wait"
+HELD = "held"   # the OPD's registry row is refused: the Inspektorat's to fix, nothing to tell the OPD
 
 
 @dataclass
 class Decision:
     code: str
     state: str
-    action: str                       # SEND | DONE | LENGKAP | NO_CONTACT | WAIT
+    action: str                       # SEND | DONE | LENGKAP | NO_CONTACT | HELD | WAIT
     slot: Slot | None = None          # the latest slot due (None: the season has not begun)
     to: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
@@ -312,6 +313,10 @@ def decide(opds: list[tuple], slots: list[Slot], today: dt.date, ledger: dict,
                                       "uncertain": "mungkin sudah terkirim (periksa)",
                                       "not_needed": "tidak perlu (lengkap saat slot)",
                                       "sending": "sedang/terputus saat dikirim"}[status]
+        elif getattr(opd, "refused", None) is not None:
+            # its workbook was not read (the row points outside, at the master, at another
+            # OPD's file): "nothing filled" would be the registry's mistake told to the OPD
+            d.action, d.note = HELD, "ditahan: Berkas / Tautan di Daftar OPD salah (lihat Rekap)"
         elif state == ostate.LENGKAP:
             d.action, d.note = LENGKAP, "lengkap, tidak dikirimi"
         else:

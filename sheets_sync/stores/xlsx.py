@@ -115,7 +115,10 @@ class XlsxStore:
             return outside
         try:
             root = self.dir.resolve()
-            target = (self.dir / name).resolve()
+            # typed on Windows: dinkes\DINKES.xlsx is a folder and a file; DINKES, the file without .xlsx
+            target = (self.dir / name.strip().replace("\\", "/")).resolve()
+            if not target.suffix and not target.exists() and target.with_name(target.name + ".xlsx").is_file():
+                target = target.with_name(target.name + ".xlsx")
         except (OSError, RuntimeError):   # a symlink loop
             return outside
         if target == root or not target.is_relative_to(root):
