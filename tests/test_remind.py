@@ -26,6 +26,7 @@ import yaml
 
 from sheets_sync import codes, mail, remind
 from sheets_sync.validate import opd_state as ostate
+from sheets_sync.validate.layout import Problem
 from sheets_sync.config import WIB, ConfigError, load_settings
 from sheets_sync.forms import forms_for
 from sheets_sync.demo import generate_demo
@@ -239,6 +240,20 @@ def _opd(code, contacts=("k@x.id",), heads=("h@x.id",)):
 
 
 EVERY_DAY = remind.OfficeCalendar(weekend=(), national=False)     # the plan's rules without the calendar
+
+
+def test_an_opd_not_read_this_cycle_waits_for_one_that_reads_it():
+    """Google's 503 on an OPD never read before: its state (BELUM MENGISI from no rows)
+    is not known, and "Belum ada satu baris pun yang diisi" would be false."""
+    slots = remind.season(remind.ReminderConfig(), DEADLINE, EVERY_DAY)
+    opds = [(_opd("A"), ostate.BELUM_MENGISI), (_opd("B"), ostate.BELUM_MENGISI)]
+    by = {d.code: d for d in remind.decide(opds, slots, H[-3], {}, (INSPEKTORAT,), unread=frozenset({"A"}))}
+    assert by["A"].action == remind.WAIT and "tidak terbaca" in by["A"].note
+    assert by["B"].action == remind.SEND
+    rep = ostate.OpdReport(_opd("A"), {}, [Problem("OPD_ERROR", {"langkah": "membaca", "alasan": "RuntimeError"})])
+    assert ostate.unread_now(rep)
+    rep.problems = [Problem("OPD_ERROR", {"langkah": "menulis status", "alasan": "RuntimeError"})]
+    assert not ostate.unread_now(rep)       # read, then the write failed: its state is known
 
 
 def test_plan_slots_recipients_and_missed():

@@ -278,7 +278,8 @@ def stale_before(cfg: ReminderConfig, today: dt.date) -> dt.date:
 
 
 def decide(opds: list[tuple], slots: list[Slot], today: dt.date, ledger: dict,
-           inspektorat: tuple[str, ...], stale_before: dt.date | None = None, closed: str = "") -> list[Decision]:
+           inspektorat: tuple[str, ...], stale_before: dt.date | None = None, closed: str = "",
+           unread: frozenset = frozenset()) -> list[Decision]:
     """Which OPD gets which slot today.
 
     opds: [(registry.Opd, state)]; ledger: {(code, kind, iso date): status}, keyed
@@ -288,7 +289,10 @@ def decide(opds: list[tuple], slots: list[Slot], today: dt.date, ledger: dict,
     due before `stale_before` is never sent at all: a worker started long after
     the season (or with last year's deadline) must not mail every OPD about it.
     `closed` (why today is not a working day, e.g. "Minggu") sends nothing today:
-    what is due goes out on the next working day."""
+    what is due goes out on the next working day. `unread`: codes of OPDs whose workbook
+    could not be read this cycle for a passing reason (Google's 503, a timeout): their
+    state is not known, so their reminder waits for a cycle that reads them (reminders
+    run on every cycle after the reminder time) instead of telling them a stale one."""
     stale = tuple(s for s in slots if stale_before and s.day < stale_before)
     due = [s for s in slots if s.day <= today and s not in stale]
     upcoming = next((s for s in slots if s.day > today and s.merged_into is None), None)
@@ -313,6 +317,8 @@ def decide(opds: list[tuple], slots: list[Slot], today: dt.date, ledger: dict,
                                       "uncertain": "mungkin sudah terkirim (periksa)",
                                       "not_needed": "tidak perlu (lengkap saat slot)",
                                       "sending": "sedang/terputus saat dikirim"}[status]
+        elif opd.code in unread:
+            d.action, d.note = WAIT, "berkas tidak terbaca pada siklus ini; pengingat menunggu siklus berikutnya"
         elif getattr(opd, "refused", None) is not None:
             # its workbook was not read (the row points outside, at the master, at another
             # OPD's file): "nothing filled" would be the registry's mistake told to the OPD

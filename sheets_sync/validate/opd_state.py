@@ -26,6 +26,17 @@ ACCEPTED = (OK, PERIKSA)
 # Workbook problems that are the OPD's to fix (its tabs or headers), as opposed
 # to the registry's or the network's.
 OPD_FAULTS = {"SHEET_MISSING", "HEADER_MISSING", "HEADER_ORDER", "WB_UNREADABLE"}
+# A workbook not read this cycle for a passing reason (the network, Google's quota):
+# tried again next cycle, and until then its state is not known.
+READ_PENDING = {"WB_READ_FAILED"}
+
+
+def unread_now(rep) -> bool:
+    """Whether the OPD's workbook could not be read this cycle for a passing reason."""
+    return any(p.code in READ_PENDING or (p.code == "OPD_ERROR" and p.params.get("langkah") == "membaca")
+               for p in rep.problems)
+
+
 # Problems a summary lists, in e-mail order: the most an e-mail may show (remind.plan
 # caps reminders.max_problems at this).
 LISTED = 100
