@@ -21,8 +21,12 @@ import sys
 import time
 from pathlib import Path
 
-from sheets_sync.cliparse import Parser, run_quietly
-from sheets_sync.config import WIB, ConfigError, load_settings
+if __name__ == "__main__":   # the system's Python instead of .venv's: a sentence, not a traceback
+    from sheets_sync import preflight
+    preflight.check("jobs.py " + " ".join(sys.argv[1:]))
+
+from sheets_sync.cliparse import Parser, run_quietly  # noqa: E402
+from sheets_sync.config import WIB, ConfigError, load_settings  # noqa: E402
 
 log = logging.getLogger("sheets_sync")
 

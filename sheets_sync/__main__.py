@@ -1,7 +1,10 @@
 import os
 import sys
 
-from sheets_sync.cli import main
+from sheets_sync import preflight
+
+preflight.check("-m sheets_sync " + " ".join(sys.argv[1:2]))
+from sheets_sync.cli import main  # noqa: E402 - after the check: its imports need the packages
 
 code = main()   # stdout is flushed (or muted, for a reader that stopped early) by now
 if sys.argv[1:2] == ["validate"]:

@@ -5,6 +5,7 @@ import argparse
 import datetime as dt
 import io
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -182,7 +183,8 @@ def cmd_demo(args) -> int:
         return 1
     more = f" (diminta {args.opds}; config/opd.example.csv berisi {most} OPD)" if n < args.opds else ""
     print(f"Data demo dibuat: {n} OPD{more}. Pengaturan: {out}")
-    print(f"Jalankan satu siklus: python jobs.py --once --config {out}")
+    run = f"{_here_python()} jobs.py --once --config {shlex.quote(str(out))}"
+    print(f"Jalankan satu siklus: {run}")
     if args.backend != "google":
         for line in _demo_files(out.parent):
             print(line)
@@ -191,9 +193,18 @@ def cmd_demo(args) -> int:
     if cal.closed(as_of):
         workday = cal.on_or_before(as_of)
         print(f"Catatan: {as_of:%d/%m/%Y} bukan hari kerja ({cal.closed(as_of)}), jadi pengingat demo tidak "
-              f"dikirim hari ini. Untuk melihatnya: python jobs.py --once --config {out} "
-              f"--as-of {workday.isoformat()}")
+              f"dikirim hari ini. Untuk melihatnya: {run} --as-of {workday.isoformat()}")
     return 0
+
+
+def _here_python() -> str:
+    """The Python running this command, as a hint may say it: `.venv/bin/python` when it
+    is the checkout's own (the system's `python` lacks the packages), quoted for a shell."""
+    exe = Path(sys.executable)
+    try:
+        return shlex.quote(str(exe.relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(exe))
 
 
 def _demo_files(folder: Path) -> list[str]:
