@@ -384,3 +384,16 @@ def test_a_contact_cell_past_its_limit_keeps_whole_addresses_only():
         assert good and all(a.endswith("@mukomukokab.go.id") for a in good)
         assert sum(len(a) + 2 for a in good) <= MAX_CELL
         assert any("terlalu panjang" in why for _, why in bad)
+
+
+def test_a_registry_csv_saved_with_semicolons_is_read(forms):
+    """Excel in an Indonesian locale saves CSV with ';': provision said the header columns
+    were missing. A contact cell there may hold a comma between two addresses."""
+    from sheets_sync.validate.registry import parse_registry_csv, registry_header
+    head = registry_header(forms)
+    comma = ",".join(head) + "\nDINKES,Dinas Kesehatan,\"a@x.go.id, b@x.go.id\"\n"
+    semi = ";".join(head) + "\nDINKES;Dinas Kesehatan;a@x.go.id, b@x.go.id\n"
+    tab = "\t".join(head) + "\nDINKES\tDinas Kesehatan\ta@x.go.id, b@x.go.id\n"
+    rows = [parse_registry_csv(t, forms) for t in (comma, semi, tab)]
+    assert rows[0] == rows[1] == rows[2]
+    assert rows[0][0][:3] == ["DINKES", "Dinas Kesehatan", "a@x.go.id, b@x.go.id"]

@@ -259,8 +259,13 @@ def registry_header(forms: FormSet) -> list[str]:
 
 def parse_registry_csv(text: str, forms: FormSet) -> list[list]:
     """A registry typed as CSV (config/opd.example.csv): its rows in registry column
-    order, header not included; the one CSV reader for provision and the demo."""
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    order, header not included; the one CSV reader for provision and the demo. Excel in
+    an Indonesian locale saves CSV with ';' (a comma is the decimal sign there), and
+    a contact cell may hold "a@x.go.id, b@x.go.id": the separator is the one the header
+    line uses most (header names hold none)."""
+    head = next((line for line in text.splitlines() if line.strip()), "")
+    sep = max(",;\t", key=head.count)
+    rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if any(c.strip() for c in r)]
     if not rows:
         return []
     spec = forms.registry["columns"]
