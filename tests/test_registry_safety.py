@@ -397,3 +397,12 @@ def test_a_registry_csv_saved_with_semicolons_is_read(forms):
     rows = [parse_registry_csv(t, forms) for t in (comma, semi, tab)]
     assert rows[0] == rows[1] == rows[2]
     assert rows[0][0][:3] == ["DINKES", "Dinas Kesehatan", "a@x.go.id, b@x.go.id"]
+
+
+def test_codes_differing_only_in_case_are_one_opd(forms):
+    """dinsos typed beside DINSOS: one file name on a Windows share, two OPDs here."""
+    head = ["Kode OPD", "Nama OPD", "E-mail Kontak"]
+    opds, notes = parse_registry([head, ["DINSOS", "Dinas Sosial", "a@x.go.id"],
+                                  ["dinsos", "Bagian PBJ", "b@x.go.id"]], forms)
+    assert [o.code for o in opds] == ["DINSOS"]
+    assert "baris 3: Kode OPD dinsos sudah dipakai" in notes[0] and "ditulis DINSOS" in notes[0]

@@ -162,7 +162,7 @@ def parse_registry(grid: list[list], forms: FormSet) -> tuple[list[Opd], list[st
         return [], [f"Tab {sheet}: kolom {', '.join(missing)} tidak ditemukan pada baris judul (baris "
                     f"{header_at}); mungkin judulnya diganti. Kembalikan judul kolom persis seperti semula. "
                     f"Daftar OPD tidak dipakai sampai diperbaiki: siklus berhenti tanpa mengubah apa pun."]
-    opds, notes, seen, rows = [], [], set(), 0
+    opds, notes, seen, rows = [], [], {}, 0
     headers = {c["key"]: c["header"] for c in spec}
     for r, row in enumerate(grid[header_at:], start=header_at + 1):
         get = lambda key: row[cols[key] - 1] if key in cols and cols[key] - 1 < len(row) else None  # noqa: E731
@@ -176,14 +176,16 @@ def parse_registry(grid: list[list], forms: FormSet) -> tuple[list[Opd], list[st
         aktif = get("aktif")   # not `or ""`: an unticked checkbox (False) or 0 means inactive
         if not is_blank(aktif) and as_text(aktif).casefold() in ("tidak", "no", "n", "false", "0", "nonaktif"):
             continue
-        if code in seen:
-            notes.append(f"Daftar OPD baris {r}: Kode OPD {code} sudah dipakai di baris lain; baris dilewati.")
+        if code.casefold() in seen:   # dinsos beside DINSOS: one file name on Windows, one OPD to KPK
+            first = seen[code.casefold()]
+            same = "" if first == code else f" (ditulis {first}; huruf besar/kecil tidak membedakan kode)"
+            notes.append(f"Daftar OPD baris {r}: Kode OPD {code} sudah dipakai di baris lain{same}; baris dilewati.")
             continue
         form_keys, unknown = _forms(get("formulir"), forms)
         if unknown:
             notes.append(f"Daftar OPD baris {r}: formulir tidak dikenal: {', '.join(unknown)} "
                          f"(pilihan: {', '.join(f.key for f in forms)}).")
-        seen.add(code)
+        seen[code.casefold()] = code
         problems = []
         if unknown:   # in the OPD's own Rekap row too: the log alone is missed, and a tab goes unchecked
             problems.append(Problem("REG_FORM_UNKNOWN", {
