@@ -104,10 +104,12 @@ def test_an_edit_is_validated_and_only_that_opd_is_read(dep):
 
 def test_renamed_tab_is_reported_not_recreated(dep):
     dep.cycle()
-    opd = next(o for o in dep.opds() if "pengguna_layanan" in o.forms)
+    opd = next(o for o in dep.opds() if "pengguna_layanan" in o.forms and len(dep.grids(o)["Pengguna Layanan"]) > 30)
+    before = rekap(dep)[opd.code]
     dep.rename_tab(opd, "Pengguna Layanan", "Layanan Okt")
     dep.cycle()
     assert "Pengguna Layanan" in rekap(dep)[opd.code][11]          # Catatan names the tab
+    assert rekap(dep)[opd.code][3] == before[3] > 0                 # its rows as last read still count
     assert "Pengguna Layanan" not in dep.grids(opd)                  # not recreated
     assert "Layanan Okt" in dep.grids(opd)
 

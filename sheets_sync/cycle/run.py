@@ -592,8 +592,11 @@ def _take(ctx: Context, o: Opd, mem: OpdMemory, rep: CycleReport, wb: Workbook, 
     if wb.revision == mem.revision and mem.complete:
         _keep_inputs(wb, mem)
     digest = hashlib.sha256("".join(s.content_hash for s in wb.sheets.values()).encode()).hexdigest()
-    if digest != mem.content_hash or mem.as_of != ctx.as_of or set(mem.results) != set(wb.sheets):
-        frames = {k: s.frame for k, s in wb.sheets.items()}
+    frames = {k: s.frame for k, s in wb.sheets.items()}
+    # a tab renamed, or a header changed, this time: its rows as last read stay counted
+    # (the Rekap says why the tab is not checked), not dropped from the totals and the master
+    frames.update({k: mem.frames[k] for k in o.forms if k not in frames and k in mem.frames})
+    if digest != mem.content_hash or mem.as_of != ctx.as_of or set(mem.results) != set(frames):
         t0 = ctx.now()
         results = _validate(ctx, frames)
         spent += _since(ctx, t0)
