@@ -251,6 +251,8 @@ def test_cli_refuses_wrong_years_and_a_running_worker(tmp_path, capsys):
     cfg = str(dep.settings_path)
     assert cli.main(["season", "new", "--year", "2023", "--config", cfg]) == 1
     assert "harus sesudah musim berjalan (2023" in capsys.readouterr().err
+    assert cli.main(["season", "new", "--year", "24", "--config", cfg]) == 1
+    assert "tulis tahun dengan 4 angka, mis. --year 2024" in capsys.readouterr().err
     with pytest.raises(SystemExit) as bad:
         cli.main(["season", "new", "--year", "2024", "--deadline", "31-02-2024", "--config", cfg])
     assert bad.value.code == 2 and "bukan tanggal" in capsys.readouterr().err

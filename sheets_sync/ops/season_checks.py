@@ -13,6 +13,8 @@ class SeasonError(Exception):
 
 
 def check_year(settings, year: int) -> None:
+    if not 1000 <= year <= 9999:   # 27 for 2027
+        raise SeasonError(f"--year {year}: tulis tahun dengan 4 angka, mis. --year {settings.year + 1}.")
     if not settings.year < year <= 2100:
         raise SeasonError(f"--year {year} harus sesudah musim berjalan ({settings.year}, kunci tahun di "
                           f"{settings.path.name}).")
