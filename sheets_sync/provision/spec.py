@@ -80,10 +80,12 @@ def column_widths_px(form: Form) -> list[int]:
         elif c.type == "choice":   # as wide as its longest choice (Kriteria Ahli: 360)
             longest = max([len(c.header)] + [len(x) for x in distinct_choices(c)])
             out.append(max(110, min(360, 8 * longest + 16)))
-        elif c.type in ("name", "address_email"):
+        elif c.type in ("name", "address_email", "email"):   # what is typed, not the header, sets them
             out.append(240)
-        else:
-            out.append(max(110, min(260, 8 * len(c.header) + 16)))
+        elif c.type in ("date", "phone"):   # 13/10/2023, 0812-3456-7890: a long header wraps above them
+            out.append(140)
+        else:   # free text (Jabatan, Unit Kerja): room for a few words even under a short header
+            out.append(max(180, min(260, 8 * len(c.header) + 16)))
     return out + [90, 380, 150]
 
 
