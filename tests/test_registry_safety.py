@@ -406,3 +406,23 @@ def test_codes_differing_only_in_case_are_one_opd(forms):
                                   ["dinsos", "Bagian PBJ", "b@x.go.id"]], forms)
     assert [o.code for o in opds] == ["DINSOS"]
     assert "baris 3: Kode OPD dinsos sudah dipakai" in notes[0] and "ditulis DINSOS" in notes[0]
+
+
+def test_a_kode_changed_after_the_send_does_not_send_the_reminder_again(deployment):
+    """The Inspektorat corrected SETDA-PBJ's code after today's H-3 had gone out: the
+    OPD (same name, same people) got the same reminder a second time. Two OPDs that
+    share a contact address still get one each."""
+    deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 1)}, form_keys=["pegawai", "eksper"])
+    deployment.add_opd("DINSOS", {"pegawai": clean_rows("pegawai", 1, start=20)}, form_keys=["pegawai", "eksper"])
+    for row in deployment.registry:
+        row["email_kontak"] = "sekretariat@contoh.go.id"          # one clerk for both
+    demo.write_master(deployment.master, deployment.registry)
+    _cycle_with_reminders(deployment)
+    outbox = deployment.root / "outbox"
+    assert len(list(outbox.glob("*.eml"))) == 2
+    _point(deployment, "DINKES", "DINKES.xlsx", kode="DINKES-2")
+    _cycle_with_reminders(deployment)
+    assert len(list(outbox.glob("*.eml"))) == 2                    # not a third
+    with State(deployment.settings().state_db) as state:
+        assert remind.Ledger(state).status(("DINKES-2", "h-3", AS_OF.isoformat())) \
+            == "skipped"

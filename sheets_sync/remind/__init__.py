@@ -44,6 +44,7 @@ e-mail addresses (s***@gmail.com).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -184,6 +185,15 @@ class _Day:
         self.ledger.record((code, slot.kind, slot.date.isoformat()), mid, status, self.now)
 
     def send(self, d: Decision, rep) -> None:
+        mark = fingerprint(self.tag, rep.opd.name, d.to + d.cc)
+        key = (d.code, d.slot.kind, d.slot.date.isoformat())
+        earlier = self.ledger.sent_as(key, mark)
+        if earlier:   # the same reminder to the same people, before the registry's Kode OPD changed
+            self.record(d.code, d.slot, "skipped")
+            self.outcome[d.code] = f"{d.slot.label} sudah terkirim (sebagai {earlier})"
+            log.info("OPD %s: pengingat %s sudah terkirim sebagai OPD %s (Kode OPD diubah); tidak dikirim ulang",
+                     d.code, d.slot.label, earlier)
+            return
         try:
             msg = opd_message(rep, self.forms, self.settings, self.rcfg, self.mcfg, d.slot, self.today, d.to,
                               d.cc, self.tag, _dated(self.settings, self.today, self.now))
@@ -192,7 +202,7 @@ class _Day:
                       type(e).__name__, mask(e))
             self.summary.failed.append(f"{d.code} {d.slot.label}")
             return
-        ok = self.out.deliver((d.code, d.slot.kind, d.slot.date.isoformat()), msg, f"{d.code} {d.slot.label}")
+        ok = self.out.deliver(key, msg, f"{d.code} {d.slot.label}", mark)
         self.outcome[d.code] = f"{d.slot.label} terkirim" if ok else f"{d.slot.label} tertunda"
 
     def digest(self, reports) -> None:
@@ -206,6 +216,14 @@ class _Day:
         msg = digest_message(reports, self.forms, self.settings, self.rcfg, self.mcfg, self.today, self.outcome,
                              self.insp, self.tag, _dated(self.settings, self.today, self.now))
         self.out.deliver(key, msg, "rekap harian")
+
+
+def fingerprint(tag: str, name: str, addresses) -> str:
+    """One OPD's reminder to its people, whatever its Kode OPD: the name and the
+    recipients, keyed with the installation's secret (the ledger keeps addresses only
+    masked; this cannot be turned back into them)."""
+    text = "\n".join([tag, name.strip().casefold(), *sorted(a.strip().casefold() for a in addresses)])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _dated(settings, today: dt.date, now: dt.datetime) -> dt.datetime:
@@ -243,7 +261,7 @@ class _Sender:
         self.cap_logged = False
         self.pause = mcfg.pause_seconds if transport.name == "smtp" else 0
 
-    def deliver(self, key, msg: mail.Message, what: str) -> bool:
+    def deliver(self, key, msg: mail.Message, what: str, mark: str = "") -> bool:
         if self.down:
             self.summary.held.append(what)
             return False
@@ -258,7 +276,8 @@ class _Sender:
         if self.tried and self.pause:
             time.sleep(self.pause)
         self.tried += 1
-        if not self.ledger.claim(key, msg.message_id, mask_addresses(msg.recipients), self.now):
+        to = mask_addresses(msg.recipients) + (f" #{mark}" if mark else "")
+        if not self.ledger.claim(key, msg.message_id, to, self.now):
             return False        # recorded meanwhile: never twice
         try:
             claimed = self.records.claim(key, msg.message_id, self.now)

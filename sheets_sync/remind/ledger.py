@@ -69,6 +69,16 @@ class Ledger:
             (*key, mid, recipients, _stamp(now)))
         return cur.rowcount == 1
 
+    def sent_as(self, key, mark: str) -> str | None:
+        """The code under which this slot already went to the same OPD and people
+        (`mark`: remind.fingerprint, kept at the end of the masked recipients), if another
+        code than key's: the Kode OPD was changed in the registry after the send."""
+        code, kind, day = key
+        row = self.db.execute("SELECT opd FROM reminders WHERE kind=? AND slot_date=? AND opd<>? AND "
+                              "status IN ('sent', 'uncertain', 'sending') AND recipients LIKE ? LIMIT 1",
+                              (kind, day, code, f"%#{mark}")).fetchone()
+        return row[0] if row else None
+
     def mark(self, key, status: str, now: dt.datetime | None = None) -> None:
         if now is None:
             self.db.execute("UPDATE reminders SET status=? WHERE opd=? AND kind=? AND slot_date=?",
