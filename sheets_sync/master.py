@@ -96,7 +96,7 @@ def _keadaan(rep: OpdReport, forms: FormSet) -> str:
     """The OPD's state; when its workbook could not be read this cycle, marked so that
     nobody takes the last good counts for today's."""
     state = opd_state(rep, forms)
-    if getattr(rep.opd, "refused", None) is not None:   # not read at all: the registry row is to fix
+    if rep.opd.refused is not None:   # not read at all: the registry row is to fix
         return f"{state} (Daftar OPD salah)"
     if not any(p.code in UNREADABLE or (p.code == "OPD_ERROR" and p.params.get("langkah") == "membaca")
                for p in rep.problems):

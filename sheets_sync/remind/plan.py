@@ -319,7 +319,7 @@ def decide(opds: list[tuple], slots: list[Slot], today: dt.date, ledger: dict,
                                       "sending": "sedang/terputus saat dikirim"}[status]
         elif opd.code in unread:
             d.action, d.note = WAIT, "berkas tidak terbaca pada siklus ini; pengingat menunggu siklus berikutnya"
-        elif getattr(opd, "refused", None) is not None:
+        elif opd.refused is not None:
             # its workbook was not read (the row points outside, at the master, at another
             # OPD's file): "nothing filled" would be the registry's mistake told to the OPD
             d.action, d.note = HELD, "ditahan: Berkas / Tautan di Daftar OPD salah (lihat Rekap)"
