@@ -50,6 +50,27 @@ def test_an_opds_own_keterangan_column_is_never_taken_for_ours(deployment, forms
         assert ws.cell(row=2, column=12).value is None      # not a second triple
 
 
+def test_note_typed_after_deleting_keterangan_is_not_overwritten(deployment, forms):
+    """The OPD deletes the worker's Keterangan column (Status and Diperiksa are no longer
+    side by side), types a note in the first empty column and edits a row: the new
+    status columns go after the note, never onto it."""
+    path = deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 3)})
+    deployment.cycle()
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Pegawai"]
+    assert [ws.cell(row=2, column=c).value for c in (8, 9, 10)] == ["Status", "Keterangan", "Diperiksa"]
+    ws.delete_cols(9)
+    ws.cell(row=3, column=10).value = "catatan saya: sudah dikonfirmasi"
+    ws.cell(row=4, column=6).value = "021-555123"          # an edit: statuses are due
+    wb.save(path)
+    deployment.cycle()
+    ws = openpyxl.load_workbook(path)["Pegawai"]
+    assert ws.cell(row=3, column=10).value == "catatan saya: sudah dikonfirmasi"
+    assert [ws.cell(row=2, column=c).value for c in (11, 12, 13)] == \
+        [forms.status_headers[k] for k in ("status", "message", "checked")]
+    assert ws.cell(row=4, column=11).value == "SALAH"
+
+
 def test_logo_survives_the_status_write(deployment, tmp_path):
     from PIL import Image as PILImage
     path = deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 2)})

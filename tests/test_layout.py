@@ -296,8 +296,34 @@ def test_status_headers_far_apart_get_fresh_columns_clear_of_them(forms):
     assert len(set(cols.values())) == 3 and cols["status"] not in (8, 9, 10)
 
 
+@pytest.mark.parametrize("columnar", [False, True])
+def test_a_note_right_of_a_broken_status_pair_is_not_free_space(forms, columnar):
+    """The OPD deleted the Keterangan column (Status and Diperiksa no longer side by
+    side) and typed a note in the first empty column: the 'OK' under the Status header
+    does not make the note the worker's; the new columns go after the note."""
+    from sheets_sync.validate import layout
+    g = grid_for(forms, "pegawai", [], extra_header=["Status", "Diperiksa"])
+    g.append(values(forms, "pegawai", clean_row("pegawai", 1)) + ["OK", "12/10/2023 09:00 WIB", "catatan saya"])
+    g.append(values(forms, "pegawai", clean_row("pegawai", 2)) + ["OK", "12/10/2023 09:00 WIB"])
+    if columnar:
+        width = max(map(len, g))
+        g = layout.ColumnGrid([np.array([r[c] if c < len(r) else None for r in g], dtype=object)
+                               for c in range(width)])
+    s = locate_form(g, forms["pegawai"], forms, "Pegawai")
+    assert s.status_columns == {"status": 11, "message": 12, "checked": 13}
+
+
+def test_a_headerless_triple_of_ours_is_still_taken_back(forms):
+    """All three status headers deleted, the values left: the same columns are ours again."""
+    g = grid_for(forms, "pegawai", [])
+    g.append(values(forms, "pegawai", clean_row("pegawai", 1)) + ["SALAH", "alasan", "12/10/2023 09:00 WIB"])
+    s = locate_form(g, forms["pegawai"], forms, "Pegawai")
+    assert s.status_columns == {"status": 8, "message": 9, "checked": 10}
+
+
+@pytest.mark.parametrize("named", [2, 6])
 @pytest.mark.parametrize("seed", range(6))
-def test_free_space_found_column_at_a_time_is_the_row_loops(forms, seed):
+def test_free_space_found_column_at_a_time_is_the_row_loops(forms, seed, named):
     """Where no status headers exist, they go right of the last column a person typed in,
     not counting a trailing triple of ours. Column at a time, rows are taken by their
     last column and a thousand at a time (one row that does not move ends the search):
@@ -314,7 +340,7 @@ def test_free_space_found_column_at_a_time_is_the_row_loops(forms, seed):
         if i < 1500 and seed % 2:   # the first rows fill every column, ending in a status triple
             row = [rng.choice(pool) for _ in range(width - 3)] + [rng.choice(["OK", "SALAH"]), "alasan", "kemarin"]
         rows.append(row)
-    grid = [["Judul"], ["No", "Nama"]] + rows
+    grid = [["Judul"], ["No", "Nama", None, None, None, "Status"][:named]] + rows
     columns = [np.array([r[c] if c < len(r) else None for r in grid], dtype=object) for c in range(width)]
     assert layout._free_from(layout.ColumnGrid(columns), 2, forms) == layout._free_from(grid, 2, forms)
 

@@ -202,27 +202,32 @@ def notice_cell(grid: list[list], form: Form, forms: FormSet) -> tuple | None:
 
 def _free_from(grid, header_row: int, forms: FormSet) -> int:
     """Last column a person typed in, below the header, not counting a trailing
-    Status | Keterangan | Diperiksa triple of ours (its headers may have been
-    deleted): a note in a column without a header is never taken for free space."""
+    Status | Keterangan | Diperiksa triple of ours whose headers were all deleted: a
+    note in a column without a header is never taken for free space. A status word
+    under a header (an 'OK' left in a Status column whose neighbours were moved or
+    deleted) proves nothing about the cells right of it: they may be a person's."""
     words = {"OK", "PERIKSA", "SALAH"}
+    header = grid[header_row - 1]
+    named = _last_filled(header, len(header))
     if isinstance(grid, ColumnGrid):
-        return _free_from_columns(grid.below(header_row), words)
+        return _free_from_columns(grid.below(header_row), words, named)
     used = 0
     for r in grid[header_row:]:
         if len(r) <= used:   # cannot reach past what is known: 300,000 equal rows cost one look
             continue
         last = _last_filled(r, len(r))
-        for p in (last - 2, last - 1, last):   # our triple starts with a status word
-            if p >= 1 and isinstance(r[p - 1], str) and r[p - 1].strip() in words:
+        for p in (last - 2, last - 1, last):   # our headerless triple starts with a status word
+            if p > named and isinstance(r[p - 1], str) and r[p - 1].strip() in words:
                 last = _last_filled(r, p - 1)
                 break
         used = max(used, last)
     return used
 
 
-def _free_from_columns(cells: list, words: set) -> int:
+def _free_from_columns(cells: list, words: set, named: int = 0) -> int:
     """_free_from on columns: each row's last filled column, moved left of a status word
-    found at it or one or two columns before it, as the row loop does; the largest.
+    found at it or one or two columns before it (right of `named`, the last header
+    cell), as the row loop does; the largest.
     Rows are taken by their last filled column, right to left, and a few at a time:
     one row that does not move proves the answer, so a tab whose rows all end at the
     same column looks at a thousand of them, not every one."""
@@ -237,20 +242,21 @@ def _free_from_columns(cells: list, words: set) -> int:
         at = np.flatnonzero(last == end)
         for batch in (at[:1024], at[1024:]):
             if len(batch):
-                best = max(best, int(_moved_last(cells, filled, batch, end, words).max()))
+                best = max(best, int(_moved_last(cells, filled, batch, end, words, named).max()))
             if best == end:
                 return best
     return best
 
 
-def _moved_last(cells: list, filled: np.ndarray, at: np.ndarray, end: int, words: set) -> np.ndarray:
+def _moved_last(cells: list, filled: np.ndarray, at: np.ndarray, end: int, words: set,
+                named: int = 0) -> np.ndarray:
     """For rows `at`, whose last filled column is `end`: that column, or the last filled
-    one left of the first of end-2, end-1, end holding a status word."""
+    one left of the first of end-2, end-1, end (right of `named`) holding a status word."""
     out = np.full(len(at), end)
     moved = np.zeros(len(at), dtype=bool)
     for k in (2, 1, 0):
         p = end - k
-        if p < 1:
+        if p < 1 or p <= named:
             continue
         hit = np.zeros(len(at), dtype=bool)
         rest = np.flatnonzero(~moved)
