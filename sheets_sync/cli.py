@@ -260,8 +260,9 @@ def _validate(args) -> int:
             except KeyError as e:   # str(KeyError) would quote its text
                 print(f"Pilihan --form salah: {e.args[0] if e.args else e}", file=sys.stderr)
                 return 2
+        problems: list = []
         results = validate_file(Path(args.file), form_key=args.form, as_of=args.as_of or today_wib(), forms=forms,
-                                limits=limits, ahead=ahead)
+                                limits=limits, ahead=ahead, problems=problems)
     except TooLarge as e:
         hint = "" if args.config else (" Bila batasnya sudah dinaikkan di pengaturan (limits.rows), jalankan "
                                        "dengan --config BERKAS_PENGATURAN.")
@@ -278,6 +279,8 @@ def _validate(args) -> int:
         text = e.args[0] if isinstance(e, KeyError) and e.args else str(e)   # a KeyError's str() quotes it
         print(text if text.startswith("Berkas ") else f"Berkas tidak bisa diperiksa: {text}", file=sys.stderr)
         return 2
+    for p in problems:   # on stderr: `--json` keeps its stdout to the records
+        print(f"PERHATIAN: {p.text()}", file=sys.stderr)
     if args.json:
         from sheets_sync.validate import jsonout   # the records' text, column at a time
         sys.stdout.flush()

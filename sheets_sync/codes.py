@@ -122,6 +122,7 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in (
     Code("SHEET_MISSING", WORKBOOK, "Tab '{tab}' untuk formulir {formulir} tidak ada (mungkin diganti nama atau dihapus)."),
     Code("HEADER_MISSING", WORKBOOK, "Tab '{tab}': kolom {kolom} tidak ditemukan pada baris judul. Kembalikan judul kolom sesuai Lampiran III."),
     Code("HEADER_ORDER", WORKBOOK, "Tab '{tab}': urutan kolom berubah ({kolom}). Kembalikan urutan sesuai Lampiran III."),
+    Code("HEADER_UNKNOWN", WORKBOOK, "Tab '{tab}': kolom '{judul}' tampaknya berisi {kolom}, tetapi judulnya tidak dikenali, sehingga isinya tidak diperiksa dan tidak masuk rekap. Ganti judulnya menjadi '{kolom}'."),
     Code("WB_TOO_LARGE", WORKBOOK, 'Berkas terlalu besar untuk diperiksa ({alasan}; batas {batas}) sehingga tidak dibuka. Hapus baris/kolom kosong yang berformat, gambar besar atau tab yang tidak dipakai, lalu simpan ulang.'),
     Code("WB_COMPRESSION", WORKBOOK, 'Isi berkas ({bagian}) {rasio} kali lebih besar daripada ukuran tersimpannya (batas {batas} kali): tanda berkas tidak wajar (bom zip), sehingga tidak dibuka. Simpan ulang dari Excel/LibreOffice setelah menghapus baris/kolom kosong yang berformat.'),
     Code("SHEET_TOO_LARGE", WORKBOOK, "Tab '{tab}' melewati batas {batas}, sehingga berkas ini tidak diperiksa. Baris dan kolom kosong yang berformat ikut terhitung: hapus baris/kolom kosong di bawah dan di kanan data (pilih lalu Hapus), atau bagi datanya ke berkas lain."),

@@ -13,7 +13,7 @@ import subprocess
 import openpyxl
 import pytest
 
-from sheets_sync import cli, demo
+from sheets_sync import cli, codes, demo
 
 from tests.conftest import PYTHON, REGRESSIONS, ROOT, clean_row, status_by_row, table
 
@@ -226,6 +226,25 @@ def test_validate_form_option_and_text_output(tmp_path, forms, capsys):
     assert cli.main(["validate", str(empty), *AS_OF_ARG]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "Berkas tidak bisa diperiksa" in err
+
+
+def test_validate_names_a_renamed_optional_column(tmp_path, forms, capsys):
+    """Pengguna Layanan's 'No HP (WA)' renamed 'Nomor WA': the rows are checked without
+    it, and `validate` says so on stderr (its --json stdout stays the records)."""
+    key = "pengguna_layanan"
+    path = tmp_path / "DINSOS.xlsx"
+    demo.write_opd_workbook(path, [key], {key: [clean_row(key, i) for i in (1, 2)]}, forms=forms)
+    wb = openpyxl.load_workbook(path)
+    wb["Pengguna Layanan"]["F2"] = "Nomor WA"
+    wb.save(path)
+    said = codes.render("HEADER_UNKNOWN", tab="Pengguna Layanan", judul="Nomor WA", kolom="No HP (WA)")
+    assert cli.main(["validate", str(path), "--json", *AS_OF_ARG]) == 0
+    out, err = capsys.readouterr()
+    recs = json.loads(out)
+    assert [r["row"] for r in recs] == [3, 4] and all(r["normalized"]["no_hp"] is None for r in recs)
+    assert said in err
+    assert cli.main(["validate", str(path), *AS_OF_ARG]) == 0
+    assert said in capsys.readouterr().err
 
 
 def test_validate_bad_as_of_is_a_usage_error(tmp_path, forms, capsys):

@@ -360,3 +360,77 @@ def test_a_long_text_column_that_repeats_shares_one_object_per_distinct_text():
     assert layout._Cells.of_texts(names).values.tolist() == names.to_pylist()
     short = pa.array(["Dinas"] * 100)
     assert len({id(v) for v in layout._Cells.of_texts(short).values}) == 100
+
+
+# ------------------------------------------------ a renamed optional column
+def _renamed(forms, key, rename: dict, rows, extra_header=(), extra=()):
+    """A grid of `key` with some headers renamed ({column key: new text})."""
+    form = forms[key]
+    h = [rename.get(c.key, c.header) for c in form.columns] + list(extra_header)
+    return grid_for(forms, key, [values(forms, key, r) + list(extra) for r in rows], header=h)
+
+
+@pytest.mark.parametrize("columnar", [False, True])
+@pytest.mark.parametrize("column, text", [("no_hp", "Nomor WA"), ("email", "Surel")])
+def test_an_optional_column_renamed_is_reported_and_the_tab_still_checked(forms, column, text, columnar):
+    """Pengguna Layanan's No HP and E-mail may be absent (the circular's table lacks them);
+    renamed, they were absent too and their cells dropped without a word. A header the
+    form does not know over cells that look like phones / e-mails is named, and the tab's
+    rows are still checked (they count in the totals)."""
+    from sheets_sync.validate import layout
+    key = "pengguna_layanan"
+    g = _renamed(forms, key, {column: text}, [clean_row(key, i) for i in range(1, 5)])
+    if columnar:
+        width = max(map(len, g))
+        g = layout.ColumnGrid([np.array([r[c] if c < len(r) else None for r in g], dtype=object)
+                               for c in range(width)])
+    s = locate_form(g, forms[key], forms, "Pengguna Layanan")
+    assert isinstance(s, SheetData)
+    assert column not in s.columns and list(s.frame.index) == [3, 4, 5, 6]
+    assert [(p.code, p.params) for p in s.problems] == \
+        [("HEADER_UNKNOWN", {"tab": "Pengguna Layanan", "judul": text, "kolom": forms[key].column(column).header})]
+
+
+def test_phones_typed_as_numbers_or_with_marks_look_like_phones(forms):
+    key = "pengguna_layanan"
+    phones = [81234567890.0, 6281234567891, "+62 (812) 3456-7892", "0812.3456.7893", "tidak ada"]
+    rows = [clean_row(key, i, no_hp=p) for i, p in enumerate(phones, start=1)]
+    s = locate_form(_renamed(forms, key, {"no_hp": "HP / WA responden"}, rows), forms[key], forms, "PL")
+    assert [p.params["kolom"] for p in s.problems] == ["No HP (WA)"]
+
+
+@pytest.mark.parametrize("header, cells", [
+    ("Alamat", ["Jl. Merdeka 1, Mukomuko", "Desa Lubuk Pinang", "Jl. Sudirman No. 12"]),
+    ("NIK", ["1706010101900001", "1706010101900002", "1706010101900003"]),   # 16 digits: no phone
+    ("Umur", [34, 51, 27]),
+    ("Catatan", ["hubungi 0812-3456-7890", "sudah", "belum"]),
+])
+def test_an_opds_own_column_that_does_not_look_like_phones_or_emails_is_not_reported(forms, header, cells):
+    key = "pengguna_layanan"
+    form = forms[key]
+    h = [c.header for c in form.columns if c.key not in ("no_hp", "email")] + [header]
+    rows = [[v for k, v in clean_row(key, i).items() if k not in ("no_hp", "email")] + [cell]
+            for i, cell in enumerate(cells, start=1)]
+    s = locate_form(grid_for(forms, key, rows, header=h), form, forms, "Pengguna Layanan")
+    assert isinstance(s, SheetData) and s.problems == []
+
+
+def test_the_circulars_table_without_contact_columns_is_not_reported(forms):
+    key = "pengguna_layanan"
+    form = forms[key]
+    h = [c.header for c in form.columns if c.key not in ("no_hp", "email")]
+    rows = [[v for k, v in clean_row(key, i).items() if k not in ("no_hp", "email")] for i in (1, 2)]
+    s = locate_form(grid_for(forms, key, rows, header=h), form, forms, "Pengguna Layanan")
+    assert s.problems == []
+
+
+def test_the_workers_own_columns_are_not_taken_for_a_renamed_one(forms):
+    """Keterangan messages quote e-mail addresses ('contoh nama@gmail.com'), and an OPD's
+    own 'Keterangan' is a status header text too: neither is a renamed E-mail column."""
+    key = "pengguna_layanan"
+    form = forms[key]
+    h = [c.header for c in form.columns if c.key != "email"] + ["Status", "Keterangan", "Diperiksa"]
+    rows = [[v for k, v in clean_row(key, i).items() if k != "email"]
+            + ["SALAH", "E-mail tidak valid; contoh nama@gmail.com.", "12/10/2023 09:00 WIB"] for i in (1, 2)]
+    s = locate_form(grid_for(forms, key, rows, header=h), form, forms, "Pengguna Layanan")
+    assert s.problems == [] and s.status_columns == {"status": 7, "message": 8, "checked": 9}

@@ -319,6 +319,33 @@ def _rewrite_header(path, title, fn):
     wb.save(path)
 
 
+def test_a_renamed_no_hp_header_is_reported_while_the_rows_are_still_checked(deployment, forms):
+    """Pengguna Layanan's No HP column is optional (the circular's table lacks it): renamed
+    'Nomor WA', it was not found and every phone was dropped without a word, the OPD
+    LENGKAP. Now the Rekap and the e-mail name the column, the OPD is not LENGKAP, and
+    the tab's rows are still checked and counted."""
+    from sheets_sync import remind
+    from sheets_sync.forms import forms_for
+    key = "pengguna_layanan"
+    path = deployment.add_opd("DINSOS", {key: clean_rows(key, 3)})
+    good = deployment.add_opd("GOOD", {key: clean_rows(key, 3, start=10)})
+    _rewrite_header(path, "Pengguna Layanan", lambda ws: setattr(ws["F2"], "value", "Nomor WA"))
+
+    rep = deployment.cycle()
+    r = rekap(deployment)
+    said = codes.render("HEADER_UNKNOWN", tab="Pengguna Layanan", judul="Nomor WA", kolom="No HP (WA)")
+    assert said in r["DINSOS"]["Catatan"]
+    assert r["DINSOS"]["Keadaan"] == "ADA KESALAHAN" and r["DINSOS"]["Baris"] == 3
+    assert r["GOOD"]["Keadaan"] == "LENGKAP" and not r["GOOD"]["Catatan"]
+    assert set(status_by_row(path, "Pengguna Layanan", forms, key)) == {3, 4, 5}   # checked all the same
+    settings = deployment.settings()
+    rcfg = remind.reminder_config(settings)
+    slot = remind.season(rcfg, settings.deadline)[0]
+    mine = next(x for x in rep.reports if x.opd.code == "DINSOS")
+    ctx = remind.opd_context(mine, forms_for(settings), settings, rcfg, slot, slot.date)
+    assert said in ctx["file_problems"] and ctx["forms"][0]["tab_faults"] == [said]
+
+
 def test_header_problems_are_reported_and_the_others_go_on(deployment, forms):
     renamed = deployment.add_opd("RENAMED", {"pegawai": [clean_row("pegawai", 1)]})
     moved = deployment.add_opd("MOVED", {"pegawai": [clean_row("pegawai", 2)]})

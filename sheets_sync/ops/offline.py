@@ -152,10 +152,12 @@ def guess_form(grid: list[list], forms: FormSet, title: str) -> Form | None:
 
 
 def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormSet | None = None,
-                  limits=None, ahead=None):
+                  limits=None, ahead=None, problems: list | None = None):
     """[(tab title, FormResult)] for every tab holding a form. `limits`: a deployment's
     (its raised limits.rows lets a city's big files through, as in its cycle); `ahead`:
-    read_ahead(path), started before the caller loaded its settings."""
+    read_ahead(path), started before the caller loaded its settings; `problems`: given a
+    list, the checked tabs' own problems (a renamed No HP header) are added to it, for
+    the caller to show: the cycle reports them in the Rekap."""
     ahead = ahead or read_ahead(path, limits)
     from sheets_sync.validate.layout import HEADER_SCAN_ROWS, Problem, locate_form   # pandas: while the parse runs
     from sheets_sync.validate.frame import MAX_CELL_CHARS, validate_frame
@@ -174,6 +176,8 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
             if form_key and len(grids) == 1:
                 raise ValueError(found.text())
             continue
+        if problems is not None:
+            problems += found.problems
         out.append((title, validate_frame(found.frame, form, as_of, domains=forms.email_domains,
                                           max_chars=max_chars)))
     if not out:

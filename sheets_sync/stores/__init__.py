@@ -149,4 +149,5 @@ def workbook_from_grids(opd: Opd, revision: str, grids: dict[str, list[list]], f
                 wb.notices[title] = (*at, found)
         else:
             wb.sheets[key] = found
+            wb.problems += found.problems   # checked all the same; the Rekap says what is left out
     return wb

@@ -8,6 +8,7 @@ data rows below become a DataFrame indexed by the sheet's own row numbers.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +49,7 @@ class SheetData:
     status_header_now: dict = field(default_factory=dict)  # key -> header cell value now
     filled: dict = field(default_factory=dict)   # (row, col) -> value a merged cell gave it
     above: tuple | None = None    # (row, col, value now) of the cell above the Status header
+    problems: list = field(default_factory=list)   # found beside the tab's rows, not instead of them
 
 
 class ColumnGrid:
@@ -136,7 +138,85 @@ def locate_form(grid: list[list], form: Form, forms: FormSet, title: str, merges
     header_now = {k: _cell(grid[header_row - 1], c) for k, c in status_cols.items()}
     return SheetData(form.key, title, header_row, cols, status_cols, frame, current,
                      content_hash(frame) if hashed else "", header_now, fills,
-                     _above(grid, header_row, status_cols["status"]))
+                     _above(grid, header_row, status_cols["status"]),
+                     unknown_headers(grid, header_row, cols, status_cols, form, forms, title))
+
+
+# An optional column (No HP, e-mail on the Pengguna Layanan form) whose header an OPD
+# renamed is simply absent to find_header: its cells would be dropped without a word.
+# A header the form does not know, over cells that look like that column's type, is
+# reported. Only the first rows below the header are looked at: a renamed column shows
+# itself at once, and a big tab must not pay for a check it nearly always passes.
+UNKNOWN_SAMPLE_ROWS = 500
+_PHONE_MARKS = re.compile(r"[\s+\-().]")
+_JUDUL_CHARS = 60   # a header quoted in the Rekap and e-mails: a header, not a paragraph
+
+
+def _phone_like(v) -> bool:
+    """9-15 digits once spaces and + - ( ) . are taken out (or a whole number of them)."""
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, int):
+        v = str(abs(v))
+    if not isinstance(v, str):
+        return False
+    digits = _PHONE_MARKS.sub("", v)
+    return digits.isascii() and digits.isdigit() and 9 <= len(digits) <= 15
+
+
+def _email_like(v) -> bool:
+    return isinstance(v, str) and "@" in v
+
+
+_LOOKS_LIKE = {"phone": _phone_like, "email": _email_like}
+
+
+def unknown_headers(grid, header_row: int, cols: dict, status_cols: dict, form: Form, forms: FormSet,
+                    title: str) -> list[Problem]:
+    """HEADER_UNKNOWN for each optional column (not prefilled) that was not found while a
+    header cell the form does not know sits over cells that mostly look like it."""
+    wanted = [c for c in form.columns
+              if c.header_optional and not c.prefilled and c.key not in cols and c.type in _LOOKS_LIKE]
+    if not wanted:
+        return []
+    known = {n for c in form.columns for n in c.names} | {norm_header(h) for h in forms.status_headers.values()}
+    taken = set(cols.values()) | set(status_cols.values())
+    out = []
+    for c, v in enumerate(grid[header_row - 1], start=1):
+        if not wanted:
+            break
+        if c in taken or not isinstance(v, str) or is_blank(v) or norm_header(v) in known:
+            continue
+        cells = [x for x in _column_below(grid, header_row, c) if not is_blank(x)]
+        col = next((w for w in wanted if _mostly(cells, _LOOKS_LIKE[w.type])), None)
+        if col is not None:
+            wanted.remove(col)
+            out.append(Problem("HEADER_UNKNOWN", {"tab": title, "judul": _judul(v), "kolom": col.header}))
+    return out
+
+
+def _mostly(cells: list, looks_like) -> bool:
+    """More than half of the filled cells look like it (a few typos do not hide a column)."""
+    return bool(cells) and sum(map(looks_like, cells)) * 2 > len(cells)
+
+
+def _column_below(grid, header_row: int, c: int) -> list:
+    """The first UNKNOWN_SAMPLE_ROWS cells of column `c` below the header."""
+    end = header_row + UNKNOWN_SAMPLE_ROWS
+    if isinstance(grid, ColumnGrid):
+        if c > len(grid.columns):
+            return []
+        part = grid.columns[c - 1][header_row:end]
+        return part.tolist() if isinstance(part, np.ndarray) else part.to_pylist()
+    return [_cell(r, c) for r in grid[header_row:end]]
+
+
+def _judul(text: str) -> str:
+    """A header as the Rekap quotes it: one line, not too long."""
+    one = " ".join(text.split())
+    return one if len(one) <= _JUDUL_CHARS else one[:_JUDUL_CHARS - 1] + "…"
 
 
 def merge_fills(grid: list[list], merges, header_row: int, data_cols: set[int], typed: set[int]) -> dict:
