@@ -71,6 +71,27 @@ def test_note_typed_after_deleting_keterangan_is_not_overwritten(deployment, for
     assert ws.cell(row=4, column=11).value == "SALAH"
 
 
+def test_status_columns_moved_to_column_a_stay_the_workers(deployment, forms):
+    """The OPD moves the worker's three columns to A:C (cut, insert): they keep being
+    written there, and no second triple appears right of the form with the old one stale."""
+    path = deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 3)})
+    deployment.cycle()
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Pegawai"]
+    for r in range(2, ws.max_row + 1):
+        row = [ws.cell(row=r, column=c).value for c in range(1, 11)]
+        for c, value in enumerate(row[7:10] + row[:7], start=1):
+            ws.cell(row=r, column=c).value = value
+    ws.cell(row=4, column=9).value = "021-555123"          # No HP, now in I: an edit
+    wb.save(path)
+    deployment.cycle()
+    ws = openpyxl.load_workbook(path)["Pegawai"]
+    assert [ws.cell(row=2, column=c).value for c in (1, 2, 3)] == \
+        [forms.status_headers[k] for k in ("status", "message", "checked")]
+    assert ws.cell(row=4, column=1).value == "SALAH" and ws.cell(row=3, column=1).value == "OK"
+    assert ws.max_column == 10 and ws.cell(row=2, column=11).value is None
+
+
 def test_logo_survives_the_status_write(deployment, tmp_path):
     from PIL import Image as PILImage
     path = deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 2)})

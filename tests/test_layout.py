@@ -434,3 +434,23 @@ def test_the_workers_own_columns_are_not_taken_for_a_renamed_one(forms):
             + ["SALAH", "E-mail tidak valid; contoh nama@gmail.com.", "12/10/2023 09:00 WIB"] for i in (1, 2)]
     s = locate_form(grid_for(forms, key, rows, header=h), form, forms, "Pengguna Layanan")
     assert s.problems == [] and s.status_columns == {"status": 7, "message": 8, "checked": 9}
+
+
+# ------------------------------------------------ status columns moved left
+def test_status_columns_moved_to_column_a_are_reused(forms):
+    """The OPD cut Status | Keterangan | Diperiksa and inserted them at column A: they are
+    still the worker's (kept up to date), not left stale beside three new ones."""
+    key = "pegawai"
+    h = ["Status", "Keterangan", "Diperiksa"] + headers(forms, key)
+    row = ["SALAH", "lama", "kemarin"] + values(forms, key, clean_row(key, 1))
+    s = locate_form([["judul"], h, row], forms[key], forms, "Pegawai")
+    assert s.status_columns == {"status": 1, "message": 2, "checked": 3}
+    assert s.columns["no"] == 4 and s.current.loc[3].tolist() == ["SALAH", "lama", "kemarin"]
+
+
+def test_status_headers_left_of_the_form_but_not_our_block_are_not_taken(forms):
+    """An OPD's own 'Keterangan' (or a lone 'Status') left of the form is the OPD's."""
+    key = "pegawai"
+    h = ["Keterangan", "Status"] + headers(forms, key)
+    s = locate_form([["judul"], h, ["x", "y"] + values(forms, key, clean_row(key, 1))], forms[key], forms, "P")
+    assert s.status_columns == {"status": 10, "message": 11, "checked": 12}

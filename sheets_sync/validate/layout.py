@@ -129,7 +129,7 @@ def locate_form(grid: list[list], form: Form, forms: FormSet, title: str, merges
                  if c.key in cols and nxt.key in cols and cols[c.key] > cols[nxt.key]]
         return Problem("HEADER_ORDER", {"tab": title, "kolom": ", ".join(moved)})
     status_cols = _status_columns(grid[header_row - 1], max(placed), forms,
-                                  lambda: _free_from(grid, header_row, forms))
+                                  lambda: _free_from(grid, header_row, forms), set(placed))
     typed = {c for k, c in cols.items() if not form.column(k).prefilled}
     fills = merge_fills(grid, merges, header_row, set(cols.values()), typed) if merges else dict(filled or {})
     if fills:
@@ -276,7 +276,7 @@ def notice_cell(grid: list[list], form: Form, forms: FormSet) -> tuple | None:
         return None
     header_row, cols = found
     status = _status_columns(grid[header_row - 1], max(cols.values()), forms,
-                             lambda: _free_from(grid, header_row, forms))
+                             lambda: _free_from(grid, header_row, forms), set(cols.values()))
     return _above(grid, header_row, status["status"])
 
 
@@ -371,11 +371,16 @@ def _last_filled(row, upto: int) -> int:
     return 0
 
 
-def _status_columns(header: list, last_form_col: int, forms: FormSet, used=lambda: 0) -> dict[str, int]:
-    """Existing Status/Keterangan/Diperiksa headers right of the form, else the
-    first free columns after everything in the header row. `used()`: the last
-    column typed in below the header (asked only when no status header exists)."""
+def _status_columns(header: list, last_form_col: int, forms: FormSet, used=lambda: 0,
+                    form_cols: set = frozenset()) -> dict[str, int]:
+    """Existing Status/Keterangan/Diperiksa headers right of the form, else the three
+    side by side elsewhere (moved left by the OPD), else the first free columns after
+    everything in the header row. `used()`: the last column typed in below the header
+    (asked only when no status header exists); `form_cols`: the form's columns."""
     wanted = {k: norm_header(forms.status_headers[k]) for k in STATUS_KEYS}
+    moved = _moved_block(header, last_form_col, form_cols, wanted)
+    if moved:
+        return moved
     seen: dict[str, list[int]] = {k: [] for k in STATUS_KEYS}
     for c, v in enumerate(header, start=1):
         if c > last_form_col and isinstance(v, str):
@@ -402,6 +407,22 @@ def _status_columns(header: list, last_form_col: int, forms: FormSet, used=lambd
             found[k] = start
             start += 1
     return found
+
+
+def _moved_block(header: list, last_form_col: int, form_cols: set, wanted: dict) -> dict | None:
+    """Our three headers side by side, in order, left of the form's last column (the OPD
+    cut them and inserted them at column A): still ours, so they are kept up to date
+    instead of going stale beside three new ones. None when any of them sits right of
+    the form (the search there decides) or they are not one block."""
+    if any(c > last_form_col and isinstance(v, str) and norm_header(v) in wanted.values()
+           for c, v in enumerate(header, start=1)):
+        return None
+    at = {k: {c for c, v in enumerate(header, start=1)
+              if c not in form_cols and isinstance(v, str) and norm_header(v) == h} for k, h in wanted.items()}
+    for c in sorted(at[STATUS_KEYS[0]]):
+        if all(c + i in at[k] for i, k in enumerate(STATUS_KEYS)):
+            return {k: c + i for i, k in enumerate(STATUS_KEYS)}
+    return None
 
 
 def _rest_of_block(found: dict, last_form_col: int) -> dict | None:
