@@ -43,7 +43,7 @@ def typed_date(draw):
     return draw(_PAD) + shape.format(d=d, m=m, y=y, M=month) + draw(_PAD)
 
 
-# a serial number as a CSV gives it: digits in a text, maybe zero-padded or padded
+# digits in a text (a CSV cell), maybe zero-padded or padded: never a serial number
 SERIAL_TEXT = st.builds(lambda n, zeros, pad: pad + "0" * zeros + str(n) + pad,
                         st.integers(0, 3_000_000), st.integers(0, 2), st.sampled_from(["", "", " "]))
 DATE_VALUE = st.one_of(typed_date(), st.dates(dt.date(1890, 1, 1), dt.date(2030, 1, 1)),
@@ -106,7 +106,7 @@ def test_the_fast_path_takes_the_usual_shapes_as_the_reference_does(monkeypatch)
             clean_row("pegawai", 2, nama="Tina", no_hp=" 0812-3456-7891 ", tanggal_mulai="1 Oktober 2020"),
             clean_row("pegawai", 3, nama="-", tanggal_mulai="31/02/2020", email=" Budi@Gmail.COM "),
             clean_row("pegawai", 4, nama="tidak ada", tanggal_mulai="13-10-2023", no_hp=6281234567892),
-            clean_row("pegawai", 5, tanggal_mulai="43000", no_hp="81234567893.0")]   # as a CSV writes numbers
+            clean_row("pegawai", 5, tanggal_mulai=43000, no_hp="81234567893.0")]   # as a CSV writes numbers
     assert_same_as_reference("pegawai", rows)
     slow.clear()                                # the reference goes value by value: not counted
     res = validate_frame(frame(rows, form), form, AS_OF)
@@ -117,7 +117,7 @@ def test_the_fast_path_takes_the_usual_shapes_as_the_reference_does(monkeypatch)
     assert res.normalized.at[7, "tanggal_mulai"] == dt.date(2017, 9, 22)
     assert res.normalized.at[7, "no_hp"] == "+6281234567893"
     taken = {"  Budi  Santoso ", 81234567890.0, "13/10/2020", " 0812-3456-7891 ", "1 Oktober 2020",
-             "43000", "81234567893.0"}
+             43000, "81234567893.0"}
     assert slow and not taken & set(slow)       # never one by one (13-10-2023 is after the report: the rule says why)
 
 
@@ -158,14 +158,17 @@ def test_google_cells_with_a_lone_surrogate_read_as_text_utf8_can_hold():
     assert real_text("plain") == "plain" and real_text("\udc80x").encode("utf-8") == b"?x"
 
 
-def test_digits_that_could_be_a_placeholder_word_are_left_to_the_rule():
-    """A deployment may list a placeholder of digits ('000' for "none"): then a date
-    column's digit texts are not read as serial numbers by the fast path (frame._one
-    says MISSING first, as the reference does)."""
+def test_digits_as_text_are_never_taken_as_a_serial_by_the_fast_path():
+    """Only a number cell is a serial number (fields.parse_date): the fast path takes
+    the number 43000, and leaves the text '43000' (a CSV cell, a Teks cell) and a year
+    typed alone to the rule, whatever the placeholders ('000' for "none")."""
     from sheets_sync.validate.frame import _DateFast
     fast = _DateFast({}, AS_OF)
-    assert fast(["43000", 43000], frozenset()) == [dt.date(2017, 9, 22)] * 2
-    assert fast(["43000", 43000], frozenset({"00", "ti"})) == [None, dt.date(2017, 9, 22)]
+    for heads in (frozenset(), frozenset({"00", "ti"})):
+        assert fast(["43000", 43000, "2020", "12"], heads) == [None, dt.date(2017, 9, 22), None, None]
+    rows = [clean_row("pegawai", i, tanggal_mulai=v)
+            for i, v in enumerate(["43000", 43000, "2020", 2020, "15 Oktober", "10/2023", " 12 "], start=1)]
+    assert_same_as_reference("pegawai", rows)
 
 
 def test_a_phone_columns_numbers_stand_as_their_digits_as_as_text_reads_them():

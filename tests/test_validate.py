@@ -450,6 +450,8 @@ MESSAGE_CASES = {
     "ADDRESS_EMAIL_MULTIPLE": ("penyedia_pbj", {"alamat_email": "Jl. A; a@gmail.com; b@gmail.com"}),
     "DATE_INVALID": ("pegawai", {"tanggal_mulai": "kemarin"}),
     "DATE_IMPOSSIBLE": ("pegawai", {"tanggal_mulai": "31/09/2023"}),
+    "DATE_NO_YEAR": ("pegawai", {"tanggal_mulai": "15 Oktober"}),
+    "DATE_INCOMPLETE": ("pegawai", {"tanggal_mulai": "2020"}),
     "DATE_AFTER_REPORT": ("pegawai", {"tanggal_mulai": "01/11/2023"}),
     "DATE_TOO_EARLY": ("pegawai", {"tanggal_mulai": "01/01/1900"}),
     "DATE_TOO_OLD": ("pengguna_layanan", {"tanggal_layanan": "01/01/2023"}),

@@ -460,13 +460,52 @@ def parse_date(v) -> Check:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return _from_serial(v)
     s = as_text(_no_format_marks(v) if isinstance(v, str) else v)
-    if re.fullmatch(r"\d{1,7}(?:[.,]\d+)?", s):
+    # Only a number cell is a serial number. Text never is: digits typed as text (a
+    # cell formatted as Teks, any CSV cell) are what a person wrote, and "2020" is a
+    # year, not 12/07/1905. (Other number types, e.g. numpy's, still read as numbers.)
+    if not isinstance(v, str) and re.fullmatch(r"\d{1,7}(?:[.,]\d+)?", s):
         return _from_serial(float(s.replace(",", ".")))
     s = _WEEKDAY.sub("", s.casefold())
     for rx, order in ((_DMY, "dmy"), (_YMD, "ymd"), (_D_MONTH_Y, "dMy"), (_MONTH_D_Y, "Mdy")):
         m = rx.fullmatch(s)
         if m:
             return _build(m, order, v)
+    return _incomplete(s, v)
+
+
+# Parts of a date without the rest: a day and a month without the year ("15/10",
+# "15 Oktober"), or no day ("2020", "10/2023", "Oktober 2023", "2023-10", "12").
+# Separators are bounded and quantifiers possessive: linear in the text's length.
+_SEP = r"\s{0,2}+[/\-.]\s{0,2}+|\s{1,2}+"
+_NO_YEAR_DM = re.compile(rf"(\d{{1,2}})(?:{_SEP})(\d{{1,2}})")
+_NO_YEAR_DMONTH = re.compile(r"(\d{1,2})[\s\-/.]{0,3}+([a-z]{3,9}+)\.?")
+_NO_DAY = re.compile(rf"(?:(\d{{1,2}})(?:{_SEP})|([a-z]{{3,9}}+)\.?[\s\-/.,]{{0,3}}+)?(\d{{4}})")
+_NO_DAY_YM = re.compile(rf"(\d{{4}})(?:{_SEP})(\d{{1,2}})")
+_ALONE = re.compile(r"(\d{1,2})|([a-z]{3,9}+)\.?")
+
+
+def _incomplete(s: str, raw) -> Check:
+    """The verdict on a text no date pattern took (`s`: casefolded, weekday gone):
+    DATE_NO_YEAR for a day and a month, DATE_INCOMPLETE for a year, a month or a day
+    alone, else DATE_INVALID. Only real days, months and years count: '45/99' or
+    'Foo 2023' stay not a date."""
+    said = {"nilai": as_text(raw)}
+    m = _NO_YEAR_DM.fullmatch(s)
+    if m and 1 <= int(m[1]) <= 31 and 1 <= int(m[2]) <= 12:
+        return Check(None, "DATE_NO_YEAR", said)
+    m = _NO_YEAR_DMONTH.fullmatch(s)
+    if m and 1 <= int(m[1]) <= 31 and m[2] in MONTHS:
+        return Check(None, "DATE_NO_YEAR", said)
+    m = _NO_DAY.fullmatch(s)
+    if m and 1900 <= int(m[3]) <= 2100 and (m[1] is None or 1 <= int(m[1]) <= 12) \
+            and (m[2] is None or m[2] in MONTHS):
+        return Check(None, "DATE_INCOMPLETE", said)
+    m = _NO_DAY_YM.fullmatch(s)
+    if m and 1900 <= int(m[1]) <= 2100 and 1 <= int(m[2]) <= 12:
+        return Check(None, "DATE_INCOMPLETE", said)
+    m = _ALONE.fullmatch(s)
+    if m and (m[2] in MONTHS if m[2] else 1 <= int(m[1]) <= 31):
+        return Check(None, "DATE_INCOMPLETE", said)
     return Check(None, "DATE_INVALID")
 
 

@@ -269,10 +269,10 @@ def _date_rules(v, rules: dict, as_of: dt.date) -> Check:
 
 
 class _DateFast:
-    """Accept-only path for date cells, serial numbers (also as digits in a text, as a
-    CSV gives them) and the usual typed dates (13/10/2023, 13-10-2023, 13 Oktober
-    2023) inside the rule's bounds (the common case); any other text and anything out
-    of bounds go to _date_rules."""
+    """Accept-only path for date cells, serial numbers (number cells only: digits in a
+    text are never a serial, as in fields.parse_date) and the usual typed dates
+    (13/10/2023, 13-10-2023, 13 Oktober 2023) inside the rule's bounds (the common
+    case); any other text and anything out of bounds go to _date_rules."""
     raw = True
 
     def __init__(self, rules: dict, as_of: dt.date):
@@ -284,14 +284,12 @@ class _DateFast:
         self.lo, self.hi = max(lo), as_of if rules.get("not_after_report") else dt.date.max
 
     def __call__(self, values, heads: frozenset = frozenset()) -> list:
-        """`heads`: the placeholders' first two characters (frame._one): digits that
-        could be a placeholder word are left to the rule."""
+        """`heads` (the placeholders' first two characters, frame._one) is not needed:
+        no text is accepted here that a placeholder could be (fastpath.dates takes only
+        day, month and year together)."""
         lo, hi, out, typed = self.lo, self.hi, [], []
-        serial_texts = not any(h[:1].isdigit() for h in heads)
         for i, v in enumerate(values):
             t = type(v)
-            if t is str and serial_texts and 0 < len(v) <= 7 and v.isascii() and v.isdigit():
-                v, t = int(v), int   # fields.parse_date reads 1-7 digits as a serial number
             d = v.date() if t is dt.datetime else v if t is dt.date else \
                 fields.SHEETS_EPOCH + dt.timedelta(days=v) if t is int and 1 <= v <= fields.SERIAL_MAX else None
             out.append(d if d is not None and lo <= d <= hi else None)

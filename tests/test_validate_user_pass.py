@@ -1,0 +1,43 @@
+"""`validate FILE` on what a user pass found: how cells arrive from a CSV (all text)
+and an .xlsx (typed cells) decides what they may mean, and every message says what
+to fix."""
+from __future__ import annotations
+
+import json
+
+from sheets_sync import cli
+
+from tests.conftest import clean_row
+from tests.test_cli import AS_OF_ARG, write_csv, write_xlsx
+
+
+def _verdicts(capsys, path) -> dict[int, list[tuple[str, str]]]:
+    code = cli.main(["validate", str(path), "--json", *AS_OF_ARG])
+    out = capsys.readouterr().out
+    assert code == 0
+    return {r["row"]: [(m["code"], m["message"]) for m in r["messages"]] for r in json.loads(out)}
+
+
+# ------------------------------------------------------------------ 1. dates
+def test_a_year_typed_alone_in_a_csv_is_an_incomplete_date_not_a_serial(tmp_path, forms, capsys):
+    rows = [clean_row("pegawai", 1, tanggal_mulai="2020"), clean_row("pegawai", 2, tanggal_mulai="12"),
+            clean_row("pegawai", 3, tanggal_mulai="15 Oktober")]
+    got = _verdicts(capsys, write_csv(tmp_path / "a.csv", forms, rows))
+    (code3, msg3), = got[3]
+    assert code3 == "DATE_INCOMPLETE" and "(2020)" in msg3 and "tanggal belum lengkap" in msg3
+    assert "1905" not in msg3 and "periksa tahunnya" not in msg3
+    assert [c for c, _ in got[4]] == ["DATE_INCOMPLETE"] and "1900" not in got[4][0][1]
+    (code5, msg5), = got[5]
+    assert code5 == "DATE_NO_YEAR" and "tahun" in msg5 and "bukan tanggal yang dikenali" not in msg5
+
+
+def test_an_xlsx_text_cell_is_text_and_a_number_cell_a_serial(tmp_path, forms, capsys):
+    """In an .xlsx the cell's type says it: the text '2020' is a year typed alone; the
+    number 2020 is a serial number (12/07/1905, what a date-formatted cell shows)."""
+    rows = [clean_row("pegawai", 1, tanggal_mulai="2020"), clean_row("pegawai", 2, tanggal_mulai=2020),
+            clean_row("pegawai", 3, tanggal_mulai=42036)]
+    got = _verdicts(capsys, write_xlsx(tmp_path / "a.xlsx", forms, rows))
+    assert [c for c, _ in got[3]] == ["DATE_INCOMPLETE"]
+    (code, msg), = got[4]
+    assert code == "DATE_TOO_EARLY" and "12/07/1905" in msg and "periksa tahunnya" in msg
+    assert got[5] == []       # 42036 = 01/02/2015
