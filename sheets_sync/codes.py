@@ -85,6 +85,8 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in (
          'domain e-mail mungkin salah ketik'),
     Code("EMAIL_INVALID", SALAH, '{kolom} tidak valid ({alasan}); contoh nama@gmail.com.',
          'alamat e-mail tidak valid'),
+    Code("EMAIL_MULTIPLE", SALAH, '{kolom} berisi lebih dari satu alamat e-mail; isi satu e-mail saja, contoh nama@gmail.com.',
+         'berisi lebih dari satu e-mail'),
     Code("ADDRESS_EMAIL_NONE", SALAH, '{kolom} tidak memuat alamat e-mail yang valid; tulis alamat lalu e-mail, contoh: Jl. Merdeka 1, Mukomuko; nama@gmail.com.',
          'tidak memuat alamat e-mail'),
     Code("ADDRESS_EMAIL_MULTIPLE", PERIKSA, '{kolom} memuat lebih dari satu e-mail; yang dipakai: yang pertama.',

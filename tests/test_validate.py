@@ -446,6 +446,7 @@ MESSAGE_CASES = {
     "PHONE_LANDLINE": ("pegawai", {"no_hp": "021-5551234"}), "PHONE_TOO_SHORT": ("pegawai", {"no_hp": "0812345"}),
     "PHONE_TOO_LONG": ("pegawai", {"no_hp": "08123456789012"}), "PHONE_FOREIGN": ("pegawai", {"no_hp": "+1 202 555 0101"}),
     "PHONE_INVALID": ("pegawai", {"no_hp": True}), "EMAIL_INVALID": ("pegawai", {"email": "a@b"}),
+    "EMAIL_MULTIPLE": ("pegawai", {"email": "a@gmail.com; b@gmail.com"}),
     "ADDRESS_EMAIL_NONE": ("penyedia_pbj", {"alamat_email": "Jl. A"}),
     "ADDRESS_EMAIL_MULTIPLE": ("penyedia_pbj", {"alamat_email": "Jl. A; a@gmail.com; b@gmail.com"}),
     "DATE_INVALID": ("pegawai", {"tanggal_mulai": "kemarin"}),

@@ -41,3 +41,14 @@ def test_an_xlsx_text_cell_is_text_and_a_number_cell_a_serial(tmp_path, forms, c
     (code, msg), = got[4]
     assert code == "DATE_TOO_EARLY" and "12/07/1905" in msg and "periksa tahunnya" in msg
     assert got[5] == []       # 42036 = 01/02/2015
+
+
+# ----------------------------------------------------------------- 2. e-mails
+def test_email_messages_name_what_to_fix(tmp_path, forms, capsys):
+    rows = [clean_row("pegawai", 1, email="a.empat@gmail.com,"), clean_row("pegawai", 2, email="mailto:a@gmail.com"),
+            clean_row("pegawai", 3, email="a@gmail.com; b@gmail.com")]
+    got = _verdicts(capsys, write_csv(tmp_path / "a.csv", forms, rows))
+    assert got[3] == [("EMAIL_INVALID", "E-mail aktif tidak valid (karakter ',' tidak boleh); contoh nama@gmail.com.")]
+    assert [c for c, _ in got[4]] == ["EMAIL_INVALID"] and "hapus 'mailto:'" in got[4][0][1]
+    (code, msg), = got[5]
+    assert code == "EMAIL_MULTIPLE" and "isi satu e-mail saja" in msg and "gmail.com;" not in msg

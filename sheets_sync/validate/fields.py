@@ -332,11 +332,14 @@ def email_reference(v) -> Check:
     try:
         r = email_validator.validate_email(s, check_deliverability=False)
     except email_validator.EmailNotValidError:
-        return Check(None, "EMAIL_INVALID", {"alasan": _email_reason(s)})
+        return email_problem(s)
     return Check(r.normalized)
 
 
 _SPECIAL_SUFFIXES = tuple("." + d for d in SPECIAL_USE_DOMAINS)
+# The same names in a fixed order (a set's order changes between runs), the longest
+# first: a message names 'home.arpa', not 'arpa'.
+_SPECIAL_LONGEST_FIRST = tuple(sorted(SPECIAL_USE_DOMAINS, key=lambda d: (-len(d), d)))
 
 
 def fast_email(s: str) -> str | None:
@@ -358,7 +361,7 @@ def check_email(v) -> Check:
         if hit:
             return Check(hit)
         if s and surely_invalid_email(s):
-            return Check(None, "EMAIL_INVALID", {"alasan": _email_reason(s)})
+            return email_problem(s)
     return email_reference(v)
 
 
@@ -380,8 +383,50 @@ def surely_invalid_email(s: str) -> bool:
         or domain[:1] == "." or domain[-1:] == "."
 
 
+# Between two addresses typed in one cell: ; , / | or white space.
+_ADDRESS_GAPS = re.compile(r"[\s;,/|]+")
+
+
+def email_problem(s: str) -> Check:
+    """The verdict on a stripped text email-validator rejects (or surely would): two
+    addresses in one cell are EMAIL_MULTIPLE ("isi satu e-mail saja", as PHONE_MULTIPLE
+    for two numbers), anything else EMAIL_INVALID with the reason."""
+    if s.count("@") > 1 and sum("@" in w[1:-1] for w in _ADDRESS_GAPS.split(s)) > 1:
+        return Check(None, "EMAIL_MULTIPLE")
+    return Check(None, "EMAIL_INVALID", {"alasan": _email_reason(s)})
+
+
+# What email-validator takes in an address, ASCII: the local part's atext and dots
+# (no quoting), the domain's letters, digits, hyphens and dots.
+_LOCAL_ASCII = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~.")
+_DOMAIN_ASCII = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
+
+
+def _bad_char(local: str, domain: str) -> str | None:
+    """The first character of an address that email-validator never takes: outside
+    the ASCII sets above, or (not ASCII) invisible in the local part and anything but
+    a letter, digit or mark in the domain (IDNA)."""
+    for part, ascii_ok, other_ok in ((local, _LOCAL_ASCII, "LNMPS"), (domain, _DOMAIN_ASCII, "LNM")):
+        for ch in part:
+            if ch in ascii_ok:
+                continue
+            if ch.isascii() or unicodedata.category(ch)[0] not in other_ok:
+                return ch
+    return None
+
+
+def _shown(ch: str) -> str:
+    """One character quoted for a message: ',' or "'"; an invisible one by its code."""
+    if not ch.isprintable() or ch.isspace():
+        return f"tak terlihat U+{ord(ch):04X}"
+    return f'"{ch}"' if ch == "'" else f"'{ch}'"
+
+
 def _email_reason(s: str) -> str:
-    """A short Indonesian reason staff can act on."""
+    """A short Indonesian reason staff can act on: what to change, never the address
+    (a single character at most, quoted)."""
+    if s[:7].casefold() == "mailto:":
+        return "hapus 'mailto:' di depan alamat"
     if "@" not in s:
         return "tidak ada tanda @"
     if s.count("@") > 1:
@@ -395,6 +440,18 @@ def _email_reason(s: str) -> str:
         return "alamat setelah @ tidak lengkap, mis. gmail.com"
     if ".." in s or local.startswith(".") or local.endswith(".") or domain.startswith("."):
         return "ada titik di tempat yang salah"
+    bad = _bad_char(local, domain)
+    if bad is not None:
+        return f"karakter {_shown(bad)} tidak boleh"
+    labels = domain.casefold().split(".")
+    if any(label.startswith("-") or label.endswith("-") for label in labels):
+        return "tanda - tidak boleh di awal atau akhir bagian domain"
+    special = next((d for d in _SPECIAL_LONGEST_FIRST if domain.casefold().endswith("." + d)
+                    or domain.casefold() == d), None)
+    if special:
+        return f"domain .{special} tidak dapat menerima e-mail"
+    if not labels[-1].isalpha() and not labels[-1].startswith("xn--"):
+        return "akhiran domain salah, mis. .com atau .id"
     return "ada karakter yang tidak boleh"
 
 
