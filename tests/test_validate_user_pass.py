@@ -52,3 +52,13 @@ def test_email_messages_name_what_to_fix(tmp_path, forms, capsys):
     assert [c for c, _ in got[4]] == ["EMAIL_INVALID"] and "hapus 'mailto:'" in got[4][0][1]
     (code, msg), = got[5]
     assert code == "EMAIL_MULTIPLE" and "isi satu e-mail saja" in msg and "gmail.com;" not in msg
+
+
+# ------------------------------------------------------------------- 3. phones
+def test_a_phone_with_excels_text_marker_in_a_csv_is_accepted(tmp_path, forms, capsys):
+    rows = [clean_row("pegawai", 1, no_hp="'081234567897"), clean_row("pegawai", 2, no_hp="'0812-3456-7898")]
+    path = write_csv(tmp_path / "a.csv", forms, rows)
+    assert _verdicts(capsys, path) == {3: [], 4: []}
+    assert cli.main(["validate", str(path), "--json", *AS_OF_ARG]) == 0
+    recs = json.loads(capsys.readouterr().out)
+    assert [r["normalized"]["no_hp"] for r in recs] == ["+6281234567897", "+6281234567898"]

@@ -189,6 +189,8 @@ def _squeeze(a: pa.Array) -> pa.Array:
 def phones(values):
     """+62 form of each plainly written Indonesian mobile number, else null."""
     a = _arrow(values)
+    # Excel's text marker kept by a CSV ('081234567897): fields._clean_phone drops one
+    a = pc.replace_substring_regex(a, r"^'", "", max_replacements=1)
     # a number exported as text ('81234567890.0'): fields._clean_phone cuts at the '.'
     a = pc.replace_substring_regex(a, r"^(\+?[0-9]+)\.0+$", r"\1")
     shape = pc.match_substring_regex(a, r"^\+?[0-9 .\-()]+$")

@@ -193,9 +193,12 @@ def _no_format_marks(s: str) -> str:
 def _clean_phone(s: str) -> str:
     """What a person means, from what a copy-paste or an export left in the cell:
     invisible format marks (WhatsApp wraps numbers in U+202A/U+202C), Unicode
-    dashes, a '.0' a numeric export appended, a plus inside a bracket '(+62)', a
-    trailing ';' or ','."""
+    dashes, Excel's text marker (one leading apostrophe, kept literally in a CSV:
+    '081234567897), a '.0' a numeric export appended, a plus inside a bracket '(+62)',
+    a trailing ';' or ','."""
     s = _no_format_marks(s).translate(_DASHES).strip()
+    if s[:1] == "'":     # only the one: the marker is a single apostrophe
+        s = s[1:]
     if _FLOAT_TEXT.fullmatch(s):
         s = s[:s.index(".")]
     s = s.rstrip(";,").strip()
