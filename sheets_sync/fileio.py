@@ -113,11 +113,41 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+# Byte order marks of the UTF-16/32 texts Excel and Notepad save ("Teks Unicode", "Unicode
+# Text": UTF-16 LE with a BOM, tab separated). UTF-32's first: its LE mark starts as UTF-16's.
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
 def read_text(path) -> str:
-    """A text file as Excel or a person saved it: UTF-8 (with or without BOM), else
+    """A text file as Excel or a person saved it: UTF-8 (with or without BOM), UTF-16
+    or UTF-32 with a BOM (or UTF-16 without one, told by its zero bytes), else
     Windows-1252 (a CSV saved by Excel on Windows)."""
     raw = Path(path).read_bytes()
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            return raw.decode(codec, errors="replace")   # the codec takes the BOM off
+    wide = _utf16_without_bom(raw)
+    if wide:
+        return raw.decode(wide, errors="replace")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return raw.decode("cp1252", errors="replace")
+
+
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when the start of `raw` looks like UTF-16 text of
+    mostly Latin letters: a zero byte in (nearly) every other place, never in the
+    others. UTF-8 and Windows-1252 text has no zero bytes at all."""
+    head = raw[:4096]
+    if len(head) < 4 or b"\x00" not in head:
+        return None
+    head = head[:len(head) // 2 * 2]
+    odd, even = head[1::2].count(0), head[0::2].count(0)
+    pairs = len(head) // 2
+    if odd >= 0.6 * pairs and even == 0:
+        return "utf-16-le"
+    if even >= 0.6 * pairs and odd == 0:
+        return "utf-16-be"
+    return None

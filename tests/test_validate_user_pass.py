@@ -4,6 +4,9 @@ to fix."""
 from __future__ import annotations
 
 import json
+import zipfile
+
+import pytest
 
 from sheets_sync import cli
 
@@ -62,3 +65,50 @@ def test_a_phone_with_excels_text_marker_in_a_csv_is_accepted(tmp_path, forms, c
     assert cli.main(["validate", str(path), "--json", *AS_OF_ARG]) == 0
     recs = json.loads(capsys.readouterr().out)
     assert [r["normalized"]["no_hp"] for r in recs] == ["+6281234567897", "+6281234567898"]
+
+
+# --------------------------------------------------------- 4. files validate reads
+def _unicode_text(path, forms, rows, encoding: str, bom: bytes):
+    """What Excel's "Unicode Text" save writes: UTF-16 with a BOM, tab separated."""
+    plain = write_csv(path.with_suffix(".utf8"), forms, rows, delimiter="\t")
+    path.write_bytes(bom + plain.read_text(encoding="utf-8").encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("encoding,bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"), ("utf-16-le", b""),
+                                          ("utf-32-le", b"\xff\xfe\x00\x00")])
+def test_a_utf16_csv_is_read_like_a_utf8_one(tmp_path, forms, capsys, encoding, bom):
+    rows = [clean_row("pegawai", 1, nama="Budi Sántoso"), clean_row("pegawai", 2, email="a@gmail.com; b@gmail.com")]
+    want = _verdicts(capsys, write_csv(tmp_path / "a.csv", forms, rows))
+    got = _verdicts(capsys, _unicode_text(tmp_path / "u.csv", forms, rows, encoding, bom))
+    assert got == want and [c for c, _ in got[4]] == ["EMAIL_MULTIPLE"]
+
+
+def test_a_csv_whose_headers_are_not_found_is_told_to_be_saved_as_csv_utf8(tmp_path, forms, capsys):
+    path = tmp_path / "a.csv"
+    path.write_text("a,b,c\n1,2,3\n", encoding="utf-8")
+    for form in ([], ["--form", "pegawai"]):
+        assert cli.main(["validate", str(path), *form, *AS_OF_ARG]) == 2
+        assert "CSV UTF-8" in capsys.readouterr().err
+
+
+def _zip(path, parts: dict):
+    with zipfile.ZipFile(path, "w") as z:
+        for name, text in parts.items():
+            z.writestr(name, text)
+    return path
+
+
+@pytest.mark.parametrize("name,parts,said", [
+    ("a.ods", {"mimetype": "application/vnd.oasis.opendocument.spreadsheet", "content.xml": "<x/>"}, "OpenDocument .ods"),
+    ("a.xlsx", {"mimetype": "application/vnd.oasis.opendocument.spreadsheet", "content.xml": "<x/>"},
+     "OpenDocument .ods"),                           # renamed: the content tells
+    ("a.ods", {"content.xml": "<x/>", "META-INF/manifest.xml": "<m/>"}, "OpenDocument"),
+    ("a.xlsx", {"word/document.xml": "<w/>"}, "dokumen Word .docx"),
+    ("a.xlsx", {"x.txt": "x"}, "bukan workbook Excel .xlsx"),
+])
+def test_a_file_that_is_not_an_xlsx_says_plainly_what_it_is(tmp_path, capsys, name, parts, said):
+    assert cli.main(["validate", str(_zip(tmp_path / name, parts)), *AS_OF_ARG]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "simpan ulang sebagai Buku Kerja Excel (.xlsx)" in err
+    assert "xl/workbook.xml" not in err and "bagian" not in err

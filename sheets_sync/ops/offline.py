@@ -78,9 +78,13 @@ def _read_csv(path: Path) -> tuple[list | None, list | None]:
         return None, list(reader)
     except csv.Error as e:   # a cell over the csv module's limit, a NUL...: say where
         why = (f"ada sel lebih panjang dari {csv.field_size_limit():,} karakter".replace(",", ".")
-               if "field larger" in str(e) else "isinya bukan CSV yang utuh")
+               if "field larger" in str(e) else f"isinya bukan CSV yang utuh; {SAVE_AS_CSV}")
         raise ValueError(f"baris {reader.line_num} berkas CSV tidak bisa dibaca: {why}.") from None
 
+
+# What to do with a text file that does not read as a CSV (another encoding, a
+# spreadsheet saved under a .csv name): Excel's own words for the right format.
+SAVE_AS_CSV = "buka di Excel lalu simpan sebagai \"CSV UTF-8 (Comma delimited) (*.csv)\""
 
 _LONE_CR = re.compile("\r(?!\n)")
 
@@ -166,6 +170,8 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
     merges: dict = {}
     grids = read_grids(path, merges, limits, ahead)
     max_chars = limits.cell_chars if limits is not None else MAX_CELL_CHARS
+    # headers not found in a CSV: maybe an encoding read wrongly (a UTF-16 file without its BOM...)
+    csv_hint = f" Bila judulnya sudah benar, {SAVE_AS_CSV}." if path.suffix.lower() == ".csv" else ""
     out = []
     for title, grid in grids.items():
         form = forms[form_key] if form_key else guess_form(grid, forms, title)
@@ -174,7 +180,7 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
         found = locate_form(grid, form, forms, title, merges.get(title, ()), hashed=False)
         if isinstance(found, Problem):
             if form_key and len(grids) == 1:
-                raise ValueError(found.text())
+                raise ValueError(found.text() + (csv_hint if found.code == "HEADER_MISSING" else ""))
             continue
         if problems is not None:
             problems += found.problems
@@ -183,7 +189,7 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
     if not out:
         raise ValueError("tidak ada tab yang berisi formulir Lampiran III: baris judul kolomnya (mis. Nama Pegawai, "
                          f"No HP (W/A) aktif) tidak ditemukan di {HEADER_SCAN_ROWS} baris pertama. Pakai judul kolom "
-                         "dari templat Lampiran III, atau sebutkan formulirnya dengan --form.")
+                         f"dari templat Lampiran III, atau sebutkan formulirnya dengan --form.{csv_hint}")
     return out
 
 

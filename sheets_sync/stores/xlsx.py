@@ -652,11 +652,14 @@ def _check_parts(z: zipfile.ZipFile, limits: Limits, keep) -> None:
     if keep is None and total > limits.unpacked_mb * 1_000_000:
         raise StoreError(Problem("WB_TOO_LARGE", {"alasan": f"isinya {_mb(total)} setelah dibuka",
                                                   "batas": f"{limits.unpacked_mb} MB"}))
+    names = {i.filename for i in infos}
+    other = other_package(z, names)
+    if other:   # staff read "an .ods file", not "bagian xl/workbook.xml tidak ada"
+        raise StoreError(Problem("WB_UNREADABLE", {"alasan": other}))
     try:   # the parts calamine will read, found as it finds them (any part name)
         tabs, strings = xlsx_guard.workbook_parts(z)
     except xlsx_guard.Unplaceable as e:
         raise StoreError(Problem("WB_UNREADABLE", {"alasan": str(e)})) from None
-    names = {i.filename for i in infos}
     sheets = [p for p, title in tabs.items() if p in names and (keep is None or keep(title))]
     for i in infos:
         if keep is not None and i.filename in tabs and i.filename not in sheets:
@@ -687,6 +690,30 @@ def _check_parts(z: zipfile.ZipFile, limits: Limits, keep) -> None:
         raise StoreError(Problem("WB_TOO_LARGE", {
             "alasan": f"tab-tabnya bersama {_n(total)} sel dari A1 sampai sel terjauh masing-masing",
             "batas": f"{_n(AREA_PER_CELL * limits.cells)} sel"}))
+
+
+# OpenDocument files name their kind in a first part 'mimetype' (a line of text).
+_ODF_KINDS = {"application/vnd.oasis.opendocument.spreadsheet": "OpenDocument .ods (dari LibreOffice/WPS)",
+              "application/vnd.oasis.opendocument.text": "dokumen OpenDocument .odt"}
+# Other Office files are zips too: told by their main folder.
+_OFFICE_FOLDERS = (("word/", "dokumen Word .docx"), ("ppt/", "presentasi PowerPoint .pptx"))
+
+
+def other_package(z: zipfile.ZipFile, names: set[str]) -> str | None:
+    """What a zip without an Excel workbook (xl/workbook.xml) is, in plain words for
+    staff ('ini berkas OpenDocument .ods (dari LibreOffice/WPS), bukan Excel .xlsx'); None
+    when it holds one."""
+    if "xl/workbook.xml" in names:
+        return None
+    kind = None
+    if "mimetype" in names and z.getinfo("mimetype").file_size <= 200:
+        mime = z.read("mimetype").decode("ascii", errors="replace").strip()
+        kind = _ODF_KINDS.get(mime) or ("OpenDocument" if mime.startswith("application/vnd.oasis") else None)
+    if kind is None and "content.xml" in names:   # OpenDocument without its (optional) mimetype part
+        kind = "OpenDocument (mis. .ods dari LibreOffice/WPS)"
+    if kind is None:
+        kind = next((k for folder, k in _OFFICE_FOLDERS if any(n.startswith(folder) for n in names)), None)
+    return f"ini berkas {kind}, bukan Excel .xlsx" if kind else "berkas zip, tetapi bukan workbook Excel .xlsx"
 
 
 def _check_strings(z: zipfile.ZipFile, info: zipfile.ZipInfo, root: tuple[str, dict]) -> None:
