@@ -16,13 +16,12 @@ DEFAULT_CONFIG = "settings.yaml"
 
 
 def _date(text: str) -> dt.date:
-    """A date as the settings take it: 2023-10-15, 15/10/2023, 15-10-2023, 15 Oktober 2023."""
-    from sheets_sync.config import parse_date
+    """A date as the settings take it: 2023-10-15, 2023/10/15, 15/10/2023, 15-10-2023, 15 Oktober 2023."""
+    from sheets_sync.config import DATE_FORMS, parse_date
     try:
         return parse_date(text, "tanggal")
     except ConfigError:
-        raise argparse.ArgumentTypeError(f"'{text}' bukan tanggal; tulis 2023-10-15, 15/10/2023 atau "
-                                         f"15 Oktober 2023") from None
+        raise argparse.ArgumentTypeError(f"'{text}' bukan tanggal; tulis {DATE_FORMS}") from None
 
 
 def _config_arg(parser) -> None:

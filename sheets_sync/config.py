@@ -170,9 +170,13 @@ def parse_time(value, key: str) -> str:
     return f"{hour:02d}:{minute:02d}"
 
 
+# The forms a date may take in settings and on the command line (DATE_FORMS: for messages).
+DATE_FORMS = "2023-10-15, 2023/10/15, 15/10/2023, 15-10-2023 atau 15 Oktober 2023"
+
+
 def parse_date(value, key: str, year: int | None = None) -> dt.date | None:
-    """2023-10-15, 15-10-2023, 15/10/2023, 15 Oktober 2023; with `year`, also
-    15 Oktober or 15/10 (that year)."""
+    """2023-10-15, 2023/10/15, 15-10-2023, 15/10/2023, 15 Oktober 2023 (as date cells
+    take them); with `year`, also 15 Oktober or 15/10 (that year)."""
     if value in (None, ""):
         return None
     if isinstance(value, dt.datetime):
@@ -186,14 +190,14 @@ def parse_date(value, key: str, year: int | None = None) -> dt.date | None:
             return dt.date(*found)
         except ValueError:
             pass
-    example = "2023-10-15 atau 15 Oktober 2023" + (" (atau tanpa tahun: 15 Oktober)" if year else "")
+    example = DATE_FORMS + (" (atau tanpa tahun: 15 Oktober)" if year else "")
     raise ConfigError(f"{key}: '{clipped(value)}' bukan tanggal; tulis {example}.")
 
 
 def _date_parts(text: str, year: int | None):
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    m = re.fullmatch(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})", text)   # year first: one separator throughout
     if m:
-        return int(m.group(1)), int(m.group(2)), int(m.group(3))
+        return int(m.group(1)), int(m.group(3)), int(m.group(4))
     m = re.fullmatch(r"(\d{1,2})\s*[-/.]\s*(\d{1,2})(?:\s*[-/.]\s*(\d{4}))?", text)
     if m and (m.group(3) or year):
         return int(m.group(3) or year), int(m.group(2)), int(m.group(1))

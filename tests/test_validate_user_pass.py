@@ -3,12 +3,13 @@ and an .xlsx (typed cells) decides what they may mean, and every message says wh
 to fix."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import zipfile
 
 import pytest
 
-from sheets_sync import cli
+from sheets_sync import cli, config
 
 from tests.conftest import clean_row
 from tests.test_cli import AS_OF_ARG, write_csv, write_xlsx
@@ -112,3 +113,21 @@ def test_a_file_that_is_not_an_xlsx_says_plainly_what_it_is(tmp_path, capsys, na
     err = capsys.readouterr().err
     assert said in err and "simpan ulang sebagai Buku Kerja Excel (.xlsx)" in err
     assert "xl/workbook.xml" not in err and "bagian" not in err
+
+
+# ------------------------------------------------------------------ 5. --as-of
+@pytest.mark.parametrize("typed", ["2026-10-15", "2026/10/15", "2026.10.15", "15/10/2026", "15-10-2026",
+                                   "15 Oktober 2026"])
+def test_as_of_takes_the_forms_date_cells_take(typed):
+    from sheets_sync.validate.fields import parse_date as cell_date
+    assert cli.build_parser().parse_args(["validate", "x.csv", "--as-of", typed]).as_of == dt.date(2026, 10, 15)
+    assert config.parse_date(typed, "tanggal_laporan") == dt.date(2026, 10, 15) == cell_date(typed).value
+
+
+def test_a_bad_as_of_names_the_forms_it_takes(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["validate", "x.csv", "--as-of", "2026/10-15"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "bukan tanggal" in err and "2023/10/15" in err and "15 Oktober 2023" in err
+    with pytest.raises(config.ConfigError, match="2023/10/15"):
+        config.parse_date("2026/13/15", "tanggal_laporan")
