@@ -20,7 +20,8 @@ WORKBOOK = "BERKAS"
 # Workbook problems that pass by themselves (a file open in Excel, a write refused, an
 # edit during the check): the worker's business, not the OPD's. The cycle reads such
 # a workbook again next cycle; e-mails do not list them.
-TRANSIENT = frozenset({"WB_CHANGED", "WB_LOCKED", "WB_WRITE_FAILED", "OPD_ERROR"})   # a problem with a whole workbook or tab, shown in the Rekap
+TRANSIENT = frozenset({"WB_CHANGED", "WB_LOCKED", "WB_WRITE_FAILED", "WB_READ_FAILED",
+                       "OPD_ERROR"})   # a problem with a whole workbook or tab, shown in the Rekap
 # Registry rows whose workbook the worker refuses to touch (outside the data folder, the
 # master itself, another OPD's workbook): neither read nor written until the row is fixed.
 REFUSED = frozenset({"REG_LOCATION_OUTSIDE", "REG_LOCATION_MASTER", "REG_LOCATION_INVALID",
@@ -28,10 +29,11 @@ REFUSED = frozenset({"REG_LOCATION_OUTSIDE", "REG_LOCATION_MASTER", "REG_LOCATIO
 # Mistakes in the registry row (the Inspektorat's to fix, not the OPD's): in the Rekap, not in e-mails.
 REGISTRY = REFUSED | {"REG_EMAIL_INVALID", "REG_FORM_UNKNOWN"}
 # Workbook problems that leave the worker without this cycle's rows of an OPD (the file
-# is gone, cannot be opened or is refused as too large): its last good counts are
-# shown as old ("data lama") in the Rekap and in `status`.
-UNREADABLE = frozenset({"WB_NOT_FOUND", "WB_UNREADABLE", "WB_NO_ACCESS", "WB_TOO_LARGE", "WB_COMPRESSION",
-                        "SHEET_TOO_LARGE"})
+# is gone, cannot be opened, did not answer or is refused as too large): its last good
+# counts are shown as old ("data lama") in the Rekap and in `status`. Not WB_READ_ONLY:
+# that workbook was read, only the status write was refused, so its counts are today's.
+UNREADABLE = frozenset({"WB_NOT_FOUND", "WB_UNREADABLE", "WB_NO_ACCESS", "WB_READ_FAILED", "WB_TOO_LARGE",
+                        "WB_COMPRESSION", "SHEET_TOO_LARGE"})
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,9 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in (
     Code("WB_LOCKED", WORKBOOK, 'Berkas sedang dibuka di Excel/LibreOffice; status ditulis setelah berkas ditutup.'),
     Code("WB_CHANGED", WORKBOOK, 'Berkas berubah saat diperiksa; diperiksa ulang pada siklus berikutnya.'),
     Code("WB_NO_ACCESS", WORKBOOK, 'Spreadsheet tidak dapat diakses (dihapus atau tidak dibagikan lagi ke akun pekerja).'),
+    Code("WB_READ_ONLY", WORKBOOK, 'Spreadsheet hanya dapat dilihat oleh akun pekerja, sehingga status tidak dapat ditulis. Bagikan spreadsheet ini ke akun pekerja sebagai Editor.'),
     Code("WB_WRITE_FAILED", WORKBOOK, 'Status tidak dapat ditulis ({alasan}); dicoba lagi pada siklus berikutnya.'),
+    Code("WB_READ_FAILED", WORKBOOK, 'Berkas tidak dapat dibaca ({alasan}); dicoba lagi pada siklus berikutnya.'),
     Code("SHEET_MISSING", WORKBOOK, "Tab '{tab}' untuk formulir {formulir} tidak ada (mungkin diganti nama atau dihapus)."),
     Code("HEADER_MISSING", WORKBOOK, "Tab '{tab}': kolom {kolom} tidak ditemukan pada baris judul. Kembalikan judul kolom sesuai Lampiran III."),
     Code("HEADER_ORDER", WORKBOOK, "Tab '{tab}': urutan kolom berubah ({kolom}). Kembalikan urutan sesuai Lampiran III."),

@@ -304,7 +304,8 @@ def _write_statuses(ctx, opds, mems, fresh, verdicts, rep) -> None:
     """The status cells of every workbook read this cycle, and of those whose verdict
     moved without an edit (cross-OPD, date), unless the workbook changed meanwhile."""
     summaries = verdicts.summaries()
-    again = [o for o in opds if o.code not in fresh and summaries[o.code]["shown"] != mems[o.code].shown]
+    again = [o for o in opds if o.code not in fresh and summaries[o.code]["shown"] != mems[o.code].shown
+             and not _read_only(mems[o.code])]
     if again:   # read now to write them (each OPD is still read at most once a cycle)
         before = {o.code: mems[o.code].content_hash for o in again}
         for code, wb in _read_many(ctx, again, mems, rep).items():
@@ -532,16 +533,24 @@ def _take_own_write(mem: OpdMemory, revision, code: str) -> None:
 
 
 def _safety_read(ctx, mem: OpdMemory) -> bool:
-    """An OPD whose revision was taken as our own write is read once anyway when
-    `baca_ulang_jam` hours passed since its last real read (0: never)."""
+    """An OPD whose revision was taken as our own write, or whose status write was
+    refused as read-only, is read once anyway when `baca_ulang_jam` hours passed since
+    its last real read (0: never)."""
     hours = ctx.settings.reread_hours
-    if not mem.taken_as_own or not hours:
+    if not (mem.taken_as_own or _read_only(mem)) or not hours:
         return False
     try:
         last = dt.datetime.fromisoformat(mem.read_at) if mem.read_at else None
     except ValueError:
         last = None
     return last is None or _utc(ctx.now()) - last >= dt.timedelta(hours=hours)
+
+
+def _read_only(mem: OpdMemory) -> bool:
+    """Its last status write was refused because the worker may only view the
+    spreadsheet (WB_READ_ONLY): a share changes no revision Drive shows for sure, so
+    such an OPD is read again only when edited or after `baca_ulang_jam` hours."""
+    return any(p.code == "WB_READ_ONLY" for p in mem.problems)
 
 
 def _utc(t: dt.datetime) -> dt.datetime:
@@ -687,7 +696,10 @@ def _write(ctx, o: Opd, wb: Workbook, final: dict, mem: OpdMemory, rep: CycleRep
         new_rev = ctx.store.write_cells(o, wb, writes)
     except StoreError as e:
         mem.problems.append(e.problem)
-        mem.complete = False          # try again next cycle, from a fresh read
+        # try again next cycle, from a fresh read; but a spreadsheet shared as Viewer refuses
+        # every write until the share changes: its rows read now stay current, and it is
+        # tried again when its revision moves or after baca_ulang_jam hours (_safety_read)
+        mem.complete = e.problem.code == "WB_READ_ONLY"
         log.warning("OPD %s: status belum ditulis: %s (%s)", o.code, e.problem.text(), e.problem.code)
         return
     except Exception as e:  # noqa: BLE001 - one OPD's fault never stops the others

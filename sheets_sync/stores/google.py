@@ -51,6 +51,8 @@ _ID = re.compile(r"[A-Za-z0-9_-]{10,}")   # a Drive file id: nothing that could 
 READ_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                "majorDimension": "ROWS"}
 GRID_FIELDS = "sheets(properties(sheetId,title),merges,data(startRow,startColumn,rowData(values(effectiveValue))))"
+ODD_ANSWER = "Google menjawab dengan isi yang tidak dikenali"
+READ_FAILED = "WB_READ_FAILED"   # a read that did not go through (see call)
 # lastModifyingUser(me): whether the last change was made by the worker's own account
 # (Drive v3 File; `me` is true when the requesting account made it), see changed_by_us
 FILE_FIELDS = "id,version,modifiedTime,trashed,lastModifyingUser(me)"
@@ -123,7 +125,8 @@ class GoogleStore:
                       "supportsAllDrives": True, "includeItemsFromAllDrives": True, **scope}
             if token:
                 params["pageToken"] = token
-            body = self.call(lambda: self.http.request("get", DRIVE_FILES_API_V3_URL, params=params).json())
+            body = _object(self.call(lambda: self.http.request("get", DRIVE_FILES_API_V3_URL, params=params).json(),
+                                     READ_FAILED), READ_FAILED)
             for f in body.get("files", []):
                 out[f["id"]] = revision_of(f)
                 self._note_author(f)
@@ -158,8 +161,8 @@ class GoogleStore:
     def file_meta(self, file_id: str, fields: str = FILE_FIELDS) -> dict | None:
         """files.get (any drive); None when Drive says it is not there for us (404/403)."""
         try:
-            return self.call(lambda: self.http.request("get", f"{DRIVE_FILES_API_V3_URL}/{file_id}", params={
-                "fields": fields, "supportsAllDrives": True}).json())
+            return _object(self.call(lambda: self.http.request("get", f"{DRIVE_FILES_API_V3_URL}/{file_id}", params={
+                "fields": fields, "supportsAllDrives": True}).json(), READ_FAILED), READ_FAILED)
         except StoreError as e:
             if e.problem.code in ("WB_NOT_FOUND", "WB_NO_ACCESS"):
                 return None
@@ -335,11 +338,11 @@ class GoogleStore:
         their tab ids, in one spreadsheets.get: the ids let the status write be one
         batchUpdate that also answers the cells as they are after it."""
         meta = self.call(lambda: self.http.spreadsheets_get(
-            sid, params={"ranges": [quote(t) for t in titles], "fields": GRID_FIELDS}))
-        grids, ids = grids_of(meta)
+            sid, params={"ranges": [quote(t) for t in titles], "fields": GRID_FIELDS}), READ_FAILED)
+        (grids, ids), merges = _shaped(lambda m: (grids_of(m), merges_of(m)), meta, READ_FAILED)
         with self._lock:
             self._ids.setdefault(sid, {}).update(ids)
-            self._merges[sid] = merges_of(meta)
+            self._merges[sid] = merges
         return {t: grids.get(t, []) for t in titles}
 
     def _wanted_tabs(self, opd: Opd, titles: list[str]) -> list[str]:
@@ -359,10 +362,8 @@ class GoogleStore:
             tabs = self.cache.setdefault("grids", {})
             if not refresh and sid in tabs:
                 return tabs[sid]
-        meta = self.call(lambda: self.http.spreadsheets_get(sid, params={"fields": "sheets.properties"}))
-        found = {p["title"]: {"id": p["sheetId"], "rows": p.get("gridProperties", {}).get("rowCount", 1000),
-                              "cols": p.get("gridProperties", {}).get("columnCount", 26)}
-                 for p in (s["properties"] for s in meta.get("sheets", []))}
+        meta = self.call(lambda: self.http.spreadsheets_get(sid, params={"fields": "sheets.properties"}), READ_FAILED)
+        found = _shaped(_tab_sizes, meta, READ_FAILED)
         with self._lock:
             tabs[sid] = found
             self.cache.setdefault("tabs", {})[sid] = list(found)
@@ -370,9 +371,11 @@ class GoogleStore:
         return found
 
     def batch_get(self, sid: str, titles: list[str]) -> dict[str, list[list]]:
-        resp = self.call(lambda: self.http.values_batch_get(sid, [quote(t) for t in titles], dict(READ_PARAMS)))
-        return {t: [[real_text(v) if type(v) is str else v for v in row] for row in vr.get("values", [])]
-                for t, vr in zip(titles, resp.get("valueRanges", []))}
+        resp = self.call(lambda: self.http.values_batch_get(sid, [quote(t) for t in titles], dict(READ_PARAMS)),
+                         READ_FAILED)
+        return _shaped(lambda r: {t: [[real_text(v) if type(v) is str else v for v in row]
+                                      for row in vr.get("values", [])]
+                                  for t, vr in zip(titles, r.get("valueRanges", []))}, resp, READ_FAILED)
 
     # --------------------------------------------------------------- write
     def write_cells(self, opd: Opd, wb: Workbook, writes: list[CellWrite]):
@@ -399,9 +402,9 @@ class GoogleStore:
                     "responseRanges": confirm_ranges(wb, _writes_of(writes, reqs, titles))}
         for body in _bodies(cell_requests(writes, ids), body_of):
             mine = _writes_of(writes, body["requests"], titles)
-            resp = self.call(lambda: self.http.request("post", SPREADSHEET_BATCH_UPDATE_URL % sid, json=body,
-                                                       params={"fields": CONFIRM_FIELDS}).json())
-            after, _ = grids_of(resp.get("updatedSpreadsheet") or {})
+            resp = self.write_call(lambda: self.http.request("post", SPREADSHEET_BATCH_UPDATE_URL % sid, json=body,
+                                                             params={"fields": CONFIRM_FIELDS}).json())
+            after, _ = _shaped(lambda r: grids_of(r.get("updatedSpreadsheet") or {}), resp, "WB_WRITE_FAILED")
             bad_rows, differs = self.moved_rows(wb, after, sorted({w.sheet for w in mine}),
                                                 {(w.sheet, w.row) for w in mine})
             changed = changed or differs
@@ -493,8 +496,8 @@ class GoogleStore:
     def _plain_updates(self, sid: str, reqs: list[dict]) -> None:
         """batchUpdates under 2 MB whose answers hold nothing but the spreadsheet id."""
         for body in _bodies(reqs, lambda chunk: {"requests": chunk}):
-            self.call(lambda: self.http.request("post", SPREADSHEET_BATCH_UPDATE_URL % sid, json=body,
-                                                params={"fields": "spreadsheetId"}).json())
+            self.write_call(lambda: self.http.request("post", SPREADSHEET_BATCH_UPDATE_URL % sid, json=body,
+                                                      params={"fields": "spreadsheetId"}).json())
 
     def write_master(self, sheets: list[SheetSpec]) -> None:
         """Only the rows that differ from what was last written, in one
@@ -618,14 +621,32 @@ class GoogleStore:
         return reqs
 
     # ------------------------------------------------------------- helpers
-    def call(self, fn):
-        """One API call; Google's answers become a StoreError for the OPD concerned."""
+    def call(self, fn, failed: str = "WB_WRITE_FAILED"):
+        """One API call; Google's answers become a StoreError for the OPD concerned.
+        `failed`: the code of a call that did not go through (429/5xx/network after the
+        retries), so that a read that failed is not reported as a status write that
+        failed (READ_FAILED for reads). A 200 whose body is not JSON (a proxy's page, a
+        truncated body) is the store's error too; one whose JSON is not what was asked
+        is caught where it is read (_shaped, _object)."""
         try:
             return fn()
         except APIError as e:
-            raise StoreError(_problem(e)) from e
+            raise StoreError(_problem(e, failed)) from e
+        except ValueError as e:   # a 200 whose body is not JSON (requests' JSONDecodeError)
+            raise StoreError(Problem(failed, {"alasan": ODD_ANSWER})) from e
         except OSError as e:   # requests' ConnectionError/Timeout after the retries
-            raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": explain(e, filename=False)})) from e
+            raise StoreError(Problem(failed, {"alasan": explain(e, filename=False)})) from e
+
+    def write_call(self, fn):
+        """A write to an OPD spreadsheet read this cycle: Google's 403 there means a
+        share as Viewer/Commenter (the read went through), not a spreadsheet deleted or
+        unshared: WB_READ_ONLY, which tells the OPD what to change."""
+        try:
+            return self.call(fn)
+        except StoreError as e:
+            if e.problem.code != "WB_NO_ACCESS":
+                raise
+            raise StoreError(Problem("WB_READ_ONLY")) from e
 
     def save_cache(self) -> None:
         if self.read_only:
@@ -634,7 +655,9 @@ class GoogleStore:
             atomic_write_text(self.cache_path, json.dumps(self.cache, default=str), mode=PRIVATE)
 
 
-def _problem(e: APIError) -> Problem:
+def _problem(e: APIError, failed: str = "WB_WRITE_FAILED") -> Problem:
+    """Google's refusal as a Problem; `failed` (a read's or a write's code) for what
+    passes by itself (quota, 5xx)."""
     code = getattr(e, "code", None) or e.response.status_code
     text = str(e)
     if code == 404:
@@ -642,12 +665,12 @@ def _problem(e: APIError) -> Problem:
     if code == 403 and ("storageQuotaExceeded" in reasons(e.response) or "storage quota" in text.lower()):
         return Problem("WB_WRITE_FAILED", {"alasan": STORAGE_QUOTA_TEXT})
     if code == 403 and rate_limited(e.response):
-        return Problem("WB_WRITE_FAILED", {"alasan": "kuota Google habis"})
+        return Problem(failed, {"alasan": "kuota Google habis"})
     if code == 403:
         return Problem("WB_NO_ACCESS")
     if code == 400 and "Unable to parse range" in text:
         return Problem("SHEET_MISSING", {"tab": "?", "formulir": "?"})
-    return Problem("WB_WRITE_FAILED", {"alasan": f"Google menjawab {code}"})
+    return Problem(failed, {"alasan": f"Google menjawab {code}"})
 
 
 def reasons(resp) -> set[str]:
@@ -788,6 +811,30 @@ def grids_of(meta: dict) -> tuple[dict[str, list[list]], dict[str, int]]:
                 grid[r] = line
         grids[title] = grid
     return grids, ids
+
+
+def _tab_sizes(meta: dict) -> dict[str, dict]:
+    """title -> {id, rows, cols} from a spreadsheets.get of sheets.properties."""
+    return {p["title"]: {"id": p["sheetId"], "rows": p.get("gridProperties", {}).get("rowCount", 1000),
+                         "cols": p.get("gridProperties", {}).get("columnCount", 26)}
+            for p in (s["properties"] for s in meta.get("sheets", []))}
+
+
+def _object(answer, failed: str) -> dict:
+    """A JSON object as asked, else the store's StoreError (see _shaped)."""
+    if not isinstance(answer, dict):
+        raise StoreError(Problem(failed, {"alasan": ODD_ANSWER}))
+    return answer
+
+
+def _shaped(parse, answer: dict, failed: str):
+    """parse(answer); an answer not shaped as asked (a 200 whose JSON holds something
+    else) becomes the store's StoreError with words, not an AttributeError and a
+    traceback in the log."""
+    try:
+        return parse(answer)
+    except (AttributeError, TypeError, KeyError, ValueError) as e:
+        raise StoreError(Problem(failed, {"alasan": ODD_ANSWER})) from e
 
 
 def merges_of(meta: dict) -> dict[str, list[tuple[int, int, int, int]]]:

@@ -44,7 +44,7 @@ def gdep(tmp_path, monkeypatch):
 
 def _fail_once(monkeypatch, sid: str):
     """The next read of spreadsheet `sid` fails as Google does after the retries
-    (429/5xx/timeout): StoreError WB_WRITE_FAILED. (OPD workbooks are read with
+    (429/5xx/timeout): StoreError WB_READ_FAILED. (OPD workbooks are read with
     grid_get, the registry with batch_get: either.)"""
     failed = []
     for name in ("batch_get", "grid_get"):
@@ -53,7 +53,7 @@ def _fail_once(monkeypatch, sid: str):
         def read(self, s, titles, real=real):
             if s == sid and not failed:
                 failed.append(s)
-                raise StoreError(Problem("WB_WRITE_FAILED", {"alasan": "Google menjawab 503"}))
+                raise StoreError(Problem("WB_READ_FAILED", {"alasan": "Google menjawab 503"}))
             return real(self, s, titles)
 
         monkeypatch.setattr(GoogleStore, name, read)
@@ -73,7 +73,7 @@ def test_a_read_that_failed_on_a_network_error_is_tried_again_next_cycle(gdep, m
     opd = max(gdep.opds(), key=lambda o: len(o.forms))
     failed = _fail_once(monkeypatch, spreadsheet_id(opd.location))
     gdep.cycle()
-    assert failed and [p.code for p in _memory(gdep, opd.code).problems] == ["WB_WRITE_FAILED"]
+    assert failed and [p.code for p in _memory(gdep, opd.code).problems] == ["WB_READ_FAILED"]
     rep = gdep.cycle()                                    # nobody edited anything
     mem = _memory(gdep, opd.code)
     assert rep.read >= 1 and mem.results and not mem.problems
