@@ -276,6 +276,20 @@ def test_google_master_folder_and_shared_spreadsheets_are_refused_by_the_cycle(g
     assert "Status" not in header                          # no status columns written into the master
 
 
+def test_google_spreadsheet_id_past_a_hundred_characters_is_refused(gdep):
+    from tests.backends import rekap
+
+    gdep.cycle()
+    opd = gdep.opds()[0]
+    _set_berkas(gdep, opd.row, f"https://docs.google.com/spreadsheets/d/{'a1B_-' * 30}/edit")   # 150 characters
+    n = gdep.requests()
+    rep = gdep.cycle()
+    assert rep.read == 0 and gdep.requests() - n <= 4        # listing, registry, master: nothing asked of the id
+    refused = next(o for o in gdep.opds() if o.code == opd.code).refused
+    assert refused.code == "REG_LOCATION_INVALID" and "150 karakter" in refused.text()
+    assert rekap(gdep)[opd.code][7].endswith("(Daftar OPD salah)")
+
+
 def test_google_provision_never_takes_the_master_for_an_opd(tmp_path, monkeypatch):
     from tests.google_emulator import start_emulator
     from tests.test_provision import INSPEKTORAT, GDep

@@ -47,7 +47,10 @@ log = logging.getLogger(__name__)
 SHEET_MIME = "application/vnd.google-apps.spreadsheet"
 FOLDER_MIME = "application/vnd.google-apps.folder"
 MAX_REQUEST_BYTES = 2_000_000
-_ID = re.compile(r"[A-Za-z0-9_-]{10,}")   # a Drive file id: nothing that could change a request's path
+# a Drive file id: nothing that could change a request's path. Google's ids are about 44
+# characters; 100 leaves room for other kinds while a pasted text is not taken for one.
+ID_MAX = 100
+_ID = re.compile(rf"[A-Za-z0-9_-]{{10,{ID_MAX}}}")
 READ_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                "majorDimension": "ROWS"}
 GRID_FIELDS = "sheets(properties(sheetId,title),merges,data(startRow,startColumn,rowData(values(effectiveValue))))"
@@ -68,6 +71,13 @@ def spreadsheet_id(text: str) -> str:
     """The id inside a link (…/spreadsheets/d/<id>/edit…) or the id itself."""
     m = re.search(r"/d/([A-Za-z0-9_-]{10,})", text or "")
     return m.group(1) if m else (text or "").strip()
+
+
+def _not_an_id(sid: str) -> str:
+    """Why a Berkas / Tautan is not taken for a spreadsheet id, in words."""
+    if len(sid) > ID_MAX and re.fullmatch(r"[A-Za-z0-9_-]+", sid):
+        return f"ID spreadsheet {len(sid)} karakter, padahal ID Google sekitar 44 karakter"
+    return "bukan tautan atau ID spreadsheet"
 
 
 def quote(title: str) -> str:
@@ -202,7 +212,7 @@ class GoogleStore:
             if problem is None and sid:
                 if not _ID.fullmatch(sid):
                     problem = Problem("REG_LOCATION_INVALID", {"baris": o.row, "lokasi": shown_value(o.location),
-                                                               "alasan": "bukan tautan atau ID spreadsheet"})
+                                                               "alasan": _not_an_id(sid)})
                 elif sid == self.master_id:
                     problem = Problem("REG_LOCATION_MASTER", {"baris": o.row})
                 elif self.folder_id and sid == spreadsheet_id(str(self.folder_id)):
