@@ -19,7 +19,9 @@ Cost per cycle (what the Google quota sees):
   `baca_ulang_jam` hours for the one edit the listing cannot show);
 - the master: one values:batchUpdate of the rows that changed (chunked at 2 MB).
 Tab titles are cached in the state folder, so reading never costs a metadata call
-unless a tab was renamed.
+unless a tab was renamed. The limits (settings `limits:`) ride on the one read of an
+OPD: its ranges stop at the limits and its tabs' grid sizes come in the same answer
+(grid_get).
 """
 from __future__ import annotations
 
@@ -53,7 +55,11 @@ ID_MAX = 100
 _ID = re.compile(rf"[A-Za-z0-9_-]{{10,{ID_MAX}}}")
 READ_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                "majorDimension": "ROWS"}
-GRID_FIELDS = "sheets(properties(sheetId,title),merges,data(startRow,startColumn,rowData(values(effectiveValue))))"
+# gridProperties: each tab's size, held to the limits (settings `limits:`) in the same answer
+GRID_FIELDS = ("sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),merges,"
+               "data(startRow,startColumn,rowData(values(effectiveValue))))")
+AREA_PER_CELL = 4   # a tab's grid (rows x columns, empty ones included): at most this x limits.cells,
+#                     as the .xlsx store holds the rectangle up to its farthest cell
 ODD_ANSWER = "Google menjawab dengan isi yang tidak dikenali"
 READ_FAILED = "WB_READ_FAILED"   # a read that did not go through (see call)
 # lastModifyingUser(me): whether the last change was made by the worker's own account
@@ -104,6 +110,7 @@ class GoogleStore:
             raise ConfigError("google.master_id (ID atau tautan spreadsheet master) belum diisi; "
                               "python -m sheets_sync provision membuatnya dan menulis ID-nya ke pengaturan.")
         self.forms = forms
+        self.limits = settings.limits   # what one OPD's tabs may hold (grid_get)
         self.master_id = spreadsheet_id(str(cfg.get("master_id") or ""))
         self.folder_id = cfg.get("folder_id")
         self.session = session or session_for(cfg)
@@ -346,14 +353,31 @@ class GoogleStore:
     def grid_get(self, sid: str, titles: list[str]) -> dict[str, list[list]]:
         """The values of whole tabs (as values.get UNFORMATTED_VALUE gives them) with
         their tab ids, in one spreadsheets.get: the ids let the status write be one
-        batchUpdate that also answers the cells as they are after it."""
+        batchUpdate that also answers the cells as they are after it.
+
+        The limits, in that same request (no metadata call per OPD): each range ends at
+        the limits' last row and column, so a tab of 200,000 rows or 18,000 columns
+        sends no more than the limits' worth of cells; the answer's gridProperties then
+        refuse such a tab (SHEET_TOO_LARGE) before its rows are made, as the .xlsx store
+        refuses a file before parsing it."""
         meta = self.call(lambda: self.http.spreadsheets_get(
-            sid, params={"ranges": [quote(t) for t in titles], "fields": GRID_FIELDS}), READ_FAILED)
+            sid, params={"ranges": [self.bounded(t) for t in titles], "fields": GRID_FIELDS}), READ_FAILED)
+        too_large = _shaped(lambda m: grid_too_large(m, self.limits), meta, READ_FAILED)
+        if too_large is not None:
+            raise StoreError(too_large)
         (grids, ids), merges = _shaped(lambda m: (grids_of(m), merges_of(m)), meta, READ_FAILED)
+        over = cells_too_many(grids, self.limits)
+        if over is not None:
+            raise StoreError(over)
         with self._lock:
             self._ids.setdefault(sid, {}).update(ids)
             self._merges[sid] = merges
         return {t: grids.get(t, []) for t in titles}
+
+    def bounded(self, title: str) -> str:
+        """A whole tab as far as the limits reach (Google clamps a range that only ends
+        past the grid, so a small tab reads as before)."""
+        return f"{quote(title)}!A1:{col_letter(self.limits.columns)}{self.limits.rows}"
 
     def _wanted_tabs(self, opd: Opd, titles: list[str]) -> list[str]:
         out = []
@@ -821,6 +845,47 @@ def grids_of(meta: dict) -> tuple[dict[str, list[list]], dict[str, int]]:
                 grid[r] = line
         grids[title] = grid
     return grids, ids
+
+
+def grid_too_large(meta: dict, limits) -> Problem | None:
+    """SHEET_TOO_LARGE for the first tab whose grid (sheets.properties.gridProperties:
+    every row and column, empty ones included) is past the limits, else None. The grid,
+    not the data: Google's new tab is 1,000 x 26 and provisioned tabs may have more
+    rows than data; both stay far inside the limits."""
+    for sheet in meta.get("sheets", []) or []:
+        props = sheet.get("properties") or {}
+        grid = props.get("gridProperties") or {}
+        cap = _grid_cap(int(grid.get("rowCount", 0)), int(grid.get("columnCount", 0)), limits)
+        if cap:
+            return Problem("SHEET_TOO_LARGE", {"tab": props.get("title"), "batas": cap})
+    return None
+
+
+def _grid_cap(rows: int, cols: int, limits) -> str:
+    """The limit a grid of rows x cols passes, in words ("": none)."""
+    if rows > limits.rows:
+        return f"{_n(limits.rows)} baris (tab ini {_n(rows)} baris, termasuk baris kosong)"
+    if cols > limits.columns:
+        return f"{_n(limits.columns)} kolom (tab ini {_n(cols)} kolom, termasuk kolom kosong)"
+    if rows * cols > AREA_PER_CELL * limits.cells:
+        return f"{_n(AREA_PER_CELL * limits.cells)} sel (tab ini {_n(rows)} baris x {_n(cols)} kolom)"
+    return ""
+
+
+def cells_too_many(grids: dict[str, list[list]], limits) -> Problem | None:
+    """SHEET_TOO_LARGE when the tabs read hold more cells than limits.cells together
+    (counted as the .xlsx store counts them: each row to its last value)."""
+    budget = limits.cells
+    for title, grid in grids.items():
+        budget -= sum(len(r) for r in grid)
+        if budget < 0:
+            return Problem("SHEET_TOO_LARGE", {"tab": title, "batas": f"{_n(limits.cells)} sel per berkas"})
+    return None
+
+
+def _n(x: int) -> str:
+    """12.345 (Indonesian thousands)."""
+    return f"{x:,}".replace(",", ".")
 
 
 def _tab_sizes(meta: dict) -> dict[str, dict]:
