@@ -1,4 +1,4 @@
-"""Shared pieces of the adversarial Google tests (tests/test_adv_google_*.py):
+"""Shared pieces of Google fault tests (tests/test_google_unread_reminders.py):
 a demo deployment on the strict emulator, a person's raw HTTP access to an OPD
 spreadsheet, one cycle with reminders due (H-3), and what an observer can see."""
 from __future__ import annotations
