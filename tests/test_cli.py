@@ -247,6 +247,23 @@ def test_validate_names_a_renamed_optional_column(tmp_path, forms, capsys):
     assert said in capsys.readouterr().err
 
 
+def test_validate_says_which_tab_it_could_not_check(tmp_path, forms, capsys):
+    """An OPD workbook whose Pengguna Layanan header was renamed: its Pegawai rows are
+    checked, and the other tab is named with why, not left out in silence."""
+    path = tmp_path / "DINSOS.xlsx"
+    demo.write_opd_workbook(path, ["pegawai", "pengguna_layanan"],
+                            {k: [clean_row(k, i) for i in (1, 2)] for k in ("pegawai", "pengguna_layanan")}, forms=forms)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Pengguna Layanan"]
+    cell = next(c for c in ws[2] if c.value == "Nama Pengguna Layanan")
+    cell.value = "Nama"
+    wb.save(path)
+    assert cli.main(["validate", str(path), *AS_OF_ARG]) == 0
+    out, err = capsys.readouterr()
+    assert "Tab Pegawai" in out and "Tab Pengguna Layanan" not in out
+    assert "PERHATIAN: Tab 'Pengguna Layanan': kolom Nama Pengguna Layanan tidak ditemukan" in err, err
+
+
 def test_validate_bad_as_of_is_a_usage_error(tmp_path, forms, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["validate", str(write_xlsx(tmp_path / "x.xlsx", forms)), "--as-of", "31/02/2023"])

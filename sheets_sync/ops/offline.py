@@ -181,6 +181,8 @@ def validate_file(path: Path, form_key: str | None, as_of: dt.date, forms: FormS
         if isinstance(found, Problem):
             if form_key and len(grids) == 1:
                 raise ValueError(found.text() + (csv_hint if found.code == "HEADER_MISSING" else ""))
+            if problems is not None:   # a form's tab with a renamed header: said, not skipped in silence
+                problems.append(found)
             continue
         if problems is not None:
             problems += found.problems
