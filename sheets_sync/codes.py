@@ -119,7 +119,7 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in (
          'nomor HP sama dengan baris lain'),
     Code("DUPLICATE_EMAIL", SALAH, '{kolom} sama dengan baris {baris}; satu orang cukup dicatat sekali.',
          'e-mail sama dengan baris lain'),
-    Code("CROSS_OPD_DUPLICATE", PERIKSA, '{kolom} juga tercatat di OPD lain ({opd}); pastikan orangnya benar.',
+    Code("CROSS_OPD_DUPLICATE", PERIKSA, '{kolom} juga tercatat di OPD lain; pastikan orangnya benar. OPD mana saja hanya dilihat Inspektorat (master, tab Lintas OPD).',
          'juga tercatat di OPD lain'),
     Code("WB_NOT_FOUND", WORKBOOK, 'Berkas/spreadsheet OPD tidak ditemukan ({lokasi}). Periksa kolom berkas di Daftar OPD.'),
     Code("WB_UNREADABLE", WORKBOOK, 'Berkas tidak bisa dibuka ({alasan}). Buka berkasnya di Excel atau LibreOffice, lalu simpan ulang sebagai Buku Kerja Excel (.xlsx) tanpa kata sandi.'),

@@ -1,7 +1,7 @@
 """Cross-OPD duplicates (validate/cross_opd.py) are found column at a time; they must
 be exactly what the per-contact rule gives: a phone or e-mail (e-mails casefolded)
-held by more than one OPD is a CROSS_OPD_DUPLICATE problem on each of its rows, naming
-the other OPDs, sorted and comma-joined, in the same order of rows and columns. OPD
+held by more than one OPD is a CROSS_OPD_DUPLICATE problem on each of its rows (its text
+never names the other OPDs), in the same order of rows and columns. OPD
 codes are hostile (commas, spaces, letters beyond ASCII), and the same text may be a
 phone in one OPD and an e-mail in another (not a duplicate)."""
 from __future__ import annotations
@@ -41,7 +41,7 @@ def reference(results: dict) -> dict:
     for opd, form, row, col, kind, value in found:
         others = sorted(owners[(kind, value)] - {opd})
         if others:
-            text = codes.render("CROSS_OPD_DUPLICATE", kolom=FORMS[form].column(col).header, opd=", ".join(others))
+            text = codes.render("CROSS_OPD_DUPLICATE", kolom=FORMS[form].column(col).header)
             out.setdefault((opd, form), []).append((row, col, "CROSS_OPD_DUPLICATE", PERIKSA, text))
     return {k: v for k, v in sorted(out.items())}
 

@@ -355,7 +355,10 @@ def test_cross_opd_duplicate_is_periksa_in_both(forms):
     pa, pb = cross[("DINKES", "pegawai")], cross[("DINSOS", "pengguna_layanan")]
     assert list(pa["row"]) == [4] and set(pa["code"]) == {"CROSS_OPD_DUPLICATE"}
     assert list(pb["row"]) == [3] and set(pb["severity"]) == {"PERIKSA"}
-    assert "DINSOS" in pa["message"].iloc[0] and "DINKES" in pb["message"].iloc[0]
+    # the OPD's own sheet is told, not who else holds the person: that is the other OPD's data
+    assert "OPD lain" in pa["message"].iloc[0] and "DINSOS" not in pa["message"].iloc[0]
+    assert "DINKES" not in pb["message"].iloc[0]
+    assert set(listing["opd"]) == {"DINKES", "DINSOS"}      # the master's Lintas OPD tab names both
     a2 = a.with_problems(pa)
     assert a2.status[4] == "PERIKSA" and a2.status[3] == "OK"
     assert set(listing["opd"]) == {"DINKES", "DINSOS"} and set(listing["value"]) == {phone_e164(2)}

@@ -487,7 +487,8 @@ def test_cross_opd_duplicates_in_both_and_listed(deployment, forms):
     assert status_by_row(a, "Pegawai", forms, "pegawai")[4][0] == "PERIKSA"
     assert status_by_row(a, "Pegawai", forms, "pegawai")[3][0] == "OK"
     assert status_by_row(b, "Pengguna Layanan", forms, "pengguna_layanan")[3][0] == "PERIKSA"
-    assert "DINSOS" in status_by_row(a, "Pegawai", forms, "pegawai")[4][1]
+    assert "OPD lain" in status_by_row(a, "Pegawai", forms, "pegawai")[4][1]
+    assert "DINSOS" not in status_by_row(a, "Pegawai", forms, "pegawai")[4][1]   # the other OPD's data
     lintas = table(deployment.master, "Lintas OPD", "Jenis")
     assert len(lintas) == 1
     assert lintas[0]["Nilai"] == "+6281230000002"

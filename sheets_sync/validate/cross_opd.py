@@ -73,7 +73,9 @@ def cross_opd_of(parts: list[tuple], forms: FormSet):
 
     Column at a time: values shared by more than one OPD are found with numpy on
     factorised keys; Python only touches the shared values (few), and each message
-    is rendered once per (form, column, other OPDs)."""
+    is rendered once per (form, column). The text does not name the other OPDs: that a
+    person is also on another OPD's list (a patient of the RSUD, a client of DINSOS) is
+    that OPD's data; the Inspektorat sees who in the master's Lintas OPD tab."""
     parts = [p for p in parts if len(p[5])]
     if not parts:
         return {}, pd.DataFrame()
@@ -82,12 +84,10 @@ def cross_opd_of(parts: list[tuple], forms: FormSet):
     k = pd.DataFrame({c: a[keep] for c, a in zip(_KEY_COLUMNS, cols)}, index=np.flatnonzero(keep))
     if k.empty:
         return {}, k
-    gid, _ = pd.factorize(k["kind"].to_numpy() + "\x1f" + k["value"].to_numpy())   # shared contacts only: few
-    others = _others(gid, k["opd"].to_numpy())
-    triple = pd.MultiIndex.from_arrays([k["form"].to_numpy(), k["column"].to_numpy(), others])
-    tid, uniq = pd.factorize(triple)
-    texts = np.array([codes.render("CROSS_OPD_DUPLICATE", kolom=forms[f].column(c).header, opd=o)
-                      for f, c, o in uniq], dtype=object)
+    pair = pd.MultiIndex.from_arrays([k["form"].to_numpy(), k["column"].to_numpy()])
+    tid, uniq = pd.factorize(pair)
+    texts = np.array([codes.render("CROSS_OPD_DUPLICATE", kolom=forms[f].column(c).header) for f, c in uniq],
+                     dtype=object)
     probs = pd.DataFrame({"row": k["row"].to_numpy(), "column": k["column"].to_numpy(),
                           "code": "CROSS_OPD_DUPLICATE", "severity": PERIKSA, "message": texts[tid]},
                          columns=PROBLEM_COLUMNS)
@@ -109,24 +109,6 @@ def _shared(kind: np.ndarray, value: np.ndarray, opd: np.ndarray) -> np.ndarray:
     np.minimum.at(lo, gid, oid)
     np.maximum.at(hi, gid, oid)
     return (hi > lo)[gid]
-
-
-def _others(gid: np.ndarray, opd: np.ndarray) -> np.ndarray:
-    """Per row: the other OPDs holding the same value, sorted, comma-joined. gid: dense
-    codes 0..n-1 of the shared values. A city shares tens of thousands of contacts but
-    few sets of owners: each text is made once per (set of owners, OPD), not per row."""
-    pairs = pd.DataFrame({"gid": gid, "opd": opd}).drop_duplicates().sort_values(["gid", "opd"])
-    g, owners_flat = pairs["gid"].to_numpy(), pairs["opd"].tolist()
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]).tolist()
-    sets: dict[tuple, int] = {}
-    set_of = np.array([sets.setdefault(tuple(owners_flat[a:b]), len(sets))   # group i is gid i
-                       for a, b in zip(starts, starts[1:] + [len(owners_flat)])], dtype=np.int64)
-    oid, names = pd.factorize(opd)
-    cid, combos = pd.factorize(set_of[gid] * len(names) + oid)
-    owners = list(sets)
-    texts = np.array([", ".join(x for x in owners[c // len(names)] if x != names[c % len(names)])
-                      for c in combos.tolist()], dtype=object)
-    return texts[cid]
 
 
 def finalize(forms: FormSet, own: dict[str, dict[str, FormResult]], known: dict | None = None):
