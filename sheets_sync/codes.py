@@ -130,6 +130,7 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in (
     Code("WB_WRITE_FAILED", WORKBOOK, 'Status tidak dapat ditulis ({alasan}); dicoba lagi pada siklus berikutnya.'),
     Code("WB_READ_FAILED", WORKBOOK, 'Berkas tidak dapat dibaca ({alasan}); dicoba lagi pada siklus berikutnya.'),
     Code("SHEET_MISSING", WORKBOOK, "Tab '{tab}' untuk formulir {formulir} tidak ada (mungkin diganti nama atau dihapus)."),
+    Code("SHEET_EXTRA", WORKBOOK, "Tab '{lain}' juga tampak seperti formulir {formulir}, tetapi yang diperiksa hanya tab '{dibaca}': baris di tab '{lain}' tidak dihitung. Pindahkan barisnya ke tab '{dibaca}', lalu hapus tab '{lain}' atau ganti namanya (mis. 'Catatan')."),
     Code("HEADER_MISSING", WORKBOOK, "Tab '{tab}': kolom {kolom} tidak ditemukan pada baris judul. Kembalikan judul kolom sesuai Lampiran III."),
     Code("HEADER_ORDER", WORKBOOK, "Tab '{tab}': urutan kolom berubah ({kolom}). Kembalikan urutan sesuai Lampiran III."),
     Code("HEADER_UNKNOWN", WORKBOOK, "Tab '{tab}': kolom '{judul}' tampaknya berisi {kolom}, tetapi judulnya tidak dikenali, sehingga isinya tidak diperiksa dan tidak masuk rekap. Ganti judulnya menjadi '{kolom}'."),

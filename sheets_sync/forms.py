@@ -85,6 +85,14 @@ class Form:
         n = norm_header(title)
         return n == norm_header(self.sheet) or any(n == norm_header(a) for a in self.sheet_aliases)
 
+    def sheet_candidates(self, titles) -> list[str]:
+        """The tabs that may hold this form, the one to read first: its own name before an
+        alias (the circular's table pasted as a tab 'Internal' in front of 'Pegawai' took
+        its place, and every row typed in 'Pegawai' left the master), then tab order."""
+        own = norm_header(self.sheet)
+        exact = [t for t in titles if norm_header(t) == own]
+        return exact + [t for t in titles if t not in exact and self.matches_sheet(t)]
+
 
 @dataclass(frozen=True)
 class FormSet:

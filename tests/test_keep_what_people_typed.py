@@ -151,3 +151,25 @@ def test_a_diperiksa_only_write_is_also_checked_for_a_save_in_between(deployment
     assert asked == [["DINKES"]] and rep.written_cells == 0
     # next cycle: only the Diperiksa of that row, and with it the tab's summary line
     assert deployment.cycle(now=t + dt.timedelta(minutes=20)).written_cells == 2
+
+
+def test_a_pasted_internal_tab_before_pegawai_does_not_take_its_place(deployment, forms):
+    """The circular's table pasted as a tab 'Internal' (a form alias) in front of
+    'Pegawai': it was read instead, and every row typed in 'Pegawai' left the master
+    with nothing said. The form's own tab is read; the other is named in the Rekap."""
+    from tests.conftest import table
+
+    deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 4)})
+    deployment.cycle()
+    path = deployment.path("DINKES")
+    wb = openpyxl.load_workbook(path)
+    extra = wb.copy_worksheet(wb["Pegawai"])
+    extra.title = "Internal"
+    extra.delete_rows(5, 10)          # two rows of its own
+    wb.move_sheet("Internal", offset=-wb.sheetnames.index("Internal"))
+    wb.save(path)
+    deployment.cycle()
+    rows = [r for r in table(deployment.master, "Pegawai", "Kode OPD") if r["Kode OPD"] == "DINKES"]
+    assert len(rows) == 4
+    rekap = {r["Kode OPD"]: r for r in table(deployment.master, "Rekap", "Kode OPD")}["DINKES"]
+    assert "Tab 'Internal' juga tampak seperti formulir" in rekap["Catatan"] and rekap["Keadaan"] != "LENGKAP"

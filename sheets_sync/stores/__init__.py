@@ -137,7 +137,11 @@ def workbook_from_grids(opd: Opd, revision: str, grids: dict[str, list[list]], f
     wb = Workbook(opd.code, revision)
     for key in opd.forms:
         form = forms[key]
-        title = next((t for t in grids if form.matches_sheet(t)), None)
+        found = form.sheet_candidates(grids)
+        title = found[0] if found else None
+        for other in found[1:]:   # its rows are not read: said, so that none is lost in silence
+            # (not "tab": a problem's tab is one that could not be checked, and this one is)
+            wb.problems.append(Problem("SHEET_EXTRA", {"dibaca": title, "lain": other, "formulir": form.title}))
         if title is None:
             wb.problems.append(Problem("SHEET_MISSING", {"tab": form.sheet, "formulir": form.title}))
             continue

@@ -26,7 +26,7 @@ ACCEPTED = (OK, PERIKSA)
 # Workbook problems that are the OPD's to fix (its tabs or headers), as opposed
 # to the registry's or the network's. HEADER_UNKNOWN does not stop the tab's check, but
 # its column's data is left out until the header is fixed: not LENGKAP meanwhile.
-OPD_FAULTS = {"SHEET_MISSING", "HEADER_MISSING", "HEADER_ORDER", "HEADER_UNKNOWN", "WB_UNREADABLE"}
+OPD_FAULTS = {"SHEET_MISSING", "SHEET_EXTRA", "HEADER_MISSING", "HEADER_ORDER", "HEADER_UNKNOWN", "WB_UNREADABLE"}
 # A workbook not read this cycle for a passing reason (the network, Google's quota):
 # tried again next cycle, and until then its state is not known.
 READ_PENDING = {"WB_READ_FAILED"}
