@@ -572,3 +572,12 @@ def test_is_blank():
         assert fields.is_blank(v)
     for v in (0, 0.0, "0", False, "-", math.pi):
         assert not fields.is_blank(v)
+
+
+def test_invisible_spaces_do_not_travel_to_kpk():
+    """'Agus\\u200b Salim' (a zero-width space pasted from a chat) was exported as typed."""
+    from sheets_sync.validate import fields
+    assert fields.as_text("Agus\u200b Salim") == "Agus Salim"
+    assert fields.as_text("\ufeffDinas\u2060 Kesehatan") == "Dinas Kesehatan"
+    assert fields.check_name("Agus\u200b Salim").value == "Agus Salim"
+    assert fields.as_text("👨\u200d👩\u200d👧") == "👨\u200d👩\u200d👧"     # a joiner in an emoji stays

@@ -59,15 +59,22 @@ def is_blank(v) -> bool:
     return v is pd.NA or v is pd.NaT
 
 
+# Zero-width space, word joiner, zero-width no-break space (a BOM pasted mid-text): they
+# do not show in a sheet, and "Agus\u200b Salim" went to KPK as typed. Not ZWJ/ZWNJ:
+# emoji sequences and some scripts need them. (The fast path takes printable ASCII only.)
+_INVISIBLE = str.maketrans("", "", "\u200b\u2060\ufeff")
+
+
 def as_text(v) -> str:
-    """How a cell reads as text: 12.0 -> '12', datetimes as dd/mm/yyyy, spaces collapsed."""
+    """How a cell reads as text: 12.0 -> '12', datetimes as dd/mm/yyyy, spaces collapsed,
+    invisible spaces (_INVISIBLE) dropped."""
     if isinstance(v, bool):
         return "TRUE" if v else "FALSE"
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e16:
         v = int(v)
     elif isinstance(v, (dt.datetime, dt.date)):
         v = v.strftime("%d/%m/%Y")
-    return " ".join(str(v).split())
+    return " ".join(str(v).translate(_INVISIBLE).split())
 
 
 # A cell of only dashes, dots or underscores ("---", "…") says "none" as well.
