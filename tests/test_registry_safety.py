@@ -6,6 +6,7 @@ the other OPDs go on; a contact cell is a list of validated addresses (no header
 injection, no 'anyone')."""
 from __future__ import annotations
 
+import datetime as dt
 import email
 import hashlib
 import os
@@ -185,6 +186,8 @@ def test_a_slip_in_berkas_keeps_the_opds_rows_and_mails_it_nothing(deployment):
     sent = [email.message_from_bytes(f.read_bytes(), policy=policy.default)
             for f in (deployment.root / "outbox").glob("*.eml")]
     assert sent and all("DINKES" not in m["Message-ID"] for m in sent)      # DINSOS is still reminded
+    deployment.cycle(AS_OF + dt.timedelta(days=1))   # a new day moves verdicts: the refused row is still not read
+    assert rekap_notes(deployment)["DINKES"].count("menunjuk ke luar folder data") == 1
     _point(deployment, "DINKES", "DINKES")         # fixed, the way Windows shows the name: no .xlsx
     rep = _cycle_with_reminders(deployment)
     assert rep.read == 1 and not rekap_notes(deployment)["DINKES"]
@@ -440,3 +443,11 @@ def test_a_kode_changed_after_the_send_does_not_send_the_reminder_again(deployme
     with State(deployment.settings().state_db) as state:
         assert remind.Ledger(state).status(("DINKES-2", "h-3", AS_OF.isoformat())) \
             == "skipped"
+
+
+def test_a_problem_said_twice_is_shown_once():
+    from sheets_sync.cycle.run import _once
+    from sheets_sync.validate.layout import Problem
+    a = Problem("REG_LOCATION_MASTER", {"baris": 3})
+    assert _once([a, Problem("REG_LOCATION_MASTER", {"baris": 3}), Problem("OPD_NO_FORMS")]) == \
+        [a, Problem("OPD_NO_FORMS")]

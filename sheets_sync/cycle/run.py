@@ -305,7 +305,7 @@ def _write_statuses(ctx, opds, mems, fresh, verdicts, rep) -> None:
     moved without an edit (cross-OPD, date), unless the workbook changed meanwhile."""
     summaries = verdicts.summaries()
     again = [o for o in opds if o.code not in fresh and summaries[o.code]["shown"] != mems[o.code].shown
-             and not _read_only(mems[o.code])]
+             and not _read_only(mems[o.code]) and o.refused is None]   # a refused row is never read
     if again:   # read now to write them (each OPD is still read at most once a cycle)
         before = {o.code: mems[o.code].content_hash for o in again}
         for code, wb in _read_many(ctx, again, mems, rep).items():
@@ -373,12 +373,20 @@ def _reports(ctx, opds, mems, verdicts: _Verdicts) -> list[OpdReport]:
     summaries = verdicts.summaries()
     out = []
     for o in opds:
-        rep = OpdReport(o, _FinalOf(verdicts, o.code), mems[o.code].problems + list(o.problems),
+        # the registry row's refusal may also be what its last read said: once in the Rekap
+        problems = _once(mems[o.code].problems + list(o.problems))
+        rep = OpdReport(o, _FinalOf(verdicts, o.code), problems,
                         mems[o.code].changed_at, mems[o.code].checked_at, summaries=summaries[o.code]["forms"],
                         inputs=summaries[o.code]["inputs"])
         rep.link = ctx.store.link(o, first_problem_in(rep, ctx.forms))
         out.append(rep)
     return out
+
+
+def _once(problems: list[Problem]) -> list[Problem]:
+    """The problems with a repeated one (same code and words) left out, in order."""
+    seen: set = set()
+    return [p for p in problems if not ((p.code, p.text()) in seen or seen.add((p.code, p.text())))]
 
 
 # ------------------------------------------------------- faults and refusals
