@@ -451,3 +451,13 @@ def test_a_problem_said_twice_is_shown_once():
     a = Problem("REG_LOCATION_MASTER", {"baris": 3})
     assert _once([a, Problem("REG_LOCATION_MASTER", {"baris": 3}), Problem("OPD_NO_FORMS")]) == \
         [a, Problem("OPD_NO_FORMS")]
+
+
+@pytest.mark.parametrize("typed", ["dinkes", "DINKES.XLSX", "data\\DINKES.xlsx", "Data/dinkes.xlsx"])
+def test_a_berkas_typed_as_windows_shows_it_is_found(deployment, typed):
+    """Windows ignores case, and staff copy the path from the share with its folder."""
+    deployment.add_opd("DINKES", {"pegawai": clean_rows("pegawai", 2)})
+    assert deployment.data.name == "data"
+    _point(deployment, "DINKES", typed)
+    rep = deployment.cycle()
+    assert rep.read == 1 and not rekap_notes(deployment)["DINKES"]

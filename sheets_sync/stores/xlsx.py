@@ -116,9 +116,7 @@ class XlsxStore:
         try:
             root = self.dir.resolve()
             # typed on Windows: dinkes\DINKES.xlsx is a folder and a file; DINKES, the file without .xlsx
-            target = (self.dir / name.strip().replace("\\", "/")).resolve()
-            if not target.suffix and not target.exists() and target.with_name(target.name + ".xlsx").is_file():
-                target = target.with_name(target.name + ".xlsx")
+            target = _as_typed(self.dir, name.strip().replace("\\", "/"))
         except (OSError, RuntimeError):   # a symlink loop
             return outside
         if target == root or not target.is_relative_to(root):
@@ -488,6 +486,30 @@ def new_master(forms: FormSet):
     write_table(ws, registry_header(forms), [])
     print_to_width(ws)
     return book
+
+
+def _as_typed(root: Path, name: str) -> Path:
+    """The file a Berkas typed on Windows means, resolved: as written if it exists, else
+    with .xlsx added ('DINSOS'), in another case ('dinsos.XLSX': Windows ignores case),
+    or without a first step naming the data folder itself ('data/DINSOS.xlsx'). The
+    caller checks that the answer stays inside the data folder."""
+    target = (root / name).resolve()
+    if target.exists():
+        return target
+    parts = Path(name).parts
+    tries = [name] + ([str(Path(*parts[1:]))] if len(parts) > 1 and parts[0].casefold() == root.name.casefold()
+                      else [])
+    for tried in tries:
+        t = (root / tried).resolve()
+        for cand in (t, t.with_name(t.name + ".xlsx")) if not t.suffix else (t,):
+            if cand.is_file():
+                return cand
+            folder = cand.parent
+            if folder.is_dir():
+                same = [c for c in folder.iterdir() if c.name.casefold() == cand.name.casefold()]
+                if len(same) == 1:
+                    return same[0].resolve()
+    return target
 
 
 def _identity(path: Path):
