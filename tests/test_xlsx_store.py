@@ -338,6 +338,12 @@ def test_a_renamed_no_hp_header_is_reported_while_the_rows_are_still_checked(dep
     assert r["DINSOS"]["Keadaan"] == "ADA KESALAHAN" and r["DINSOS"]["Baris"] == 3
     assert r["GOOD"]["Keadaan"] == "LENGKAP" and not r["GOOD"]["Catatan"]
     assert set(status_by_row(path, "Pengguna Layanan", forms, key)) == {3, 4, 5}   # checked all the same
+    ws = openpyxl.load_workbook(path)["Pengguna Layanan"]
+    status = next(c.column for c in ws[2] if c.value == "Status")
+    line = ws.cell(row=1, column=status).value            # the OPD reads it in its own tab too
+    assert line.startswith("3 baris:") and f"PERHATIAN: {said}" in line
+    rep_again = deployment.cycle()                         # said once, not rewritten every cycle
+    assert rep_again.written_cells == 0
     settings = deployment.settings()
     rcfg = remind.reminder_config(settings)
     slot = remind.season(rcfg, settings.deadline)[0]

@@ -93,9 +93,19 @@ def ours(value) -> bool:
     return not text or text.startswith(NOTICE_PREFIX) or _SUMMARY.match(text) is not None
 
 
-def summary_text(res: FormResult, now_text: str) -> str:
+ATTENTION = " PERHATIAN: "   # after the counts: a problem found beside the tab's rows (a renamed No HP header)
+
+
+def summary_text(res: FormResult, now_text: str, problems=()) -> str:
     c = res.counts()
-    return f"{sum(c.values())} baris: {c['OK']} OK, {c['PERIKSA']} PERIKSA, {c['SALAH']} SALAH — diperiksa {now_text}"
+    line = f"{sum(c.values())} baris: {c['OK']} OK, {c['PERIKSA']} PERIKSA, {c['SALAH']} SALAH — diperiksa {now_text}"
+    return line + "".join(f"{ATTENTION}{p.text()}" for p in problems)
+
+
+def _attention(text: str) -> str:
+    """What a summary line says after its counts and time ('' when nothing)."""
+    at = text.find(ATTENTION)
+    return text[at:] if at >= 0 else ""
 
 
 def summary_write(sheet: SheetData, res: FormResult, now_text: str, others: bool) -> list[CellWrite]:
@@ -103,11 +113,11 @@ def summary_write(sheet: SheetData, res: FormResult, now_text: str, others: bool
     if sheet.above is None or not ours(sheet.above[2]):
         return []
     row, col, now = sheet.above
-    text = summary_text(res, now_text)
+    text = summary_text(res, now_text, sheet.problems)
     if not others:
         shown_now = _text(now)
         counts = _SUMMARY.match(shown_now)
-        news = shown_now.startswith(NOTICE_PREFIX) or (
+        news = shown_now.startswith(NOTICE_PREFIX) or _attention(shown_now) != _attention(text) or (
             counts is not None and counts.group(0) != _SUMMARY.match(text).group(0))
         if not news:
             return []
