@@ -293,6 +293,8 @@ def test_invalid_emails(raw):
     ("budi@kantor.local", "domain .local tidak dapat menerima e-mail"),
     ("budi@-gmail.com", "tanda - tidak boleh di awal atau akhir bagian domain"),
     ("budi@123.456", "akhiran domain salah, mis. .com atau .id"),
+    ("ani@gmail,com", "karakter ',' tidak boleh"),           # a comma typed for the dot
+    ("budi@gmail.com.", "hapus titik di akhir alamat"),
 ])
 def test_an_invalid_email_says_what_to_fix(raw, why):
     """Not 'ada karakter yang tidak boleh' without saying which: the character is

@@ -446,13 +446,15 @@ def _email_reason(s: str) -> str:
     local, _, domain = s.partition("@")
     if not local:
         return "tidak ada nama sebelum @"
-    if "." not in domain:
-        return "alamat setelah @ tidak lengkap, mis. gmail.com"
-    if ".." in s or local.startswith(".") or local.endswith(".") or domain.startswith("."):
-        return "ada titik di tempat yang salah"
-    bad = _bad_char(local, domain)
+    bad = _bad_char(local, domain)   # first: "gmail,com" is a comma typed for a dot, not a short domain
     if bad is not None:
         return f"karakter {_shown(bad)} tidak boleh"
+    if "." not in domain:
+        return "alamat setelah @ tidak lengkap, mis. gmail.com"
+    if domain.endswith(".") and ".." not in s:
+        return "hapus titik di akhir alamat"
+    if ".." in s or local.startswith(".") or local.endswith(".") or domain.startswith("."):
+        return "ada titik di tempat yang salah"
     labels = domain.casefold().split(".")
     if any(label.startswith("-") or label.endswith("-") for label in labels):
         return "tanda - tidak boleh di awal atau akhir bagian domain"
