@@ -18,7 +18,8 @@ from sheets_sync.export_layout import ExportLayout, OutColumn, OutSheet, parse_l
 from sheets_sync.forms import FormSet
 from sheets_sync.stores import RowGroup, SheetSpec
 from sheets_sync.validate.opd_state import (ACCEPTED, ADA_KESALAHAN, BELUM_LENGKAP, BELUM_MENGISI, LENGKAP,
-                                            OpdReport, counts_of, filled_of, opd_state, rows_short_text, slots)
+                                            OpdReport, counts_of, filled_of, opd_state, rows_short_text, slots,
+                                            unread_now)
 
 # ------------------------------------------------------------------- master
 REKAP_HEADER = ["Kode OPD", "Nama OPD", "Formulir", "Baris", "OK", "PERIKSA", "SALAH", "Keadaan",
@@ -98,8 +99,7 @@ def _keadaan(rep: OpdReport, forms: FormSet) -> str:
     state = opd_state(rep, forms)
     if rep.opd.refused is not None:   # not read at all: the registry row is to fix
         return f"{state} (Daftar OPD salah)"
-    if not any(p.code in UNREADABLE or (p.code == "OPD_ERROR" and p.params.get("langkah") == "membaca")
-               for p in rep.problems):
+    if not unread_now(rep, UNREADABLE):
         return state
     if not rep.changed_at:
         return f"{state} (berkas tidak terbaca)"

@@ -129,7 +129,7 @@ def run(settings, forms, state, reports, today: dt.date, now: dt.datetime, trans
         decisions = decide([(r.opd, ostate.opd_state(r, forms)) for r in reports],
                          slots, today,
                          ledger.statuses(), day.insp, stale_before=stale_before(rcfg, today), closed=closed,
-                         unread=frozenset(r.opd.code for r in reports if ostate.unread_now(r)))
+                         unread=ostate.unread_codes(reports))
         by_code = {r.opd.code: r for r in reports}
         for d in decisions:
             day.act(d, by_code[d.code])

@@ -65,7 +65,8 @@ def _dry_run(settings, forms, rcfg, mcfg, reports, today, state) -> int:
     closed = rcfg.calendar.closed(today)
     known = {**SentRecords(settings.records_dir).statuses(), **Ledger(state).statuses()}   # a lost state too
     decisions = decide([(r.opd, ostate.opd_state(r, forms)) for r in reports], slots, today,
-                     known, insp, stale_before=stale_before(rcfg, today), closed=closed)
+                     known, insp, stale_before=stale_before(rcfg, today), closed=closed,
+                     unread=ostate.unread_codes(reports))   # as the cycle decides
     tag = install_tag(state, settings.records_dir, create=False)
     now = dt.datetime.combine(today, dt.time.fromisoformat(settings.reminder_time), WIB)
     offset = (today - deadline).days
@@ -136,7 +137,7 @@ def _preview(args, settings, forms, rcfg, mcfg, reports, today, state) -> int:
         return 1
     state_now = ostate.opd_state(rep, forms)
     d = decide([(rep.opd, state_now)], slots, today, Ledger(state).statuses(), tuple(settings.inspektorat_emails),
-             closed=rcfg.calendar.closed(today))[0]
+             closed=rcfg.calendar.closed(today), unread=ostate.unread_codes([rep]))[0]
     if d.action == SEND:
         slot, day, note = d.slot, today, f"slot hari ini ({d.slot.label})"
     else:

@@ -32,10 +32,16 @@ OPD_FAULTS = {"SHEET_MISSING", "SHEET_EXTRA", "HEADER_MISSING", "HEADER_ORDER", 
 READ_PENDING = {"WB_READ_FAILED"}
 
 
-def unread_now(rep) -> bool:
-    """Whether the OPD's workbook could not be read this cycle for a passing reason."""
-    return any(p.code in READ_PENDING or (p.code == "OPD_ERROR" and p.params.get("langkah") == "membaca")
+def unread_now(rep, codes=READ_PENDING) -> bool:
+    """Whether the OPD's workbook could not be read this cycle for a passing reason
+    (`codes`, or a fault while reading); codes.UNREADABLE: for any reason."""
+    return any(p.code in codes or (p.code == "OPD_ERROR" and p.params.get("langkah") == "membaca")
                for p in rep.problems)
+
+
+def unread_codes(reports) -> frozenset:
+    """The codes of the OPDs whose reminder waits (remind.decide's `unread`)."""
+    return frozenset(r.opd.code for r in reports if unread_now(r))
 
 
 # Problems a summary lists, in e-mail order: the most an e-mail may show (remind.plan
