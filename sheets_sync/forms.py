@@ -93,6 +93,10 @@ class Form:
         exact = [t for t in titles if norm_header(t) == own]
         return exact + [t for t in titles if t not in exact and self.matches_sheet(t)]
 
+    def sheet_in(self, titles) -> str | None:
+        """The tab of `titles` that holds this form (sheet_candidates' first), or None."""
+        return next(iter(self.sheet_candidates(titles)), None)
+
 
 @dataclass(frozen=True)
 class FormSet:

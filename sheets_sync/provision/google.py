@@ -444,7 +444,7 @@ class GoogleProvisioner:
             self.retabbed.add(sid)
         for key in opd.forms:
             form = self.forms[key]
-            title = next((t for t in all_ids.values() if form.matches_sheet(t)), None)
+            title = form.sheet_in(list(all_ids.values()))
             if title is None:
                 reqs += new_tab_requests(_new_id(used), form, self.forms, index=None)
                 what.append(f"tab {form.sheet} dibuat")

@@ -180,7 +180,8 @@ def provision_book(book, opd: Opd, forms: FormSet, settings, *, new: bool) -> li
     names = _choice_lists(book, forms, opd.forms, done, new)
     for key in opd.forms:
         form = forms[key]
-        ws = next((w for w in book.worksheets if form.matches_sheet(w.title)), None)
+        title = form.sheet_in(book.sheetnames)   # its own name before an alias, as the cycle reads it
+        ws = book[title] if title is not None else None
         created = ws is None
         if created:
             ws = _new_form_tab(book, form, forms)

@@ -294,7 +294,7 @@ class GoogleStore:
     def _cell_of(self, sid: str, at) -> tuple[int, str] | None:
         key, row, column = at
         tabs = self.cache.get("cells", {}).get(sid, {})
-        title = next(iter(self.forms[key].sheet_candidates(tabs)), None)
+        title = self.forms[key].sheet_in(tabs)
         if title is None:
             return None
         tab = tabs[title]
@@ -382,7 +382,7 @@ class GoogleStore:
     def _wanted_tabs(self, opd: Opd, titles: list[str]) -> list[str]:
         out = []
         for key in opd.forms:
-            t = next(iter(self.forms[key].sheet_candidates(titles)), None)
+            t = self.forms[key].sheet_in(titles)
             if t and t not in out:
                 out.append(t)
         return out
