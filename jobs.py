@@ -23,8 +23,7 @@ from pathlib import Path
 
 if __name__ == "__main__":   # the system's Python instead of .venv's: a sentence, not a traceback
     from sheets_sync import preflight
-    import shlex
-    preflight.check("jobs.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    preflight.check("jobs.py", sys.argv[1:])
 
 from sheets_sync.cliparse import Parser, run_quietly  # noqa: E402
 from sheets_sync.config import WIB, ConfigError, load_settings  # noqa: E402

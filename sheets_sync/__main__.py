@@ -1,10 +1,9 @@
 import os
-import shlex
 import sys
 
 from sheets_sync import preflight
 
-preflight.check("-m sheets_sync " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+preflight.check("-m sheets_sync", sys.argv[1:])
 from sheets_sync.cli import main  # noqa: E402 - after the check: its imports need the packages
 
 code = main()   # stdout is flushed (or muted, for a reader that stopped early) by now

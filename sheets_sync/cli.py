@@ -350,14 +350,14 @@ def cmd_status(args) -> int:
     failed = bool(data and (data.get("last_cycle") or {}).get("failed"))
     if failed:   # above the table: its counts are the last good cycle's, not today's
         print(said.pop(0))
-    from sheets_sync.master import REKAP_HEADER
+    from sheets_sync.master import REGISTRY_FAULT, REKAP_HEADER
     at = REKAP_HEADER.index("Berkas")
     wide = max([16] + [len(str(r[7])) for r in rows])   # "LENGKAP (data lama, 03/12)" keeps Berkas in line
     if rows:   # no table head over nothing (a first cycle that failed)
         print(f"{'Kode':<12} {'Baris':>6} {'OK':>6} {'PERIKSA':>8} {'SALAH':>6}  {'Keadaan':<{wide}} Berkas")
     for r in rows:
         print(f"{r[0]:<12} {r[3]:>6} {r[4]:>6} {r[5]:>8} {r[6]:>6}  {r[7]:<{wide}} {r[at] if len(r) > at else ''}")
-        if "(Daftar OPD salah)" in str(r[7]) and len(r) > 11:
+        if REGISTRY_FAULT in str(r[7]) and len(r) > 11:
             print(f"{'':<12} ! {r[11]}")
         elif "(" in str(r[7]) and len(r) > 11:   # "(data lama, 12/10)": its workbook could not be read
             print(f"{'':<12} ! berkas tidak terbaca: {r[11]}")

@@ -93,12 +93,15 @@ def rekap_data(spec: SheetSpec) -> list[list]:
     return out
 
 
+REGISTRY_FAULT = "(Daftar OPD salah)"   # after the state of an OPD whose registry row is refused (cli status reads it)
+
+
 def _keadaan(rep: OpdReport, forms: FormSet) -> str:
     """The OPD's state; when its workbook could not be read this cycle, marked so that
     nobody takes the last good counts for today's."""
     state = opd_state(rep, forms)
     if rep.opd.refused is not None:   # not read at all: the registry row is to fix
-        return f"{state} (Daftar OPD salah)"
+        return f"{state} {REGISTRY_FAULT}"
     if not unread_now(rep, UNREADABLE):
         return state
     if not rep.changed_at:

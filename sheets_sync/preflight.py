@@ -6,6 +6,7 @@ thread on purpose."""
 from __future__ import annotations
 
 import importlib.util
+import shlex
 import sys
 from pathlib import Path
 
@@ -20,11 +21,13 @@ def missing() -> list[str]:
     return [pkg for name, pkg in NEEDED.items() if importlib.util.find_spec(name) is None]
 
 
-def check(command: str) -> None:
-    """Exit 2 with an Indonesian sentence when a package is missing."""
+def check(program: str, argv: list[str]) -> None:
+    """Exit 2 with an Indonesian sentence when a package is missing; `program argv` is
+    the command to run again with the right Python (its arguments quoted for a shell)."""
     gone = missing()
     if not gone:
         return
+    command = " ".join([program, *(shlex.quote(a) for a in argv)])
     venv = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
     how = (f"pakai Python milik sheets_sync: {venv} {command}" if venv.exists()
            else "jalankan dulu `make setup` di folder sheets_sync, lalu pakai .venv/bin/python " + command)

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_a_missing_package_is_named_with_the_python_to_use(monkeypatch, capsys):
     monkeypatch.setitem(preflight.NEEDED, "paket_yang_tidak_ada", "paket-yang-tidak-ada")
     with pytest.raises(SystemExit) as e:
-        preflight.check("jobs.py --once")
+        preflight.check("jobs.py", ["--once"])
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "paket-yang-tidak-ada" in err and "jobs.py --once" in err and "Traceback" not in err

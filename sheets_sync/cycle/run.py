@@ -385,8 +385,13 @@ def _reports(ctx, opds, mems, verdicts: _Verdicts) -> list[OpdReport]:
 
 def _once(problems: list[Problem]) -> list[Problem]:
     """The problems with a repeated one (same code and words) left out, in order."""
-    seen: set = set()
-    return [p for p in problems if not ((p.code, p.text()) in seen or seen.add((p.code, p.text())))]
+    out, seen = [], set()
+    for p in problems:
+        key = (p.code, p.text())
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
 
 
 # ------------------------------------------------------- faults and refusals

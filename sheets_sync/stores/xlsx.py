@@ -679,7 +679,7 @@ def _check_parts(z: zipfile.ZipFile, limits: Limits, keep) -> None:
     if other:   # staff read "an .ods file", not "bagian xl/workbook.xml tidak ada"
         raise StoreError(Problem("WB_UNREADABLE", {"alasan": other}))
     try:   # the parts calamine will read, found as it finds them (any part name)
-        tabs, strings = xlsx_guard.workbook_parts(z)
+        tabs, _ = xlsx_guard.workbook_parts(z)
     except xlsx_guard.Unplaceable as e:
         raise StoreError(Problem("WB_UNREADABLE", {"alasan": str(e)})) from None
     sheets = [p for p, title in tabs.items() if p in names and (keep is None or keep(title))]
