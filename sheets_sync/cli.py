@@ -263,7 +263,7 @@ def _validate(args) -> int:
         results = validate_file(Path(args.file), form_key=args.form, as_of=args.as_of or today_wib(), forms=forms,
                                 limits=limits, ahead=ahead, problems=problems)
     except TooLarge as e:
-        hint = "" if args.config else (" Bila batasnya sudah dinaikkan di pengaturan (limits.rows), jalankan "
+        hint = "" if args.config else (" Bila batasnya sudah dinaikkan di pengaturan (limits), jalankan "
                                        "dengan --config BERKAS_PENGATURAN.")
         print(f"Berkas tidak bisa diperiksa: {e}{hint}", file=sys.stderr)
         return 2
