@@ -33,7 +33,7 @@ VERDICT_COLORS = dict(STATUS_COLORS)
 # sits (beside the table, in the first screen), then the details.
 REKAP_GAP = 7
 _GLANCE, _DETAIL = [0, 1, 2, 3, 4, 5, 6, 7, 8, 13], [9, 10, 11, 12]
-REKAP_WIDTHS = [13, 30, 18, 7, 7, 9, 7, 17, 9, 17] + [10] * REKAP_GAP + [22, 22, 50, 30]   # "12/10/2023 09:10 WIB"
+REKAP_WIDTHS = [13, 30, 18, 7, 7, 9, 7, 30, 9, 17] + [10] * REKAP_GAP + [22, 22, 50, 30]   # "12/10/2023 09:10 WIB"; Keadaan: "ADA KESALAHAN (Daftar OPD salah)"
 
 
 def rekap(reports: list[OpdReport], forms: FormSet, as_of: dt.date, deadline, round_name: str = "",

@@ -99,7 +99,15 @@ ATTENTION = " PERHATIAN: "   # after the counts: a problem found beside the tab'
 def summary_text(res: FormResult, now_text: str, problems=()) -> str:
     c = res.counts()
     line = f"{sum(c.values())} baris: {c['OK']} OK, {c['PERIKSA']} PERIKSA, {c['SALAH']} SALAH — diperiksa {now_text}"
-    return line + "".join(f"{ATTENTION}{p.text()}" for p in problems)
+    return line + "".join(f"{ATTENTION}{_short(p)}" for p in problems)
+
+
+def _short(p) -> str:
+    """A problem as the line above Status says it: short, since a long text in that one
+    unwrapped cell widens the printed page (the Rekap and the e-mail give the whole text)."""
+    if p.code == "HEADER_UNKNOWN":
+        return f"kolom '{p.params['judul']}' tidak diperiksa; ganti judulnya menjadi '{p.params['kolom']}'."
+    return p.text()
 
 
 def _attention(text: str) -> str:
