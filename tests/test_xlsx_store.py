@@ -342,7 +342,7 @@ def test_a_renamed_no_hp_header_is_reported_while_the_rows_are_still_checked(dep
     status = next(c.column for c in ws[2] if c.value == "Status")
     line = ws.cell(row=1, column=status).value            # the OPD reads it in its own tab too
     assert line.startswith("3 baris:") and \
-        "PERHATIAN: kolom 'Nomor WA' tidak diperiksa; ganti judulnya menjadi 'No HP (WA)'." in line
+        "PERHATIAN: ganti judul 'Nomor WA' menjadi 'No HP (WA)'." in line
     rep_again = deployment.cycle()                         # said once, not rewritten every cycle
     assert rep_again.written_cells == 0
     settings = deployment.settings()

@@ -106,7 +106,7 @@ def _short(p) -> str:
     """A problem as the line above Status says it: short, since a long text in that one
     unwrapped cell widens the printed page (the Rekap and the e-mail give the whole text)."""
     if p.code == "HEADER_UNKNOWN":
-        return f"kolom '{p.params['judul']}' tidak diperiksa; ganti judulnya menjadi '{p.params['kolom']}'."
+        return f"ganti judul '{p.params['judul']}' menjadi '{p.params['kolom']}'."
     return p.text()
 
 

@@ -52,6 +52,10 @@ UNLOCKED, LOCKED = Protection(locked=False), Protection(locked=True)
 # bottom, as Excel/LibreOffice/Sheets align the typed cells by default: a wrapped
 # Keterangan ends on its row's line, not at the top of a tall row under the row above
 WRAP = Alignment(wrap_text=True, vertical="bottom")
+# A bold header wraps at whole words in wider glyphs: it fits fewer characters a line than
+# note_height's estimate for typed text ('Tanggal/ Bulan/ Tahun Menggunakan Layanan' took a
+# third line, clipped, in LibreOffice).
+BOLD_WRAP = 0.8
 
 
 def xlsx_aspects(form: Form) -> list[str]:
@@ -244,7 +248,7 @@ def _new_form_tab(book, form: Form, forms: FormSet):
     for c, px in enumerate(column_widths_px(form), start=1):
         _col(ws, c).width = round(px / 7, 1)
     # the header row tall enough for its wrapped headers (Excel/LibreOffice do not fit it on opening)
-    heights = [note_height(h, round(px / 7, 1)) for h, px in zip(headers, column_widths_px(form))]
+    heights = [note_height(h, round(px / 7, 1) * BOLD_WRAP) for h, px in zip(headers, column_widths_px(form))]
     ws.row_dimensions[HEADER_ROW].height = max([h for h in heights if h] + [None], key=lambda h: h or 0)
     # Keterangan wraps (the column's style: the worker's status cells take it), its
     # rows grow to fit since no row gets a fixed height
