@@ -5,6 +5,7 @@ import argparse
 import datetime as dt
 import io
 import logging
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -263,7 +264,9 @@ def _validate(args) -> int:
         results = validate_file(Path(args.file), form_key=args.form, as_of=args.as_of or today_wib(), forms=forms,
                                 limits=limits, ahead=ahead, problems=problems)
     except TooLarge as e:
-        hint = "" if args.config else (" Bila batasnya sudah dinaikkan di pengaturan (limits), jalankan "
+        unit = re.search(r"melewati batas [\d.]+ (baris|kolom)", str(e))   # which limit: name its setting
+        key = {"baris": "rows", "kolom": "columns"}[unit.group(1)] if unit else "cells"
+        hint = "" if args.config else (f" Bila batasnya sudah dinaikkan di pengaturan (limits.{key}), jalankan "
                                        "dengan --config BERKAS_PENGATURAN.")
         print(f"Berkas tidak bisa diperiksa: {e}{hint}", file=sys.stderr)
         return 2
